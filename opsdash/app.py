@@ -1,0 +1,221 @@
+"""The Textual app: wires the poller to the screens.
+
+Each source is polled by its own thread worker; when it finishes, the result
+is applied on the UI thread and a one-shot timer is re-armed for the next poll,
+so polls of one source never overlap and a slow source never blocks another.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from opsdash.config import Config
+from opsdash.model import (
+    Container,
+    DockerSnapshot,
+    HealthState,
+    HostStats,
+    SourceHealth,
+    SourceResult,
+)
+from opsdash.poller import Poller
+from opsdash.screens.main import MainScreen
+from opsdash.widgets.panels import PANEL_TITLES
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class OpsdashApp(App):
+    CSS_PATH = "opsdash.tcss"
+    TITLE = "opsdash"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="command-palette"),
+    ]
+
+    def __init__(self, config: Config, poller: Poller, *, store: Any | None = None):
+        super().__init__()
+        self.config = config
+        self.poller = poller
+        self.store = store
+        self.read_only = config.read_only
+        self._poll_timers: dict[str, Timer] = {}
+        self._last_states: dict[str, HealthState] = {}
+        self.animation_level = "none"
+        if os.environ.get("NO_COLOR"):
+            self.theme = "textual-ansi"
+
+    # --- lifecycle ----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.config.keys:
+            self.set_keymap(self.config.keys)
+        self.push_screen(MainScreen(read_only=self.read_only))
+        for label in self.poller.sources:
+            self._start_poll(label)
+        self.set_interval(1.0, self._tick)
+        self.call_after_refresh(self._tick)
+        if not self._labels("docker"):
+            self.call_after_refresh(self._render_docker)  # says how to configure one
+
+    def on_unmount(self) -> None:
+        for timer in self._poll_timers.values():
+            timer.stop()
+        self.poller.close()
+
+    @property
+    def main(self) -> MainScreen:
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    # --- polling --------------------------------------------------------------
+
+    def _start_poll(self, label: str) -> None:
+        self.run_worker(
+            lambda: self.poller.run(label),
+            name=f"poll:{label}",
+            group=f"poll:{label}",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if not (worker.name or "").startswith("poll:"):
+            return
+        label = worker.name.split(":", 1)[1]
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, SourceResult):
+            self._apply(worker.result)
+        elif event.state is WorkerState.ERROR:
+            self.poller.record(label, None, f"internal error: {worker.error}", 0.0)
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._rearm(label)
+
+    def _rearm(self, label: str) -> None:
+        old = self._poll_timers.pop(label, None)
+        if old is not None:
+            old.stop()
+        self._poll_timers[label] = self.set_timer(
+            self.poller.next_delay(label), lambda: self._start_poll(label)
+        )
+
+    def poll_now(self) -> None:
+        """ctrl+r: poll every source at once instead of waiting for the timers."""
+        for label in self.poller.sources:
+            running = [w for w in self.workers if w.name == f"poll:{label}" and w.is_running]
+            if not running:
+                timer = self._poll_timers.pop(label, None)
+                if timer is not None:
+                    timer.stop()
+                self._start_poll(label)
+        self.notify("Refreshing every source…", timeout=1.5)
+
+    def _apply(self, result: SourceResult) -> None:
+        self._tick()
+        source = self.poller.sources[result.source]
+        if source.kind == "docker":
+            self._render_docker()
+        elif source.kind == "host":
+            self._render_hosts()
+
+    def _labels(self, kind: str) -> list[str]:
+        return [label for label, s in self.poller.sources.items() if s.kind == kind]
+
+    def _problems(self, labels: Iterable[str]) -> list[SourceHealth]:
+        healths = [self.poller.health(label) for label in labels]
+        return [h for h in healths if h.state in (HealthState.ERROR, HealthState.STALE)]
+
+    def _render_docker(self) -> None:
+        labels = self._labels("docker")
+        containers: list[Container] = []
+        services = []
+        for label in labels:
+            snapshot = self.poller.data(label)
+            if isinstance(snapshot, DockerSnapshot):
+                containers.extend(snapshot.containers)
+                services.extend(snapshot.services)
+        with self.batch_update():
+            self.main.show_containers(
+                containers,
+                services,
+                multi_host=len(labels) > 1,
+                problems=self._problems(labels),
+                configured=bool(labels),
+            )
+
+    def _render_hosts(self) -> None:
+        labels = self._labels("host")
+        hosts = [
+            d for d in (self.poller.data(label) for label in labels) if isinstance(d, HostStats)
+        ]
+        self.main.show_hosts(hosts, self._problems(labels), _now())
+
+    def _tick(self) -> None:
+        """Once a second: header ages, stale detection, health history."""
+        healths = self.poller.all_health()
+        now = _now()
+        self.main.show_health(healths, now)
+        changed_kinds = set()
+        for label, health in zip(self.poller.sources, healths, strict=True):
+            previous = self._last_states.get(label)
+            if previous is not health.state:
+                self._last_states[label] = health.state
+                if previous is not None or health.state is not HealthState.OK:
+                    changed_kinds.add(health.kind)
+                    if self.store is not None and health.state is not HealthState.PENDING:
+                        self.store.record_health(health)
+        if "docker" in changed_kinds:
+            self._render_docker()
+        if "host" in changed_kinds:
+            self._render_hosts()
+
+    # --- screens -------------------------------------------------------------
+
+    def _docker_source(self, host: str) -> Any:
+        return self.poller.sources.get(f"docker:{host}")
+
+    def show_details(self, container: Container) -> None:
+        from opsdash.screens.details import DetailsScreen
+
+        self.push_screen(DetailsScreen(container, self._docker_source(container.host)))
+
+    def show_record(self, record: object) -> None:
+        from opsdash.screens.details import RecordScreen
+
+        self.push_screen(RecordScreen(record))
+
+    def show_logs(self, container: Container) -> None:
+        from opsdash.screens.logs import LogsScreen
+
+        self.push_screen(LogsScreen(container, self._docker_source(container.host)))
+
+    def action_help(self) -> None:
+        from opsdash.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for number, title in enumerate(PANEL_TITLES, start=1):
+            yield SystemCommand(
+                f"Go to {title}",
+                f"Focus the {title} panel ({number})",
+                lambda n=number: self.main.action_panel(n),
+            )
+        yield SystemCommand("Refresh now", "Poll every source now (ctrl+r)", self.poll_now)
+        yield SystemCommand("Keys", "Show every key binding (?)", self.action_help)

@@ -1,0 +1,229 @@
+"""Command line: `opsdash` (the TUI), `opsdash check` and `opsdash snapshot`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from opsdash import __version__
+from opsdash.config import Config, ConfigError, load_config
+from opsdash.formatting import human_bytes, human_duration
+from opsdash.model import DockerSnapshot, HostStats, SourceResult, to_jsonable
+from opsdash.poller import Poller
+from opsdash.safetext import literal
+from opsdash.views import CONTAINER_COLUMNS, SERVICE_COLUMNS, Column
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opsdash",
+        description="A keyboard-driven terminal dashboard for containers, pipelines, "
+        "deployments and models. Without a command it starts the dashboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"opsdash {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        help="config file (default: $OPSDASH_CONFIG, else ~/.config/opsdash/config.toml; "
+        "without one, the local Docker engine and host are autodetected)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="refuse every action that changes anything (restart, redeploy, ...)",
+    )
+    parser.add_argument(
+        "--refresh",
+        metavar="SECONDS",
+        type=float,
+        help="seconds between polls of each source (overrides the config; default 2)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("tui", help="start the dashboard (the default)")
+    commands.add_parser(
+        "check",
+        help="try every configured source once, print source/ok/latency/message; "
+        "exit 1 if any fails",
+    )
+    snapshot = commands.add_parser(
+        "snapshot", help="poll every source once, print tables (or JSON) and exit"
+    )
+    snapshot.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.refresh is not None and args.refresh <= 0:
+        print("opsdash: --refresh: must be greater than 0", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(
+            args.config,
+            explicit=args.config is not None,
+            read_only=args.read_only,
+            refresh=args.refresh,
+        )
+        _check_keys(config)
+    except ConfigError as exc:
+        print(f"opsdash: {exc}", file=sys.stderr)
+        return 2
+    for warning in config.warnings:
+        print(f"opsdash: warning: {warning}", file=sys.stderr)
+
+    if args.command == "check":
+        return run_check(config)
+    if args.command == "snapshot":
+        return run_snapshot(config, as_json=args.json)
+    return run_tui(config)
+
+
+def _check_keys(config: Config) -> None:
+    if not config.keys:
+        return
+    from opsdash.keys import validate_keymap
+
+    validate_keymap(config)
+
+
+def _poller(config: Config) -> Poller:
+    from opsdash.sources.registry import build_sources
+
+    return Poller(build_sources(config))
+
+
+def run_tui(config: Config) -> int:
+    from opsdash.app import OpsdashApp
+    from opsdash.store import Store
+
+    try:
+        store = Store.open_default()
+    except Exception as exc:
+        print(f"opsdash: cannot open the data store: {exc}", file=sys.stderr)
+        return 2
+    app = OpsdashApp(config, _poller(config), store=store)
+    app.run()
+    store.close()
+    return app.return_code or 0
+
+
+def run_check(config: Config) -> int:
+    poller = _poller(config)
+    try:
+        results = poller.poll_all_once()
+    finally:
+        poller.close()
+    console = Console(highlight=False)
+    table = Table("SOURCE", "STATUS", "LATENCY", "MESSAGE", box=None, pad_edge=False)
+    for label, result in results.items():
+        status = Text("ok", style="green") if result.ok else Text("error", style="red bold")
+        table.add_row(
+            literal(label), status, f"{result.latency_s * 1000:.0f} ms", literal(_summary(result))
+        )
+    if not results:
+        console.print("no sources configured")
+    console.print(table)
+    return 0 if all(r.ok for r in results.values()) else 1
+
+
+def _summary(result: SourceResult) -> str:
+    if not result.ok:
+        return result.error or ""
+    data = result.data
+    if isinstance(data, DockerSnapshot):
+        running = sum(1 for c in data.containers if c.running)
+        text = f"engine {data.engine_version}, {running}/{len(data.containers)} containers running"
+        if data.swarm_manager:
+            text += f", {len(data.services)} services"
+        return text
+    if isinstance(data, HostStats):
+        return f"{data.hostname}: cpu {data.cpu_percent:.0f}%, mem {data.memory_percent:.0f}%"
+    return ""
+
+
+def run_snapshot(config: Config, *, as_json: bool) -> int:
+    poller = _poller(config)
+    try:
+        results = poller.poll_all_once()
+        health = {h.kind + ":" + h.source: h for h in poller.all_health()}
+    finally:
+        poller.close()
+    if as_json:
+        payload = {
+            "version": __version__,
+            "taken_at": datetime.now().astimezone().isoformat(),
+            "sources": [
+                {
+                    "source": label,
+                    "health": to_jsonable(health[label]),
+                    "data": to_jsonable(result.data),
+                }
+                for label, result in results.items()
+            ],
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_snapshot(results)
+    return 0 if all(r.ok for r in results.values()) else 1
+
+
+def _table(title: str, columns: list[Column], rows: list, skip: set[str]) -> Table:
+    now = datetime.now().astimezone()
+    shown = [c for c in columns if c.key not in skip]
+    table = Table(*[c.label for c in shown], title=title, title_justify="left", box=None)
+    for row in rows:
+        table.add_row(*[c.render(row, now) for c in shown])
+    return table
+
+
+def _print_snapshot(results: dict[str, SourceResult]) -> None:
+    console = Console(highlight=False)
+    for label, result in results.items():
+        if not result.ok:
+            console.print(Text(f"{label}: error: ", style="red bold") + literal(result.error))
+            continue
+        data = result.data
+        if isinstance(data, DockerSnapshot):
+            console.print(
+                _table(f"{label}: containers", CONTAINER_COLUMNS, list(data.containers), {"host"})
+            )
+            if data.swarm_manager:
+                console.print(
+                    _table(f"{label}: services", SERVICE_COLUMNS, list(data.services), {"host"})
+                )
+        elif isinstance(data, HostStats):
+            console.print(_host_table(label, data))
+        console.print()
+
+
+def _host_table(label: str, host: HostStats) -> Table:
+    table = Table("METRIC", "VALUE", title=f"{label}: host", title_justify="left", box=None)
+    uptime = (datetime.now().astimezone() - host.boot_time).total_seconds()
+    table.add_row("cpu", f"{host.cpu_percent:.1f}% of {host.cpu_count} cores")
+    table.add_row("load", " ".join(f"{x:.2f}" for x in host.load))
+    table.add_row(
+        "memory",
+        f"{human_bytes(host.memory_used)} / {human_bytes(host.memory_total)} "
+        f"({host.memory_percent:.0f}%)",
+    )
+    table.add_row("swap", f"{human_bytes(host.swap_used)} / {human_bytes(host.swap_total)}")
+    for disk in host.disks:
+        table.add_row(
+            literal(f"disk {disk.path}"),
+            f"{human_bytes(disk.used)} / {human_bytes(disk.total)} ({disk.percent:.0f}%)",
+        )
+    table.add_row("uptime", human_duration(uptime))
+    return table
+
+
+if __name__ == "__main__":
+    sys.exit(main())

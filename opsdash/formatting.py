@@ -1,0 +1,41 @@
+"""Human-readable numbers shared by the CLI tables and the widgets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def human_bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return f"{size:.1f}TiB"
+
+
+def human_duration(seconds: float | None) -> str:
+    """Compact durations: 45s, 12m, 3h05m, 2d04h."""
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return "-"
+    now = now or datetime.now().astimezone()
+    return human_duration((now - moment).total_seconds())
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"

@@ -1,0 +1,27 @@
+"""Where opsdash reads its config and keeps its data (XDG base directories)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var, "")
+    return Path(value) if value and Path(value).is_absolute() else Path.home() / fallback
+
+
+def config_path() -> Path:
+    """$OPSDASH_CONFIG, else $XDG_CONFIG_HOME/opsdash/config.toml."""
+    explicit = os.environ.get("OPSDASH_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    return _xdg("XDG_CONFIG_HOME", ".config") / "opsdash" / "config.toml"
+
+
+def data_dir() -> Path:
+    """$OPSDASH_DATA_DIR, else $XDG_DATA_HOME/opsdash: the SQLite store lives here."""
+    explicit = os.environ.get("OPSDASH_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    return _xdg("XDG_DATA_HOME", ".local/share") / "opsdash"

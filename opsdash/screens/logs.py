@@ -1,0 +1,202 @@
+"""Live container logs: follow, regex filter, bounded buffer, write to file.
+
+Lines are sanitised once when they arrive (colour kept, every other escape
+sequence dropped) and rendered as Rich Text, so markup in a log is just text.
+The reading thread hands lines over in batches to keep the UI responsive
+under heavy output.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, RichLog, Static
+from textual.worker import get_current_worker
+
+from opsdash.safetext import ansi_text, literal
+
+MAX_LINES = 10_000
+BATCH_SECONDS = 0.1
+BATCH_LINES = 500
+
+
+class LogsScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="logs-back"),
+        Binding("q", "back", "Back", show=False, id="logs-back-q"),
+        Binding("f", "toggle_follow", "Follow", id="logs-follow"),
+        Binding("slash", "filter", "Filter", id="logs-filter"),
+        Binding("w", "write", "Write to file", id="logs-write"),
+        Binding("j", "scroll_down", "Down", show=False, id="logs-down"),
+        Binding("k", "scroll_up", "Up", show=False, id="logs-up"),
+    ]
+
+    def __init__(self, container, source, *, tail: int = 1000):
+        super().__init__()
+        self.container = container
+        self.source = source
+        self.tail = tail
+        self.lines: deque[Text] = deque(maxlen=MAX_LINES)
+        self.follow = True
+        self.pattern: re.Pattern[str] | None = None
+        self._stream = None
+        self._state = "connecting…"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="logs-title", classes="screen-title")
+        yield Input(placeholder="regex filter (enter keeps it, esc clears)", id="logs-filter")
+        yield RichLog(id="logs", max_lines=MAX_LINES, wrap=False, markup=False, highlight=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._update_title()
+        self.query_one(RichLog).focus()
+        self.read_logs()
+
+    def on_unmount(self) -> None:
+        self._close_stream()
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+
+    # --- reading ----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="logs")
+    def read_logs(self) -> None:
+        worker = get_current_worker()
+        try:
+            if self.source is None:
+                raise RuntimeError("its Docker source is not configured")
+            self._stream = self.source.logs(self.container.id, tail=self.tail)
+            self._from_thread(self._set_state, "following")
+            batch: list[Text] = []
+            flushed = time.monotonic()
+            for line in self._stream:
+                if worker.is_cancelled:
+                    return
+                batch.append(ansi_text(line.rstrip("\r")))
+                if len(batch) >= BATCH_LINES or time.monotonic() - flushed >= BATCH_SECONDS:
+                    self._from_thread(self.add_lines, batch)
+                    batch, flushed = [], time.monotonic()
+            if batch:
+                self._from_thread(self.add_lines, batch)
+            self._from_thread(self._set_state, "stream ended (the container stopped?)")
+        except Exception as exc:
+            self._from_thread(self._set_state, f"error: {' '.join(str(exc).split())}")
+
+    def _from_thread(self, callback, *args) -> None:
+        if self.is_attached and not get_current_worker().is_cancelled:
+            self.app.call_from_thread(callback, *args)
+
+    def add_lines(self, batch: list[Text]) -> None:
+        """Append sanitised lines; only the matching ones are drawn."""
+        self.lines.extend(batch)
+        log = self.query_one(RichLog)
+        shown = [line for line in batch if self._matches(line)]
+        for line in shown:
+            log.write(line, scroll_end=self.follow)
+        self._update_title()
+
+    # --- view -------------------------------------------------------------------
+
+    def _matches(self, line: Text) -> bool:
+        return self.pattern is None or bool(self.pattern.search(line.plain))
+
+    def _redraw(self) -> None:
+        log = self.query_one(RichLog)
+        log.clear()
+        for line in self.lines:
+            if self._matches(line):
+                log.write(line, scroll_end=self.follow)
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        self._update_title()
+
+    def _update_title(self) -> None:
+        title = literal(f"Logs: {self.container.name}", "bold")
+        title.append(f"  [{self._state}]", style="dim")
+        title.append(f"  follow {'on' if self.follow else 'off'}", style="dim")
+        title.append(f"  {len(self.lines)} lines", style="dim")
+        if self.pattern is not None:
+            title.append("  filter: ", style="dim")
+            title.append_text(literal(self.pattern.pattern))
+        self.query_one("#logs-title", Static).update(title)
+
+    # --- actions ------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        box = self.query_one("#logs-filter", Input)
+        if box.has_focus:
+            self._clear_filter()
+            return
+        self._close_stream()
+        self.app.pop_screen()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        log = self.query_one(RichLog)
+        log.auto_scroll = self.follow
+        if self.follow:
+            log.scroll_end(animate=False)
+        self._update_title()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#logs-filter", Input)
+        box.add_class("-visible")
+        box.focus()
+
+    def _clear_filter(self) -> None:
+        box = self.query_one("#logs-filter", Input)
+        box.value = ""
+        box.remove_class("-visible")
+        self.pattern = None
+        self._redraw()
+        self._update_title()
+        self.query_one(RichLog).focus()
+
+    @on(Input.Changed, "#logs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if not event.value:
+            self.pattern = None
+        else:
+            try:
+                self.pattern = re.compile(event.value, re.IGNORECASE)
+            except re.error as exc:
+                self.notify(f"Invalid regex: {exc}", severity="warning", timeout=2)
+                return
+        self._redraw()
+        self._update_title()
+
+    @on(Input.Submitted, "#logs-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(RichLog).focus()
+
+    def action_scroll_down(self) -> None:
+        self.query_one(RichLog).scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.query_one(RichLog).scroll_up(animate=False)
+
+    def action_write(self) -> None:
+        safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.container.name) or "container"
+        path = Path.cwd() / f"opsdash-{safe_name}-{datetime.now():%Y%m%d-%H%M%S}.log"
+        try:
+            with path.open("w", encoding="utf-8") as out:
+                for line in self.lines:
+                    out.write(line.plain + "\n")
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Wrote {len(self.lines)} lines to {path}", timeout=4)

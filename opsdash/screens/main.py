@@ -1,0 +1,217 @@
+"""The dashboard: header, panels side by side (or one at a time when narrow), footer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input
+
+from opsdash.model import Container, HostStats, Service, SourceHealth
+from opsdash.widgets.health_bar import HealthBar, PanelTabs
+from opsdash.widgets.panels import (
+    PANEL_TITLES,
+    ContainersPanel,
+    FilterInput,
+    HostPanel,
+    Panel,
+    PlaceholderPanel,
+)
+from opsdash.widgets.resource_table import ResourceTable
+
+
+class MainScreen(Screen):
+    """Composes the panels and routes keys between them."""
+
+    # Below 120 columns one panel shows at a time (tabs); wider, all side by side.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding("tab", "panel_next", "Next panel", show=False, id="panel-next", priority=True),
+        Binding(
+            "shift+tab", "panel_prev", "Prev panel", show=False, id="panel-prev", priority=True
+        ),
+        *[
+            Binding(str(n), f"panel({n})", title, show=False, id=f"panel-{n}")
+            for n, title in enumerate(PANEL_TITLES, start=1)
+        ],
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
+        Binding("l", "logs", "Logs", id="logs"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
+    ]
+
+    def __init__(self, *, read_only: bool = False):
+        super().__init__()
+        self.read_only = read_only
+        self.active_panel = 1
+
+    def compose(self) -> ComposeResult:
+        yield HealthBar(read_only=self.read_only, id="health")
+        yield PanelTabs(id="tabs")
+        with Grid(id="panels"):
+            yield ContainersPanel(1, id="panel-containers")
+            yield HostPanel(2, id="panel-host")
+            yield PlaceholderPanel(
+                3,
+                id="panel-pipelines",
+                sources="GitHub Actions, GitLab CI, Jenkins, Buildbot, Airflow, Kubeflow",
+            )
+            yield PlaceholderPanel(
+                4, id="panel-deployments", sources="deployment frequency and the DORA keys"
+            )
+            yield PlaceholderPanel(5, id="panel-models", sources="MLflow, Prometheus")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
+        self._set_active(1)
+        self.query_one("#containers-table").focus()
+
+    # --- data in ----------------------------------------------------------
+
+    def show_health(self, healths: Sequence[SourceHealth], now: datetime) -> None:
+        self.query_one(HealthBar).show(healths, now)
+
+    def show_containers(
+        self,
+        containers: Sequence[Container],
+        services: Sequence[Service],
+        *,
+        multi_host: bool,
+        problems: Sequence[SourceHealth],
+        configured: bool,
+    ) -> None:
+        self.query_one(ContainersPanel).update_data(
+            containers, services, multi_host=multi_host, problems=problems, configured=configured
+        )
+
+    def show_hosts(
+        self, hosts: Sequence[HostStats], problems: Sequence[SourceHealth], now: datetime
+    ) -> None:
+        self.query_one(HostPanel).update_data(hosts, problems, now)
+
+    # --- focus and panels ---------------------------------------------------
+
+    @property
+    def panels(self) -> list[Panel]:
+        return list(self.query(Panel))
+
+    def _stops(self) -> list[Widget]:
+        return [target for panel in self.panels for target in panel.focus_targets]
+
+    def _panel_of(self, widget: Widget | None) -> Panel | None:
+        while widget is not None and not isinstance(widget, Panel):
+            widget = widget.parent  # type: ignore[assignment]
+        return widget
+
+    def _set_active(self, number: int) -> None:
+        self.active_panel = number
+        for panel in self.panels:
+            panel.set_class(panel.number == number, "-active")
+        self.query_one(PanelTabs).show(PANEL_TITLES, number)
+
+    def _focus(self, widget: Widget) -> None:
+        panel = self._panel_of(widget)
+        if panel is not None:
+            self._set_active(panel.number)
+        self.call_after_refresh(widget.focus)
+
+    def on_descendant_focus(self, event) -> None:
+        panel = self._panel_of(event.widget)
+        if panel is not None and panel.number != self.active_panel:
+            self._set_active(panel.number)
+
+    def _step(self, delta: int) -> None:
+        stops = self._stops()
+        focused = self.focused
+        if isinstance(focused, FilterInput):
+            focused = self.query_one(f"#{focused.table_id}")
+        index = stops.index(focused) if focused in stops else -1
+        self._focus(stops[(index + delta) % len(stops)])
+
+    def action_panel_next(self) -> None:
+        self._step(1)
+
+    def action_panel_prev(self) -> None:
+        self._step(-1)
+
+    def action_panel(self, number: int) -> None:
+        panel = next(p for p in self.panels if p.number == number)
+        self._focus(panel.focus_targets[0])
+
+    # --- filter -------------------------------------------------------------
+
+    def _focused_table(self) -> ResourceTable | None:
+        focused = self.focused
+        if isinstance(focused, ResourceTable):
+            return focused
+        if isinstance(focused, FilterInput):
+            return self.query_one(f"#{focused.table_id}", ResourceTable)
+        return None
+
+    def _filter_of(self, table: ResourceTable) -> FilterInput:
+        return next(f for f in self.query(FilterInput) if f.table_id == table.id)
+
+    def action_filter(self) -> None:
+        table = self._focused_table()
+        if table is None:
+            self.notify("Filter works on a list: press 1 for Containers first.", timeout=3)
+            return
+        box = self._filter_of(table)
+        box.add_class("-visible")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        table = self._focused_table()
+        if table is None:
+            return
+        box = self._filter_of(table)
+        box.value = ""
+        box.remove_class("-visible")
+        table.set_filter("")
+        table.focus()
+
+    @on(Input.Changed, ".filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        assert isinstance(event.input, FilterInput)
+        self.query_one(f"#{event.input.table_id}", ResourceTable).set_filter(event.value)
+
+    @on(Input.Submitted, ".filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        assert isinstance(event.input, FilterInput)
+        if not event.value.strip():
+            event.input.remove_class("-visible")
+        self.query_one(f"#{event.input.table_id}").focus()
+
+    # --- container actions ---------------------------------------------------
+
+    @property
+    def selected_container(self) -> Container | None:
+        table = self.query_one("#containers-table", ResourceTable)
+        record = table.selected
+        return record if isinstance(record, Container) else None
+
+    def action_logs(self) -> None:
+        container = self.selected_container
+        if container is None:
+            self.notify("No container selected.", severity="warning", timeout=3)
+            return
+        self.app.show_logs(container)  # type: ignore[attr-defined]
+
+    def action_refresh(self) -> None:
+        self.app.poll_now()  # type: ignore[attr-defined]
+
+    @on(ResourceTable.Activated)
+    def _open_details(self, event: ResourceTable.Activated) -> None:
+        record = event.table.records.get(event.key)
+        if isinstance(record, Container):
+            self.app.show_details(record)  # type: ignore[attr-defined]
+        elif record is not None:
+            self.app.show_record(record)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Data sources: one module per backend, all behind `sources.base.Source`."""

@@ -1,0 +1,452 @@
+"""Docker Engine (and Swarm) through the docker SDK's low-level APIClient.
+
+Stats design: one-shot stats calls (API >= 1.41) return at once instead of
+blocking for a second while the daemon takes two samples. We run them on a
+small bounded thread pool shared by every poll and compute CPU % from the
+difference between our own consecutive samples, exactly as `docker stats`
+does from its two. 200 containers cost about 200 short HTTP calls per poll on
+16 threads, with no thread per container and no long-lived streams to repair
+after a daemon restart. See docs/benchmarks.md for the measurements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.tls import TLSConfig
+
+from opsdash.config import DockerHostConfig
+from opsdash.model import (
+    Container,
+    ContainerDetails,
+    DockerSnapshot,
+    HealthProbe,
+    Mount,
+    Port,
+    Service,
+)
+from opsdash.sources.base import Source, SourceError
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_FRACTION = re.compile(r"\.(\d{6})\d*")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 timestamps with nanoseconds -> aware datetime."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    text = _FRACTION.sub(r".\1", value.replace("Z", "+00:00"))
+    text = re.sub(r"\.(\d{1,5})(?=[+-])", lambda m: "." + m.group(1).ljust(6, "0"), text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def cpu_percent(current: dict[str, Any], previous: dict[str, Any] | None) -> float | None:
+    """CPU % as `docker stats` computes it, between two stats samples."""
+    if not previous:
+        return None
+    try:
+        cpu_delta = current["cpu_usage"]["total_usage"] - previous["cpu_usage"]["total_usage"]
+        system_delta = current["system_cpu_usage"] - previous["system_cpu_usage"]
+    except (KeyError, TypeError):
+        return None
+    online = current.get("online_cpus") or len(current["cpu_usage"].get("percpu_usage") or []) or 1
+    if system_delta <= 0 or cpu_delta < 0:
+        return 0.0 if system_delta > 0 else None
+    return cpu_delta / system_delta * online * 100.0
+
+
+def memory_used(memory_stats: dict[str, Any]) -> int | None:
+    """Memory usage without page cache, as `docker stats` reports it (cgroup v1 and v2)."""
+    usage = memory_stats.get("usage")
+    if usage is None:
+        return None
+    stats = memory_stats.get("stats") or {}
+    for key in ("total_inactive_file", "inactive_file"):
+        if key in stats and stats[key] < usage:
+            return usage - stats[key]
+    return usage
+
+
+def _ports(raw: list[dict[str, Any]] | None) -> tuple[Port, ...]:
+    ports = {
+        Port(
+            container_port=int(p.get("PrivatePort", 0)),
+            protocol=p.get("Type", "tcp"),
+            host_ip=p.get("IP", ""),
+            host_port=p.get("PublicPort"),
+        )
+        for p in raw or []
+    }
+    # IPv4 and IPv6 bindings of one port look the same once the IP is hidden.
+    return tuple(sorted(ports, key=lambda p: (p.container_port, p.host_port or 0, p.host_ip)))
+
+
+def _ports_from_inspect(network_settings: dict[str, Any]) -> tuple[Port, ...]:
+    raw = []
+    for spec, bindings in (network_settings.get("Ports") or {}).items():
+        number, _, proto = spec.partition("/")
+        if not bindings:
+            raw.append({"PrivatePort": number, "Type": proto})
+        for b in bindings or []:
+            raw.append(
+                {
+                    "PrivatePort": number,
+                    "Type": proto,
+                    "IP": b.get("HostIp", ""),
+                    "PublicPort": int(b["HostPort"]) if b.get("HostPort") else None,
+                }
+            )
+    return _ports(raw)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__
+
+
+class LogStream:
+    """Decoded log lines of one container; `close()` from any thread stops it."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[str]:
+        pending = ""
+        try:
+            for chunk in self._stream:
+                if self._closed.is_set():
+                    return
+                pending += chunk.decode("utf-8", errors="replace")
+                *lines, pending = pending.split("\n")
+                yield from lines
+        except Exception:
+            if not self._closed.is_set():
+                raise
+        if pending and not self._closed.is_set():
+            yield pending
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(Exception):
+            self._stream.close()
+
+
+class DockerSource(Source):
+    kind = "docker"
+
+    def __init__(self, config: DockerHostConfig):
+        super().__init__(config.name, config.refresh, config.timeout)
+        self.config = config
+        self.read_only = config.read_only
+        self._client: docker.APIClient | None = None
+        self._client_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.stats_concurrency, thread_name_prefix=f"docker-{config.name}"
+        )
+        self._cpu_samples: dict[str, dict[str, Any]] = {}
+        self._inspect_cache: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
+        self._one_shot = True
+
+    # --- connection -------------------------------------------------------
+
+    def _connect(self) -> docker.APIClient:
+        tls: TLSConfig | bool = False
+        if self.config.host.startswith("tcp://") and (
+            self.config.tls_verify or self.config.cert_path
+        ):
+            cert_dir = self.config.cert_path or os.path.expanduser("~/.docker")
+            tls = TLSConfig(
+                client_cert=(os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")),
+                ca_cert=os.path.join(cert_dir, "ca.pem"),
+                verify=self.config.tls_verify,
+            )
+        client = docker.APIClient(
+            base_url=self.config.host,
+            version="auto",
+            timeout=max(1, int(self.config.timeout)),
+            tls=tls,
+            use_ssh_client=self.config.use_ssh_client and self.config.host.startswith("ssh://"),
+            max_pool_size=self.config.stats_concurrency + 4,
+        )
+        version = client.api_version
+        self._one_shot = tuple(int(x) for x in version.split(".")) >= (1, 41)
+        return client
+
+    @property
+    def client(self) -> docker.APIClient:
+        with self._client_lock:
+            if self._client is None:
+                try:
+                    self._client = self._connect()
+                except docker.errors.DockerException as exc:
+                    raise SourceError(self._explain(exc)) from None
+            return self._client
+
+    def _drop_client(self) -> None:
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    def _explain(self, exc: BaseException) -> str:
+        text = _one_line(exc)
+        if "Connection refused" in text or "No such file or directory" in text:
+            return f"cannot connect to Docker at {self.config.host}: daemon not running"
+        if isinstance(exc, requests.exceptions.Timeout) or "timed out" in text.lower():
+            return f"Docker at {self.config.host} did not answer within {self.config.timeout:g}s"
+        if "Permission denied" in text:
+            return f"permission denied on {self.config.host} (are you in the docker group?)"
+        return f"Docker at {self.config.host}: {text}"
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one API call; connection failures drop the client so the next poll reconnects."""
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise
+        except (
+            requests.exceptions.RequestException,
+            docker.errors.DockerException,
+            OSError,
+        ) as exc:
+            if not isinstance(exc, docker.errors.APIError):
+                self._drop_client()
+            raise SourceError(self._explain(exc)) from None
+
+    # --- polling ------------------------------------------------------------
+
+    def poll(self) -> DockerSnapshot:
+        api = self.client
+        info = self._call(api.info)
+        listed = self._call(api.containers, all=True)
+        swarm = info.get("Swarm") or {}
+        manager = bool(swarm.get("ControlAvailable"))
+
+        inspected = list(self._pool.map(self._inspect_cached, listed))
+        running_ids = [c["Id"] for c in listed if c.get("State") == "running"]
+        stats = {}
+        if self.config.stats and running_ids:
+            stats = dict(zip(running_ids, self._pool.map(self._stats, running_ids), strict=True))
+        live = set(running_ids)
+        for cid in list(self._cpu_samples):
+            if cid not in live:
+                del self._cpu_samples[cid]
+        known = {c["Id"] for c in listed}
+        for cid in list(self._inspect_cache):
+            if cid not in known:
+                del self._inspect_cache[cid]
+
+        containers = tuple(
+            self._container(raw, detail, stats.get(raw["Id"]))
+            for raw, detail in zip(listed, inspected, strict=True)
+        )
+        services = self._services(api) if manager else ()
+        return DockerSnapshot(
+            host=self.name,
+            containers=containers,
+            services=services,
+            swarm_manager=manager,
+            engine_version=str(info.get("ServerVersion", "")),
+        )
+
+    def _inspect_cached(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """Inspect running containers every poll (restart count, health, start time);
+        stopped ones only when their state or status line changed."""
+        cid = raw["Id"]
+        key = (raw.get("State", ""), raw.get("Status", "") if raw.get("State") == "running" else "")
+        cached = self._inspect_cache.get(cid)
+        if cached and cached[0] == key and raw.get("State") != "running":
+            return cached[1]
+        try:
+            detail = self.client.inspect_container(cid)
+        except docker.errors.NotFound:
+            return None  # removed between list and inspect
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return cached[1] if cached else None
+        self._inspect_cache[cid] = (key, detail)
+        return detail
+
+    def _stats(self, cid: str) -> tuple[float | None, int | None, int | None] | None:
+        try:
+            if self._one_shot:
+                sample = self.client.stats(cid, stream=False, one_shot=True)
+                previous = self._cpu_samples.get(cid)
+            else:
+                sample = self.client.stats(cid, stream=False)
+                previous = sample.get("precpu_stats")
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return None
+        cpu = sample.get("cpu_stats") or {}
+        percent = cpu_percent(cpu, previous)
+        if cpu.get("system_cpu_usage"):
+            self._cpu_samples[cid] = cpu
+        mem = sample.get("memory_stats") or {}
+        return percent, memory_used(mem), mem.get("limit")
+
+    def _container(
+        self,
+        raw: dict[str, Any],
+        detail: dict[str, Any] | None,
+        stats: tuple[float | None, int | None, int | None] | None,
+    ) -> Container:
+        labels = raw.get("Labels") or {}
+        names = raw.get("Names") or [raw["Id"][:12]]
+        state = (detail or {}).get("State") or {}
+        health = (state.get("Health") or {}).get("Status", "")
+        cpu, mem, limit = stats or (None, None, None)
+        exit_code = state.get("ExitCode") if raw.get("State") in ("exited", "dead") else None
+        created = raw.get("Created")
+        return Container(
+            host=self.name,
+            id=raw["Id"],
+            name=names[0].lstrip("/"),
+            image=raw.get("Image", ""),
+            state=raw.get("State", ""),
+            status=raw.get("Status", ""),
+            health=health,
+            created=datetime.fromtimestamp(created).astimezone() if created else None,
+            started_at=parse_time(state.get("StartedAt")),
+            finished_at=parse_time(state.get("FinishedAt")),
+            exit_code=exit_code,
+            restart_count=int((detail or {}).get("RestartCount") or 0),
+            ports=_ports(raw.get("Ports")),
+            labels=tuple(sorted(labels.items())),
+            compose_project=labels.get("com.docker.compose.project", ""),
+            compose_service=labels.get("com.docker.compose.service", ""),
+            cpu_percent=cpu,
+            memory_used=mem,
+            memory_limit=limit,
+        )
+
+    def _services(self, api: docker.APIClient) -> tuple[Service, ...]:
+        raw_services = self._call(api.services)
+        tasks = self._call(api.tasks, filters={"desired-state": "running"})
+        running: dict[str, int] = {}
+        desired_global: dict[str, int] = {}
+        for task in tasks:
+            sid = task.get("ServiceID", "")
+            desired_global[sid] = desired_global.get(sid, 0) + 1
+            if (task.get("Status") or {}).get("State") == "running":
+                running[sid] = running.get(sid, 0) + 1
+        services = []
+        for raw in raw_services:
+            spec = raw.get("Spec") or {}
+            mode_spec = spec.get("Mode") or {}
+            mode = next(iter(mode_spec), "replicated")
+            if mode == "Replicated":
+                desired: int | None = int(mode_spec["Replicated"].get("Replicas", 0))
+            elif mode == "Global":
+                desired = desired_global.get(raw["ID"], 0)
+            else:
+                desired = None
+            image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+            update = raw.get("UpdateStatus") or {}
+            services.append(
+                Service(
+                    host=self.name,
+                    id=raw["ID"],
+                    name=spec.get("Name", raw["ID"][:12]),
+                    image=image.split("@sha256:", 1)[0],
+                    mode=re.sub(r"(?<!^)([A-Z])", r"-\1", mode).lower(),
+                    replicas_running=running.get(raw["ID"], 0),
+                    replicas_desired=desired,
+                    update_state=update.get("State", ""),
+                    update_message=update.get("Message", ""),
+                    created=parse_time(raw.get("CreatedAt")),
+                    updated=parse_time(raw.get("UpdatedAt")),
+                )
+            )
+        return tuple(sorted(services, key=lambda s: s.name))
+
+    # --- on demand ------------------------------------------------------------
+
+    def details(self, container_id: str) -> ContainerDetails:
+        """Full inspect of one container; environment values are dropped here."""
+        api = self.client
+        try:
+            raw = self._call(api.inspect_container, container_id)
+        except docker.errors.NotFound:
+            raise SourceError(f"container {container_id[:12]} no longer exists") from None
+        config = raw.get("Config") or {}
+        host_config = raw.get("HostConfig") or {}
+        state = raw.get("State") or {}
+        image_id = raw.get("Image", "")
+        digests: tuple[str, ...] = ()
+        with contextlib.suppress(SourceError, docker.errors.NotFound):
+            digests = tuple(self._call(api.inspect_image, image_id).get("RepoDigests") or ())
+        listed = {
+            "Id": raw["Id"],
+            "Names": [raw.get("Name", "")],
+            "Image": config.get("Image", ""),
+            "State": state.get("Status", ""),
+            "Status": state.get("Status", ""),
+            "Labels": config.get("Labels") or {},
+            "Ports": [],
+        }
+        container = self._container(listed, raw, None)
+        container = replace(container, ports=_ports_from_inspect(raw.get("NetworkSettings") or {}))
+        policy = host_config.get("RestartPolicy") or {}
+        policy_text = policy.get("Name") or "no"
+        if policy.get("MaximumRetryCount"):
+            policy_text += f" (max {policy['MaximumRetryCount']} retries)"
+        networks = (raw.get("NetworkSettings") or {}).get("Networks") or {}
+        health = (state.get("Health") or {}).get("Log") or []
+        return ContainerDetails(
+            container=container,
+            image_id=image_id,
+            image_digests=digests,
+            command=tuple(config.get("Cmd") or ()),
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            working_dir=config.get("WorkingDir", ""),
+            user=config.get("User", ""),
+            mounts=tuple(
+                Mount(
+                    type=m.get("Type", ""),
+                    source=m.get("Name") or m.get("Source", ""),
+                    destination=m.get("Destination", ""),
+                    mode=m.get("Mode", ""),
+                    read_write=bool(m.get("RW", True)),
+                )
+                for m in raw.get("Mounts") or []
+            ),
+            networks=tuple(
+                (name, (net or {}).get("IPAddress", "")) for name, net in sorted(networks.items())
+            ),
+            restart_policy=policy_text,
+            env_names=tuple(item.split("=", 1)[0] for item in config.get("Env") or ()),
+            health_log=tuple(
+                HealthProbe(
+                    start=h.get("Start", ""),
+                    exit_code=int(h.get("ExitCode", 0)),
+                    output=str(h.get("Output", "")).strip(),
+                )
+                for h in health[-5:]
+            ),
+        )
+
+    def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream:
+        """A stream of the container's log lines (stdout and stderr interleaved)."""
+        stream = self._call(
+            self.client.logs, container_id, stream=True, follow=follow, tail=tail, timestamps=False
+        )
+        return LogStream(stream)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._drop_client()

@@ -1,0 +1,48 @@
+"""The local host: CPU, load, memory, swap, disks and uptime via psutil."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+
+import psutil
+
+from opsdash.config import HostConfig
+from opsdash.model import DiskUsage, HostStats
+from opsdash.sources.base import Source
+
+
+class HostSource(Source):
+    kind = "host"
+
+    def __init__(self, config: HostConfig):
+        super().__init__(config.name, config.refresh, config.timeout)
+        self.disks = config.disks
+        # The first cpu_percent(None) call only primes the counters.
+        psutil.cpu_percent(interval=None)
+
+    def poll(self) -> HostStats:
+        memory = psutil.virtual_memory()
+        swap = psutil.swap_memory()
+        disks = []
+        for path in self.disks:
+            try:
+                usage = psutil.disk_usage(path)
+            except OSError:
+                continue
+            disks.append(DiskUsage(path, usage.total, usage.used, usage.percent))
+        return HostStats(
+            hostname=socket.gethostname(),
+            cpu_percent=psutil.cpu_percent(interval=None),
+            cpu_count=psutil.cpu_count() or 1,
+            load=os.getloadavg(),
+            memory_total=memory.total,
+            memory_used=memory.total - memory.available,
+            memory_percent=memory.percent,
+            swap_total=swap.total,
+            swap_used=swap.used,
+            swap_percent=swap.percent,
+            disks=tuple(disks),
+            boot_time=datetime.fromtimestamp(psutil.boot_time(), tz=UTC),
+        )

@@ -1,0 +1,47 @@
+"""The header line: every source's health and the age of its data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from opsdash.model import SourceHealth
+from opsdash.views import health_badge
+
+
+class HealthBar(Static):
+    """Redraws only when its text changes (ages tick once a second at most)."""
+
+    def __init__(self, *, read_only: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.read_only = read_only
+        self._last: Text | None = None
+
+    def show(self, healths: Sequence[SourceHealth], now: datetime) -> None:
+        text = Text("opsdash", style="bold")
+        if self.read_only:
+            text.append("  READ-ONLY", style="bold yellow")
+        if not healths:
+            text.append("  no sources configured", style="dim")
+        for health in healths:
+            text.append("  │ ", style="dim")
+            text.append_text(health_badge(health, now))
+        if self._last is None or text != self._last:
+            self._last = text
+            self.update(text)
+
+
+class PanelTabs(Static):
+    """Panel index shown on narrow terminals where one panel shows at a time."""
+
+    def show(self, titles: Sequence[str], active: int) -> None:
+        text = Text()
+        for number, title in enumerate(titles, start=1):
+            if text:
+                text.append(" ")
+            style = "reverse bold" if number == active else ""
+            text.append(f" {number} {title} ", style=style)
+        self.update(text)

@@ -1,0 +1,198 @@
+"""A DataTable of records that updates rows in place, filters and sorts.
+
+Rows are keyed by the record's `key`; each update diffs against what is shown
+and touches only changed cells, so the cursor, scroll position and idle CPU
+stay where they were (clear() would reset them and repaint everything).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual._two_way_dict import TwoWayDict
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from opsdash.views import Column
+
+
+class ResourceTable(DataTable):
+    """Renders the records it is given; never fetches anything itself."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="cursor-down"),
+        Binding("k", "cursor_up", "Up", show=False, id="cursor-up"),
+        Binding("g", "scroll_top", "Top", show=False, id="cursor-top"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="cursor-bottom"),
+        Binding("enter", "open_details", "Details", id="details"),
+        Binding("s", "cycle_sort", "Sort", id="sort"),
+    ]
+
+    class Activated(Message):
+        """Enter was pressed on a row."""
+
+        def __init__(self, table: ResourceTable, key: str):
+            super().__init__()
+            self.table = table
+            self.key = key
+
+    def __init__(
+        self,
+        columns: Sequence[Column[Any]],
+        search_text: Callable[[Any], str],
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        self.all_columns = list(columns)
+        self.search_text = search_text
+        self.records: dict[str, Any] = {}
+        self.hidden_columns: set[str] = set()
+        self.filter_text = ""
+        self.sort_index = 0
+        self.sort_reverse = False
+        self._shown_columns: list[Column[Any]] = []
+        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._order: list[str] = []
+
+    # --- columns ----------------------------------------------------------
+
+    @property
+    def visible_columns(self) -> list[Column[Any]]:
+        return [c for c in self.all_columns if c.key not in self.hidden_columns]
+
+    def _column_label(self, index: int, column: Column[Any]) -> Text:
+        label = column.label
+        if index == self.sort_index:
+            label += " ▼" if not self.sort_reverse else " ▲"
+        return Text(label)
+
+    def _ensure_columns(self) -> bool:
+        wanted = self.visible_columns
+        if [c.key for c in wanted] == [c.key for c in self._shown_columns]:
+            return False
+        self.clear(columns=True)
+        self._cells.clear()
+        self._order = []
+        self._shown_columns = wanted
+        self.sort_index = min(self.sort_index, len(wanted) - 1)
+        for index, column in enumerate(wanted):
+            self.add_column(self._column_label(index, column), key=column.key)
+        return True
+
+    def _relabel_columns(self) -> None:
+        for index, column in enumerate(self._shown_columns):
+            self.columns[column.key].label = self._column_label(index, column)  # type: ignore[index]
+        self._require_update_dimensions = True
+        self.refresh()
+
+    # --- data -------------------------------------------------------------
+
+    def set_hidden_columns(self, hidden: set[str]) -> None:
+        if hidden != self.hidden_columns:
+            self.hidden_columns = set(hidden)
+            self._render_rows()
+
+    def update_records(self, records: Sequence[Any]) -> None:
+        self.records = {r.key: r for r in records}
+        self._render_rows()
+
+    def set_filter(self, text: str) -> None:
+        text = text.strip().lower()
+        if text != self.filter_text:
+            self.filter_text = text
+            self._render_rows()
+
+    def _visible_keys(self) -> list[str]:
+        words = self.filter_text.split()
+        keys = [k for k, r in self.records.items() if all(w in self.search_text(r) for w in words)]
+        if self._shown_columns:
+            column = self._shown_columns[self.sort_index]
+            keys.sort(
+                key=lambda k: (column.sort_key(self.records[k]), k), reverse=self.sort_reverse
+            )
+        return keys
+
+    def _render_rows(self, now: datetime | None = None) -> None:
+        now = now or datetime.now().astimezone()
+        rebuilt = self._ensure_columns()
+        keys = self._visible_keys()
+        wanted = set(keys)
+        selected = self.selected_key
+        for key in [k for k in self._order if k not in wanted]:
+            self.remove_row(key)
+            self._cells.pop(key, None)
+        for key in keys:
+            record = self.records[key]
+            cells = tuple(c.render(record, now) for c in self._shown_columns)
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+            elif old != cells:
+                for column, before, after in zip(self._shown_columns, old, cells, strict=True):
+                    if before != after:
+                        with contextlib.suppress(CellDoesNotExist, RowDoesNotExist):
+                            self.update_cell(key, column.key, after, update_width=True)
+            self._cells[key] = cells
+        if keys != self._order or rebuilt:
+            self._apply_order(keys)
+        self._order = keys
+        if selected in wanted:
+            self._move_cursor_to(selected)
+
+    def _apply_order(self, keys: list[str]) -> None:
+        """Put rows in `keys` order without rebuilding them.
+
+        DataTable.sort only sees cell values, and our sort keys are computed
+        from the records, so we set the row order the same way sort() does.
+        """
+        position = {k: i for i, k in enumerate(keys)}
+        ordered = sorted(self.rows, key=lambda row_key: position.get(row_key.value or "", 0))
+        self._row_locations = TwoWayDict({row_key: i for i, row_key in enumerate(ordered)})
+        self._update_count += 1
+        self.refresh()
+
+    def _move_cursor_to(self, key: str) -> None:
+        try:
+            row = self.get_row_index(key)
+        except RowDoesNotExist:
+            return
+        if row != self.cursor_row:
+            self.move_cursor(row=row, animate=False, scroll=False)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return row_key.value
+
+    @property
+    def selected(self) -> Any | None:
+        key = self.selected_key
+        return self.records.get(key) if key else None
+
+    # --- actions ----------------------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        if not self._shown_columns:
+            return
+        self.sort_index = (self.sort_index + 1) % len(self._shown_columns)
+        self._relabel_columns()
+        self._render_rows()
+
+    def action_open_details(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.post_message(self.Activated(self, key))
