@@ -116,15 +116,17 @@ def _autodetect_host(refresh: float) -> tuple[HostConfig, ...]:
     return (HostConfig(name=socket.gethostname(), refresh=refresh),)
 
 
-def _syntax_line(err: tomllib.TOMLDecodeError) -> int | None:
+def _syntax_line(err: tomllib.TOMLDecodeError, text: str) -> int | None:
     lineno = getattr(err, "lineno", None)
     if lineno:
         return int(lineno)
     match = re.search(r"at line (\d+)", str(err))
-    return int(match.group(1)) if match else None
+    if match:
+        return int(match.group(1))
+    return max(1, len(text.splitlines())) if "end of document" in str(err) else None
 
 
-def _line_of(text: str, key: str) -> int | None:
+def line_of(text: str, key: str) -> int | None:
     """Best-effort line number of a key, to point the user at it."""
     leaf = key.rsplit(".", 1)[-1].split("[", 1)[0]
     pattern = re.compile(rf"^\s*(\[\[?\s*)?\"?{re.escape(leaf)}\"?\s*(=|\]\]?)")
@@ -143,7 +145,7 @@ class _Reader:
         self.warnings: list[str] = []
 
     def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(self.path, key, message, _line_of(self.text, key))
+        return ConfigError(self.path, key, message, line_of(self.text, key))
 
     def expand(self, key: str, value: str) -> str:
         """Replace ${VAR} references; warn when a secret-looking key is literal."""
@@ -235,8 +237,8 @@ def load_config(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(path, "", f"syntax error: {message}", _syntax_line(exc)) from None
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
+        raise ConfigError(path, "", f"syntax error: {message}", _syntax_line(exc, text)) from None
     return _parse(path, text, raw, read_only=read_only, refresh=refresh)
 
 

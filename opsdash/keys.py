@@ -6,7 +6,7 @@ import difflib
 
 from textual.binding import Binding
 
-from opsdash.config import Config, ConfigError
+from opsdash.config import Config, ConfigError, line_of
 
 
 def binding_groups() -> list[tuple[str, list[Binding]]]:
@@ -46,6 +46,11 @@ def validate_keymap(config: Config) -> None:
         if binding_id not in known:
             hint = difflib.get_close_matches(binding_id, known, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            key = f"keys.{binding_id}"
+            text = config.path.read_text(encoding="utf-8") if config.path else ""
             raise ConfigError(
-                config.path or "config", f"keys.{binding_id}", f"unknown binding id{suggestion}"
+                config.path or "config",
+                key,
+                f"unknown binding id{suggestion}",
+                line_of(text, key),
             )

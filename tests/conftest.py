@@ -1,0 +1,58 @@
+"""Shared fixtures: the private Docker engine the harness starts and stops itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """Never read the developer's config or write into their data dir."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("OPSDASH_CONFIG", raising=False)
+    monkeypatch.delenv("OPSDASH_DATA_DIR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def _need_docker() -> None:
+    if not shutil.which("dockerd") or not (
+        shutil.which("busybox") or Path("/bin/busybox").exists()
+    ):
+        if os.environ.get("CI"):
+            pytest.fail("dockerd or busybox-static missing: the test command installs them")
+        pytest.skip("dockerd/busybox-static not installed (run scripts/test)")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """One private dockerd for the whole session, with the test images built."""
+    _need_docker()
+    from devstack.docker_engine import PrivateDockerEngine
+
+    eng = PrivateDockerEngine()
+    eng.start()
+    eng.ensure_images()
+    yield eng
+    eng.cleanup()
+
+
+@pytest.fixture
+def own_engine():
+    """A private dockerd just for one test: for tests that kill it or turn on Swarm."""
+    _need_docker()
+    from devstack.docker_engine import PrivateDockerEngine
+
+    eng = PrivateDockerEngine()
+    eng.start()
+    eng.ensure_images()
+    yield eng
+    eng.cleanup()

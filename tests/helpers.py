@@ -1,0 +1,188 @@
+"""Small test helpers: build the real app, wait for a condition."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from opsdash.app import OpsdashApp
+from opsdash.config import Config, DockerHostConfig, HostConfig
+from opsdash.model import Container, DiskUsage, DockerSnapshot, HostStats, Port, Service
+from opsdash.poller import Poller
+from opsdash.sources.base import Source
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def docker_config(docker_host: str, *, refresh: float = 0.5, **extra) -> Config:
+    return Config(
+        path=None,
+        refresh=refresh,
+        docker=(DockerHostConfig(name="test", host=docker_host, refresh=refresh, timeout=5),),
+        hosts=(HostConfig(name="testhost", refresh=refresh),),
+        **extra,
+    )
+
+
+def real_app(config: Config, *, max_backoff: float = 2.0) -> OpsdashApp:
+    from opsdash.sources.registry import build_sources
+
+    return OpsdashApp(config, Poller(build_sources(config), max_backoff=max_backoff))
+
+
+async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0, step=0.1):
+    """Let the app run until `condition()` is truthy; fail with a clear message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(step)
+    raise AssertionError(f"condition not met within {timeout}s: {condition.__doc__ or condition}")
+
+
+def sync_wait(condition: Callable[[], object], timeout: float = 30.0, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+# --- a fixed source, for layout snapshots and key tests that need no engine ---
+
+NOW = datetime.now().astimezone()
+
+
+def sample_containers() -> tuple[Container, ...]:
+    def c(name, state="running", **kw):
+        base = dict(
+            host="demo",
+            id=f"{name:0<12}"[:12] + "f" * 52,
+            name=name,
+            image="local/web:1",
+            state=state,
+            status="",
+            started_at=NOW - timedelta(minutes=42),
+            cpu_percent=1.5,
+            memory_used=12 * 1024 * 1024,
+            memory_limit=1024**3,
+        )
+        base.update(kw)
+        return Container(**base)
+
+    return (
+        c(
+            "web",
+            health="healthy",
+            ports=(Port(80, "tcp", "127.0.0.1", 18080),),
+            compose_project="shop",
+            compose_service="web",
+            labels=(("com.docker.compose.project", "shop"), ("tier", "front")),
+        ),
+        c(
+            "worker",
+            image="local/busybox:1",
+            cpu_percent=87.25,
+            memory_used=300 * 1024 * 1024,
+            compose_project="shop",
+            compose_service="worker",
+        ),
+        c("db", image="local/busybox:1", health="unhealthy", restart_count=3),
+        c("[bold red]evil[/]\x1b]0;pwned\x07", image="local/busybox:1", cpu_percent=0.0),
+        c(
+            "batch-job",
+            state="exited",
+            image="local/busybox:1",
+            exit_code=137,
+            finished_at=NOW - timedelta(minutes=5),
+            cpu_percent=None,
+            memory_used=None,
+        ),
+    )
+
+
+def sample_services() -> tuple[Service, ...]:
+    return (
+        Service(
+            "demo",
+            "svc1" + "0" * 21,
+            "api",
+            "local/busybox:1",
+            "replicated",
+            2,
+            2,
+            "completed",
+            updated=NOW - timedelta(minutes=3),
+        ),
+        Service(
+            "demo",
+            "svc2" + "0" * 21,
+            "edge",
+            "local/web:1",
+            "replicated",
+            1,
+            3,
+            "updating",
+            updated=NOW - timedelta(seconds=30),
+        ),
+    )
+
+
+class FixedDockerSource(Source):
+    kind = "docker"
+
+    def __init__(self, name="demo", services=True):
+        super().__init__(name, refresh=3600, timeout=5)
+        self.snapshot = DockerSnapshot(
+            host=name,
+            containers=sample_containers(),
+            services=sample_services() if services else (),
+            swarm_manager=services,
+            engine_version="20.10.24",
+        )
+
+    def poll(self):
+        return self.snapshot
+
+
+class FixedHostSource(Source):
+    kind = "host"
+
+    def __init__(self):
+        super().__init__("demohost", refresh=3600, timeout=5)
+
+    def poll(self):
+        return HostStats(
+            hostname="demohost",
+            cpu_percent=23.5,
+            cpu_count=2,
+            load=(0.42, 0.30, 0.25),
+            memory_total=24 * 1024**3,
+            memory_used=6 * 1024**3,
+            memory_percent=25.0,
+            swap_total=0,
+            swap_used=0,
+            swap_percent=0.0,
+            disks=(DiskUsage("/", 250 * 1024**3, 100 * 1024**3, 40.0),),
+            boot_time=NOW - timedelta(days=3, hours=4),
+        )
+
+
+def fixed_app(*, read_only: bool = False, keys: dict | None = None, services=True) -> OpsdashApp:
+    config = Config(path=None, refresh=3600, read_only=read_only, keys=keys or {})
+    poller = Poller([FixedDockerSource(services=services), FixedHostSource()])
+    return OpsdashApp(config, poller)
+
+
+async def settle(pilot) -> None:
+    """Wait for the first polls to land."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
