@@ -168,7 +168,8 @@ class OpsdashApp(App):
         """Once a second: header ages, stale detection, health history."""
         healths = self.poller.all_health()
         now = _now()
-        self.main.show_health(healths, now)
+        refresh = [s.refresh for s in self.poller.sources.values()]
+        self.main.show_health(healths, now, refresh)
         changed_kinds = set()
         for label, health in zip(self.poller.sources, healths, strict=True):
             previous = self._last_states.get(label)

@@ -161,14 +161,18 @@ def service_search_text(s: Service) -> str:
     return " ".join((s.name, s.host, s.image, s.mode, s.update_state)).lower()
 
 
-def health_badge(health: SourceHealth, now: datetime) -> Text:
+def health_badge(health: SourceHealth, now: datetime, refresh: float | None = None) -> Text:
     """`docker:local ok 2s`: the word says the state, colour only repeats it (NO_COLOR)."""
     text = Text()
     text.append(strip_label(f"{health.kind}:{health.source}"))
     text.append(" ")
     text.append(health.state.value, style=SOURCE_STYLE[health.state])
-    if health.last_ok is not None:
-        text.append(f" {age(health.last_ok, now)}", style="dim")
+    if health.last_ok is not None and refresh is not None:
+        # Fresh data needs no age; it appears once a poll is late, so an idle
+        # screen stays still (no redraw every second).
+        seconds = (now - health.last_ok).total_seconds()
+        if seconds > refresh + 1:
+            text.append(f" {human_duration(seconds)} ago", style="dim")
     if health.state is HealthState.ERROR and health.next_retry is not None:
         wait = max(0.0, (health.next_retry - now).total_seconds())
         text.append(f" retry {human_duration(wait)}", style="dim")

@@ -57,10 +57,9 @@ def sync_wait(condition: Callable[[], object], timeout: float = 30.0, step: floa
 
 # --- a fixed source, for layout snapshots and key tests that need no engine ---
 
-NOW = datetime.now().astimezone()
-
-
 def sample_containers() -> tuple[Container, ...]:
+    now = datetime.now().astimezone()
+
     def c(name, state="running", **kw):
         base = dict(
             host="demo",
@@ -69,7 +68,7 @@ def sample_containers() -> tuple[Container, ...]:
             image="local/web:1",
             state=state,
             status="",
-            started_at=NOW - timedelta(minutes=42),
+            started_at=now - timedelta(minutes=42, seconds=20),
             cpu_percent=1.5,
             memory_used=12 * 1024 * 1024,
             memory_limit=1024**3,
@@ -101,7 +100,7 @@ def sample_containers() -> tuple[Container, ...]:
             state="exited",
             image="local/busybox:1",
             exit_code=137,
-            finished_at=NOW - timedelta(minutes=5),
+            finished_at=now - timedelta(minutes=5, seconds=20),
             cpu_percent=None,
             memory_used=None,
         ),
@@ -109,6 +108,7 @@ def sample_containers() -> tuple[Container, ...]:
 
 
 def sample_services() -> tuple[Service, ...]:
+    now = datetime.now().astimezone()
     return (
         Service(
             "demo",
@@ -119,7 +119,7 @@ def sample_services() -> tuple[Service, ...]:
             2,
             2,
             "completed",
-            updated=NOW - timedelta(minutes=3),
+            updated=now - timedelta(minutes=3, seconds=20),
         ),
         Service(
             "demo",
@@ -130,7 +130,7 @@ def sample_services() -> tuple[Service, ...]:
             1,
             3,
             "updating",
-            updated=NOW - timedelta(seconds=30),
+            updated=now - timedelta(minutes=1, seconds=20),
         ),
     )
 
@@ -140,16 +140,16 @@ class FixedDockerSource(Source):
 
     def __init__(self, name="demo", services=True):
         super().__init__(name, refresh=3600, timeout=5)
-        self.snapshot = DockerSnapshot(
-            host=name,
-            containers=sample_containers(),
-            services=sample_services() if services else (),
-            swarm_manager=services,
-            engine_version="20.10.24",
-        )
+        self.services = services
 
     def poll(self):
-        return self.snapshot
+        return DockerSnapshot(
+            host=self.name,
+            containers=sample_containers(),
+            services=sample_services() if self.services else (),
+            swarm_manager=self.services,
+            engine_version="20.10.24",
+        )
 
 
 class FixedHostSource(Source):
@@ -171,7 +171,7 @@ class FixedHostSource(Source):
             swap_used=0,
             swap_percent=0.0,
             disks=(DiskUsage("/", 250 * 1024**3, 100 * 1024**3, 40.0),),
-            boot_time=NOW - timedelta(days=3, hours=4),
+            boot_time=datetime.now().astimezone() - timedelta(days=3, hours=4, minutes=30),
         )
 
 
@@ -184,5 +184,6 @@ def fixed_app(*, read_only: bool = False, keys: dict | None = None, services=Tru
 async def settle(pilot) -> None:
     """Wait for the first polls to land."""
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
+    for _ in range(3):
+        await pilot.pause(0.05)
+    await pilot.wait_for_scheduled_animations()

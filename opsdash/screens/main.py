@@ -51,6 +51,7 @@ class MainScreen(Screen):
         super().__init__()
         self.read_only = read_only
         self.active_panel = 1
+        self._focus_target: Widget | None = None
 
     def compose(self) -> ComposeResult:
         yield HealthBar(read_only=self.read_only, id="health")
@@ -76,8 +77,10 @@ class MainScreen(Screen):
 
     # --- data in ----------------------------------------------------------
 
-    def show_health(self, healths: Sequence[SourceHealth], now: datetime) -> None:
-        self.query_one(HealthBar).show(healths, now)
+    def show_health(
+        self, healths: Sequence[SourceHealth], now: datetime, refresh: Sequence[float]
+    ) -> None:
+        self.query_one(HealthBar).show(healths, now, refresh)
 
     def show_containers(
         self,
@@ -119,18 +122,34 @@ class MainScreen(Screen):
 
     def _focus(self, widget: Widget) -> None:
         panel = self._panel_of(widget)
-        if panel is not None:
+        if panel is not None and panel.number != self.active_panel:
+            self._focus_target = widget
+            self.set_focus(None)  # else hiding the focused panel moves focus on its own
             self._set_active(panel.number)
-        self.call_after_refresh(widget.focus)
+        # A panel that was hidden (narrow layout) can take focus only after the
+        # refresh that shows it; remember the target so fast key presses chain.
+        self._focus_target = widget
+        self.call_after_refresh(self._finish_focus, widget)
+
+    def _finish_focus(self, widget: Widget, tries: int = 0) -> None:
+        if self._focus_target is not widget:
+            return  # a later key press chose another target
+        if not widget.region.area and tries < 20:
+            self.call_after_refresh(self._finish_focus, widget, tries + 1)
+            return
+        widget.focus()
+        self._focus_target = None
 
     def on_descendant_focus(self, event) -> None:
+        if self._focus_target is not None:
+            return
         panel = self._panel_of(event.widget)
         if panel is not None and panel.number != self.active_panel:
             self._set_active(panel.number)
 
     def _step(self, delta: int) -> None:
         stops = self._stops()
-        focused = self.focused
+        focused = self._focus_target or self.focused
         if isinstance(focused, FilterInput):
             focused = self.query_one(f"#{focused.table_id}")
         index = stops.index(focused) if focused in stops else -1

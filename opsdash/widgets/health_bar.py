@@ -20,15 +20,17 @@ class HealthBar(Static):
         self.read_only = read_only
         self._last: Text | None = None
 
-    def show(self, healths: Sequence[SourceHealth], now: datetime) -> None:
+    def show(
+        self, healths: Sequence[SourceHealth], now: datetime, refresh: Sequence[float]
+    ) -> None:
         text = Text("opsdash", style="bold")
         if self.read_only:
             text.append("  READ-ONLY", style="bold yellow")
         if not healths:
             text.append("  no sources configured", style="dim")
-        for health in healths:
+        for health, interval in zip(healths, refresh, strict=True):
             text.append("  │ ", style="dim")
-            text.append_text(health_badge(health, now))
+            text.append_text(health_badge(health, now, interval))
         if self._last is None or text != self._last:
             self._last = text
             self.update(text)
