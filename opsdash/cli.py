@@ -106,7 +106,7 @@ def run_tui(config: Config) -> int:
 
     try:
         store = Store.open_default()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
         print(f"opsdash: cannot open the data store: {exc}", file=sys.stderr)
         return 2
     app = OpsdashApp(config, _poller(config), store=store)
@@ -115,13 +115,18 @@ def run_tui(config: Config) -> int:
     return app.return_code or 0
 
 
+def _console() -> Console:
+    """Full width in a terminal; wide enough not to cut names when piped."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 250)
+
+
 def run_check(config: Config) -> int:
     poller = _poller(config)
     try:
         results = poller.poll_all_once()
     finally:
         poller.close()
-    console = Console(highlight=False)
+    console = _console()
     table = Table("SOURCE", "STATUS", "LATENCY", "MESSAGE", box=None, pad_edge=False)
     for label, result in results.items():
         status = Text("ok", style="green") if result.ok else Text("error", style="red bold")
@@ -186,7 +191,7 @@ def _table(title: str, columns: list[Column], rows: list, skip: set[str]) -> Tab
 
 
 def _print_snapshot(results: dict[str, SourceResult]) -> None:
-    console = Console(highlight=False)
+    console = _console()
     for label, result in results.items():
         if not result.ok:
             console.print(Text(f"{label}: error: ", style="red bold") + literal(result.error))

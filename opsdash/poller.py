@@ -60,7 +60,7 @@ class Poller:
         try:
             data = source.poll()
             error = None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown to the user in one line
             data, error = None, describe_error(exc)
         return self.record(label, data, error, time.perf_counter() - t0)
 

@@ -57,6 +57,7 @@ def sync_wait(condition: Callable[[], object], timeout: float = 30.0, step: floa
 
 # --- a fixed source, for layout snapshots and key tests that need no engine ---
 
+
 def sample_containers() -> tuple[Container, ...]:
     now = datetime.now().astimezone()
 

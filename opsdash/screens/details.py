@@ -126,7 +126,7 @@ class DetailsScreen(Screen):
                 raise RuntimeError("its Docker source is not configured")
             details = self.source.details(self.container.id)
             body: Any = render_details(details, datetime.now().astimezone())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown to the user in one line
             body = Text("Could not load details: ", style="red bold") + literal(exc)
         self.app.call_from_thread(self._show, body)
 

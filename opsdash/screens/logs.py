@@ -9,7 +9,7 @@ under heavy output.
 from __future__ import annotations
 
 import re
-import time
+import threading
 from collections import deque
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +26,6 @@ from opsdash.safetext import ansi_text, literal
 
 MAX_LINES = 10_000
 BATCH_SECONDS = 0.1
-BATCH_LINES = 500
 
 
 class LogsScreen(Screen):
@@ -50,6 +49,9 @@ class LogsScreen(Screen):
         self.pattern: re.Pattern[str] | None = None
         self._stream = None
         self._state = "connecting…"
+        self._shown_state = ""
+        self._incoming: deque[Text] = deque(maxlen=MAX_LINES)
+        self._lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title", classes="screen-title")
@@ -60,6 +62,7 @@ class LogsScreen(Screen):
     def on_mount(self) -> None:
         self._update_title()
         self.query_one(RichLog).focus()
+        self.set_interval(BATCH_SECONDS, self._drain)
         self.read_logs()
 
     def on_unmount(self) -> None:
@@ -74,38 +77,40 @@ class LogsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs")
     def read_logs(self) -> None:
+        """Read in a thread; lines wait in `_incoming` until the UI timer drains them."""
         worker = get_current_worker()
         try:
             if self.source is None:
                 raise RuntimeError("its Docker source is not configured")
             self._stream = self.source.logs(self.container.id, tail=self.tail)
-            self._from_thread(self._set_state, "following")
-            batch: list[Text] = []
-            flushed = time.monotonic()
+            self._state = "following"
             for line in self._stream:
                 if worker.is_cancelled:
                     return
-                batch.append(ansi_text(line.rstrip("\r")))
-                if len(batch) >= BATCH_LINES or time.monotonic() - flushed >= BATCH_SECONDS:
-                    self._from_thread(self.add_lines, batch)
-                    batch, flushed = [], time.monotonic()
-            if batch:
-                self._from_thread(self.add_lines, batch)
-            self._from_thread(self._set_state, "stream ended (the container stopped?)")
-        except Exception as exc:
-            self._from_thread(self._set_state, f"error: {' '.join(str(exc).split())}")
+                sanitized = ansi_text(line.rstrip("\r"))
+                with self._lock:
+                    self._incoming.append(sanitized)
+            self._state = "stream ended (the container stopped?)"
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self._state = f"error: {' '.join(str(exc).split())}"
 
-    def _from_thread(self, callback, *args) -> None:
-        if self.is_attached and not get_current_worker().is_cancelled:
-            self.app.call_from_thread(callback, *args)
+    def _drain(self) -> None:
+        """Every BATCH_SECONDS: hand new lines to the view in one batch."""
+        with self._lock:
+            batch = list(self._incoming)
+            self._incoming.clear()
+        if batch:
+            self.add_lines(batch)
+        elif self._state != self._shown_state:
+            self._update_title()
 
     def add_lines(self, batch: list[Text]) -> None:
         """Append sanitised lines; only the matching ones are drawn."""
         self.lines.extend(batch)
         log = self.query_one(RichLog)
-        shown = [line for line in batch if self._matches(line)]
-        for line in shown:
-            log.write(line, scroll_end=self.follow)
+        for line in batch[-MAX_LINES:]:
+            if self._matches(line):
+                log.write(line, scroll_end=self.follow)
         self._update_title()
 
     # --- view -------------------------------------------------------------------
@@ -120,11 +125,8 @@ class LogsScreen(Screen):
             if self._matches(line):
                 log.write(line, scroll_end=self.follow)
 
-    def _set_state(self, state: str) -> None:
-        self._state = state
-        self._update_title()
-
     def _update_title(self) -> None:
+        self._shown_state = self._state
         title = literal(f"Logs: {self.container.name}", "bold")
         title.append(f"  [{self._state}]", style="dim")
         title.append(f"  follow {'on' if self.follow else 'off'}", style="dim")
