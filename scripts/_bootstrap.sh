@@ -1,0 +1,21 @@
+# Shared by scripts/run and scripts/test: Debian packages and the project venv.
+# shellcheck shell=bash
+
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: $*" >&2
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+ensure_venv() {
+  # $1: what to pip install into .venv (e.g. "." or ".[test]")
+  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    apt_install python3-venv
+  fi
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$1"
+}
