@@ -7,7 +7,6 @@ so polls of one source never overlap and a slow source never blocks another.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -55,9 +54,7 @@ class OpsdashApp(App):
         self.read_only = config.read_only
         self._poll_timers: dict[str, Timer] = {}
         self._last_states: dict[str, HealthState] = {}
-        self.animation_level = "none"
-        if os.environ.get("NO_COLOR"):
-            self.theme = "textual-ansi"
+        self.animation_level = "none"  # no animation work while idle or over SSH
 
     # --- lifecycle ----------------------------------------------------------
 

@@ -186,3 +186,17 @@ async def test_ctrl_r_refreshes_and_header_shows_health():
         header = str(app.screen.query_one("#health").render())
         assert "docker:demo ok" in header and "host:demohost ok" in header
         assert "READ-ONLY" in header
+
+
+async def test_no_color_still_says_every_state_in_words(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = fixed_app()
+    assert app.no_color
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        header = str(app.screen.query_one("#health").render())
+        assert "docker:demo ok" in header
+        states = [t.plain for t in table(app).get_column("state")]
+        assert "exited" in states and "running" in states
+        health = [t.plain for t in table(app).get_column("health")]
+        assert "unhealthy" in health

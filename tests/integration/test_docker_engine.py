@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import socket
 import subprocess
@@ -298,3 +299,61 @@ def test_cli_check_and_snapshot_json(engine, tmp_path):
     )
     assert failed.returncode == 1 and "error" in failed.stdout and "Traceback" not in failed.stderr
     engine.cli("rm", "-f", name, check=False)
+
+
+async def test_details_screen_masks_env_values_and_logs_write_to_file(
+    engine, tmp_path, monkeypatch
+):
+    name = unique("detail")
+    run(
+        engine,
+        "--name",
+        name,
+        "--network",
+        "none",
+        "-e",
+        "API_TOKEN=tok-very-secret-42",
+        "--label",
+        "team=[red]ops[/]",
+        "--restart",
+        "on-failure:3",
+        "-v",
+        "opsdash-test-vol:/data",
+        "local/busybox:1",
+        "sh",
+        "-c",
+        "echo started; sleep 300",
+    )
+    monkeypatch.chdir(tmp_path)
+    app = real_app(docker_config(engine.docker_host))
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one("#containers-table", ResourceTable)
+        await wait_for(pilot, lambda: any(r.name == name for r in table.records.values()))
+        key = next(k for k, r in table.records.items() if r.name == name)
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press("enter")
+        from opsdash.screens.details import DetailsScreen
+
+        assert isinstance(app.screen, DetailsScreen)
+        def screen_text() -> str:
+            return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+        await wait_for(pilot, lambda: "API_TOKEN" in screen_text())
+        shot = screen_text()
+        assert "tok-very-secret-42" not in shot
+        assert "on-failure (max 3 retries)" in shot
+        assert "opsdash-test-vol" in shot
+        assert "[red]ops[/]" in shot.replace("&#160;", " ").replace("&#91;", "[").replace(
+            "&#93;", "]"
+        )
+        await pilot.press("l")  # logs straight from the details screen
+        assert isinstance(app.screen, LogsScreen)
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.lines) >= 1)
+        await pilot.press("w")
+        written = list(tmp_path.glob("opsdash-*.log"))
+        assert len(written) == 1 and written[0].read_text() == "started\n"
+        await pilot.press("escape", "escape")
+        assert not isinstance(app.screen, (LogsScreen, DetailsScreen))
+    engine.cli("rm", "-f", name, check=False)
+    engine.cli("volume", "rm", "opsdash-test-vol", check=False)
