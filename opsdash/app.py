@@ -54,6 +54,7 @@ class OpsdashApp(App):
         self.read_only = config.read_only
         self._poll_timers: dict[str, Timer] = {}
         self._last_states: dict[str, HealthState] = {}
+        self._applied: set[str] = set()
         self.animation_level = "none"  # no animation work while idle or over SSH
 
     # --- lifecycle ----------------------------------------------------------
@@ -121,7 +122,13 @@ class OpsdashApp(App):
                 self._start_poll(label)
         self.notify("Refreshing every source…", timeout=1.5)
 
+    @property
+    def all_polled(self) -> bool:
+        """Every source has answered (or failed) at least once: the screen is complete."""
+        return self._applied >= set(self.poller.sources)
+
     def _apply(self, result: SourceResult) -> None:
+        self._applied.add(result.source)
         self._tick()
         source = self.poller.sources[result.source]
         if source.kind == "docker":

@@ -184,6 +184,7 @@ def fixed_app(*, read_only: bool = False, keys: dict | None = None, services=Tru
 
 async def settle(pilot) -> None:
     """Wait for the first polls to land."""
+    await wait_for(pilot, lambda: pilot.app.all_polled, timeout=30, step=0.02)
     await pilot.app.workers.wait_for_complete()
     for _ in range(3):
         await pilot.pause(0.05)
