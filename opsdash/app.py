@@ -153,7 +153,7 @@ class OpsdashApp(App):
                 containers.extend(snapshot.containers)
                 services.extend(snapshot.services)
         with self.batch_update():
-            self.main.show_containers(
+            self.main.containers_panel.update_data(
                 containers,
                 services,
                 multi_host=len(labels) > 1,
@@ -166,7 +166,7 @@ class OpsdashApp(App):
         hosts = [
             d for d in (self.poller.data(label) for label in labels) if isinstance(d, HostStats)
         ]
-        self.main.show_hosts(hosts, self._problems(labels), _now())
+        self.main.host_panel.update_data(hosts, self._problems(labels), _now())
 
     def _tick(self) -> None:
         """Once a second: header ages, stale detection, health history."""

@@ -32,27 +32,21 @@ def _need_docker() -> None:
         pytest.skip("dockerd/busybox-static not installed (run scripts/test)")
 
 
-@pytest.fixture(scope="session")
-def engine():
-    """One private dockerd for the whole session, with the test images built."""
+def _private_engine():
     _need_docker()
     from devstack.docker_engine import PrivateDockerEngine
 
-    eng = PrivateDockerEngine()
-    eng.start()
-    eng.ensure_images()
-    yield eng
-    eng.cleanup()
+    with PrivateDockerEngine() as eng:  # starts dockerd and builds the images
+        yield eng
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """One private dockerd for the whole session, with the test images built."""
+    yield from _private_engine()
 
 
 @pytest.fixture
 def own_engine():
     """A private dockerd just for one test: for tests that kill it or turn on Swarm."""
-    _need_docker()
-    from devstack.docker_engine import PrivateDockerEngine
-
-    eng = PrivateDockerEngine()
-    eng.start()
-    eng.ensure_images()
-    yield eng
-    eng.cleanup()
+    yield from _private_engine()

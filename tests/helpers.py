@@ -189,3 +189,14 @@ async def settle(pilot) -> None:
     for _ in range(3):
         await pilot.pause(0.05)
     await pilot.wait_for_scheduled_animations()
+
+
+async def select_container(pilot, name: str):
+    """Wait until the container `name` is listed, then put the cursor on it."""
+    from opsdash.widgets.resource_table import ResourceTable
+
+    table = pilot.app.screen.query_one("#containers-table", ResourceTable)
+    await wait_for(pilot, lambda: any(r.name == name for r in table.records.values()))
+    key = next(k for k, r in table.records.items() if r.name == name)
+    table.move_cursor(row=table.get_row_index(key))
+    return table

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from opsdash.model import Container, HostStats, Service, SourceHealth
+from opsdash.model import Container, SourceHealth
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
@@ -82,23 +82,13 @@ class MainScreen(Screen):
     ) -> None:
         self.query_one(HealthBar).show(healths, now, refresh)
 
-    def show_containers(
-        self,
-        containers: Sequence[Container],
-        services: Sequence[Service],
-        *,
-        multi_host: bool,
-        problems: Sequence[SourceHealth],
-        configured: bool,
-    ) -> None:
-        self.query_one(ContainersPanel).update_data(
-            containers, services, multi_host=multi_host, problems=problems, configured=configured
-        )
+    @property
+    def containers_panel(self) -> ContainersPanel:
+        return self.query_one(ContainersPanel)
 
-    def show_hosts(
-        self, hosts: Sequence[HostStats], problems: Sequence[SourceHealth], now: datetime
-    ) -> None:
-        self.query_one(HostPanel).update_data(hosts, problems, now)
+    @property
+    def host_panel(self) -> HostPanel:
+        return self.query_one(HostPanel)
 
     # --- focus and panels ---------------------------------------------------
 

@@ -15,7 +15,14 @@ from opsdash.model import DockerSnapshot, HealthState
 from opsdash.screens.logs import LogsScreen
 from opsdash.sources.docker import DockerSource
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import docker_config, real_app, sync_wait, unique, wait_for
+from tests.helpers import (
+    docker_config,
+    real_app,
+    select_container,
+    sync_wait,
+    unique,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -36,6 +43,11 @@ def by_name(snapshot: DockerSnapshot, name: str):
 
 def run(engine, *args: str) -> str:
     return engine.cli("run", "-d", "--stop-timeout", "1", *args).stdout.strip()
+
+
+def run_isolated(engine, name: str, *args: str) -> str:
+    """A detached container with no network (loopback only) named `name`."""
+    return run(engine, "--name", name, "--network", "none", *args)
 
 
 def test_containers_state_health_ports_labels(engine):
@@ -108,12 +120,9 @@ def test_containers_state_health_ports_labels(engine):
 
 def test_busy_container_shows_cpu(engine):
     name = unique("busy")
-    run(
+    run_isolated(
         engine,
-        "--name",
         name,
-        "--network",
-        "none",
         "local/busybox:1",
         "sh",
         "-c",
@@ -134,12 +143,9 @@ def test_busy_container_shows_cpu(engine):
 
 def test_env_values_never_leave_the_source(engine):
     name = unique("secret")
-    run(
+    run_isolated(
         engine,
-        "--name",
         name,
-        "--network",
-        "none",
         "-e",
         "DB_PASSWORD=hunter2-secret",
         "local/busybox:1",
@@ -169,7 +175,7 @@ async def test_panel_follows_containers_started_and_stopped(engine):
                     return record.state
             return None
 
-        run(engine, "--name", name, "--network", "none", "local/busybox:1", "sleep", "300")
+        run_isolated(engine, name, "local/busybox:1", "sleep", "300")
         await wait_for(pilot, lambda: row_state() == "running")
         engine.cli("stop", "-t", "1", name)
         await wait_for(pilot, lambda: row_state() == "exited")
@@ -186,13 +192,10 @@ async def test_logs_render_markup_and_escapes_literally(engine):
         r"printf '\033]52;c;ZXZpbA==\007clip\033[2Jclear\n'; "
         r"i=0; while [ $i -lt 50 ]; do echo line-$i; i=$((i+1)); done; sleep 300"
     )
-    run(engine, "--name", name, "--network", "none", "local/busybox:1", "sh", "-c", script)
+    run_isolated(engine, name, "local/busybox:1", "sh", "-c", script)
     app = real_app(docker_config(engine.docker_host))
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one("#containers-table", ResourceTable)
-        await wait_for(pilot, lambda: any(r.name == name for r in table.records.values()))
-        key = next(k for k, r in table.records.items() if r.name == name)
-        table.move_cursor(row=table.get_row_index(key))
+        await select_container(pilot, name)
         await pilot.press("l")
         screen = app.screen
         assert isinstance(screen, LogsScreen)
@@ -218,7 +221,7 @@ async def test_logs_render_markup_and_escapes_literally(engine):
 
 async def test_daemon_killed_mid_session_shows_error_then_recovers(own_engine):
     name = unique("survivor")
-    run(own_engine, "--name", name, "--network", "none", "local/busybox:1", "sleep", "600")
+    run_isolated(own_engine, name, "local/busybox:1", "sleep", "600")
     app = real_app(docker_config(own_engine.docker_host), max_backoff=1.0)
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.screen.query_one("#containers-table", ResourceTable)
@@ -275,7 +278,7 @@ async def test_swarm_services_appear_after_init(own_engine):
 
 def test_cli_check_and_snapshot_json(engine, tmp_path):
     name = unique("cli")
-    run(engine, "--name", name, "--network", "none", "local/busybox:1", "sleep", "300")
+    run_isolated(engine, name, "local/busybox:1", "sleep", "300")
     config = tmp_path / "config.toml"
     config.write_text(f'[[docker]]\nname = "test"\nhost = "{engine.docker_host}"\n')
     base = [sys.executable, "-m", "opsdash", "--config", str(config)]
@@ -305,12 +308,9 @@ async def test_details_screen_masks_env_values_and_logs_write_to_file(
     engine, tmp_path, monkeypatch
 ):
     name = unique("detail")
-    run(
+    run_isolated(
         engine,
-        "--name",
         name,
-        "--network",
-        "none",
         "-e",
         "API_TOKEN=tok-very-secret-42",
         "--label",
@@ -327,14 +327,12 @@ async def test_details_screen_masks_env_values_and_logs_write_to_file(
     monkeypatch.chdir(tmp_path)
     app = real_app(docker_config(engine.docker_host))
     async with app.run_test(size=(160, 48)) as pilot:
-        table = app.screen.query_one("#containers-table", ResourceTable)
-        await wait_for(pilot, lambda: any(r.name == name for r in table.records.values()))
-        key = next(k for k, r in table.records.items() if r.name == name)
-        table.move_cursor(row=table.get_row_index(key))
+        await select_container(pilot, name)
         await pilot.press("enter")
         from opsdash.screens.details import DetailsScreen
 
         assert isinstance(app.screen, DetailsScreen)
+
         def screen_text() -> str:
             return html.unescape(app.export_screenshot()).replace("\xa0", " ")
 
