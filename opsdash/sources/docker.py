@@ -266,12 +266,16 @@ class DockerSource(Source):
         )
 
     def _inspect_cached(self, raw: dict[str, Any]) -> dict[str, Any] | None:
-        """Inspect running containers every poll (restart count, health, start time);
-        stopped ones only when their state or status line changed."""
+        """Inspect only when the list's state or status line changed.
+
+        The status line ("Up 5 minutes (healthy)", "Restarting (1) ...") changes
+        whenever health, start time or restarts do, so an unchanged line means
+        the cached inspect is still right; uptime is computed from StartedAt.
+        """
         cid = raw["Id"]
-        key = (raw.get("State", ""), raw.get("Status", "") if raw.get("State") == "running" else "")
+        key = (raw.get("State", ""), raw.get("Status", ""))
         cached = self._inspect_cache.get(cid)
-        if cached and cached[0] == key and raw.get("State") != "running":
+        if cached and cached[0] == key:
             return cached[1]
         try:
             detail = self.client.inspect_container(cid)
