@@ -130,10 +130,66 @@ def _unescape_mount(path: str) -> str:
     return path
 
 
+def make_test_certificates(cert_dir: Path) -> None:
+    """A throwaway CA plus server (127.0.0.1) and client certificates, named as
+    the docker CLI expects them: ca.pem, cert.pem, key.pem (+ server-*.pem)."""
+    openssl = _which("openssl", "Debian's openssl")
+    cert_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=cert_dir, capture_output=True, check=True)
+
+    (cert_dir / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    )
+    (cert_dir / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    new_key = ("-newkey", "rsa:2048", "-nodes")
+    run(
+        "req",
+        "-x509",
+        *new_key,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=opsdash-test-ca",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    )
+    for name, cn, ext in (
+        ("server", "127.0.0.1", "server.ext"),
+        ("client", "client", "client.ext"),
+    ):
+        key, cert = (
+            ("server-key.pem", "server-cert.pem") if name == "server" else ("key.pem", "cert.pem")
+        )
+        run("req", *new_key, "-subj", f"/CN={cn}", "-keyout", key, "-out", f"{name}.csr")
+        run(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            cert,
+            "-extfile",
+            ext,
+        )
+
+
 class PrivateDockerEngine:
     """One dockerd with its own socket, data root and exec root under ``base_dir``."""
 
-    def __init__(self, base_dir: str | os.PathLike[str] | None = None):
+    def __init__(self, base_dir: str | os.PathLike[str] | None = None, *, tls: bool = False):
+        """`tls=True` also listens on tcp://127.0.0.1:<free port> with mutual TLS
+        (a throwaway CA, server and client certificates in base_dir/certs)."""
         if base_dir is None:
             base_dir = tempfile.mkdtemp(prefix="opsdash-dk-", dir="/tmp")
         self.base_dir = Path(base_dir).expanduser().resolve()
@@ -152,6 +208,9 @@ class PrivateDockerEngine:
         self.exec_root = self.base_dir / "exec"
         self.api_version: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self.tls = tls
+        self.cert_dir = self.base_dir / "certs"
+        self.tcp_host: str | None = None
 
     def __repr__(self) -> str:
         return f"PrivateDockerEngine({str(self.base_dir)!r}, running={self.running})"
@@ -289,6 +348,7 @@ class PrivateDockerEngine:
                     str(self.pid_file),
                     "--iptables=false",
                     "--bridge=none",
+                    *self._tls_args(),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -312,6 +372,25 @@ class PrivateDockerEngine:
         raise DockerEngineError(
             f"dockerd did not answer within {timeout}s; {self.log_file}:\n{self._log_tail()}"
         )
+
+    def _tls_args(self) -> list[str]:
+        if not self.tls:
+            return []
+        if not (self.cert_dir / "cert.pem").exists():
+            make_test_certificates(self.cert_dir)
+        if self.tcp_host is None:
+            self.tcp_host = f"tcp://127.0.0.1:{free_port()}"
+        return [
+            "--host",
+            self.tcp_host,
+            "--tlsverify",
+            "--tlscacert",
+            str(self.cert_dir / "ca.pem"),
+            "--tlscert",
+            str(self.cert_dir / "server-cert.pem"),
+            "--tlskey",
+            str(self.cert_dir / "server-key.pem"),
+        ]
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -146,6 +146,19 @@ class LogStream:
             self._stream.close()
 
 
+class _TLSAPIClient(docker.APIClient):
+    """An APIClient that trusts only the configured CA.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's own CA
+    bundle (psf/requests#3829), so with either set every TLS Docker host fails to
+    verify. The version is fetched in the constructor, hence the hook here.
+    """
+
+    def _retrieve_server_version(self) -> str:
+        self.trust_env = False
+        return super()._retrieve_server_version()
+
+
 class DockerSource(Source):
     kind = "docker"
 
@@ -175,7 +188,8 @@ class DockerSource(Source):
                 ca_cert=os.path.join(cert_dir, "ca.pem"),
                 verify=self.config.tls_verify,
             )
-        client = docker.APIClient(
+        client_class = _TLSAPIClient if tls else docker.APIClient
+        client = client_class(
             base_url=self.config.host,
             version="auto",
             timeout=max(1, int(self.config.timeout)),

@@ -355,3 +355,53 @@ async def test_details_screen_masks_env_values_and_logs_write_to_file(
         assert not isinstance(app.screen, (LogsScreen, DetailsScreen))
     engine.cli("rm", "-f", name, check=False)
     engine.cli("volume", "rm", "opsdash-test-vol", check=False)
+
+
+async def test_two_hosts_unix_and_tcp_with_tls_side_by_side(tmp_path):
+    from devstack.docker_engine import PrivateDockerEngine
+    from opsdash.config import Config, HostConfig
+    from tests.conftest import _need_docker
+
+    _need_docker()
+    with PrivateDockerEngine(tls=True) as eng:
+        name = unique("both")
+        run_isolated(eng, name, "local/busybox:1", "sleep", "300")
+        config = Config(
+            path=None,
+            refresh=0.5,
+            docker=(
+                DockerHostConfig(name="unix", host=eng.docker_host, refresh=0.5),
+                DockerHostConfig(
+                    name="tls",
+                    host=eng.tcp_host,
+                    tls_verify=True,
+                    cert_path=str(eng.cert_dir),
+                    refresh=0.5,
+                ),
+                DockerHostConfig(
+                    name="badcert",
+                    host=eng.tcp_host,
+                    tls_verify=True,
+                    cert_path=str(tmp_path),  # no certificates there
+                    refresh=0.5,
+                ),
+            ),
+            hosts=(HostConfig(name="h", refresh=0.5),),
+        )
+        app = real_app(config)
+        async with app.run_test(size=(160, 48)) as pilot:
+            table = app.screen.query_one("#containers-table", ResourceTable)
+            await wait_for(
+                pilot,
+                lambda: (
+                    sorted(r.host for r in table.records.values() if r.name == name)
+                    == ["tls", "unix"]
+                ),
+            )
+            assert "host" in [c.key for c in table.visible_columns]
+            assert app.poller.health("docker:tls").state is HealthState.OK
+            await wait_for(
+                pilot, lambda: app.poller.health("docker:badcert").state is HealthState.ERROR
+            )
+            message = app.poller.health("docker:badcert").message
+            assert "\n" not in message and "Traceback" not in message
