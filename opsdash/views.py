@@ -46,6 +46,13 @@ class Column(Generic[T]):
     width: int | None = None
 
 
+NAME_WIDTH = 32  # long names (Swarm tasks: api.1.<25-char id>) would push every column away
+
+
+def _short(value: str, width: int) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
 def container_uptime(c: Container, now: datetime) -> str:
     if c.running and c.started_at:
         return "up " + age(c.started_at, now)
@@ -73,7 +80,12 @@ def _uptime_sort(c: Container) -> tuple[int, float]:
 
 
 CONTAINER_COLUMNS: list[Column[Container]] = [
-    Column("name", "NAME", lambda c, _: literal(c.name, "bold"), lambda c: c.name.lower()),
+    Column(
+        "name",
+        "NAME",
+        lambda c, _: literal(_short(c.name, NAME_WIDTH), "bold"),
+        lambda c: c.name.lower(),
+    ),
     Column("host", "HOST", lambda c, _: literal(c.host), lambda c: c.host),
     Column(
         "state",
@@ -106,7 +118,12 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         lambda c, _: Text(str(c.restart_count), justify="right"),
         lambda c: -c.restart_count,
     ),
-    Column("image", "IMAGE", lambda c, _: literal(c.image), lambda c: c.image.lower()),
+    Column(
+        "image",
+        "IMAGE",
+        lambda c, _: literal(_short(c.image, NAME_WIDTH)),
+        lambda c: c.image.lower(),
+    ),
     Column("ports", "PORTS", lambda c, _: literal(_ports(c)), _ports),
     Column(
         "project",

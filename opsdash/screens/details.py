@@ -24,11 +24,9 @@ from opsdash.views import container_uptime
 MASK = "••••••"
 
 
-def _section(title: str, rows: list[tuple[str | Text, Any]]) -> Table:
+def _section(title: str, rows: list[tuple[str | Text, Any]]) -> Group:
+    """A titled block; the title sits above the grid so it never wraps to its width."""
     table = Table.grid(padding=(0, 2))
-    table.title = title
-    table.title_justify = "left"
-    table.title_style = "bold underline"
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
@@ -39,7 +37,7 @@ def _section(title: str, rows: list[tuple[str | Text, Any]]) -> Table:
         table.add_row(key_text, value_text)
     if not rows:
         table.add_row(Text("none", style="dim"), "")
-    return table
+    return Group(Text(title, style="bold underline"), table)
 
 
 def render_details(d: ContainerDetails, now: datetime) -> Group:
@@ -90,7 +88,10 @@ def render_details(d: ContainerDetails, now: datetime) -> Group:
         _section(
             "Health log",
             [
-                (probe.start[:19], f"exit {probe.exit_code}: {probe.output}")
+                (
+                    probe.start[:19],
+                    f"exit {probe.exit_code}" + (f": {probe.output}" * bool(probe.output)),
+                )
                 for probe in d.health_log
             ],
         ),

@@ -417,8 +417,11 @@ class DockerSource(Source):
             "Labels": config.get("Labels") or {},
             "Ports": [],
         }
-        container = self._container(listed, raw, None)
-        container = replace(container, ports=_ports_from_inspect(raw.get("NetworkSettings") or {}))
+        container = replace(
+            self._container(listed, raw, None),
+            ports=_ports_from_inspect(raw.get("NetworkSettings") or {}),
+            created=parse_time(raw.get("Created")),
+        )
         policy = host_config.get("RestartPolicy") or {}
         policy_text = policy.get("Name") or "no"
         if policy.get("MaximumRetryCount"):
