@@ -1,0 +1,311 @@
+"""Regenerate the SVG screenshots in screenshots/ from a real (private) Docker engine.
+
+Usage (from anywhere, with opsdash and its dependencies installed)::
+
+    python scripts/screenshots.py                  # every screenshot
+    python scripts/screenshots.py logs details     # only these
+    python scripts/screenshots.py --out some/dir   # somewhere else
+
+Needs root (or whatever lets you run dockerd), Debian's docker.io and
+busybox-static, like the integration tests. It starts its own dockerd in a
+temp dir (devstack.docker_engine.PrivateDockerEngine), fills it with the demo
+stack (devstack.sample_stack), waits until every container and the Swarm
+service are in their demo state, then drives the real app headless with the
+real Docker and host sources, one fresh app per screenshot. Every screenshot
+is checked for the demo secret and for raw escape characters before it counts.
+The engine is removed at the end, also on errors and Ctrl-C. Takes about
+half a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devstack.docker_engine import PrivateDockerEngine  # noqa: E402
+from devstack.sample_stack import (  # noqa: E402
+    BACKUP,
+    CONTAINERS,
+    DEMO_SECRET,
+    FLAKY,
+    NOISY,
+    PROJECT,
+    SERVICE,
+    SERVICE_REPLICAS,
+    WEB,
+    WORKER,
+    start_sample_stack,
+    wait_for_sample_stack,
+)
+from opsdash.app import OpsdashApp  # noqa: E402
+from opsdash.config import Config, DockerHostConfig, HostConfig  # noqa: E402
+from opsdash.model import HealthState  # noqa: E402
+from opsdash.poller import Poller  # noqa: E402
+from opsdash.screens.details import DetailsScreen  # noqa: E402
+from opsdash.screens.help import HelpScreen  # noqa: E402
+from opsdash.screens.logs import LogsScreen  # noqa: E402
+from opsdash.sources.registry import build_sources  # noqa: E402
+from opsdash.widgets.panels import HostPanel  # noqa: E402
+from opsdash.widgets.resource_table import ResourceTable  # noqa: E402
+
+WIDE = (160, 48)
+NARROW = (80, 24)
+TIMEOUT = 60.0
+
+
+def log(message: str) -> None:
+    print(f"[screenshots] {message}", flush=True)
+
+
+def make_config(docker_host: str) -> Config:
+    return Config(
+        path=None,
+        refresh=1.0,
+        docker=(DockerHostConfig(name="demo", host=docker_host, refresh=1.0, timeout=5),),
+        hosts=(HostConfig(name="demo-host", refresh=1.0),),
+    )
+
+
+def make_app(config: Config) -> OpsdashApp:
+    """The real app with the real sources, as `opsdash` builds it (minus the store)."""
+    return OpsdashApp(config, Poller(build_sources(config), max_backoff=2.0))
+
+
+async def wait_for(pilot, condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
+    """Let the app run until `condition()` is truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.1)
+    raise TimeoutError(f"not within {timeout:g}s: {what}")
+
+
+async def settle(pilot) -> None:
+    """Let pending messages and repaints run before a screenshot."""
+    for _ in range(3):
+        await pilot.pause(0.05)
+    await pilot.wait_for_scheduled_animations()
+
+
+def screen_text(app: OpsdashApp) -> str:
+    return svg_text(app.export_screenshot())
+
+
+def svg_text(svg: str) -> str:
+    return html.unescape(svg).replace("\xa0", " ")
+
+
+# --- conditions -------------------------------------------------------------------
+
+
+def table(app: OpsdashApp, table_id: str) -> ResourceTable:
+    return app.main.query_one(f"#{table_id}", ResourceTable)
+
+
+def containers(app: OpsdashApp) -> dict:
+    return {c.name: c for c in table(app, "containers-table").records.values()}
+
+
+def dashboard_missing(app: OpsdashApp) -> list[str]:
+    """Why the dashboard does not show the full demo yet (empty once it does)."""
+    missing = [
+        label
+        for label in app.poller.sources
+        if app.poller.health(label).state is not HealthState.OK
+    ]
+    shown = containers(app)
+    missing += [name for name in CONTAINERS if name not in shown]
+    if shown.get(WEB) and shown[WEB].health != "healthy":
+        missing.append(f"{WEB} healthy")
+    if shown.get(BACKUP) and shown[BACKUP].exit_code != 1:
+        missing.append(f"{BACKUP} exit 1")
+    if shown.get(FLAKY) and shown[FLAKY].restart_count < 1:
+        missing.append(f"{FLAKY} restarts")
+    # CPU needs two samples; wait for them so the CPU column has numbers.
+    missing += [
+        f"{c.name} cpu"
+        for c in shown.values()
+        if c.running and c.name != FLAKY and c.cpu_percent is None
+    ]
+    services = {s.name: s for s in table(app, "services-table").records.values()}
+    api = services.get(SERVICE)
+    if api is None or api.replicas_running != SERVICE_REPLICAS:
+        missing.append(f"service {SERVICE} {SERVICE_REPLICAS}/{SERVICE_REPLICAS}")
+    if "Waiting for the first poll" in screen_text(app):
+        missing.append("host panel")
+    return missing
+
+
+async def dashboard_ready(app: OpsdashApp, pilot) -> None:
+    try:
+        await wait_for(pilot, lambda: not dashboard_missing(app), "the dashboard shows the stack")
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}; still missing: {', '.join(dashboard_missing(app))}") from None
+    await settle(pilot)
+
+
+async def select(app: OpsdashApp, pilot, name: str) -> None:
+    containers_table = table(app, "containers-table")
+    key = next(k for k, c in containers_table.records.items() if c.name == name)
+    containers_table.focus()
+    containers_table.move_cursor(row=containers_table.get_row_index(key))
+    await wait_for(
+        pilot,
+        lambda: containers_table.selected is not None and containers_table.selected.name == name,
+        f"{name} selected",
+    )
+
+
+# --- the screenshots ------------------------------------------------------------------
+
+
+async def dashboard(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+
+
+async def host(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("2")
+    panel = app.main.query_one(HostPanel)
+    await wait_for(pilot, lambda: panel.region.area and panel.has_focus, "host panel focused")
+    await settle(pilot)
+
+
+async def filter_shop(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("slash", *PROJECT)
+    containers_table = table(app, "containers-table")
+    await wait_for(
+        pilot,
+        lambda: (
+            {containers_table.records[k.value].name for k in containers_table.rows} == {WEB, WORKER}
+        ),
+        f"filter '{PROJECT}' leaves {WEB} and {WORKER}",
+    )
+    await settle(pilot)
+
+
+async def details(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await select(app, pilot, WEB)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen), "details screen")
+    await wait_for(pilot, lambda: "DB_PASSWORD" in screen_text(app), "details loaded")
+    await settle(pilot)
+
+
+async def logs(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await select(app, pilot, NOISY)
+    await pilot.press("l")
+    await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "logs screen")
+    screen = app.screen
+    assert isinstance(screen, LogsScreen)
+    await wait_for(
+        pilot,
+        lambda: len(screen.lines) >= 8 and "following" in screen_text(app),
+        "the first log lines",
+    )
+    await settle(pilot)
+
+
+async def help_screen(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("question_mark")
+    await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help screen")
+    await settle(pilot)
+
+
+Shot = Callable[[OpsdashApp, object], Awaitable[None]]
+
+# name -> (file, terminal size, steps, text that must be visible)
+SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
+    "dashboard": ("dashboard-160x48.svg", WIDE, dashboard, (WEB, SERVICE, "1 Containers")),
+    "narrow": ("dashboard-80x24.svg", NARROW, dashboard, (WEB, "1 Containers")),
+    "host": ("host-80x24.svg", NARROW, host, ("CPU", "Mem")),
+    "filter": ("filter-160x48.svg", WIDE, filter_shop, (WEB, WORKER)),
+    "details": ("details-160x48.svg", WIDE, details, ("Details: " + WEB, "DB_PASSWORD")),
+    "logs": ("logs-160x48.svg", WIDE, logs, ("Logs: " + NOISY, "[bold red]ALERT[/]")),
+    "help": ("help-160x48.svg", WIDE, help_screen, ("Keys", "Binding id")),
+}
+
+
+def check_svg(path: Path, must_show: tuple[str, ...]) -> None:
+    text = svg_text(path.read_text(encoding="utf-8"))
+    problems = [f"shows the demo secret {DEMO_SECRET!r}"] if DEMO_SECRET in text else []
+    problems += [
+        f"contains raw {name}" for name, ch in (("ESC", "\x1b"), ("BEL", "\x07")) if ch in text
+    ]
+    problems += [f"does not show {word!r}" for word in must_show if word not in text]
+    if problems:
+        raise AssertionError(f"{path.name}: {'; '.join(problems)}")
+
+
+async def take(config: Config, out_dir: Path, name: str) -> Path:
+    filename, size, steps, must_show = SHOTS[name]
+    app = make_app(config)
+    async with app.run_test(size=size) as pilot:
+        await steps(app, pilot)
+        path = Path(app.save_screenshot(filename, path=str(out_dir)))
+    check_svg(path, must_show)
+    return path
+
+
+async def take_all(config: Config, out_dir: Path, names: list[str]) -> None:
+    for name in names:
+        started = time.monotonic()
+        path = await take(config, out_dir, name)
+        log(f"{path.name} ({time.monotonic() - started:.1f}s)")
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument(
+        "shots", nargs="*", metavar="SHOT", help=f"which to take (default all): {', '.join(SHOTS)}"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="output directory")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.shots if name not in SHOTS]
+    if unknown:
+        parser.error(f"unknown screenshot {', '.join(unknown)} (choose from {', '.join(SHOTS)})")
+    names = args.shots or list(SHOTS)
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ.pop("NO_COLOR", None)  # the screenshots are in colour whatever the shell says
+    signal.signal(signal.SIGTERM, _terminate)
+
+    started = time.monotonic()
+    engine = PrivateDockerEngine()
+    try:
+        log(f"starting a private dockerd in {engine.base_dir}")
+        engine.start()
+        engine.ensure_images()
+        log("starting the sample stack")
+        start_sample_stack(engine)
+        wait_for_sample_stack(engine)
+        log(f"stack ready after {time.monotonic() - started:.1f}s")
+        asyncio.run(take_all(make_config(engine.docker_host), args.out, names))
+    finally:
+        log("removing the private dockerd")
+        engine.cleanup()
+    log(f"done in {time.monotonic() - started:.1f}s: {len(names)} screenshots in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
