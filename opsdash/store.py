@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -57,9 +58,63 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX metric_samples_at ON metric_samples(at);
     """,
+    # 2: digests in the audit log; what each container ran before its last redeploy
+    """
+    ALTER TABLE audit_log ADD COLUMN old_digest TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit_log ADD COLUMN new_digest TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'container';
+    ALTER TABLE deployments ADD COLUMN kind TEXT NOT NULL DEFAULT 'app';
+    ALTER TABLE deployments ADD COLUMN host TEXT NOT NULL DEFAULT '';
+    CREATE TABLE previous_images (
+        host TEXT NOT NULL,
+        container TEXT NOT NULL,
+        image_id TEXT NOT NULL,
+        image_ref TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (host, container)
+    );
+    """,
 ]
 
 DB_NAME = "opsdash.db"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One action, confirmed or refused. Never holds a secret: only names, images,
+    digests and one-line results."""
+
+    at: str
+    actor: str  # user@host
+    action: str
+    kind: str
+    target: str
+    host: str
+    old_image: str
+    old_digest: str
+    new_image: str
+    new_digest: str
+    result: str  # ok, failed, rolled back, refused: ..., cancelled
+    duration_s: float | None
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentEvent:
+    at: str
+    service: str
+    host: str
+    kind: str  # app or model
+    image: str
+    digest: str
+    result: str  # success, rolled back, failed
+    source: str  # what recorded it: redeploy, rollback, service-update ...
+
+
+_AUDIT_COLUMNS = (
+    "at, actor, action, kind, target, host, old_image, old_digest, new_image, new_digest,"
+    " result, duration_s, error"
+)
 
 
 class Store:
@@ -106,6 +161,60 @@ class Store:
                 (limit,),
             ).fetchall()
         return [tuple(r) for r in rows]
+
+    # --- audit log -------------------------------------------------------------
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                astuple(entry),
+            )
+
+    def audit_entries(self, limit: int = 1000) -> list[AuditEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [AuditEntry(*row) for row in rows]
+
+    # --- deployments ------------------------------------------------------------
+
+    def add_deployment(self, event: DeploymentEvent) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO deployments(at, service, host, kind, image, digest, result, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                astuple(event),
+            )
+
+    def deployments(self, limit: int = 1000) -> list[DeploymentEvent]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, service, host, kind, image, digest, result, source FROM deployments"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [DeploymentEvent(*row) for row in rows]
+
+    # --- what a container ran before its last redeploy ------------------------------
+
+    def set_previous_image(self, host: str, container: str, image_id: str, image_ref: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO previous_images(host, container, image_id, image_ref, at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(host, container) DO UPDATE SET"
+                " image_id = excluded.image_id, image_ref = excluded.image_ref, at = excluded.at",
+                (host, container, image_id, image_ref, datetime.now().astimezone().isoformat()),
+            )
+
+    def previous_image(self, host: str, container: str) -> tuple[str, str] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT image_id, image_ref FROM previous_images WHERE host = ? AND container = ?",
+                (host, container),
+            ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def close(self) -> None:
         with self._lock:

@@ -7,17 +7,17 @@ import sys
 import textwrap
 
 from opsdash.model import HealthState, SourceHealth
-from opsdash.store import Store
+from opsdash.store import _MIGRATIONS, Store
 
 
 def test_store_created_on_first_run_and_reopened(tmp_path):
     path = tmp_path / "data" / "opsdash.db"
     store = Store(path)
-    assert path.exists() and store.schema_version == 1
+    assert path.exists() and store.schema_version == len(_MIGRATIONS)
     store.record_health(SourceHealth("local", "docker", HealthState.ERROR, "down"))
     store.close()
     again = Store(path)
-    assert again.schema_version == 1
+    assert again.schema_version == len(_MIGRATIONS)
     assert again.health_events()[0][1:] == ("docker:local", "error", "down")
     again.close()
 

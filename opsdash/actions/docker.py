@@ -1,0 +1,459 @@
+"""Mutating Docker actions: restart, stop/start, redeploy, roll back, Swarm updates.
+
+Each `plan_*` reads what is there and says exactly what will happen; each
+`run_*` does it in a worker thread, reporting progress. A redeploy keeps the
+old container (stopped, renamed) until the new one runs and is healthy, and
+puts it back if not. Volumes are never removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+
+from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
+from opsdash.actions.recreate import recreate_request
+from opsdash.sources.docker import DockerSource, _one_line
+
+DEFAULT_HEALTH_TIMEOUT = 60.0
+SETTLE_SECONDS = 3.0  # a container without healthcheck must stay up this long
+BACKUP_SUFFIX = "-opsdash-old"
+
+# Called from the worker when the pull failed: True to recreate from the local image.
+AskLocal = Callable[[str], bool]
+
+
+def _split_ref(ref: str) -> tuple[str, str | None]:
+    """`repo:tag` -> (repo, tag), leaving registry ports and digests alone."""
+    if "@" in ref:
+        return ref, None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag
+    return ref, "latest"
+
+
+def _digest(image: dict[str, Any]) -> str:
+    digests = image.get("RepoDigests") or []
+    return digests[0].split("@", 1)[1] if digests else ""
+
+
+class DockerActions:
+    def __init__(
+        self,
+        source: DockerSource,
+        *,
+        health_timeout: float = DEFAULT_HEALTH_TIMEOUT,
+        settle_seconds: float = SETTLE_SECONDS,
+    ):
+        self.source = source
+        self.health_timeout = health_timeout
+        self.settle_seconds = settle_seconds
+
+    @property
+    def api(self) -> Any:
+        return self.source.client
+
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ActionError(f"{what}: {_one_line(exc)}") from None
+
+    def _inspect(self, container_id: str) -> dict[str, Any]:
+        return self._call("inspect", self.api.inspect_container, container_id)
+
+    def _image(self, ref: str) -> dict[str, Any] | None:
+        try:
+            return self.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return None
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return None
+
+    # --- plans -------------------------------------------------------------------
+
+    def _base_plan(self, container_id: str, action: str, steps: list[str], **kw: Any) -> ActionPlan:
+        raw = self._inspect(container_id)
+        image = self._image(raw.get("Image", "")) or {}
+        return ActionPlan(
+            action=action,
+            target=raw.get("Name", "").lstrip("/"),
+            target_id=raw["Id"],
+            host=self.source.name,
+            steps=tuple(steps),
+            old_image=(raw.get("Config") or {}).get("Image", ""),
+            old_digest=_digest(image) or raw.get("Image", ""),
+            **kw,
+        )
+
+    def plan_restart(self, container_id: str) -> ActionPlan:
+        raw = self._inspect(container_id)
+        grace = (raw.get("Config") or {}).get("StopTimeout") or 10
+        name = raw.get("Name", "").lstrip("/")
+        return self._base_plan(
+            container_id,
+            "restart",
+            [
+                f"Stop {name} (SIGTERM, then SIGKILL after {grace}s).",
+                f"Start {name} again with the same container, image and settings.",
+            ],
+        )
+
+    def plan_toggle(self, container_id: str) -> ActionPlan:
+        raw = self._inspect(container_id)
+        name = raw.get("Name", "").lstrip("/")
+        running = (raw.get("State") or {}).get("Running", False)
+        if running:
+            return self._base_plan(container_id, "stop", [f"Stop {name}. It stays, stopped."])
+        return self._base_plan(container_id, "start", [f"Start {name}."])
+
+    def plan_redeploy(self, container_id: str, image: str | None = None) -> ActionPlan:
+        raw = self._inspect(container_id)
+        name = raw.get("Name", "").lstrip("/")
+        ref = image or (raw.get("Config") or {}).get("Image", "")
+        local = self._image(ref) or {}
+        steps = [
+            f"Pull {ref} (if no registry answers, you are asked before using the local image).",
+            f"Stop {name} and keep it, renamed {name}{BACKUP_SUFFIX}-<time>.",
+            f"Create {name} from {ref} with the same command, env, labels, mounts, ports, "
+            "networks, restart policy, healthcheck, user, limits and log config.",
+            "Start it and wait until it runs"
+            + (
+                " and is healthy."
+                if (raw.get("Config") or {}).get("Healthcheck")
+                or local.get("Config", {}).get("Healthcheck")
+                else f" for {self.settle_seconds:g}s."
+            ),
+            "Then remove the old container (never its volumes). If anything fails, the new "
+            f"container is removed and the old one is renamed back to {name} and started.",
+        ]
+        return self._base_plan(
+            container_id,
+            "redeploy",
+            steps,
+            new_image=ref,
+            new_digest=_digest(local) or local.get("Id", ""),
+        )
+
+    def plan_rollback(
+        self, container_id: str, previous_image: str, previous_ref: str
+    ) -> ActionPlan:
+        raw = self._inspect(container_id)
+        name = raw.get("Name", "").lstrip("/")
+        steps = [
+            f"Recreate {name} from the image it ran before its last redeploy: "
+            f"{previous_ref or previous_image[:19]} ({previous_image[:19]}).",
+            f"Stop {name} and keep it, renamed {name}{BACKUP_SUFFIX}-<time>, until the new one "
+            "runs (and is healthy); otherwise put it back.",
+        ]
+        return self._base_plan(
+            container_id,
+            "rollback",
+            steps,
+            new_image=previous_ref or previous_image,
+            new_digest=previous_image,
+        )
+
+    # --- running -------------------------------------------------------------------
+
+    def run_restart(self, plan: ActionPlan, progress: Progress) -> ActionResult:
+        raw = self._inspect(plan.target_id)
+        grace = int((raw.get("Config") or {}).get("StopTimeout") or 10)
+        progress("restart", f"restarting {plan.target}")
+        self._call("restart", self.api.restart, plan.target_id, timeout=grace)
+        self._wait_up(plan.target_id, progress, health=False)
+        return ActionResult(True, f"{plan.target} restarted")
+
+    def run_toggle(self, plan: ActionPlan, progress: Progress) -> ActionResult:
+        if plan.action == "stop":
+            raw = self._inspect(plan.target_id)
+            grace = int((raw.get("Config") or {}).get("StopTimeout") or 10)
+            progress("stop", f"stopping {plan.target}")
+            self._call("stop", self.api.stop, plan.target_id, timeout=grace)
+            return ActionResult(True, f"{plan.target} stopped")
+        progress("start", f"starting {plan.target}")
+        self._call("start", self.api.start, plan.target_id)
+        return ActionResult(True, f"{plan.target} started")
+
+    def run_redeploy(
+        self, plan: ActionPlan, progress: Progress, ask_local: AskLocal
+    ) -> ActionResult:
+        ref = plan.new_image
+        repo, tag = _split_ref(ref)
+        progress("pull", f"pulling {ref}")
+        try:
+            self.api.pull(repo, tag=tag)
+            progress("pull", "pulled")
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            reason = _one_line(exc)
+            progress("pull", f"pull failed: {reason}")
+            if self._image(ref) is None:
+                raise ActionError(f"pull failed and {ref} is not here: {reason}") from None
+            if not ask_local(f"Pull of {ref} failed: {reason}"):
+                raise ActionCancelled("cancelled: the pull failed") from None
+            progress("pull", f"using the local image {ref}")
+        return self._safe_recreate(plan, ref, progress)
+
+    def run_rollback(self, plan: ActionPlan, progress: Progress) -> ActionResult:
+        image = plan.new_digest  # the image id it ran before
+        if self._image(image) is None:
+            raise ActionError(f"the previous image {image[:19]} is no longer on this host")
+        return self._safe_recreate(plan, image, progress, label=plan.new_image)
+
+    def _safe_recreate(
+        self, plan: ActionPlan, image: str, progress: Progress, label: str = ""
+    ) -> ActionResult:
+        api = self.api
+        old = self._inspect(plan.target_id)
+        name = old.get("Name", "").lstrip("/")
+        old_image = self._image(old.get("Image", "")) or {}
+        body, later_networks = recreate_request(old, image, old_image.get("Config"))
+        was_running = (old.get("State") or {}).get("Running", False)
+        grace = int((old.get("Config") or {}).get("StopTimeout") or 10)
+        backup = f"{name}{BACKUP_SUFFIX}-{int(time.time())}"
+
+        if was_running:
+            progress("stop", f"stopping {name}")
+            self._call("stop", api.stop, old["Id"], timeout=grace)
+        progress("stop", f"keeping the old container as {backup}")
+        self._call("rename", api.rename, old["Id"], backup)
+        new_id = None
+        try:
+            progress("create", f"creating {name} from {label or image}")
+            created = self._call("create", api.create_container_from_config, body, name=name)
+            new_id = created["Id"]
+            for network, endpoint in later_networks:
+                self._call(
+                    f"connect {network}",
+                    api.connect_container_to_network,
+                    new_id,
+                    network,
+                    aliases=endpoint.get("Aliases"),
+                    links=endpoint.get("Links"),
+                )
+            progress("start", f"starting {name}")
+            self._call("start", api.start, new_id)
+            self._wait_up(new_id, progress, health=True)
+        except ActionError as exc:
+            progress("rollback", f"failed: {exc}; restoring the old container")
+            self._restore(old, new_id, name, was_running, progress)
+            raise ActionError(
+                f"{exc}; rolled back to the old container", rolled_back=True
+            ) from None
+        progress("cleanup", f"removing {backup} (its volumes stay)")
+        try:
+            api.remove_container(old["Id"], v=False, force=True)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            progress("cleanup", f"could not remove {backup}: {_one_line(exc)}")
+        new = self._inspect(new_id)
+        new_image = self._image(new.get("Image", "")) or {}
+        return ActionResult(
+            True,
+            f"{name} now runs {label or image}",
+            new_image=new.get("Image", ""),
+            new_digest=_digest(new_image) or new.get("Image", ""),
+            deployed=True,
+            extra={
+                "previous_image": old.get("Image", ""),
+                "previous_ref": (old.get("Config") or {}).get("Image", ""),
+            },
+        )
+
+    def _restore(
+        self,
+        old: dict[str, Any],
+        new_id: str | None,
+        name: str,
+        was_running: bool,
+        progress: Progress,
+    ) -> None:
+        api = self.api
+        if new_id is not None:
+            try:
+                api.remove_container(new_id, v=False, force=True)
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                progress("rollback", f"could not remove the new container: {_one_line(exc)}")
+        self._call("rename back", api.rename, old["Id"], name)
+        if was_running:
+            self._call("start the old container", api.start, old["Id"])
+        progress("rollback", f"the old {name} is back")
+
+    def _wait_up(self, container_id: str, progress: Progress, *, health: bool) -> None:
+        """Running (and healthy when it has a healthcheck), or an ActionError."""
+        deadline = time.monotonic() + self.health_timeout
+        up_since: float | None = None
+        last = ""
+        while time.monotonic() < deadline:
+            raw = self._inspect(container_id)
+            state = raw.get("State") or {}
+            status = state.get("Status", "")
+            checked = state.get("Health")
+            if status in ("exited", "dead") or (status == "restarting" and state.get("ExitCode")):
+                raise ActionError(
+                    f"the new container exited with code {state.get('ExitCode')}"
+                    + self._log_tail(container_id)
+                )
+            if status == "running":
+                if health and checked:
+                    now = checked.get("Status", "")
+                    if now != last:
+                        progress("health", f"health: {now}")
+                        last = now
+                    if now == "healthy":
+                        return
+                    if now == "unhealthy":
+                        raise ActionError(
+                            "the new container is unhealthy" + self._log_tail(container_id)
+                        )
+                else:
+                    up_since = up_since or time.monotonic()
+                    if time.monotonic() - up_since >= (self.settle_seconds if health else 0):
+                        return
+            time.sleep(0.25)
+        raise ActionError(
+            f"the new container was not up and healthy within {self.health_timeout:g}s"
+        )
+
+    def _log_tail(self, container_id: str) -> str:
+        try:
+            text = self.api.logs(container_id, tail=3).decode("utf-8", "replace").strip()
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return ""
+        return f" (last log: {' | '.join(text.splitlines())[:200]})" if text else ""
+
+
+class SwarmActions:
+    """Rolling updates and rollbacks of Swarm services, following the service's
+    own update and rollback config (parallelism, delay, failure action, order)."""
+
+    def __init__(self, source: DockerSource, *, timeout: float = 300.0):
+        self.source = source
+        self.timeout = timeout
+
+    @property
+    def api(self) -> Any:
+        return self.source.client
+
+    def _service(self, service_id: str) -> dict[str, Any]:
+        try:
+            return self.api.inspect_service(service_id)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ActionError(f"inspect service: {_one_line(exc)}") from None
+
+    def plan_update(self, service_id: str, image: str | None = None) -> ActionPlan:
+        svc = self._service(service_id)
+        spec = svc.get("Spec") or {}
+        current = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+        update = spec.get("UpdateConfig") or {}
+        new = image or current.split("@sha256:", 1)[0]
+        return ActionPlan(
+            action="redeploy",
+            kind="service",
+            target=spec.get("Name", service_id),
+            target_id=svc["ID"],
+            host=self.source.name,
+            old_image=current.split("@", 1)[0],
+            old_digest=current.split("@", 1)[1] if "@" in current else "",
+            new_image=new,
+            steps=(
+                f"Force a rolling update of service {spec.get('Name')} to {new}.",
+                f"Tasks are replaced {update.get('Parallelism', 1) or 'all'} at a time, "
+                f"{update.get('Delay', 0) / 1e9:g}s apart, order {update.get('Order', 'stop-first')}, "
+                f"on failure: {update.get('FailureAction', 'pause')}.",
+            ),
+        )
+
+    def plan_rollback(self, service_id: str) -> ActionPlan:
+        svc = self._service(service_id)
+        spec = svc.get("Spec") or {}
+        previous = svc.get("PreviousSpec")
+        if not previous:
+            raise ActionError(f"service {spec.get('Name')} has no previous spec to roll back to")
+        image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+        old = ((previous.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
+        return ActionPlan(
+            action="rollback",
+            kind="service",
+            target=spec.get("Name", service_id),
+            target_id=svc["ID"],
+            host=self.source.name,
+            old_image=image.split("@", 1)[0],
+            new_image=old.split("@", 1)[0],
+            steps=(
+                f"Roll service {spec.get('Name')} back to its previous spec (image {old.split('@', 1)[0]}), "
+                "following its rollback config.",
+            ),
+        )
+
+    def run_update(self, plan: ActionPlan, progress: Progress) -> ActionResult:
+        svc = self._service(plan.target_id)
+        spec = svc["Spec"]
+        template = spec.setdefault("TaskTemplate", {})
+        template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+        container_spec = template.setdefault("ContainerSpec", {})
+        if plan.new_image and plan.new_image != container_spec.get("Image", "").split("@", 1)[0]:
+            container_spec["Image"] = plan.new_image
+        progress("update", f"updating {plan.target}")
+        self._post_update(svc, spec, {})
+        return self._follow(plan, progress, done="completed", deployed=True)
+
+    def run_rollback(self, plan: ActionPlan, progress: Progress) -> ActionResult:
+        svc = self._service(plan.target_id)
+        progress("rollback", f"rolling {plan.target} back")
+        self._post_update(svc, svc["Spec"], {"rollback": "previous"})
+        return self._follow(plan, progress, done="rollback_completed", deployed=True)
+
+    def _post_update(
+        self, svc: dict[str, Any], spec: dict[str, Any], params: dict[str, str]
+    ) -> None:
+        api = self.api
+        url = api._url("/services/{0}/update", svc["ID"])
+        try:
+            response = api._post_json(
+                url, data=spec, params={"version": svc["Version"]["Index"], **params}
+            )
+            api._raise_for_status(response)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ActionError(f"service update: {_one_line(exc)}") from None
+
+    def _follow(
+        self, plan: ActionPlan, progress: Progress, *, done: str, deployed: bool
+    ) -> ActionResult:
+        """Report the rollout task by task until the service says it is done."""
+        deadline = time.monotonic() + self.timeout
+        seen: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            try:
+                tasks = self.api.tasks(filters={"service": plan.target_id})
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                raise ActionError(f"tasks: {_one_line(exc)}") from None
+            for task in sorted(tasks, key=lambda t: (t.get("Slot") or 0, t.get("CreatedAt", ""))):
+                state = (task.get("Status") or {}).get("State", "")
+                if seen.get(task["ID"]) != state:
+                    seen[task["ID"]] = state
+                    slot = task.get("Slot") or task.get("NodeID", "")[:8]
+                    progress(
+                        "task",
+                        f"task {slot} {task['ID'][:10]}: {state} (wants {task.get('DesiredState')})",
+                    )
+            update = self._service(plan.target_id).get("UpdateStatus") or {}
+            status = update.get("State", "")
+            if status == done:
+                return ActionResult(
+                    True, f"{plan.target}: {status}", new_image=plan.new_image, deployed=deployed
+                )
+            if status in ("paused", "rollback_paused") or (
+                done == "completed" and status.startswith("rollback")
+            ):
+                raise ActionError(
+                    f"{plan.target}: update {status}: {update.get('Message', '')}",
+                    rolled_back=status.startswith("rollback"),
+                )
+            time.sleep(0.5)
+        raise ActionError(f"{plan.target}: the update did not finish within {self.timeout:g}s")

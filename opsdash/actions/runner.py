@@ -1,0 +1,143 @@
+"""Runs confirmed actions: refuses in read-only mode or when the target is busy,
+times them, and writes every outcome (refusals too) to the audit log."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
+from opsdash.store import AuditEntry, DeploymentEvent, Store
+
+
+def current_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+class ActionRunner:
+    def __init__(self, store: Store | None, *, read_only: bool = False, actor: str | None = None):
+        self.store = store
+        self.read_only = read_only
+        self.actor = actor or current_actor()
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    def is_busy(self, plan: ActionPlan) -> bool:
+        with self._lock:
+            return plan.key in self._busy
+
+    def refusal(self, plan: ActionPlan, *, host_read_only: bool = False) -> str | None:
+        """Why this plan may not run now, or None."""
+        if self.read_only:
+            return "opsdash runs read-only (--read-only or read_only = true)"
+        if host_read_only:
+            return f"{plan.host} is read-only in the config"
+        if self.is_busy(plan):
+            return f"an action on {plan.target} is already running"
+        return None
+
+    def refuse(self, plan: ActionPlan, reason: str) -> None:
+        self._audit(plan, f"refused: {reason}", None, "")
+
+    def cancelled(self, plan: ActionPlan) -> None:
+        self._audit(plan, "cancelled", None, "")
+
+    def execute(self, plan: ActionPlan, work: Callable[[], ActionResult]) -> ActionResult:
+        """Run `work` (in the caller's thread) with the target marked busy."""
+        reason = self.refusal(plan)
+        if reason is not None:
+            self.refuse(plan, reason)
+            raise ActionError(f"refused: {reason}")
+        with self._lock:
+            self._busy.add(plan.key)
+        started = time.monotonic()
+        try:
+            result = work()
+        except ActionCancelled as exc:
+            self._audit(plan, "cancelled", time.monotonic() - started, str(exc))
+            raise
+        except ActionError as exc:
+            outcome = "rolled back" if exc.rolled_back else "failed"
+            self._audit(plan, outcome, time.monotonic() - started, str(exc))
+            if exc.rolled_back and plan.mutating:
+                self._deployment(plan, plan.old_image, plan.old_digest, "rolled back")
+            raise
+        finally:
+            with self._lock:
+                self._busy.discard(plan.key)
+        duration = time.monotonic() - started
+        self._audit(plan, "ok", duration, "", result)
+        if result.deployed:
+            self._deployment(
+                plan,
+                result.new_image or plan.new_image,
+                result.new_digest or plan.new_digest,
+                "success",
+            )
+            previous = result.extra.get("previous_image")
+            if previous and self.store is not None:
+                self.store.set_previous_image(
+                    plan.host, plan.target, previous, result.extra.get("previous_ref", "")
+                )
+        return ActionResult(
+            result.ok,
+            result.message,
+            result.new_image,
+            result.new_digest,
+            result.rolled_back,
+            duration,
+            result.deployed,
+            result.extra,
+        )
+
+    def _audit(
+        self,
+        plan: ActionPlan,
+        outcome: str,
+        duration: float | None,
+        error: str,
+        result: ActionResult | None = None,
+    ) -> None:
+        if self.store is None:
+            return
+        self.store.add_audit(
+            AuditEntry(
+                at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                actor=self.actor,
+                action=plan.action,
+                kind=plan.kind,
+                target=plan.target,
+                host=plan.host,
+                old_image=plan.old_image,
+                old_digest=plan.old_digest,
+                new_image=(result.new_image if result and result.new_image else plan.new_image),
+                new_digest=(result.new_digest if result and result.new_digest else plan.new_digest),
+                result=outcome,
+                duration_s=None if duration is None else round(duration, 2),
+                error=" ".join(error.split())[:500],
+            )
+        )
+
+    def _deployment(self, plan: ActionPlan, image: str, digest: str, outcome: str) -> None:
+        if self.store is None:
+            return
+        self.store.add_deployment(
+            DeploymentEvent(
+                at=datetime.now().astimezone().isoformat(timespec="seconds"),
+                service=plan.target,
+                host=plan.host,
+                kind="app",
+                image=image,
+                digest=digest,
+                result=outcome,
+                source=f"{plan.kind}-{plan.action}",
+            )
+        )
