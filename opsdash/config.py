@@ -8,6 +8,7 @@ file, the key and, for syntax errors, the line. Secrets are only accepted as
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
 import re
 import socket
@@ -58,6 +59,34 @@ class HostConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Matcher:
+    """Matches a container or service by name glob and/or label (key or key=value)."""
+
+    match_name: str = ""
+    match_label: str = ""
+
+    def matches(self, name: str, labels: dict[str, str]) -> bool:
+        if not self.match_name and not self.match_label:
+            return False
+        if self.match_name and not fnmatch.fnmatchcase(name, self.match_name):
+            return False
+        if self.match_label:
+            key, sep, value = self.match_label.partition("=")
+            if key not in labels or (sep and labels[key] != value):
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class RedeployCommand(Matcher):
+    """A custom redeploy: argv run without a shell, placeholders filled per target."""
+
+    name: str = ""
+    argv: tuple[str, ...] = ()
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None  # None when no config file exists (autodetected)
     refresh: float = DEFAULT_REFRESH
@@ -65,11 +94,35 @@ class Config:
     docker: tuple[DockerHostConfig, ...] = ()
     hosts: tuple[HostConfig, ...] = ()
     keys: dict[str, str] = field(default_factory=dict)
+    redeploy: tuple[RedeployCommand, ...] = ()
+    protect: tuple[Matcher, ...] = ()
+    health_timeout: float = 60.0
     warnings: tuple[str, ...] = ()
 
 
 # key -> (type or tuple of types, default); "required" marks mandatory keys.
-_TOP_KEYS = {"refresh", "read_only", "docker", "host", "keys"}
+_TOP_KEYS = {
+    "refresh",
+    "read_only",
+    "health_timeout",
+    "docker",
+    "host",
+    "keys",
+    "redeploy",
+    "protect",
+}
+PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
+_REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "name": (str, ""),
+    "match_name": (str, ""),
+    "match_label": (str, ""),
+    "argv": (list, None),
+    "timeout": ((int, float), 600.0),
+}
+_PROTECT_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "match_name": (str, ""),
+    "match_label": (str, ""),
+}
 _DOCKER_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "name": (str, None),
     "host": (str, None),
@@ -324,6 +377,43 @@ def _parse(
         if not isinstance(key_value, str) or not key_value.strip():
             raise reader.error(f"keys.{binding_id}", 'must be a key name such as "ctrl+r"')
 
+    redeploy = []
+    for index, item in enumerate(reader.array_of_tables("redeploy", raw.get("redeploy", []))):
+        key = f"redeploy[{index}]"
+        values = reader.table(key, item, _REDEPLOY_KEYS)
+        argv = values["argv"]
+        if not argv or not all(isinstance(a, str) for a in argv):
+            raise reader.error(
+                f"{key}.argv", 'must be a non-empty list of strings, e.g. ["make", "deploy"]'
+            )
+        for arg in argv:
+            for field_name in re.findall(r"\{([^{}]*)\}", arg):
+                if field_name not in PLACEHOLDERS:
+                    raise reader.error(
+                        f"{key}.argv",
+                        f"unknown placeholder {{{field_name}}} (use {', '.join(PLACEHOLDERS)})",
+                    )
+        if not values["match_name"] and not values["match_label"]:
+            raise reader.error(key, "needs match_name or match_label")
+        redeploy.append(
+            RedeployCommand(
+                match_name=values["match_name"],
+                match_label=values["match_label"],
+                name=values["name"] or argv[0],
+                argv=tuple(argv),
+                timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+            )
+        )
+    protect = []
+    for index, item in enumerate(reader.array_of_tables("protect", raw.get("protect", []))):
+        values = reader.table(f"protect[{index}]", item, _PROTECT_KEYS)
+        if not values["match_name"] and not values["match_label"]:
+            raise reader.error(f"protect[{index}]", "needs match_name or match_label")
+        protect.append(Matcher(values["match_name"], values["match_label"]))
+    health_timeout = raw.get("health_timeout", 60.0)
+    if isinstance(health_timeout, bool) or not isinstance(health_timeout, int | float):
+        raise reader.error("health_timeout", "must be a number of seconds")
+
     return Config(
         path=path,
         refresh=base_refresh,
@@ -331,5 +421,8 @@ def _parse(
         docker=tuple(docker),
         hosts=tuple(hosts),
         keys=dict(keys),
+        redeploy=tuple(redeploy),
+        protect=tuple(protect),
+        health_timeout=reader.positive("health_timeout", health_timeout),
         warnings=tuple(reader.warnings),
     )
