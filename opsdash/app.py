@@ -55,6 +55,11 @@ class OpsdashApp(App):
         self._poll_timers: dict[str, Timer] = {}
         self._last_states: dict[str, HealthState] = {}
         self._applied: set[str] = set()
+        from opsdash.action_flow import ActionFlow
+        from opsdash.actions.runner import ActionRunner
+
+        self.runner = ActionRunner(store, read_only=config.read_only)
+        self.actions = ActionFlow(self, config, poller, self.runner)
         self.animation_level = "none"  # no animation work while idle or over SSH
 
     # --- lifecycle ----------------------------------------------------------
@@ -111,7 +116,7 @@ class OpsdashApp(App):
             self.poller.next_delay(label), lambda: self._start_poll(label)
         )
 
-    def poll_now(self) -> None:
+    def poll_now(self, *, quiet: bool = False) -> None:
         """ctrl+r: poll every source at once instead of waiting for the timers."""
         for label in self.poller.sources:
             running = [w for w in self.workers if w.name == f"poll:{label}" and w.is_running]
@@ -120,7 +125,8 @@ class OpsdashApp(App):
                 if timer is not None:
                     timer.stop()
                 self._start_poll(label)
-        self.notify("Refreshing every source…", timeout=1.5)
+        if not quiet:
+            self.notify("Refreshing every source…", timeout=1.5)
 
     @property
     def all_polled(self) -> bool:
@@ -208,6 +214,12 @@ class OpsdashApp(App):
 
         self.push_screen(LogsScreen(container, self._docker_source(container.host)))
 
+    def show_audit(self) -> None:
+        from opsdash.screens.actions import AuditScreen
+
+        entries = self.store.audit_entries() if self.store is not None else []
+        self.push_screen(AuditScreen(entries))
+
     def action_help(self) -> None:
         from opsdash.screens.help import HelpScreen
 
@@ -224,3 +236,4 @@ class OpsdashApp(App):
             )
         yield SystemCommand("Refresh now", "Poll every source now (ctrl+r)", self.poll_now)
         yield SystemCommand("Keys", "Show every key binding (?)", self.action_help)
+        yield SystemCommand("Audit log", "Every action, confirmed or refused (a)", self.show_audit)

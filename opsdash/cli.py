@@ -18,7 +18,7 @@ from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import DockerSnapshot, HostStats, SourceResult, to_jsonable
 from opsdash.poller import Poller
 from opsdash.safetext import literal
-from opsdash.views import CONTAINER_COLUMNS, SERVICE_COLUMNS, Column
+from opsdash.views import CONTAINER_COLUMNS, SERVICE_COLUMNS, Column, audit_table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         "snapshot", help="poll every source once, print tables (or JSON) and exit"
     )
     snapshot.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    audit = commands.add_parser(
+        "audit", help="print the audit log: every action, confirmed or refused, newest first"
+    )
+    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    audit.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N entries")
     return parser
 
 
@@ -83,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(config)
     if args.command == "snapshot":
         return run_snapshot(config, as_json=args.json)
+    if args.command == "audit":
+        return run_audit(as_json=args.json, limit=args.limit)
     return run_tui(config)
 
 
@@ -118,6 +125,25 @@ def run_tui(config: Config) -> int:
 def _console() -> Console:
     """Full width in a terminal; wide enough not to cut names when piped."""
     return Console(highlight=False, width=None if sys.stdout.isatty() else 250)
+
+
+def run_audit(*, as_json: bool, limit: int) -> int:
+    from opsdash.store import Store
+
+    try:
+        store = Store.open_default()
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        print(f"opsdash: cannot open the data store: {exc}", file=sys.stderr)
+        return 2
+    entries = store.audit_entries(limit)
+    store.close()
+    if as_json:
+        json.dump([to_jsonable(e) for e in entries], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    console = _console()
+    console.print(audit_table(entries) if entries else "no actions recorded yet")
+    return 0
 
 
 def run_check(config: Config) -> int:

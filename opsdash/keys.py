@@ -11,6 +11,7 @@ from opsdash.config import Config, ConfigError, line_of
 
 def binding_groups() -> list[tuple[str, list[Binding]]]:
     from opsdash.app import OpsdashApp
+    from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
     from opsdash.screens.details import DetailsScreen
     from opsdash.screens.help import HelpScreen
     from opsdash.screens.logs import LogsScreen
@@ -31,6 +32,9 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Lists", moves + bindings(ResourceTable)),
         ("Details", bindings(DetailsScreen)),
         ("Logs", bindings(LogsScreen)),
+        ("Confirm", bindings(ConfirmScreen)),
+        ("Progress", bindings(ProgressScreen)),
+        ("Audit", bindings(AuditScreen)),
         ("Help", bindings(HelpScreen)),
     ]
 

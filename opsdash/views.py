@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from rich.table import Table
 from rich.text import Text
 
 from opsdash.formatting import age, human_bytes, human_duration, percent
 from opsdash.model import Container, HealthState, Service, SourceHealth
 from opsdash.safetext import literal
+from opsdash.store import AuditEntry
 
 T = TypeVar("T")
 
@@ -198,3 +200,42 @@ def health_badge(health: SourceHealth, now: datetime, refresh: float | None = No
 
 def strip_label(value: str) -> str:
     return literal(value).plain
+
+
+def audit_table(entries: list[AuditEntry]) -> Table:
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    for column in (
+        "WHEN",
+        "WHO",
+        "ACTION",
+        "TARGET",
+        "HOST",
+        "IMAGE",
+        "RESULT",
+        "SECONDS",
+        "ERROR",
+    ):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        image = e.old_image + (
+            f" -> {e.new_image}" if e.new_image and e.new_image != e.old_image else ""
+        )
+        style = (
+            "green"
+            if e.result == "ok"
+            else "yellow"
+            if e.result.startswith(("refused", "cancelled"))
+            else "red"
+        )
+        table.add_row(
+            literal(e.at.replace("T", " ")[:19]),
+            literal(e.actor),
+            literal(f"{e.action} {e.kind}"),
+            literal(e.target),
+            literal(e.host),
+            literal(image),
+            literal(e.result, style),
+            "" if e.duration_s is None else f"{e.duration_s:.1f}",
+            literal(e.error),
+        )
+    return table

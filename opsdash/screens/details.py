@@ -114,7 +114,7 @@ class DetailsScreen(Screen):
         yield Static(literal(f"Details: {self.container.name}", "bold"), classes="screen-title")
         with VerticalScroll(id="details-scroll"):
             yield Static(Text("Loading…", style="dim"), id="details-body")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#details-scroll").focus()
@@ -163,7 +163,7 @@ class RecordScreen(Screen):
         ]  # type: ignore[arg-type]
         with VerticalScroll(id="details-scroll"):
             yield Static(_section(type(self.record).__name__, rows))
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#details-scroll").focus()

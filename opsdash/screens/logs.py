@@ -57,7 +57,7 @@ class LogsScreen(Screen):
         yield Static(id="logs-title", classes="screen-title")
         yield Input(placeholder="regex filter (enter keeps it, esc clears)", id="logs-filter")
         yield RichLog(id="logs", max_lines=MAX_LINES, wrap=False, markup=False, highlight=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._update_title()

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from opsdash.model import Container, SourceHealth
+from opsdash.model import Container, Service, SourceHealth
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
@@ -45,6 +45,11 @@ class MainScreen(Screen):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
         Binding("l", "logs", "Logs", id="logs"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
+        Binding("r", "act('restart')", "Restart", id="restart"),
+        Binding("R", "act('redeploy')", "Redeploy", id="redeploy"),
+        Binding("u", "act('rollback')", "Rollback", id="rollback"),
+        Binding("S", "act('toggle')", "Stop/start", show=False, id="stop-start"),
+        Binding("a", "audit", "Audit", show=False, id="audit"),
     ]
 
     def __init__(self, *, read_only: bool = False):
@@ -68,7 +73,7 @@ class MainScreen(Screen):
                 4, id="panel-deployments", sources="deployment frequency and the DORA keys"
             )
             yield PlaceholderPanel(5, id="panel-models", sources="MLflow, Prometheus")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
@@ -131,6 +136,7 @@ class MainScreen(Screen):
         self._focus_target = None
 
     def on_descendant_focus(self, event) -> None:
+        self.refresh_bindings()
         if self._focus_target is not None:
             return
         panel = self._panel_of(event.widget)
@@ -213,6 +219,35 @@ class MainScreen(Screen):
             self.notify("No container selected.", severity="warning", timeout=3)
             return
         self.app.show_logs(container)  # type: ignore[attr-defined]
+
+    def _selected_target(self) -> Container | Service | None:
+        table = self._focused_table()
+        record = table.selected if table is not None else None
+        return record if isinstance(record, Container | Service) else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Mutating keys show as disabled in read-only mode, and where they do not apply."""
+        if action != "act":
+            return True
+        if self.read_only:
+            return None
+        target = self._selected_target()
+        if isinstance(target, Service) and parameters and parameters[0] in ("restart", "toggle"):
+            return None
+        return True
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
+
+    def action_act(self, action: str) -> None:
+        target = self._selected_target()
+        if target is None:
+            self.notify("Select a container (or a service) first.", severity="warning", timeout=3)
+            return
+        self.app.actions.start(action, target)  # type: ignore[attr-defined]
+
+    def action_audit(self) -> None:
+        self.app.show_audit()  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
         self.app.poll_now()  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ class ResourceTable(DataTable):
         Binding("k", "cursor_up", "Up", show=False, id="cursor-up"),
         Binding("g", "scroll_top", "Top", show=False, id="cursor-top"),
         Binding("G", "scroll_bottom", "Bottom", show=False, id="cursor-bottom"),
-        Binding("enter", "open_details", "Details", id="details"),
+        Binding("enter", "open_details", "Details", show=False, id="details"),
         Binding("s", "cycle_sort", "Sort", id="sort"),
     ]
 

@@ -1,0 +1,218 @@
+"""The keyboard-to-action flow: refuse early, plan (I/O in a worker), confirm,
+run with live progress, audit, refresh.
+
+Backend modules are imported lazily so the UI never loads an SDK by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+
+from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
+from opsdash.actions.runner import ActionRunner
+from opsdash.config import Config, Matcher
+from opsdash.model import Container, Service
+from opsdash.screens.actions import ConfirmScreen, ProgressScreen
+
+if TYPE_CHECKING:
+    from opsdash.poller import Poller
+
+Target = Container | Service
+
+
+def _labels(target: Target) -> dict[str, str]:
+    return dict(target.labels) if isinstance(target, Container) else {}
+
+
+class ActionFlow:
+    def __init__(self, app: App, config: Config, poller: Poller, runner: ActionRunner):
+        self.app = app
+        self.config = config
+        self.poller = poller
+        self.runner = runner
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _source(self, target: Target) -> Any:
+        return self.poller.sources.get(f"docker:{target.host}")
+
+    def _protected(self, target: Target) -> bool:
+        return any(m.matches(target.name, _labels(target)) for m in self.config.protect)
+
+    def _custom(self, target: Target):
+        return next(
+            (c for c in self.config.redeploy if Matcher.matches(c, target.name, _labels(target))),
+            None,
+        )
+
+    def _early_plan(self, action: str, target: Target) -> ActionPlan:
+        """A plan built without I/O, for refusals."""
+        kind = "service" if isinstance(target, Service) else "container"
+        return ActionPlan(
+            action=action,
+            kind=kind,
+            target=target.name,
+            target_id=target.id,
+            host=target.host,
+            old_image=target.image,
+        )
+
+    def _refused(self, action: str, target: Target) -> bool:
+        source = self._source(target)
+        plan = self._early_plan(action, target)
+        reason = self.runner.refusal(plan, host_read_only=bool(getattr(source, "read_only", False)))
+        if source is None:
+            reason = f"{target.host} is not a configured Docker host"
+        if reason is None:
+            return False
+        self.runner.refuse(plan, reason)
+        self.app.notify(f"Refused: {reason}.", severity="warning", timeout=4)
+        return True
+
+    # --- entry points (from keys) ----------------------------------------------------
+
+    def start(self, action: str, target: Target) -> None:
+        """action: restart, toggle, redeploy, rollback."""
+        if self._refused(action, target):
+            return
+        self.app.run_worker(
+            lambda: self._plan(action, target),
+            thread=True,
+            exit_on_error=False,
+            group="action-plan",
+            name=f"plan:{action}",
+        )
+
+    def _plan(self, action: str, target: Target) -> None:
+        from opsdash.actions.custom import CustomCommand, plan_custom
+        from opsdash.actions.docker import DockerActions, SwarmActions
+
+        source = self._source(target)
+        protected = self._protected(target)
+        run: Callable[[ActionPlan, Callable[[str, str], None], Callable[[str], bool]], ActionResult]
+        cancel: Callable[[], None] | None = None
+        try:
+            custom = self._custom(target) if action == "redeploy" else None
+            if custom is not None:
+                kind = "service" if isinstance(target, Service) else "container"
+                values = {
+                    "name": target.name,
+                    "id": target.id,
+                    "host": target.host,
+                    "image": target.image,
+                    "kind": kind,
+                    "project": getattr(target, "compose_project", ""),
+                    "service": getattr(target, "compose_service", "") or target.name,
+                }
+                plan = plan_custom(
+                    custom,
+                    kind=kind,
+                    target=target.name,
+                    target_id=target.id,
+                    host=target.host,
+                    values=values,
+                )
+                command = CustomCommand(custom.timeout)
+                run, cancel = (lambda p, progress, _ask: command.run(p, progress)), command.cancel
+            elif isinstance(target, Service):
+                swarm = SwarmActions(source)
+                if action == "redeploy":
+                    plan = swarm.plan_update(target.id)
+                    run = lambda p, progress, _ask: swarm.run_update(p, progress)  # noqa: E731
+                elif action == "rollback":
+                    plan = swarm.plan_rollback(target.id)
+                    run = lambda p, progress, _ask: swarm.run_rollback(p, progress)  # noqa: E731
+                else:
+                    raise ActionError(f"{action} applies to containers; for a service use R or u")
+            else:
+                docker_actions = DockerActions(source, health_timeout=self.config.health_timeout)
+                if action == "restart":
+                    plan = docker_actions.plan_restart(target.id)
+                    run = lambda p, progress, _ask: docker_actions.run_restart(p, progress)  # noqa: E731
+                elif action == "toggle":
+                    plan = docker_actions.plan_toggle(target.id)
+                    run = lambda p, progress, _ask: docker_actions.run_toggle(p, progress)  # noqa: E731
+                elif action == "redeploy":
+                    plan = docker_actions.plan_redeploy(target.id)
+                    run = docker_actions.run_redeploy
+                else:
+                    store = self.runner.store
+                    previous = store.previous_image(target.host, target.name) if store else None
+                    if previous is None:
+                        raise ActionError(
+                            f"no earlier redeploy of {target.name} is recorded, so there is nothing to roll back to"
+                        )
+                    plan = docker_actions.plan_rollback(target.id, *previous)
+                    run = lambda p, progress, _ask: docker_actions.run_rollback(p, progress)  # noqa: E731
+        except ActionError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error", timeout=6)
+            return
+        except Exception as exc:  # noqa: BLE001 - one line to the user
+            self.app.call_from_thread(
+                self.app.notify, f"Could not plan {action}: {exc}", severity="error", timeout=6
+            )
+            return
+        if protected:
+            plan = replace(plan, protected=True)
+        self.app.call_from_thread(self._confirm, plan, run, cancel)
+
+    def _confirm(self, plan: ActionPlan, run, cancel) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run(plan, run, cancel)
+            else:
+                self.runner.cancelled(plan)
+                self.app.notify("Cancelled; nothing was done.", timeout=2)
+
+        self.app.push_screen(ConfirmScreen(plan), answered)
+
+    def _run(self, plan: ActionPlan, run, cancel) -> None:
+        screen = ProgressScreen(plan, on_cancel=cancel)
+        self.app.push_screen(screen)
+
+        def progress(step: str, line: str) -> None:
+            self.app.call_from_thread(screen.add_line, step, line)
+
+        def ask_local(question: str) -> bool:
+            answer: dict[str, bool] = {}
+            done = threading.Event()
+
+            def show() -> None:
+                def got(yes: bool | None) -> None:
+                    answer["yes"] = bool(yes)
+                    done.set()
+
+                self.app.push_screen(
+                    ConfirmScreen(plan, question=question + " Recreate from the local image?"), got
+                )
+
+            self.app.call_from_thread(show)
+            done.wait()
+            return answer["yes"]
+
+        def work() -> None:
+            try:
+                result = self.runner.execute(plan, lambda: run(plan, progress, ask_local))
+                ok, message = True, result.message + f" ({result.duration_s:.1f}s)"
+            except ActionCancelled as exc:
+                ok, message = False, str(exc)
+            except ActionError as exc:
+                ok, message = False, str(exc)
+            self.app.call_from_thread(self._finished, screen, ok, message)
+
+        self.app.run_worker(
+            work, thread=True, exit_on_error=False, group="action-run", name=f"run:{plan.key}"
+        )
+
+    def _finished(self, screen: ProgressScreen, ok: bool, message: str) -> None:
+        if screen.is_attached:
+            screen.finish(ok, message)
+        self.app.notify(message, severity="information" if ok else "error", timeout=6)
+        poll_now = getattr(self.app, "poll_now", None)
+        if poll_now is not None:
+            poll_now(quiet=True)

@@ -1,0 +1,178 @@
+"""Screens for mutating actions: confirm, live progress, audit log.
+
+They only show what they are given; the flow that plans and runs actions lives
+in `opsdash.action_flow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, RichLog, Static
+
+from opsdash.actions.base import ActionPlan
+from opsdash.safetext import literal
+from opsdash.store import AuditEntry
+from opsdash.views import audit_table
+
+
+def plan_text(plan: ActionPlan) -> Text:
+    text = Text()
+    text.append("Target  ", style="bold")
+    text.append_text(literal(f"{plan.kind} {plan.target} on {plan.host}"))
+    text.append("\n")
+    if plan.old_image or plan.new_image:
+        text.append("Image   ", style="bold")
+        text.append_text(literal(plan.old_image or "?"))
+        if plan.old_digest:
+            text.append_text(literal(f" ({plan.old_digest[:19]})", "dim"))
+        if plan.new_image:
+            text.append(" -> ")
+            text.append_text(literal(plan.new_image, "bold"))
+            if plan.new_digest:
+                text.append_text(literal(f" ({plan.new_digest[:19]})", "dim"))
+        text.append("\n")
+    text.append("\nWhat will happen:\n", style="bold")
+    for number, step in enumerate(plan.steps, start=1):
+        text.append_text(literal(f" {number}. {step}" if not step.startswith("  ") else step))
+        text.append("\n")
+    return text
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """y confirms, n or esc cancels. Protected targets need their name typed."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes, do it", id="confirm-yes"),
+        Binding("n", "answer(False)", "No", id="confirm-no"),
+        Binding("escape", "answer(False)", "Cancel", id="confirm-cancel"),
+    ]
+
+    def __init__(self, plan: ActionPlan, *, question: str | None = None):
+        super().__init__()
+        self.plan = plan
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            title = self.question or f"{self.plan.action.capitalize()} {self.plan.target}?"
+            yield Static(literal(title, "bold"), id="confirm-title")
+            if self.question is None:
+                yield Static(plan_text(self.plan), id="confirm-body")
+            if self.plan.protected and self.question is None:
+                yield Static(
+                    literal(f"{self.plan.target} is protected: type its name and press enter."),
+                    classes="warning",
+                )
+                yield Input(placeholder=self.plan.target, id="confirm-name")
+            else:
+                yield Static(Text("y: yes   n / esc: cancel", style="bold"), id="confirm-keys")
+
+    def on_mount(self) -> None:
+        if self.plan.protected and self.question is None:
+            self.query_one("#confirm-name", Input).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only typing the name confirms a protected target.
+        typed_only = self.plan.protected and self.question is None
+        return not (action == "answer" and parameters == (True,) and typed_only)
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Input.Submitted, "#confirm-name")
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value == self.plan.target:
+            self.dismiss(True)
+        else:
+            event.input.value = ""
+            self.notify("The name does not match; nothing was done.", severity="warning")
+
+
+class ProgressScreen(ModalScreen[None]):
+    """Live steps and output of one running action; esc closes once it is done."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="progress-close"),
+        Binding("c", "cancel", "Cancel", id="progress-cancel"),
+    ]
+
+    def __init__(self, plan: ActionPlan, *, on_cancel: Callable[[], None] | None = None):
+        super().__init__()
+        self.plan = plan
+        self.on_cancel = on_cancel
+        self.done = False
+        self.outcome = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="progress-box", classes="dialog"):
+            yield Static(literal(f"{self.plan.title}", "bold"), id="progress-title")
+            yield RichLog(
+                id="progress-log", wrap=True, markup=False, highlight=False, max_lines=5000
+            )
+            yield Static(
+                Text("running… (c cancels where possible)", style="yellow"), id="progress-status"
+            )
+
+    def add_line(self, step: str, line: str) -> None:
+        text = Text(f"{step:>8} ", style="dim") if step != "output" else Text()
+        text.append_text(literal(line))
+        self.query_one(RichLog).write(text)
+
+    def finish(self, ok: bool, message: str) -> None:
+        self.done = True
+        self.outcome = message
+        status = Text("done: " if ok else "failed: ", style="green bold" if ok else "red bold")
+        status.append_text(literal(message))
+        status.append("   esc closes", style="dim")
+        self.query_one("#progress-status", Static).update(status)
+
+    def action_close(self) -> None:
+        if self.done:
+            self.dismiss(None)
+        else:
+            self.notify("Still running: press c to cancel, or wait.", timeout=2)
+
+    def action_cancel(self) -> None:
+        if self.done:
+            return
+        if self.on_cancel is None:
+            self.notify(
+                "This step cannot be cancelled safely; it will finish or roll back.", timeout=3
+            )
+            return
+        self.on_cancel()
+        self.add_line("cancel", "cancelling…")
+
+
+class AuditScreen(Screen):
+    """`a`: every action, confirmed or refused, newest first."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="audit-back"),
+        Binding("q", "app.pop_screen", "Back", show=False, id="audit-back-q"),
+    ]
+
+    def __init__(self, entries: list[AuditEntry]):
+        super().__init__()
+        self.entries = entries
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Text(f"Audit log: {len(self.entries)} entries, newest first", style="bold"),
+            classes="screen-title",
+        )
+        with VerticalScroll(id="audit-scroll"):
+            yield Static(
+                audit_table(self.entries) if self.entries else Text("No actions yet.", style="dim")
+            )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#audit-scroll").focus()
