@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
+from textual.worker import get_current_worker
 
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
 from opsdash.actions.runner import ActionRunner
@@ -192,7 +193,10 @@ class ActionFlow:
                 )
 
             self.app.call_from_thread(show)
-            done.wait()
+            worker = get_current_worker()
+            while not done.wait(0.2):
+                if worker.is_cancelled:  # the app is closing: do not wait for an answer
+                    return False
             return answer["yes"]
 
         def work() -> None:

@@ -28,10 +28,10 @@ def docker_config(docker_host: str, *, refresh: float = 0.5, **extra) -> Config:
     )
 
 
-def real_app(config: Config, *, max_backoff: float = 2.0) -> OpsdashApp:
+def real_app(config: Config, *, max_backoff: float = 2.0, store=None) -> OpsdashApp:
     from opsdash.sources.registry import build_sources
 
-    return OpsdashApp(config, Poller(build_sources(config), max_backoff=max_backoff))
+    return OpsdashApp(config, Poller(build_sources(config), max_backoff=max_backoff), store=store)
 
 
 async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0, step=0.1):
@@ -200,3 +200,12 @@ async def select_container(pilot, name: str):
     key = next(k for k, r in table.records.items() if r.name == name)
     table.move_cursor(row=table.get_row_index(key))
     return table
+
+
+def screen_text(app) -> str:
+    """The visible text of the current screen, as a person would read it."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")

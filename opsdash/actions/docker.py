@@ -256,7 +256,7 @@ class DockerActions:
         return ActionResult(
             True,
             f"{name} now runs {label or image}",
-            new_image=new.get("Image", ""),
+            new_image=(new.get("Config") or {}).get("Image", ""),
             new_digest=_digest(new_image) or new.get("Image", ""),
             deployed=True,
             extra={

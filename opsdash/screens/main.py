@@ -85,7 +85,8 @@ class MainScreen(Screen):
     def show_health(
         self, healths: Sequence[SourceHealth], now: datetime, refresh: Sequence[float]
     ) -> None:
-        self.query_one(HealthBar).show(healths, now, refresh)
+        for bar in self.query(HealthBar):  # none yet while the screen composes
+            bar.show(healths, now, refresh)
 
     @property
     def containers_panel(self) -> ContainersPanel:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import (
     docker_config,
     real_app,
+    screen_text,
     select_container,
     sync_wait,
     unique,
@@ -333,11 +333,8 @@ async def test_details_screen_masks_env_values_and_logs_write_to_file(
 
         assert isinstance(app.screen, DetailsScreen)
 
-        def screen_text() -> str:
-            return html.unescape(app.export_screenshot()).replace("\xa0", " ")
-
-        await wait_for(pilot, lambda: "API_TOKEN" in screen_text())
-        shot = screen_text()
+        await wait_for(pilot, lambda: "API_TOKEN" in screen_text(app))
+        shot = screen_text(app)
         assert "tok-very-secret-42" not in shot
         assert "on-failure (max 3 retries)" in shot
         assert "opsdash-test-vol" in shot

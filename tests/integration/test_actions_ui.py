@@ -1,0 +1,183 @@
+"""The redeploy keys driven through the real app on the real engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import pytest
+
+from opsdash.config import Matcher, RedeployCommand
+from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
+from opsdash.store import Store
+from tests.helpers import docker_config, real_app, screen_text, select_container, unique, wait_for
+
+pytestmark = pytest.mark.docker
+
+
+def start(engine, name, *args):
+    engine.cli("run", "-d", "--name", name, "--network", "none", "--stop-timeout", "1", *args)
+
+
+def image_of(engine, name):
+    return json.loads(engine.cli("inspect", name).stdout)[0]["Config"]["Image"]
+
+
+async def test_redeploy_key_confirms_shows_progress_and_audits(engine, tmp_path):
+    name = unique("ui-rd")
+    start(engine, name, "-e", "API_KEY=very-secret-value", "local/busybox:1", "sleep", "100000")
+    store = Store(tmp_path / "db.sqlite")
+    app = real_app(docker_config(engine.docker_host), store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        text = screen_text(app)
+        assert f"container {name} on test" in text
+        assert "local/busybox:1 (sha256:" in text and "-> local/busybox:1" in text
+        assert "very-secret-value" not in text
+        await pilot.press("y")
+        # No registry answers here: opsdash says so and asks before using the local image.
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.question)
+        assert "Recreate from the local image?" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.done, timeout=60
+        )
+        progress = screen_text(app)
+        assert "pull" in progress and "create" in progress and "done:" in progress
+        await pilot.press("escape")
+        await pilot.press("a")
+        assert isinstance(app.screen, AuditScreen)
+        await pilot.pause(0.5)
+        audit = screen_text(app)
+        assert name in audit and "redeploy container" in audit
+        assert "very-secret-value" not in audit
+    entry = store.audit_entries()[0]
+    assert (entry.action, entry.result, entry.target) == ("redeploy", "ok", name)
+    assert store.deployments()[0].service == name
+    engine.cli("rm", "-f", name)
+
+
+async def test_cancel_in_dialog_does_nothing_and_restart_and_toggle_work(engine, tmp_path):
+    name = unique("ui-rs")
+    start(engine, name, "local/busybox:1", "sleep", "100000")
+    store = Store(tmp_path / "db.sqlite")
+    app = real_app(docker_config(engine.docker_host), store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert store.audit_entries()[0].result == "cancelled"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.done, timeout=60
+        )
+        await pilot.press("escape")
+        await pilot.press("S")  # stop
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.done, timeout=60
+        )
+        await pilot.press("escape")
+        table = app.screen.query_one("#containers-table")
+        await wait_for(
+            pilot,
+            lambda: any(r.name == name and r.state == "exited" for r in table.records.values()),
+        )
+    assert [e.action for e in store.audit_entries()] == ["stop", "restart", "restart"]
+    engine.cli("rm", "-f", name)
+
+
+async def test_read_only_disables_keys_and_host_read_only_refuses(engine, tmp_path):
+    name = unique("ui-ro")
+    start(engine, name, "local/busybox:1", "sleep", "100000")
+    store = Store(tmp_path / "db.sqlite")
+    app = real_app(docker_config(engine.docker_host, read_only=True), store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        assert app.screen.check_action("act", ("redeploy",)) is None  # shown disabled
+        await pilot.press("R", "r", "S", "u")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+    config = docker_config(engine.docker_host)
+    config = dataclasses.replace(
+        config, docker=(dataclasses.replace(config.docker[0], read_only=True),)
+    )
+    app = real_app(config, store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        await pilot.press("R")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert store.audit_entries()[0].result == "refused: test is read-only in the config"
+    engine.cli("rm", "-f", name)
+
+
+async def test_protected_target_needs_its_name_typed(engine, tmp_path):
+    name = unique("ui-prot")
+    start(engine, name, "--label", "tier=db", "local/busybox:1", "sleep", "100000")
+    store = Store(tmp_path / "db.sqlite")
+    config = dataclasses.replace(
+        docker_config(engine.docker_host), protect=(Matcher(match_label="tier=db"),)
+    )
+    app = real_app(config, store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "is protected" in screen_text(app)
+        await pilot.press("y")  # not enough
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"wrong", "enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*name, "enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.done, timeout=60
+        )
+    assert store.audit_entries()[0].result == "ok"
+    engine.cli("rm", "-f", name)
+
+
+async def test_custom_command_gets_placeholders_as_literal_arguments(engine, tmp_path):
+    name = unique("ui-cmd")
+    hostile = "x; touch /tmp/opsdash-pwned $(id) `id`"
+    start(
+        engine,
+        name,
+        "--label",
+        f"com.docker.compose.project={hostile}",
+        "local/busybox:1",
+        "sleep",
+        "100000",
+    )
+    out = tmp_path / "argv.json"
+    script = f"import json, sys; open({str(out)!r}, 'w').write(json.dumps(sys.argv[1:])); print('deployed', sys.argv[1])"
+    command = RedeployCommand(
+        match_name=name,
+        name="deploy script",
+        argv=(sys.executable, "-c", script, "{name}", "{project}", "{host}"),
+    )
+    store = Store(tmp_path / "db.sqlite")
+    config = dataclasses.replace(docker_config(engine.docker_host), redeploy=(command,))
+    app = real_app(config, store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "deploy script" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.done, timeout=60
+        )
+        assert f"deployed {name}" in screen_text(app)
+    assert json.loads(out.read_text()) == [name, hostile, "test"]
+    entry = store.audit_entries()[0]
+    assert entry.action == "redeploy (deploy script)" and entry.result == "ok"
+    engine.cli("rm", "-f", name)
