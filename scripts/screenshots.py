@@ -25,6 +25,7 @@ import html
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -51,10 +52,12 @@ from opsdash.app import OpsdashApp  # noqa: E402
 from opsdash.config import Config, DockerHostConfig, HostConfig  # noqa: E402
 from opsdash.model import HealthState  # noqa: E402
 from opsdash.poller import Poller  # noqa: E402
+from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen  # noqa: E402
 from opsdash.screens.details import DetailsScreen  # noqa: E402
 from opsdash.screens.help import HelpScreen  # noqa: E402
 from opsdash.screens.logs import LogsScreen  # noqa: E402
 from opsdash.sources.registry import build_sources  # noqa: E402
+from opsdash.store import Store  # noqa: E402
 from opsdash.widgets.panels import HostPanel  # noqa: E402
 from opsdash.widgets.resource_table import ResourceTable  # noqa: E402
 
@@ -76,9 +79,14 @@ def make_config(docker_host: str) -> Config:
     )
 
 
+_STORE: list[Store] = []  # one store for the run, so the audit screenshot has history
+
+
 def make_app(config: Config) -> OpsdashApp:
-    """The real app with the real sources, as `opsdash` builds it (minus the store)."""
-    return OpsdashApp(config, Poller(build_sources(config), max_backoff=2.0))
+    """The real app with the real sources, as `opsdash` builds it."""
+    if not _STORE:
+        _STORE.append(Store(Path(tempfile.mkdtemp(prefix="opsdash-shots-")) / "opsdash.db"))
+    return OpsdashApp(config, Poller(build_sources(config), max_backoff=2.0), store=_STORE[0])
 
 
 async def wait_for(pilot, condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
@@ -228,6 +236,40 @@ async def help_screen(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def redeploy_confirm(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await select(app, pilot, WEB)
+    await pilot.press("R")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm dialog")
+    await settle(pilot)
+
+
+async def redeploy_progress(app: OpsdashApp, pilot) -> None:
+    await redeploy_confirm(app, pilot)
+    await pilot.press("y")
+    # No registry here: opsdash asks before recreating from the local image.
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ConfirmScreen) and app.screen.question,
+        "pull-failed question",
+    )
+    await pilot.press("y")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ProgressScreen) and app.screen.done,
+        "redeploy finished",
+        timeout=90,
+    )
+    await settle(pilot)
+
+
+async def audit(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), "audit screen")
+    await settle(pilot)
+
+
 Shot = Callable[[OpsdashApp, object], Awaitable[None]]
 
 # name -> (file, terminal size, steps, text that must be visible)
@@ -239,6 +281,14 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
     "details": ("details-160x48.svg", WIDE, details, ("Details: " + WEB, "DB_PASSWORD")),
     "logs": ("logs-160x48.svg", WIDE, logs, ("Logs: " + NOISY, "[bold red]ALERT[/]")),
     "help": ("help-160x48.svg", WIDE, help_screen, ("Keys", "Binding id")),
+    "redeploy-confirm": (
+        "redeploy-confirm-160x48.svg",
+        WIDE,
+        redeploy_confirm,
+        ("What will happen", WEB),
+    ),
+    "redeploy-progress": ("redeploy-progress-160x48.svg", WIDE, redeploy_progress, ("done:",)),
+    "audit": ("audit-160x48.svg", WIDE, audit, ("Audit log", WEB)),
 }
 
 
