@@ -48,6 +48,7 @@ class DockerHostConfig:
     timeout: float = DEFAULT_TIMEOUT
     stats: bool = True
     stats_concurrency: int = 16
+    pull: bool = True  # R pulls the tag first; false: always recreate from the local image
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ _DOCKER_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "timeout": ((int, float), DEFAULT_TIMEOUT),
     "stats": (bool, True),
     "stats_concurrency": (int, 16),
+    "pull": (bool, True),
 }
 _HOST_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "name": (str, None),
@@ -342,6 +344,7 @@ def _parse(
                     timeout=reader.positive(f"{key}.timeout", values["timeout"]),
                     stats=values["stats"],
                     stats_concurrency=values["stats_concurrency"],
+                    pull=values["pull"],
                 )
             )
     else:

@@ -74,7 +74,9 @@ def make_config(docker_host: str) -> Config:
     return Config(
         path=None,
         refresh=1.0,
-        docker=(DockerHostConfig(name="demo", host=docker_host, refresh=1.0, timeout=5),),
+        docker=(
+            DockerHostConfig(name="demo", host=docker_host, refresh=1.0, timeout=5, pull=False),
+        ),
         hosts=(HostConfig(name="demo-host", refresh=1.0),),
     )
 

@@ -22,7 +22,9 @@ def docker_config(docker_host: str, *, refresh: float = 0.5, **extra) -> Config:
     return Config(
         path=None,
         refresh=refresh,
-        docker=(DockerHostConfig(name="test", host=docker_host, refresh=refresh, timeout=5),),
+        docker=(
+            DockerHostConfig(name="test", host=docker_host, refresh=refresh, timeout=5, pull=False),
+        ),
         hosts=(HostConfig(name="testhost", refresh=refresh),),
         **extra,
     )

@@ -118,8 +118,11 @@ class DockerActions:
         name = raw.get("Name", "").lstrip("/")
         ref = image or (raw.get("Config") or {}).get("Image", "")
         local = self._image(ref) or {}
+        pull = self.source.config.pull
         steps = [
-            f"Pull {ref} (if no registry answers, you are asked before using the local image).",
+            f"Pull {ref} (if no registry answers, you are asked before using the local image)."
+            if pull
+            else f"Use the local image {ref} (pull = false for this host).",
             f"Stop {name} and keep it, renamed {name}{BACKUP_SUFFIX}-<time>.",
             f"Create {name} from {ref} with the same command, env, labels, mounts, ports, "
             "networks, restart policy, healthcheck, user, limits and log config.",
@@ -185,13 +188,18 @@ class DockerActions:
         self, plan: ActionPlan, progress: Progress, ask_local: AskLocal
     ) -> ActionResult:
         ref = plan.new_image
+        if not self.source.config.pull:
+            if self._image(ref) is None:
+                raise ActionError(f"{ref} is not on this host and pull = false")
+            progress("pull", f"pull is off: using the local image {ref}")
+            return self._safe_recreate(plan, ref, progress)
         repo, tag = _split_ref(ref)
         progress("pull", f"pulling {ref}")
         try:
             self.api.pull(repo, tag=tag)
             progress("pull", "pulled")
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            reason = _one_line(exc)
+            reason = " ".join(str(getattr(exc, "explanation", "") or _one_line(exc)).split())[:300]
             progress("pull", f"pull failed: {reason}")
             if self._image(ref) is None:
                 raise ActionError(f"pull failed and {ref} is not here: {reason}") from None

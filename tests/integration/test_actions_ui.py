@@ -26,16 +26,21 @@ def image_of(engine, name):
 
 async def test_redeploy_key_confirms_shows_progress_and_audits(engine, tmp_path):
     name = unique("ui-rd")
-    start(engine, name, "-e", "API_KEY=very-secret-value", "local/busybox:1", "sleep", "100000")
+    # A registry on a closed loopback port: the pull fails at once, and stays on this machine.
+    ref = "127.0.0.1:9/opsdash/busybox:1"
+    engine.cli("tag", "local/busybox:1", ref)
+    start(engine, name, "-e", "API_KEY=very-secret-value", ref, "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
-    app = real_app(docker_config(engine.docker_host), store=store)
+    config = docker_config(engine.docker_host)
+    config = dataclasses.replace(config, docker=(dataclasses.replace(config.docker[0], pull=True),))
+    app = real_app(config, store=store)
     async with app.run_test(size=(160, 48)) as pilot:
         await select_container(pilot, name)
         await pilot.press("R")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)
         assert f"container {name} on test" in text
-        assert "local/busybox:1 (sha256:" in text and "-> local/busybox:1" in text
+        assert f"{ref} (sha256:" in text and f"-> {ref}" in text
         assert "very-secret-value" not in text
         await pilot.press("y")
         # No registry answers here: opsdash says so and asks before using the local image.

@@ -61,7 +61,9 @@ def preserved(raw):
 
 @pytest.fixture
 def actions(engine, tmp_path):
-    source = DockerSource(DockerHostConfig(name="test", host=engine.docker_host, timeout=20))
+    source = DockerSource(
+        DockerHostConfig(name="test", host=engine.docker_host, timeout=20, pull=False)
+    )
     store = Store(tmp_path / "opsdash.db")
     yield DockerActions(source, health_timeout=30, settle_seconds=2), ActionRunner(store), store
     source.close()
