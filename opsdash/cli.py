@@ -101,10 +101,14 @@ def _check_keys(config: Config) -> None:
     validate_keymap(config)
 
 
-def _poller(config: Config) -> Poller:
+def _poller(config: Config, *, blocking_stats: bool = False) -> Poller:
     from opsdash.sources.registry import build_sources
 
-    return Poller(build_sources(config))
+    sources = build_sources(config)
+    for source in sources:
+        if hasattr(source, "blocking_stats"):
+            source.blocking_stats = blocking_stats  # one-shot commands wait for stats
+    return Poller(sources)
 
 
 def run_tui(config: Config) -> int:
@@ -181,7 +185,7 @@ def _summary(result: SourceResult) -> str:
 
 
 def run_snapshot(config: Config, *, as_json: bool) -> int:
-    poller = _poller(config)
+    poller = _poller(config, blocking_stats=True)
     try:
         results = poller.poll_all_once()
         health = {h.kind + ":" + h.source: h for h in poller.all_health()}

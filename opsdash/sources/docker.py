@@ -1,20 +1,24 @@
 """Docker Engine (and Swarm) through the docker SDK's low-level APIClient.
 
-Stats design: one-shot stats calls (API >= 1.41) return at once instead of
-blocking for a second while the daemon takes two samples. We run them on a
-small bounded thread pool shared by every poll and compute CPU % from the
-difference between our own consecutive samples, exactly as `docker stats`
-does from its two. 200 containers cost about 200 short HTTP calls per poll on
-16 threads, with no thread per container and no long-lived streams to repair
-after a daemon restart. See docs/benchmarks.md for the measurements.
+Stats design (measured in docs/benchmarks.md): dockerd answers a one-shot
+stats request at its next collection tick, about once a second, whatever the
+number of waiting requests. So stats for every running container are asked
+for all at once, from one asyncio loop with an httpx client on the engine's
+own socket (no thread per container), in a sampler thread beside the polls:
+listing and inspecting stay fast at any scale and stats follow as quickly as
+the daemon serves them. CPU % is the difference between two consecutive
+samples, computed as `docker stats` does. ssh:// hosts use a bounded pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
+import ssl
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -23,6 +27,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import httpx
 import requests.exceptions
 from docker.tls import TLSConfig
 
@@ -38,7 +43,7 @@ from opsdash.model import (
 )
 from opsdash.sources.base import Source, SourceError
 
-_ZERO_TIME = "0001-01-01T00:00:00Z"
+StatsTuple = tuple[float | None, int | None, int | None]  # cpu %, memory used, limit
 _FRACTION = re.compile(r"\.(\d{6})\d*")
 
 
@@ -172,6 +177,13 @@ class DockerSource(Source):
             max_workers=config.stats_concurrency, thread_name_prefix=f"docker-{config.name}"
         )
         self._cpu_samples: dict[str, dict[str, Any]] = {}
+        self._stats_lock = threading.Lock()
+        self._wanted: list[str] = []
+        self._latest: dict[str, StatsTuple | None] = {}
+        self._sampler: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._first_pass = threading.Event()
+        self.blocking_stats = False  # True: the first poll waits for stats (CLI commands)
         self._inspect_cache: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
         self._one_shot = True
 
@@ -254,13 +266,7 @@ class DockerSource(Source):
 
         inspected = list(self._pool.map(self._inspect_cached, listed))
         running_ids = [c["Id"] for c in listed if c.get("State") == "running"]
-        stats = {}
-        if self.config.stats and running_ids:
-            stats = dict(zip(running_ids, self._pool.map(self._stats, running_ids), strict=True))
-        live = set(running_ids)
-        for cid in list(self._cpu_samples):
-            if cid not in live:
-                del self._cpu_samples[cid]
+        stats = self._sampled_stats(running_ids) if self.config.stats else {}
         known = {c["Id"] for c in listed}
         for cid in list(self._inspect_cache):
             if cid not in known:
@@ -300,16 +306,119 @@ class DockerSource(Source):
         self._inspect_cache[cid] = (key, detail)
         return detail
 
-    def _stats(self, cid: str) -> tuple[float | None, int | None, int | None] | None:
+    # --- stats: sampled in the background -------------------------------------
+
+    def _sampled_stats(self, running_ids: list[str]) -> dict[str, StatsTuple | None]:
+        """The latest stats of the running containers, from the sampler thread.
+
+        A stats pass over many containers takes longer than listing them, so it
+        runs beside the polls: the list (state, health, restarts) is always as
+        fresh as the refresh interval, and stats follow as fast as the daemon
+        serves them. `blocking_stats` (the CLI) waits for the first pass.
+        """
+        with self._stats_lock:
+            self._wanted = list(running_ids)
+            if self._sampler is None or not self._sampler.is_alive():
+                self._sampler = threading.Thread(
+                    target=self._sample_forever, name=f"stats-{self.name}", daemon=True
+                )
+                self._sampler.start()
+        if self.blocking_stats and running_ids:
+            self._first_pass.wait(self.config.timeout)
+        with self._stats_lock:
+            return {cid: self._latest.get(cid) for cid in running_ids}
+
+    def _sample_forever(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            with self._stats_lock:
+                ids = list(self._wanted)
+            try:
+                latest = self._stats_all(ids) if ids else {}
+            except Exception:  # noqa: BLE001 - the poll reports outages; retry next round
+                latest = {}
+            with self._stats_lock:
+                self._latest = latest
+                for cid in [c for c in self._cpu_samples if c not in latest]:
+                    del self._cpu_samples[cid]
+            self._first_pass.set()
+            self._stop.wait(max(0.2, self.refresh - (time.monotonic() - started)))
+
+    def _stats_all(self, ids: list[str]) -> dict[str, StatsTuple | None]:
+        """Stats of every running container, all requests in flight at once.
+
+        dockerd answers a one-shot request at its next collection tick (about
+        once a second while anyone reads stats), so what counts is how many
+        requests wait for the same tick. One asyncio loop with an httpx client
+        on the same socket keeps all of them in flight without a thread each.
+        ssh:// hosts (docker-py's own transport) use the bounded thread pool.
+        """
+        if self.config.host.startswith(("unix://", "tcp://")):
+            try:
+                samples = asyncio.run(self._fetch_stats_async(ids))
+            except (httpx.HTTPError, OSError) as exc:
+                raise SourceError(self._explain(exc)) from None
+        else:
+            samples = dict(zip(ids, self._pool.map(self._fetch_stats_sync, ids), strict=True))
+        return {cid: self._stats_from(cid, sample) for cid, sample in samples.items()}
+
+    def _async_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=max(len(self._cpu_samples), 64) + 16)
+        timeout = httpx.Timeout(self.config.timeout)
+        host = self.config.host
+        if host.startswith("unix://"):
+            transport = httpx.AsyncHTTPTransport(uds=host[len("unix://") :], limits=limits)
+            return httpx.AsyncClient(transport=transport, base_url="http://docker", timeout=timeout)
+        address = host[len("tcp://") :]
+        tls = self.config.tls_verify or self.config.cert_path
+        if not tls:
+            return httpx.AsyncClient(base_url=f"http://{address}", timeout=timeout, limits=limits)
+        cert_dir = self.config.cert_path or os.path.expanduser("~/.docker")
+        context = ssl.create_default_context(
+            cafile=os.path.join(cert_dir, "ca.pem") if self.config.tls_verify else None
+        )
+        if not self.config.tls_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        context.load_cert_chain(
+            os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
+        )
+        return httpx.AsyncClient(
+            base_url=f"https://{address}",
+            timeout=timeout,
+            limits=limits,
+            verify=context,
+            trust_env=False,
+        )
+
+    async def _fetch_stats_async(self, ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        version = self.client.api_version
+        params = {"stream": "false", **({"one-shot": "true"} if self._one_shot else {})}
+
+        async def one(client: httpx.AsyncClient, cid: str) -> dict[str, Any] | None:
+            try:
+                response = await client.get(f"/v{version}/containers/{cid}/stats", params=params)
+            except httpx.TimeoutException:
+                return None
+            return response.json() if response.status_code == 200 else None
+
+        async with self._async_client() as client:
+            results = await asyncio.gather(*(one(client, cid) for cid in ids))
+        return dict(zip(ids, results, strict=True))
+
+    def _fetch_stats_sync(self, cid: str) -> dict[str, Any] | None:
         try:
             if self._one_shot:
-                sample = self.client.stats(cid, stream=False, one_shot=True)
-                previous = self._cpu_samples.get(cid)
-            else:
-                sample = self.client.stats(cid, stream=False)
-                previous = sample.get("precpu_stats")
+                return self.client.stats(cid, stream=False, one_shot=True)
+            return self.client.stats(cid, stream=False)
         except (requests.exceptions.RequestException, docker.errors.DockerException):
             return None
+
+    def _stats_from(self, cid: str, sample: dict[str, Any] | None) -> StatsTuple | None:
+        """CPU % from our previous one-shot sample (or the daemon's precpu), memory."""
+        if not sample:
+            return None
+        previous = self._cpu_samples.get(cid) if self._one_shot else sample.get("precpu_stats")
         cpu = sample.get("cpu_stats") or {}
         percent = cpu_percent(cpu, previous)
         if cpu.get("system_cpu_usage"):
@@ -321,7 +430,7 @@ class DockerSource(Source):
         self,
         raw: dict[str, Any],
         detail: dict[str, Any] | None,
-        stats: tuple[float | None, int | None, int | None] | None,
+        stats: StatsTuple | None,
     ) -> Container:
         labels = raw.get("Labels") or {}
         names = raw.get("Names") or [raw["Id"][:12]]
@@ -469,5 +578,6 @@ class DockerSource(Source):
         return LogStream(stream)
 
     def close(self) -> None:
+        self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._drop_client()

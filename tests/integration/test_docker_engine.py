@@ -94,6 +94,7 @@ def test_containers_state_health_ports_labels(engine):
                 (s := source.poll())
                 and (c := by_name(s, web)) is not None
                 and c.health == "healthy"
+            and c.memory_used
                 and (st := by_name(s, stopped)) is not None
                 and st.state == "exited"
                 and s
