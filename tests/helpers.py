@@ -211,3 +211,10 @@ def screen_text(app) -> str:
 
     svg = app.export_screenshot()
     return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+def run_isolated(engine, name: str, *args: str) -> str:
+    """`docker run -d` a container named `name` with no network (loopback only)."""
+    return engine.cli(
+        "run", "-d", "--name", name, "--network", "none", "--stop-timeout", "1", *args
+    ).stdout.strip()

@@ -11,13 +11,17 @@ import pytest
 from opsdash.config import Matcher, RedeployCommand
 from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
 from opsdash.store import Store
-from tests.helpers import docker_config, real_app, screen_text, select_container, unique, wait_for
+from tests.helpers import (
+    docker_config,
+    real_app,
+    run_isolated,
+    screen_text,
+    select_container,
+    unique,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
-
-
-def start(engine, name, *args):
-    engine.cli("run", "-d", "--name", name, "--network", "none", "--stop-timeout", "1", *args)
 
 
 def image_of(engine, name):
@@ -29,7 +33,7 @@ async def test_redeploy_key_confirms_shows_progress_and_audits(engine, tmp_path)
     # A registry on a closed loopback port: the pull fails at once, and stays on this machine.
     ref = "127.0.0.1:9/opsdash/busybox:1"
     engine.cli("tag", "local/busybox:1", ref)
-    start(engine, name, "-e", "API_KEY=very-secret-value", ref, "sleep", "100000")
+    run_isolated(engine, name, "-e", "API_KEY=very-secret-value", ref, "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
     config = docker_config(engine.docker_host)
     config = dataclasses.replace(config, docker=(dataclasses.replace(config.docker[0], pull=True),))
@@ -67,7 +71,7 @@ async def test_redeploy_key_confirms_shows_progress_and_audits(engine, tmp_path)
 
 async def test_cancel_in_dialog_does_nothing_and_restart_and_toggle_work(engine, tmp_path):
     name = unique("ui-rs")
-    start(engine, name, "local/busybox:1", "sleep", "100000")
+    run_isolated(engine, name, "local/busybox:1", "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
     app = real_app(docker_config(engine.docker_host), store=store)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -102,7 +106,7 @@ async def test_cancel_in_dialog_does_nothing_and_restart_and_toggle_work(engine,
 
 async def test_read_only_disables_keys_and_host_read_only_refuses(engine, tmp_path):
     name = unique("ui-ro")
-    start(engine, name, "local/busybox:1", "sleep", "100000")
+    run_isolated(engine, name, "local/busybox:1", "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
     app = real_app(docker_config(engine.docker_host, read_only=True), store=store)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -127,7 +131,7 @@ async def test_read_only_disables_keys_and_host_read_only_refuses(engine, tmp_pa
 
 async def test_protected_target_needs_its_name_typed(engine, tmp_path):
     name = unique("ui-prot")
-    start(engine, name, "--label", "tier=db", "local/busybox:1", "sleep", "100000")
+    run_isolated(engine, name, "--label", "tier=db", "local/busybox:1", "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
     config = dataclasses.replace(
         docker_config(engine.docker_host), protect=(Matcher(match_label="tier=db"),)
@@ -153,7 +157,7 @@ async def test_protected_target_needs_its_name_typed(engine, tmp_path):
 async def test_custom_command_gets_placeholders_as_literal_arguments(engine, tmp_path):
     name = unique("ui-cmd")
     hostile = "x; touch /tmp/opsdash-pwned $(id) `id`"
-    start(
+    run_isolated(
         engine,
         name,
         "--label",

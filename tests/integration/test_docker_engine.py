@@ -17,6 +17,7 @@ from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import (
     docker_config,
     real_app,
+    run_isolated,
     screen_text,
     select_container,
     sync_wait,
@@ -43,11 +44,6 @@ def by_name(snapshot: DockerSnapshot, name: str):
 
 def run(engine, *args: str) -> str:
     return engine.cli("run", "-d", "--stop-timeout", "1", *args).stdout.strip()
-
-
-def run_isolated(engine, name: str, *args: str) -> str:
-    """A detached container with no network (loopback only) named `name`."""
-    return run(engine, "--name", name, "--network", "none", *args)
 
 
 def test_containers_state_health_ports_labels(engine):
@@ -94,7 +90,7 @@ def test_containers_state_health_ports_labels(engine):
                 (s := source.poll())
                 and (c := by_name(s, web)) is not None
                 and c.health == "healthy"
-            and c.memory_used
+                and c.memory_used
                 and (st := by_name(s, stopped)) is not None
                 and st.state == "exited"
                 and s

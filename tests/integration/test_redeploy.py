@@ -12,7 +12,7 @@ from opsdash.actions.runner import ActionRunner
 from opsdash.config import DockerHostConfig
 from opsdash.sources.docker import DockerSource
 from opsdash.store import Store
-from tests.helpers import unique
+from tests.helpers import run_isolated, unique
 
 pytestmark = pytest.mark.docker
 
@@ -191,15 +191,9 @@ def test_failed_redeploy_rolls_back_to_the_old_container(engine, actions, failur
             "--health-retries",
             "1",
         ]
-    engine.cli(
-        "run",
-        "-d",
-        "--name",
+    run_isolated(
+        engine,
         name,
-        "--network",
-        "none",
-        "--stop-timeout",
-        "1",
         "-v",
         f"{volume}:/data",
         *extra,
@@ -237,15 +231,9 @@ def test_rollback_returns_to_previous_image(engine, actions):
     name = unique("undo")
     v2 = unique("local/undo").lower() + ":2"
     engine.cli("build", "-q", "-t", v2, "-", input=b"FROM local/busybox:1\nLABEL version=2\n")
-    engine.cli(
-        "run",
-        "-d",
-        "--name",
+    run_isolated(
+        engine,
         name,
-        "--network",
-        "none",
-        "--stop-timeout",
-        "1",
         "local/busybox:1",
         "sleep",
         "100000",
@@ -269,15 +257,9 @@ def test_rollback_returns_to_previous_image(engine, actions):
 def test_read_only_and_busy_targets_are_refused_and_audited(engine, actions, tmp_path):
     docker_actions, runner, store = actions
     name = unique("guard")
-    engine.cli(
-        "run",
-        "-d",
-        "--name",
+    run_isolated(
+        engine,
         name,
-        "--network",
-        "none",
-        "--stop-timeout",
-        "1",
         "local/busybox:1",
         "sleep",
         "100000",
