@@ -190,3 +190,41 @@ async def test_custom_command_gets_placeholders_as_literal_arguments(engine, tmp
     entry = store.audit_entries()[0]
     assert entry.action == "redeploy (deploy script)" and entry.result == "ok"
     engine.cli("rm", "-f", name)
+
+
+async def test_service_rolling_update_and_rollback_from_the_keyboard(own_engine, tmp_path):
+    own_engine.swarm_init()
+    own_engine.cli(
+        "service", "create", "--detach", "--name", "web-svc", "--replicas", "2",
+        "--stop-grace-period", "1s", "--update-delay", "1s", "--update-monitor", "1s",
+        "--rollback-monitor", "1s", "--no-resolve-image", "local/busybox:1", "sleep", "100000",
+    )  # fmt: skip
+    store = Store(tmp_path / "db.sqlite")
+    app = real_app(docker_config(own_engine.docker_host), store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        services = app.screen.query_one("#services-table")
+        await wait_for(
+            pilot,
+            lambda: any(s.replicas_running == 2 for s in services.records.values()),
+            timeout=60,
+        )
+        await pilot.press("tab")  # the services list
+        assert app.focused is services
+        assert app.screen.check_action("act", ("restart",)) is None  # containers only
+        for key in ("R", "u"):
+            await pilot.press(key)
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "service web-svc" in screen_text(app)
+            await pilot.press("y")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ProgressScreen) and app.screen.done,
+                timeout=120,
+            )
+            text = screen_text(app)
+            assert "done:" in text and "task" in text
+            await pilot.press("escape")
+    assert [(e.action, e.kind, e.result) for e in store.audit_entries()] == [
+        ("rollback", "service", "ok"),
+        ("redeploy", "service", "ok"),
+    ]
