@@ -77,19 +77,19 @@ class ActionFlow:
 
     # --- entry points (from keys) ----------------------------------------------------
 
-    def start(self, action: str, target: Target) -> None:
-        """action: restart, toggle, redeploy, rollback."""
+    def start(self, action: str, target: Target, image: str | None = None) -> None:
+        """action: restart, toggle, redeploy, rollback; `image`: redeploy to another image."""
         if self._refused(action, target):
             return
         self.app.run_worker(
-            lambda: self._plan(action, target),
+            lambda: self._plan(action, target, image),
             thread=True,
             exit_on_error=False,
             group="action-plan",
             name=f"plan:{action}",
         )
 
-    def _plan(self, action: str, target: Target) -> None:
+    def _plan(self, action: str, target: Target, image: str | None = None) -> None:
         from opsdash.actions.custom import CustomCommand, plan_custom
         from opsdash.actions.docker import DockerActions, SwarmActions
 
@@ -123,7 +123,7 @@ class ActionFlow:
             elif isinstance(target, Service):
                 swarm = SwarmActions(source)
                 if action == "redeploy":
-                    plan = swarm.plan_update(target.id)
+                    plan = swarm.plan_update(target.id, image)
                     run = lambda p, progress, _ask: swarm.run_update(p, progress)  # noqa: E731
                 elif action == "rollback":
                     plan = swarm.plan_rollback(target.id)
@@ -139,7 +139,7 @@ class ActionFlow:
                     plan = docker_actions.plan_toggle(target.id)
                     run = lambda p, progress, _ask: docker_actions.run_toggle(p, progress)  # noqa: E731
                 elif action == "redeploy":
-                    plan = docker_actions.plan_redeploy(target.id)
+                    plan = docker_actions.plan_redeploy(target.id, image)
                     run = docker_actions.run_redeploy
                 else:
                     store = self.runner.store
@@ -160,17 +160,20 @@ class ActionFlow:
             return
         if protected:
             plan = replace(plan, protected=True)
-        self.app.call_from_thread(self._confirm, plan, run, cancel)
+        editable = action == "redeploy" and custom is None
+        self.app.call_from_thread(self._confirm, plan, run, cancel, target, editable)
 
-    def _confirm(self, plan: ActionPlan, run, cancel) -> None:
-        def answered(yes: bool | None) -> None:
-            if yes:
+    def _confirm(self, plan: ActionPlan, run, cancel, target: Target, editable: bool) -> None:
+        def answered(yes: bool | str | None) -> None:
+            if isinstance(yes, str):
+                self.start("redeploy", target, yes)  # another image: plan and ask again
+            elif yes:
                 self._run(plan, run, cancel)
             else:
                 self.runner.cancelled(plan)
                 self.app.notify("Cancelled; nothing was done.", timeout=2)
 
-        self.app.push_screen(ConfirmScreen(plan), answered)
+        self.app.push_screen(ConfirmScreen(plan, image_editable=editable), answered)
 
     def _run(self, plan: ActionPlan, run, cancel) -> None:
         screen = ProgressScreen(plan, on_cancel=cancel)

@@ -45,19 +45,28 @@ def plan_text(plan: ActionPlan) -> Text:
     return text
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """y confirms, n or esc cancels. Protected targets need their name typed."""
+class ConfirmScreen(ModalScreen[bool | str]):
+    """y confirms, n or esc cancels. Protected targets need their name typed.
+
+    For a redeploy, `i` lets the user name another image; the dialog then
+    dismisses with that image so the flow can plan (and ask) again.
+    """
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes, do it", id="confirm-yes"),
         Binding("n", "answer(False)", "No", id="confirm-no"),
         Binding("escape", "answer(False)", "Cancel", id="confirm-cancel"),
+        Binding("i", "edit_image", "Other image", id="confirm-image"),
     ]
+    AUTO_FOCUS = ""  # y and n are keys here, not text: nothing takes focus by itself
 
-    def __init__(self, plan: ActionPlan, *, question: str | None = None):
+    def __init__(
+        self, plan: ActionPlan, *, question: str | None = None, image_editable: bool = False
+    ):
         super().__init__()
         self.plan = plan
         self.question = question
+        self.image_editable = image_editable and question is None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
@@ -72,7 +81,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 )
                 yield Input(placeholder=self.plan.target, id="confirm-name")
             else:
-                yield Static(Text("y: yes   n / esc: cancel", style="bold"), id="confirm-keys")
+                keys = "y: yes   n / esc: cancel" + ("   i: another image" * self.image_editable)
+                yield Static(Text(keys, style="bold"), id="confirm-keys")
+            if self.image_editable:
+                yield Input(value=self.plan.new_image, id="confirm-image", classes="filter")
 
     def on_mount(self) -> None:
         if self.plan.protected and self.question is None:
@@ -81,7 +93,23 @@ class ConfirmScreen(ModalScreen[bool]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Only typing the name confirms a protected target.
         typed_only = self.plan.protected and self.question is None
+        if action == "edit_image":
+            return self.image_editable
         return not (action == "answer" and parameters == (True,) and typed_only)
+
+    def action_edit_image(self) -> None:
+        box = self.query_one("#confirm-image", Input)
+        box.add_class("-visible")
+        box.focus()
+
+    @on(Input.Submitted, "#confirm-image")
+    def _image_chosen(self, event: Input.Submitted) -> None:
+        image = event.value.strip()
+        if image and image != self.plan.new_image:
+            self.dismiss(image)  # plan again for this image
+        else:
+            event.input.remove_class("-visible")
+            self.set_focus(None)
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)

@@ -228,3 +228,32 @@ async def test_service_rolling_update_and_rollback_from_the_keyboard(own_engine,
         ("rollback", "service", "ok"),
         ("redeploy", "service", "ok"),
     ]
+
+
+async def test_redeploy_to_another_image_chosen_in_the_dialog(engine, tmp_path):
+    name = unique("ui-img")
+    v2 = unique("local/other").lower() + ":2"
+    engine.cli("build", "-q", "-t", v2, "-", input=b"FROM local/busybox:1\nLABEL v=2\n")
+    run_isolated(engine, name, "local/busybox:1", "sleep", "100000")
+    store = Store(tmp_path / "db.sqlite")
+    app = real_app(docker_config(engine.docker_host), store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_container(pilot, name)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("i")
+        box = app.screen.query_one("#confirm-image")
+        assert app.focused is box and box.value == "local/busybox:1"
+        box.value = v2
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen) and f"-> {v2}" in screen_text(app)
+        )
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ProgressScreen) and app.screen.done, timeout=60
+        )
+    raw = json.loads(engine.cli("inspect", name).stdout)[0]
+    assert raw["Config"]["Image"] == v2 and raw["State"]["Running"]
+    assert store.previous_image("test", name)[1] == "local/busybox:1"
+    engine.cli("rm", "-f", name)
