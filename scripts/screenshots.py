@@ -249,13 +249,6 @@ async def redeploy_confirm(app: OpsdashApp, pilot) -> None:
 async def redeploy_progress(app: OpsdashApp, pilot) -> None:
     await redeploy_confirm(app, pilot)
     await pilot.press("y")
-    # No registry here: opsdash asks before recreating from the local image.
-    await wait_for(
-        pilot,
-        lambda: isinstance(app.screen, ConfirmScreen) and app.screen.question,
-        "pull-failed question",
-    )
-    await pilot.press("y")
     await wait_for(
         pilot,
         lambda: isinstance(app.screen, ProgressScreen) and app.screen.done,
