@@ -133,7 +133,14 @@ class OpsdashApp(App):
         """Every source has answered (or failed) at least once: the screen is complete."""
         return self._applied >= set(self.poller.sources)
 
+    @property
+    def _has_main(self) -> bool:
+        """False while starting up or shutting down: a finished poll then draws nothing."""
+        return any(isinstance(s, MainScreen) for s in self.screen_stack)
+
     def _apply(self, result: SourceResult) -> None:
+        if not self._has_main:
+            return
         self._applied.add(result.source)
         self._tick()
         source = self.poller.sources[result.source]
@@ -150,6 +157,8 @@ class OpsdashApp(App):
         return [h for h in healths if h.state in (HealthState.ERROR, HealthState.STALE)]
 
     def _render_docker(self) -> None:
+        if not self._has_main:
+            return
         labels = self._labels("docker")
         containers: list[Container] = []
         services = []
@@ -168,6 +177,8 @@ class OpsdashApp(App):
             )
 
     def _render_hosts(self) -> None:
+        if not self._has_main:
+            return
         labels = self._labels("host")
         hosts = [
             d for d in (self.poller.data(label) for label in labels) if isinstance(d, HostStats)
@@ -176,6 +187,8 @@ class OpsdashApp(App):
 
     def _tick(self) -> None:
         """Once a second: header ages, stale detection, health history."""
+        if not self._has_main:
+            return
         healths = self.poller.all_health()
         now = _now()
         refresh = [s.refresh for s in self.poller.sources.values()]
