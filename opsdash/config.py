@@ -87,6 +87,84 @@ class RedeployCommand(Matcher):
     timeout: float = 600.0
 
 
+PIPELINE_PROVIDERS = ("github", "gitlab", "jenkins", "buildbot")
+DEFAULT_PIPELINE_REFRESH = 15.0
+DEFAULT_API_URL = {
+    "github": "https://api.github.com",
+    "gitlab": "https://gitlab.com",
+}
+TOKEN_ENV = {"github": ("GITHUB_TOKEN", "GH_TOKEN"), "gitlab": ("GITLAB_TOKEN",)}
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """One CI system: [[github]], [[gitlab]], [[jenkins]] or [[buildbot]]."""
+
+    provider: str
+    name: str
+    url: str  # API base URL (GitHub Enterprise: https://host/api/v3)
+    project: str = ""  # GitHub owner/repo, GitLab group/project (or numeric id)
+    jobs: tuple[str, ...] = ()  # GitHub workflows, Jenkins job paths, Buildbot builders
+    branch: str = ""  # show only runs of this branch
+    token: str = field(default="", repr=False)
+    user: str = ""
+    password: str = field(default="", repr=False)
+    deploy: str = ""  # the deploy workflow / job / Buildbot force scheduler
+    deploy_branch: str = ""  # its successful runs here are deployments; D's default ref
+    deploy_inputs: tuple[tuple[str, str], ...] = ()  # inputs / variables / parameters
+    ref_parameter: str = ""  # Jenkins parameter (Buildbot field) that carries the ref
+    environments: tuple[str, ...] = ()  # GitHub/GitLab deployments of these environments
+    service: str = ""  # what the deployments deploy (DORA); default: project or name
+    ca_bundle: str = ""
+    runs: int = 30  # newest runs shown
+    read_only: bool = False
+    refresh: float = DEFAULT_PIPELINE_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def service_name(self) -> str:
+        return self.service or self.project or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class MlflowConfig:
+    name: str
+    url: str  # tracking URI, http(s)://
+    token: str = field(default="", repr=False)  # bearer (Databricks-style)
+    user: str = ""
+    password: str = field(default="", repr=False)
+    models: tuple[str, ...] = ()  # registered model names; empty: all
+    metrics: tuple[str, ...] = ("accuracy",)
+    lower_is_better: tuple[str, ...] = ()  # e.g. ("rmse",)
+    alias: str = "champion"  # the serving alias P moves
+    challenger: str = "challenger"
+    warning: tuple[tuple[str, float], ...] = ()  # metric -> value
+    breach: tuple[tuple[str, float], ...] = ()
+    ca_bundle: str = ""
+    read_only: bool = False
+    refresh: float = DEFAULT_PIPELINE_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusConfig:
+    name: str
+    url: str
+    query: str  # PromQL, e.g. model_accuracy{env="prod"}
+    metric: str = "accuracy"  # what the query measures, for display
+    labels: tuple[str, ...] = ("model", "version")  # label names shown per row
+    model_label: str = "model"
+    version_label: str = "version"
+    direction: str = "higher"  # higher or lower is better
+    warning: float | None = None
+    breach: float | None = None
+    trend: float = 3600.0  # seconds of history in the sparkline
+    token: str = field(default="", repr=False)
+    ca_bundle: str = ""
+    refresh: float = DEFAULT_PIPELINE_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None  # None when no config file exists (autodetected)
@@ -98,6 +176,9 @@ class Config:
     redeploy: tuple[RedeployCommand, ...] = ()
     protect: tuple[Matcher, ...] = ()
     health_timeout: float = 60.0
+    pipelines: tuple[PipelineConfig, ...] = ()
+    mlflow: tuple[MlflowConfig, ...] = ()
+    prometheus: tuple[PrometheusConfig, ...] = ()
     warnings: tuple[str, ...] = ()
 
 
@@ -111,6 +192,9 @@ _TOP_KEYS = {
     "keys",
     "redeploy",
     "protect",
+    *PIPELINE_PROVIDERS,
+    "mlflow",
+    "prometheus",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -145,6 +229,83 @@ _HOST_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
 }
 
 
+_NUMBER = (int, float)
+_PIPELINE_COMMON: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "name": (str, ""),
+    "url": (str, ""),
+    "token": (str, ""),
+    "deploy": (str, ""),
+    "deploy_branch": (str, ""),
+    "deploy_inputs": (dict, {}),
+    "branch": (str, ""),
+    "service": (str, ""),
+    "ca_bundle": (str, ""),
+    "runs": (int, 30),
+    "read_only": (bool, False),
+    "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
+    "timeout": (_NUMBER, DEFAULT_TIMEOUT),
+}
+_PIPELINE_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
+    "github": {
+        **_PIPELINE_COMMON,
+        "repo": (str, None),
+        "workflows": (list, []),
+        "environments": (list, []),
+    },
+    "gitlab": {**_PIPELINE_COMMON, "project": (str, None), "environments": (list, [])},
+    "jenkins": {
+        **_PIPELINE_COMMON,
+        "url": (str, None),
+        "jobs": (list, None),
+        "user": (str, ""),
+        "ref_parameter": (str, ""),
+    },
+    "buildbot": {
+        **_PIPELINE_COMMON,
+        "url": (str, None),
+        "builders": (list, []),
+        "user": (str, ""),
+        "password": (str, ""),
+        "ref_parameter": (str, "branch"),
+    },
+}
+_MLFLOW_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "name": (str, ""),
+    "url": (str, None),
+    "token": (str, ""),
+    "user": (str, ""),
+    "password": (str, ""),
+    "models": (list, []),
+    "metrics": (list, ["accuracy"]),
+    "lower_is_better": (list, []),
+    "alias": (str, "champion"),
+    "challenger": (str, "challenger"),
+    "warning": (dict, {}),
+    "breach": (dict, {}),
+    "ca_bundle": (str, ""),
+    "read_only": (bool, False),
+    "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
+    "timeout": (_NUMBER, DEFAULT_TIMEOUT),
+}
+_PROMETHEUS_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "name": (str, ""),
+    "url": (str, None),
+    "query": (str, None),
+    "metric": (str, "accuracy"),
+    "labels": (list, ["model", "version"]),
+    "model_label": (str, "model"),
+    "version_label": (str, "version"),
+    "direction": (str, "higher"),
+    "warning": (_NUMBER, None),
+    "breach": (_NUMBER, None),
+    "trend": (_NUMBER, 3600.0),
+    "token": (str, ""),
+    "ca_bundle": (str, ""),
+    "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
+    "timeout": (_NUMBER, DEFAULT_TIMEOUT),
+}
+
+
 def default_docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_DOCKER_SOCKET}"
 
@@ -169,6 +330,75 @@ def _autodetect_docker(refresh: float) -> tuple[DockerHostConfig, ...]:
 
 def _autodetect_host(refresh: float) -> tuple[HostConfig, ...]:
     return (HostConfig(name=socket.gethostname(), refresh=refresh),)
+
+
+_REMOTE = re.compile(
+    r"^(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^/:]+)(?::\d+)?[:/](?P<path>.+?)(?:\.git)?/?$"
+)
+
+
+def git_remote(start: Path) -> str:
+    """The `origin` URL of the git checkout holding `start`, or "" (no git binary needed)."""
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_file():  # a worktree: "gitdir: <path>"
+            text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            dot_git = (folder / text.removeprefix("gitdir:").strip()).resolve()
+            common = dot_git / "commondir"
+            if common.exists():
+                dot_git = (dot_git / common.read_text().strip()).resolve()
+        if dot_git.is_dir():
+            try:
+                lines = (dot_git / "config").read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return ""
+            section = ""
+            for line in lines.splitlines():
+                line = line.strip()
+                if line.startswith("["):
+                    section = line
+                elif section == '[remote "origin"]' and line.startswith("url"):
+                    return line.split("=", 1)[1].strip()
+            return ""
+    return ""
+
+
+def _env_token(provider: str) -> str:
+    return next((os.environ[v] for v in TOKEN_ENV.get(provider, ()) if os.environ.get(v)), "")
+
+
+def autodetect_pipelines(start: Path | None = None) -> tuple[PipelineConfig, ...]:
+    """A GitHub or GitLab checkout with a token in the environment shows its pipelines."""
+    match = _REMOTE.match(git_remote(start or Path.cwd()))
+    if not match:
+        return ()
+    host, project = match["host"].lower(), match["path"].strip("/")
+    if host == "github.com" and project.count("/") == 1:
+        provider, url = "github", DEFAULT_API_URL["github"]
+    elif "gitlab" in host:
+        provider, url = "gitlab", f"https://{host}"
+    else:
+        return ()
+    token = _env_token(provider)
+    if not token:
+        return ()
+    return (PipelineConfig(provider, project.rsplit("/", 1)[-1], url, project, token=token),)
+
+
+def autodetect_mlflow() -> tuple[MlflowConfig, ...]:
+    """MLFLOW_TRACKING_URI (an http(s) server) and its token or user/password."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not uri.startswith(("http://", "https://")):
+        return ()
+    return (
+        MlflowConfig(
+            name="mlflow",
+            url=uri.rstrip("/"),
+            token=os.environ.get("MLFLOW_TRACKING_TOKEN", ""),
+            user=os.environ.get("MLFLOW_TRACKING_USERNAME", ""),
+            password=os.environ.get("MLFLOW_TRACKING_PASSWORD", ""),
+        ),
+    )
 
 
 def _syntax_line(err: tomllib.TOMLDecodeError, text: str) -> int | None:
@@ -282,6 +512,8 @@ def load_config(
             read_only=bool(read_only),
             docker=_autodetect_docker(base_refresh),
             hosts=_autodetect_host(base_refresh),
+            pipelines=autodetect_pipelines(),
+            mlflow=autodetect_mlflow(),
         )
     try:
         text = path.read_text(encoding="utf-8")
@@ -417,6 +649,13 @@ def _parse(
     if isinstance(health_timeout, bool) or not isinstance(health_timeout, int | float):
         raise reader.error("health_timeout", "must be a number of seconds")
 
+    if any(p in raw for p in PIPELINE_PROVIDERS):
+        pipelines = _parse_pipelines(reader, raw, names)
+    else:
+        pipelines = autodetect_pipelines()
+    mlflow = _parse_mlflow(reader, raw, names) if "mlflow" in raw else autodetect_mlflow()
+    prometheus = _parse_prometheus(reader, raw, names)
+
     return Config(
         path=path,
         refresh=base_refresh,
@@ -427,5 +666,172 @@ def _parse(
         redeploy=tuple(redeploy),
         protect=tuple(protect),
         health_timeout=reader.positive("health_timeout", health_timeout),
+        pipelines=pipelines,
+        mlflow=mlflow,
+        prometheus=prometheus,
         warnings=tuple(reader.warnings),
     )
+
+
+def _required(reader: _Reader, key: str, values: dict[str, Any], *names: str) -> None:
+    for name in names:
+        if not values.get(name):
+            raise reader.error(f"{key}.{name}" if name else key, "is required")
+
+
+def _url(reader: _Reader, key: str, value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise reader.error(key, f"must be an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _strings(reader: _Reader, key: str, value: list[Any]) -> tuple[str, ...]:
+    if not all(isinstance(v, str) and v for v in value):
+        raise reader.error(key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _unique(reader: _Reader, key: str, name: str, names: set[str]) -> str:
+    if name in names:
+        raise reader.error(f"{key}.name", f"duplicate source name {name!r}")
+    names.add(name)
+    return name
+
+
+def _parse_pipelines(
+    reader: _Reader, raw: dict[str, Any], names: set[str]
+) -> tuple[PipelineConfig, ...]:
+    out: list[PipelineConfig] = []
+    for provider in PIPELINE_PROVIDERS:
+        for index, item in enumerate(reader.array_of_tables(provider, raw.get(provider, []))):
+            key = f"{provider}[{index}]"
+            values = reader.table(key, item, _PIPELINE_KEYS[provider])
+            project = values.get("repo") or values.get("project") or ""
+            if provider == "github":
+                _required(reader, key, values, "repo")
+                if project.count("/") != 1:
+                    raise reader.error(f"{key}.repo", f'must be "owner/name", not {project!r}')
+            elif provider == "gitlab":
+                _required(reader, key, values, "project")
+            else:
+                _required(reader, key, values, "url")
+            url = _url(reader, f"{key}.url", values["url"] or DEFAULT_API_URL[provider])
+            jobs = values.get("workflows") or values.get("jobs") or values.get("builders") or []
+            job_key = next(k for k in ("workflows", "jobs", "builders", "url") if k in values)
+            jobs = _strings(reader, f"{key}.{job_key}", jobs)
+            if provider == "jenkins" and not jobs:
+                raise reader.error(f"{key}.jobs", 'is required, e.g. ["folder/app"]')
+            inputs = values["deploy_inputs"]
+            if not all(isinstance(v, str | int | float | bool) for v in inputs.values()):
+                raise reader.error(f"{key}.deploy_inputs", "values must be strings or numbers")
+            if values["runs"] < 1:
+                raise reader.error(f"{key}.runs", "must be at least 1")
+            default_name = project.rsplit("/", 1)[-1] if project else provider
+            name = values["name"] or (default_name if not index else f"{default_name}{index}")
+            out.append(
+                PipelineConfig(
+                    provider=provider,
+                    name=_unique(reader, key, name, names),
+                    url=url,
+                    project=project,
+                    jobs=jobs,
+                    branch=values["branch"],
+                    token=values["token"] or _env_token(provider),
+                    user=values.get("user", ""),
+                    password=values.get("password", ""),
+                    deploy=values["deploy"],
+                    deploy_branch=values["deploy_branch"],
+                    deploy_inputs=tuple(
+                        (str(k), str(v).lower() if isinstance(v, bool) else str(v))
+                        for k, v in inputs.items()
+                    ),
+                    ref_parameter=values.get("ref_parameter", ""),
+                    environments=_strings(
+                        reader, f"{key}.environments", values.get("environments", [])
+                    ),
+                    service=values["service"],
+                    ca_bundle=os.path.expanduser(values["ca_bundle"]),
+                    runs=values["runs"],
+                    read_only=values["read_only"],
+                    refresh=reader.positive(f"{key}.refresh", values["refresh"]),
+                    timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                )
+            )
+    return tuple(out)
+
+
+def _thresholds(reader: _Reader, key: str, value: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    for metric, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise reader.error(f"{key}.{metric}", "must be a number")
+    return tuple((str(k), float(v)) for k, v in value.items())
+
+
+def _parse_mlflow(
+    reader: _Reader, raw: dict[str, Any], names: set[str]
+) -> tuple[MlflowConfig, ...]:
+    out: list[MlflowConfig] = []
+    for index, item in enumerate(reader.array_of_tables("mlflow", raw["mlflow"])):
+        key = f"mlflow[{index}]"
+        values = reader.table(key, item, _MLFLOW_KEYS)
+        _required(reader, key, values, "url")
+        metrics = _strings(reader, f"{key}.metrics", values["metrics"])
+        if not metrics:
+            raise reader.error(f"{key}.metrics", 'needs at least one metric, e.g. ["accuracy"]')
+        name = values["name"] or ("mlflow" if not index else f"mlflow{index}")
+        out.append(
+            MlflowConfig(
+                name=_unique(reader, key, name, names),
+                url=_url(reader, f"{key}.url", values["url"]),
+                token=values["token"],
+                user=values["user"],
+                password=values["password"],
+                models=_strings(reader, f"{key}.models", values["models"]),
+                metrics=metrics,
+                lower_is_better=_strings(
+                    reader, f"{key}.lower_is_better", values["lower_is_better"]
+                ),
+                alias=values["alias"],
+                challenger=values["challenger"],
+                warning=_thresholds(reader, f"{key}.warning", values["warning"]),
+                breach=_thresholds(reader, f"{key}.breach", values["breach"]),
+                ca_bundle=os.path.expanduser(values["ca_bundle"]),
+                read_only=values["read_only"],
+                refresh=reader.positive(f"{key}.refresh", values["refresh"]),
+                timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+            )
+        )
+    return tuple(out)
+
+
+def _parse_prometheus(
+    reader: _Reader, raw: dict[str, Any], names: set[str]
+) -> tuple[PrometheusConfig, ...]:
+    out: list[PrometheusConfig] = []
+    for index, item in enumerate(reader.array_of_tables("prometheus", raw.get("prometheus", []))):
+        key = f"prometheus[{index}]"
+        values = reader.table(key, item, _PROMETHEUS_KEYS)
+        _required(reader, key, values, "url", "query")
+        if values["direction"] not in ("higher", "lower"):
+            raise reader.error(f"{key}.direction", 'must be "higher" or "lower" (is better)')
+        name = values["name"] or ("prometheus" if not index else f"prometheus{index}")
+        out.append(
+            PrometheusConfig(
+                name=_unique(reader, key, name, names),
+                url=_url(reader, f"{key}.url", values["url"]),
+                query=values["query"],
+                metric=values["metric"],
+                labels=_strings(reader, f"{key}.labels", values["labels"]),
+                model_label=values["model_label"],
+                version_label=values["version_label"],
+                direction=values["direction"],
+                warning=None if values["warning"] is None else float(values["warning"]),
+                breach=None if values["breach"] is None else float(values["breach"]),
+                trend=reader.positive(f"{key}.trend", values["trend"]),
+                token=values["token"],
+                ca_bundle=os.path.expanduser(values["ca_bundle"]),
+                refresh=reader.positive(f"{key}.refresh", values["refresh"]),
+                timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+            )
+        )
+    return tuple(out)

@@ -76,7 +76,7 @@ class Poller:
                 health = replace(
                     health,
                     state=HealthState.OK,
-                    message="",
+                    message=self.sources[label].health_note(),
                     last_ok=finished,
                     last_attempt=finished,
                     latency_s=latency,

@@ -186,6 +186,8 @@ def health_badge(health: SourceHealth, now: datetime, refresh: float | None = No
     text.append(strip_label(f"{health.kind}:{health.source}"))
     text.append(" ")
     text.append(health.state.value, style=SOURCE_STYLE[health.state])
+    if health.state is HealthState.OK and health.message:
+        text.append(f" {strip_label(health.message)}", style="dim")  # e.g. rate limit left
     if health.last_ok is not None and refresh is not None:
         # Fresh data needs no age; it appears once a poll is late, so an idle
         # screen stays still (no redraw every second).

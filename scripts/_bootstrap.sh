@@ -19,3 +19,11 @@ ensure_venv() {
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$1"
 }
+
+server_venv() {
+  # $1: name under .servers/ (devstack finds it there), then pip requirements
+  local dir=".servers/$1"
+  shift
+  [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@" >/dev/null
+}

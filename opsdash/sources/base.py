@@ -34,5 +34,9 @@ class Source(abc.ABC):
     def poll(self) -> object:
         """Fetch current data; raise on failure."""
 
+    def health_note(self) -> str:
+        """A short fact shown beside a healthy state (e.g. the rate limit left)."""
+        return ""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Called once when opsdash stops."""

@@ -203,3 +203,36 @@ def to_jsonable(value: object) -> object:
     if isinstance(value, enum.Enum):
         return value.value
     return value
+
+
+# Re-exported so callers import every record from `opsdash.model`.
+from opsdash.model.pipelines import (  # noqa: E402
+    PipelineJob,
+    PipelineRun,
+    PipelineSnapshot,
+    PipelineStep,
+    RunStatus,
+    VendorDeployment,
+)
+
+__all__ = [
+    "Container",
+    "ContainerDetails",
+    "DiskUsage",
+    "DockerSnapshot",
+    "HealthProbe",
+    "HealthState",
+    "HostStats",
+    "Mount",
+    "PipelineJob",
+    "PipelineRun",
+    "PipelineSnapshot",
+    "PipelineStep",
+    "Port",
+    "RunStatus",
+    "Service",
+    "SourceHealth",
+    "SourceResult",
+    "VendorDeployment",
+    "to_jsonable",
+]

@@ -1,0 +1,209 @@
+"""A real HTTP server on 127.0.0.1 that replays vendor-shaped responses.
+
+For the APIs that cannot run here (GitHub, GitLab, Jenkins). Tests register
+replies per method and path (optionally per query), the server answers them in
+order (the last one repeats) and records every request, so a test can assert the
+exact method, path, headers and body opsdash sent. Stdlib only.
+
+Fixtures are JSON files shaped ``{"doc": <vendor doc URL>, "status": 200,
+"headers": {...}, "body": <what the vendor documents>}``; `load_fixture` reads one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # JSON-able, or str/bytes sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (timeouts)
+    raw: bool = False  # send `body` as text even if it is a str holding JSON
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode())
+
+    def arg(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+Handler = Callable[[Request], Reply]
+
+
+@dataclass
+class _Route:
+    method: str
+    path: str
+    query: dict[str, str]
+    replies: list[Reply | Handler]
+
+    def matches(self, request: Request) -> bool:
+        return (
+            self.method == request.method
+            and self.path == request.path
+            and all(request.arg(k) == v for k, v in self.query.items())
+        )
+
+
+def load_fixture(path: Path | str, **replace: Any) -> Reply:
+    """A fixture file as a Reply; `replace` overrides top-level body keys."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    body = data.get("body")
+    if replace and isinstance(body, dict):
+        body = {**body, **replace}
+    return Reply(int(data.get("status", 200)), body, dict(data.get("headers", {})))
+
+
+class ReplayServer:
+    """`with ReplayServer() as server: server.add("GET", "/x", Reply(body={...}))`."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._routes: list[_Route] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- setup ------------------------------------------------------------------
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        *replies: Reply | Handler,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        """Answer `method path` (and `query`, if given) with `replies` in order.
+
+        A later `add` for the same route replaces the earlier one. Routes with a
+        query match before routes without.
+        """
+        with self._lock:
+            self._routes = [
+                r
+                for r in self._routes
+                if (r.method, r.path, r.query) != (method, path, query or {})
+            ]
+            self._routes.append(_Route(method, path, dict(query or {}), list(replies)))
+            self._routes.sort(key=lambda r: -len(r.query))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._routes.clear()
+            self.requests.clear()
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[Request]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and (path is None or r.path == path)
+            ]
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "start() the server first"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- serving ------------------------------------------------------------------
+
+    def _answer(self, request: Request) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            route = next((r for r in self._routes if r.matches(request)), None)
+            if route is None:
+                return Reply(404, {"message": "Not Found (no replay route)"})
+            reply = route.replies.pop(0) if len(route.replies) > 1 else route.replies[0]
+        return reply(request) if callable(reply) else reply
+
+    def start(self) -> ReplayServer:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                request = Request(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length) if length else b"",
+                )
+                reply = server._answer(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if isinstance(reply.body, bytes):
+                    payload, kind = reply.body, "application/octet-stream"
+                elif isinstance(reply.body, str):
+                    payload, kind = reply.body.encode(), "text/plain; charset=utf-8"
+                elif reply.body is None:
+                    payload, kind = b"", ""
+                else:
+                    payload, kind = json.dumps(reply.body).encode(), "application/json"
+                try:
+                    self.send_response(reply.status)
+                    headers = {k.lower(): v for k, v in reply.headers.items()}
+                    if kind and "content-type" not in headers:
+                        self.send_header("Content-Type", kind)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value.replace("{url}", server.url))
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    if self.command != "HEAD" and reply.status not in (204, 304):
+                        self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="replay-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

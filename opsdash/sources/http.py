@@ -1,0 +1,426 @@
+"""HTTP hygiene shared by every HTTP source (CI systems, MLflow, Prometheus).
+
+One `HttpClient` per source wraps one `httpx.AsyncClient`. All clients run on
+one background event loop thread, so a source's blocking `poll()` (called from a
+worker thread) can fan out concurrent requests and the UI thread never waits.
+
+What it does so that sources do not each do it again:
+- connect/read timeouts; retries with exponential backoff and jitter on 5xx,
+  timeouts and connection errors;
+- rate limits: 429, or 403 with a rate-limit sign, blocks the client until
+  `Retry-After` or the reset header; requests before then fail at once without
+  touching the network; the remaining quota is kept for the source's health;
+- conditional GETs (ETag / If-None-Match, Last-Modified): a 304 returns the
+  cached body, so unchanged polls cost no rate limit where the API says so;
+- pagination by the `Link: <...>; rel="next"` header;
+- errors as one line naming method and path, with every secret redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import re
+import ssl
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from opsdash.sources.base import SourceError
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+SHORT_WAIT = 2.0  # a rate-limit wait this short is slept through instead of failing the poll
+DEFAULT_RATE_WAIT = 60.0  # GitHub's advice when a secondary limit names no time
+USER_AGENT = "opsdash (+https://github.com/opsdash)"
+
+
+class HttpError(SourceError):
+    """A request failed; the message is one line and holds no secret."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(HttpError):
+    """The API asked us to wait until `until` (epoch seconds)."""
+
+    def __init__(self, message: str, until: float, status: int | None = None):
+        super().__init__(message, status)
+        self.until = until
+
+
+class _Loop:
+    """The one background event loop every HTTP client runs on."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="opsdash-http", daemon=True)
+                thread.start()
+                cls._loop = loop
+            return cls._loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run `coro` on the HTTP loop and wait for it from a (worker) thread."""
+    future = asyncio.run_coroutine_threadsafe(coro, _Loop.get())
+    try:
+        return future.result(timeout)
+    except TimeoutError:
+        future.cancel()
+        raise HttpError(f"no answer within {timeout:g}s") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What the rate-limit headers said last."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    reset: float | None = None  # epoch seconds
+
+    def __str__(self) -> str:
+        if self.remaining is None:
+            return ""
+        limit = f"/{self.limit:,}" if self.limit is not None else ""
+        text = f"{self.remaining:,}{limit} left"
+        if self.reset is not None and self.remaining == 0:
+            text += f", resets {datetime.fromtimestamp(self.reset).astimezone():%H:%M:%S}"
+        return text
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _header(headers: httpx.Headers, *names: str) -> str | None:
+    for name in names:
+        if name in headers:
+            return headers[name]
+    return None
+
+
+def quota_from(headers: httpx.Headers) -> Quota | None:
+    """GitHub `x-ratelimit-*` or GitLab `RateLimit-*` headers, if present."""
+    remaining = _int(_header(headers, "x-ratelimit-remaining", "ratelimit-remaining"))
+    if remaining is None:
+        return None
+    limit = _int(_header(headers, "x-ratelimit-limit", "ratelimit-limit"))
+    reset = _int(_header(headers, "x-ratelimit-reset", "ratelimit-reset"))
+    return Quota(remaining, limit, float(reset) if reset is not None else None)
+
+
+def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
+    """Seconds to wait if this response is a rate limit, else None.
+
+    Order as GitHub documents it: Retry-After, then the reset time when no
+    request is left, then 60 s for a limit that names no time.
+    """
+    status = response.status_code
+    if status not in (403, 429):
+        return None
+    headers = response.headers
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        seconds = _int(retry_after.strip())
+        if seconds is None:
+            with contextlib.suppress(TypeError, ValueError):
+                from email.utils import parsedate_to_datetime
+
+                seconds = int(parsedate_to_datetime(retry_after).timestamp() - now)
+        return max(0.0, float(seconds if seconds is not None else DEFAULT_RATE_WAIT))
+    quota = quota_from(headers)
+    if quota is not None and quota.remaining == 0 and quota.reset is not None:
+        return max(0.0, quota.reset - now)
+    if status == 429:
+        return DEFAULT_RATE_WAIT
+    if "rate limit" in response.text[:2000].lower():
+        return DEFAULT_RATE_WAIT  # GitHub's secondary limit: 403 with a message only
+    return None
+
+
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
+
+
+def next_link(headers: httpx.Headers) -> str | None:
+    """The `rel="next"` URL of a `Link` header (GitHub, GitLab)."""
+    for url, rels in _LINK.findall(headers.get("link", "")):
+        if "next" in rels.split():
+            return url
+    return None
+
+
+def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
+    """Verification always on; `ca_bundle` replaces the system CAs when given."""
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    return ssl.create_default_context()
+
+
+class HttpClient:
+    """One source's connection to one API. Coroutines run on the HTTP loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        ca_bundle: str = "",
+        timeout: float = 10.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.secrets = tuple(s for s in secrets if s and len(s) >= 3)
+        self.quota = Quota()
+        self.blocked_until = 0.0
+        self.stats = {"requests": 0, "not_modified": 0, "retries": 0, "rate_limited": 0}
+        self._sleep = sleep
+        self._clock = clock
+        # url -> (etag, last-modified, body, next page url)
+        self._cache: dict[str, tuple[str, str, Any, str | None]] = {}
+        self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._auth = httpx.BasicAuth(*auth) if auth else None
+        self._verify: ssl.SSLContext | bool = (
+            ssl_context(ca_bundle) if base_url.startswith("https") else True
+        )
+        self._client: httpx.AsyncClient | None = None
+
+    # --- sync bridge (for worker threads) ---------------------------------------
+
+    @property
+    def deadline(self) -> float:
+        """Longest one call may take, retries included."""
+        return self.timeout * (self.retries + 1) + self.backoff * 2 ** (self.retries + 1) + 5
+
+    def call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(*args, **kwargs)` on the HTTP loop, from a worker thread."""
+        return run_sync(fn(*args, **kwargs), self.deadline * 4)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                run_sync(client.aclose(), 2.0)
+
+    # --- errors -------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _where(self, method: str, url: str) -> str:
+        parts = urlsplit(url)
+        return self.redact(f"{method} {parts.path or '/'}")
+
+    def _http_error(self, method: str, url: str, response: httpx.Response) -> HttpError:
+        detail = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            body = response.json()
+            if isinstance(body, dict):
+                message = body.get("message") or body.get("error") or ""
+                detail = message if isinstance(message, str) else json.dumps(message)
+        if not detail and "json" not in response.headers.get("content-type", ""):
+            detail = response.text[:120]
+        detail = " ".join(detail.split())[:160]
+        text = f"{self._where(method, url)}: HTTP {response.status_code} {response.reason_phrase}"
+        return HttpError(self.redact(f"{text}: {detail}" if detail else text), response.status_code)
+
+    # --- requests -------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                headers=self._headers,
+                auth=self._auth,
+                verify=self._verify,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
+                follow_redirects=False,
+            )
+        return self._client
+
+    def _check_blocked(self, method: str, url: str) -> None:
+        now = self._clock()
+        if self.blocked_until > now:
+            until = datetime.fromtimestamp(self.blocked_until).astimezone()
+            raise RateLimited(
+                f"{self._where(method, url)}: rate limited, waiting until {until:%H:%M:%S}"
+                f" ({self.blocked_until - now:.0f}s)",
+                self.blocked_until,
+            )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: Iterable[int] = (200, 201, 202, 204),
+    ) -> httpx.Response:
+        """One request with retries and rate-limit handling; raises HttpError."""
+        url = self._url(path)
+        accepted = set(ok)
+        attempt = 0
+        while True:
+            self._check_blocked(method, url)
+            self.stats["requests"] += 1
+            try:
+                response = await self._http().request(
+                    method, url, params=params, json=json_body, data=data, headers=headers
+                )
+            except httpx.TimeoutException:
+                error: HttpError = HttpError(
+                    f"{self._where(method, url)}: no answer within {self.timeout:g}s"
+                )
+            except httpx.TransportError as exc:
+                reason = self.redact(" ".join(str(exc).split())[:120]) or type(exc).__name__
+                error = HttpError(f"{self._where(method, url)}: cannot connect: {reason}")
+            else:
+                quota = quota_from(response.headers)
+                if quota is not None:
+                    self.quota = quota
+                if response.status_code in accepted or response.status_code == 304:
+                    return response
+                wait = rate_limit_wait(response, self._clock())
+                if wait is not None:
+                    self.stats["rate_limited"] += 1
+                    if wait <= SHORT_WAIT and attempt < self.retries:
+                        attempt += 1
+                        await self._sleep(wait)
+                        continue
+                    self.blocked_until = self._clock() + wait
+                    until = datetime.fromtimestamp(self.blocked_until).astimezone()
+                    raise RateLimited(
+                        f"{self._where(method, url)}: rate limited (HTTP {response.status_code}),"
+                        f" waiting until {until:%H:%M:%S}",
+                        self.blocked_until,
+                        response.status_code,
+                    )
+                error = self._http_error(method, url, response)
+                if response.status_code not in RETRY_STATUSES:
+                    raise error
+            if attempt >= self.retries or method not in ("GET", "HEAD"):
+                # Mutations are not repeated blindly: a POST that timed out may have landed.
+                raise error
+            attempt += 1
+            self.stats["retries"] += 1
+            delay = self.backoff * 2 ** (attempt - 1)
+            await self._sleep(delay + random.uniform(0, delay))
+
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        conditional: bool = False,
+    ) -> Any:
+        """GET and decode JSON; with `conditional`, reuse the body on 304."""
+        body, _next = await self.get_page(path, params, conditional=conditional)
+        return body
+
+    async def get_page(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        conditional: bool = False,
+    ) -> tuple[Any, str | None]:
+        """GET one page: its decoded body and the `rel="next"` URL, if any."""
+        url = str(httpx.URL(self._url(path), params=params or {}))
+        cached = self._cache.get(url) if conditional else None
+        headers = {}
+        if cached is not None:
+            etag, modified, _body, _next = cached
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+        response = await self.request("GET", url, headers=headers or None)
+        if response.status_code == 304:
+            if cached is None:
+                raise HttpError(f"{self._where('GET', url)}: 304 without a cached copy")
+            self.stats["not_modified"] += 1
+            return cached[2], cached[3]
+        body = self.decode(response, "GET", url)
+        following = next_link(response.headers)
+        if conditional:
+            etag = response.headers.get("etag", "")
+            modified = response.headers.get("last-modified", "")
+            if etag or modified:
+                self._cache[url] = (etag, modified, body, following)
+        return body, following
+
+    def decode(self, response: httpx.Response, method: str, url: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            raise HttpError(
+                f"{self._where(method, url)}: malformed response: not JSON"
+                f" ({kind}, {len(response.content)} bytes)"
+            ) from None
+
+    async def get_pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        items: Callable[[Any], list[Any]] = lambda body: body,
+        limit: int = 100,
+        conditional: bool = False,
+    ) -> list[Any]:
+        """Follow `Link rel="next"` until `limit` items are collected."""
+        collected: list[Any] = []
+        url: str | None = str(httpx.URL(self._url(path), params=params or {}))
+        while url is not None and len(collected) < limit:
+            body, following = await self.get_page(url, conditional=conditional)
+            try:
+                page = items(body)
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise shape_error("GET", url, exc) from None
+            if not isinstance(page, list):
+                raise shape_error("GET", url, TypeError("expected a list"))
+            collected.extend(page)
+            url = following
+        return collected[:limit]
+
+
+def shape_error(method: str, url: str, exc: BaseException) -> HttpError:
+    """A response that decoded but is not shaped as documented."""
+    path = urlsplit(url).path or url
+    return HttpError(f"{method} {path}: unexpected response shape ({type(exc).__name__}: {exc})")
