@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
 from opsdash.actions.runner import ActionRunner
 from opsdash.config import Config, Matcher
-from opsdash.model import Container, Service
+from opsdash.model import Container, PipelineRun, RunStatus, Service
 from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 
 if TYPE_CHECKING:
@@ -161,19 +161,133 @@ class ActionFlow:
         if protected:
             plan = replace(plan, protected=True)
         editable = action == "redeploy" and custom is None
-        self.app.call_from_thread(self._confirm, plan, run, cancel, target, editable)
+        other = (lambda image: self.start("redeploy", target, image)) if editable else None
+        self.app.call_from_thread(self._confirm, plan, run, cancel, other)
 
-    def _confirm(self, plan: ActionPlan, run, cancel, target: Target, editable: bool) -> None:
+    def _confirm(
+        self, plan: ActionPlan, run, cancel, on_other: Callable[[str], None] | None
+    ) -> None:
+        """Ask; `on_other` plans again when the user names another image or ref."""
+
         def answered(yes: bool | str | None) -> None:
             if isinstance(yes, str):
-                self.start("redeploy", target, yes)  # another image: plan and ask again
+                if on_other is not None:
+                    on_other(yes)
             elif yes:
                 self._run(plan, run, cancel)
             else:
                 self.runner.cancelled(plan)
                 self.app.notify("Cancelled; nothing was done.", timeout=2)
 
-        self.app.push_screen(ConfirmScreen(plan, image_editable=editable), answered)
+        self.app.push_screen(ConfirmScreen(plan, image_editable=on_other is not None), answered)
+
+    # --- pipelines (r, F, c on a run; D on its source) ---------------------------------
+
+    def pipeline_source(self, run: PipelineRun | None) -> Any:
+        """The run's source; for D without a run, the first source with a deploy."""
+        from opsdash.config import PIPELINE_PROVIDERS
+
+        sources = [s for s in self.poller.sources.values() if s.kind in PIPELINE_PROVIDERS]
+        if run is not None:
+            return self.poller.sources.get(run.source)
+        return next((s for s in sources if s.deploy_target), None)
+
+    def start_pipeline(self, action: str, run: PipelineRun | None, ref: str | None = None) -> None:
+        """action: rerun, rerun-failed, cancel (of `run`), deploy (to `ref`)."""
+        source = self.pipeline_source(run)
+        if source is None:
+            self.app.notify("No CI source is configured.", severity="warning", timeout=4)
+            return
+        try:
+            plan, call = self._pipeline_plan(action, run, source, ref)
+        except ActionError as exc:
+            self.app.notify(str(exc), severity="warning", timeout=5)
+            return
+        reason = self.runner.refusal(plan, host_read_only=bool(source.read_only))
+        if reason is not None:
+            self.runner.refuse(plan, reason)
+            self.app.notify(f"Refused: {reason}.", severity="warning", timeout=4)
+            return
+        if any(m.matches(plan.target, {}) for m in self.config.protect):
+            plan = replace(plan, protected=True)
+
+        def work(p: ActionPlan, progress: Callable[[str, str], None], _ask) -> ActionResult:
+            progress(action, p.steps[0])
+            try:
+                message = call()
+            except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
+                from opsdash.poller import describe_error
+
+                raise ActionError(describe_error(exc)) from None
+            progress("done", message)
+            return ActionResult(True, message)
+
+        other = (
+            (lambda new_ref: self.start_pipeline("deploy", run, new_ref))
+            if (action == "deploy")
+            else None
+        )
+        self._confirm(plan, work, None, other)
+
+    def _pipeline_plan(
+        self, action: str, run: PipelineRun | None, source: Any, ref: str | None
+    ) -> tuple[ActionPlan, Callable[[], str]]:
+        if action == "deploy":
+            if not source.deploy_target:
+                raise ActionError(
+                    f"No deploy is configured for {source.label}: set deploy = ... in its"
+                    " table (docs/config.md)."
+                )
+            ref = ref or source.default_ref
+            plan = ActionPlan(
+                action="deploy",
+                kind="pipeline",
+                target=source.deploy_target,
+                target_id=source.config.deploy,
+                host=source.label,
+                ref=ref,
+                steps=(
+                    f"Trigger {source.deploy_target} on ref {ref}.",
+                    "The new run appears in the Pipelines panel; a successful deploy is"
+                    " recorded as a deployment.",
+                ),
+            )
+            return plan, lambda: source.deploy(ref)
+        if run is None:
+            raise ActionError("Select a run in the Pipelines panel first.")
+        number = f"#{run.number}" if run.number is not None else run.id
+        title = f"{run.pipeline} {number}"
+        where = f"{run.provider}:{run.project}"
+        if action == "cancel":
+            if run.status.finished:
+                raise ActionError(
+                    f"{title} already finished ({run.status.value}); nothing to cancel."
+                )
+            steps = (f"Cancel {title} of {where} ({run.status.value} now).",)
+            call: Callable[[], str] = lambda: source.cancel(run)  # noqa: E731
+        elif action == "rerun-failed":
+            if not getattr(source, "can_rerun_failed", False):
+                raise ActionError(f"{run.provider} cannot rerun only the failed jobs; use r.")
+            if run.status is not RunStatus.FAILED:
+                raise ActionError(f"{title} has no failed jobs ({run.status.value}).")
+            steps = (f"Rerun the failed jobs of {title} (and the jobs that need them) on {where}.",)
+            call = lambda: source.rerun(run, True)  # noqa: E731
+        elif action == "rerun":
+            if not run.status.finished and run.provider == "github":
+                raise ActionError(f"{title} is still {run.status.value}; cancel it first or wait.")
+            steps = (f"Rerun {title} of {where} ({run.status.value}).",)
+            call = lambda: source.rerun(run, False)  # noqa: E731
+        else:
+            raise ActionError(f"{action} does not apply to a pipeline run")
+        plan = ActionPlan(
+            action=action,
+            kind="pipeline",
+            target=title,
+            target_id=run.id,
+            host=source.label,
+            steps=(*steps, "The panel refreshes when it is done."),
+        )
+        return plan, call
 
     def _run(self, plan: ActionPlan, run, cancel) -> None:
         screen = ProgressScreen(plan, on_cancel=cancel)

@@ -17,12 +17,14 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from opsdash.config import Config
+from opsdash.config import PIPELINE_PROVIDERS, Config
 from opsdash.model import (
     Container,
     DockerSnapshot,
     HealthState,
     HostStats,
+    PipelineRun,
+    PipelineSnapshot,
     SourceHealth,
     SourceResult,
 )
@@ -74,6 +76,8 @@ class OpsdashApp(App):
         self.call_after_refresh(self._tick)
         if not self._labels("docker"):
             self.call_after_refresh(self._render_docker)  # says how to configure one
+        if not self._labels(*PIPELINE_PROVIDERS):
+            self.call_after_refresh(self._render_pipelines)
 
     def on_unmount(self) -> None:
         for timer in self._poll_timers.values():
@@ -86,9 +90,18 @@ class OpsdashApp(App):
 
     # --- polling --------------------------------------------------------------
 
+    def _poll(self, label: str) -> SourceResult:
+        """In a worker thread: poll, then keep what must outlive the screen."""
+        result = self.poller.run(label)
+        if self.store is not None and isinstance(result.data, PipelineSnapshot):
+            from opsdash.deployments import record_vendor_deployments
+
+            record_vendor_deployments(self.store, result.data)
+        return result
+
     def _start_poll(self, label: str) -> None:
         self.run_worker(
-            lambda: self.poller.run(label),
+            lambda: self._poll(label),
             name=f"poll:{label}",
             group=f"poll:{label}",
             thread=True,
@@ -148,9 +161,11 @@ class OpsdashApp(App):
             self._render_docker()
         elif source.kind == "host":
             self._render_hosts()
+        elif source.kind in PIPELINE_PROVIDERS:
+            self._render_pipelines()
 
-    def _labels(self, kind: str) -> list[str]:
-        return [label for label, s in self.poller.sources.items() if s.kind == kind]
+    def _labels(self, *kinds: str) -> list[str]:
+        return [label for label, s in self.poller.sources.items() if s.kind in kinds]
 
     def _problems(self, labels: Iterable[str]) -> list[SourceHealth]:
         healths = [self.poller.health(label) for label in labels]
@@ -185,6 +200,32 @@ class OpsdashApp(App):
         ]
         self.main.host_panel.update_data(hosts, self._problems(labels), _now())
 
+    def _pipeline_runs(self) -> list[PipelineRun]:
+        runs: list[PipelineRun] = []
+        for label in self._labels(*PIPELINE_PROVIDERS):
+            snapshot = self.poller.data(label)
+            if isinstance(snapshot, PipelineSnapshot):
+                runs.extend(snapshot.runs)
+        return runs
+
+    def _render_pipelines(self) -> None:
+        if not self._has_main:
+            return
+        labels = self._labels(*PIPELINE_PROVIDERS)
+        runs = self._pipeline_runs()
+        self.main.pipelines_panel.update_data(
+            runs,
+            problems=self._problems(labels),
+            configured=bool(labels),
+            multi_source=len(labels) > 1,
+        )
+        from opsdash.screens.pipeline import RunScreen
+
+        if isinstance(self.screen, RunScreen):
+            fresh = next((r for r in runs if r.key == self.screen.run.key), None)
+            if fresh is not None:
+                self.screen.show_run(fresh)
+
     def _tick(self) -> None:
         """Once a second: header ages, stale detection, health history."""
         if not self._has_main:
@@ -206,6 +247,9 @@ class OpsdashApp(App):
             self._render_docker()
         if "host" in changed_kinds:
             self._render_hosts()
+        running = any(not r.status.finished for r in self._pipeline_runs())
+        if running or changed_kinds & set(PIPELINE_PROVIDERS):
+            self._render_pipelines()  # durations of running runs tick
 
     # --- screens -------------------------------------------------------------
 
@@ -226,6 +270,11 @@ class OpsdashApp(App):
         from opsdash.screens.logs import LogsScreen
 
         self.push_screen(LogsScreen(container, self._docker_source(container.host)))
+
+    def show_run(self, run: PipelineRun) -> None:
+        from opsdash.screens.pipeline import RunScreen
+
+        self.push_screen(RunScreen(run, self.poller.sources.get(run.source)))
 
     def show_audit(self) -> None:
         from opsdash.screens.actions import AuditScreen

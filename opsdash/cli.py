@@ -15,10 +15,17 @@ from rich.text import Text
 from opsdash import __version__
 from opsdash.config import Config, ConfigError, load_config
 from opsdash.formatting import human_bytes, human_duration
-from opsdash.model import DockerSnapshot, HostStats, SourceResult, to_jsonable
+from opsdash.model import (
+    DockerSnapshot,
+    HostStats,
+    PipelineSnapshot,
+    RunStatus,
+    SourceResult,
+    to_jsonable,
+)
 from opsdash.poller import Poller
 from opsdash.safetext import literal
-from opsdash.views import CONTAINER_COLUMNS, SERVICE_COLUMNS, Column, audit_table
+from opsdash.views import CONTAINER_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, Column, audit_table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -181,6 +188,11 @@ def _summary(result: SourceResult) -> str:
         return text
     if isinstance(data, HostStats):
         return f"{data.hostname}: cpu {data.cpu_percent:.0f}%, mem {data.memory_percent:.0f}%"
+    if isinstance(data, PipelineSnapshot):
+        failed = sum(1 for r in data.runs if r.status is RunStatus.FAILED)
+        running = sum(1 for r in data.runs if not r.status.finished)
+        text = f"{len(data.runs)} runs, {running} running or queued, {failed} failed"
+        return f"{text}; {data.quota}" if data.quota else text
     return ""
 
 
@@ -237,6 +249,8 @@ def _print_snapshot(results: dict[str, SourceResult]) -> None:
                 )
         elif isinstance(data, HostStats):
             console.print(_host_table(label, data))
+        elif isinstance(data, PipelineSnapshot):
+            console.print(_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), set()))
         console.print()
 
 

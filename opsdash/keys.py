@@ -16,6 +16,8 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
     from opsdash.screens.help import HelpScreen
     from opsdash.screens.logs import LogsScreen
     from opsdash.screens.main import MainScreen
+    from opsdash.screens.pipeline import JobLogScreen, RunScreen
+    from opsdash.widgets.panels import PipelinesPanel
     from opsdash.widgets.resource_table import ResourceTable
 
     moves = [
@@ -30,6 +32,9 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Everywhere", bindings(OpsdashApp)),
         ("Dashboard", bindings(MainScreen)),
         ("Lists", moves + bindings(ResourceTable)),
+        ("Pipelines", bindings(PipelinesPanel)),
+        ("Pipeline run", bindings(RunScreen)),
+        ("Job log", bindings(JobLogScreen)),
         ("Details", bindings(DetailsScreen)),
         ("Logs", bindings(LogsScreen)),
         ("Confirm", bindings(ConfirmScreen)),

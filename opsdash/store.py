@@ -74,6 +74,15 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (host, container)
     );
     """,
+    # 3: deployments reported by CI systems: environment, version, and a vendor id
+    # that makes recording the same deployment twice a no-op
+    """
+    ALTER TABLE deployments ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deployments ADD COLUMN version TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deployments ADD COLUMN external_id TEXT;
+    CREATE UNIQUE INDEX deployments_external ON deployments(external_id)
+        WHERE external_id IS NOT NULL;
+    """,
 ]
 
 DB_NAME = "opsdash.db"
@@ -108,9 +117,15 @@ class DeploymentEvent:
     image: str
     digest: str
     result: str  # success, rolled back, failed
-    source: str  # what recorded it: redeploy, rollback, service-update ...
+    source: str  # what recorded it: redeploy, rollback, service-update, github:api ...
+    environment: str = ""
+    version: str = ""  # commit sha, image digest or model version
+    external_id: str | None = None  # unique per deployment the vendor reported
 
 
+_DEPLOYMENT_COLUMNS = (
+    "at, service, host, kind, image, digest, result, source, environment, version, external_id"
+)
 _AUDIT_COLUMNS = (
     "at, actor, action, kind, target, host, old_image, old_digest, new_image, new_digest,"
     " result, duration_s, error"
@@ -180,19 +195,20 @@ class Store:
 
     # --- deployments ------------------------------------------------------------
 
-    def add_deployment(self, event: DeploymentEvent) -> None:
+    def add_deployment(self, event: DeploymentEvent) -> bool:
+        """Record it; False when a deployment with the same external id exists."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO deployments(at, service, host, kind, image, digest, result, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            cursor = self._db.execute(
+                f"INSERT OR IGNORE INTO deployments({_DEPLOYMENT_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 astuple(event),
             )
+        return cursor.rowcount == 1
 
     def deployments(self, limit: int = 1000) -> list[DeploymentEvent]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT at, service, host, kind, image, digest, result, source FROM deployments"
-                " ORDER BY id DESC LIMIT ?",
+                f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return [DeploymentEvent(*row) for row in rows]

@@ -8,8 +8,20 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from opsdash.app import OpsdashApp
-from opsdash.config import Config, DockerHostConfig, HostConfig
-from opsdash.model import Container, DiskUsage, DockerSnapshot, HostStats, Port, Service
+from opsdash.config import Config, DockerHostConfig, HostConfig, PipelineConfig
+from opsdash.model import (
+    Container,
+    DiskUsage,
+    DockerSnapshot,
+    HostStats,
+    PipelineJob,
+    PipelineRun,
+    PipelineSnapshot,
+    PipelineStep,
+    Port,
+    RunStatus,
+    Service,
+)
 from opsdash.poller import Poller
 from opsdash.sources.base import Source
 
@@ -178,10 +190,141 @@ class FixedHostSource(Source):
         )
 
 
-def fixed_app(*, read_only: bool = False, keys: dict | None = None, services=True) -> OpsdashApp:
+MARKUP_MESSAGE = "fix [bold red]not markup[/] \x1b]52;c;ZXZpbA==\x07and \x1b[2Jclear"
+
+
+def sample_runs(source: str = "github:api") -> tuple[PipelineRun, ...]:
+    now = datetime.now().astimezone()
+
+    def run(number, status, pipeline="ci", minutes=0, took=None, **kw):
+        started = now - timedelta(minutes=minutes)
+        finished = started + timedelta(seconds=took) if took is not None else None
+        return PipelineRun(
+            source=source,
+            provider=source.split(":", 1)[0],
+            project="acme/api",
+            pipeline=pipeline,
+            id=str(1000 + number),
+            status=status,
+            vendor_status=kw.pop("vendor", status.value),
+            number=number,
+            branch=kw.pop("branch", "main"),
+            sha=kw.pop("sha", f"{number:07d}abcdef1234567890"),
+            message=kw.pop("message", f"Change number {number}"),
+            actor=kw.pop("actor", "octocat"),
+            event=kw.pop("event", "push"),
+            created=started,
+            started=started,
+            finished=finished,
+            url=f"https://github.com/acme/api/actions/runs/{1000 + number}",
+            **kw,
+        )
+
+    return (
+        run(45, RunStatus.RUNNING, minutes=2, vendor="in_progress"),
+        run(
+            44,
+            RunStatus.FAILED,
+            minutes=20,
+            took=312,
+            message=MARKUP_MESSAGE,
+            vendor="completed/failure",
+        ),
+        run(
+            43,
+            RunStatus.SUCCESS,
+            pipeline="deploy",
+            minutes=65,
+            took=95,
+            is_deploy=True,
+            event="workflow_dispatch",
+        ),
+        run(42, RunStatus.CANCELLED, minutes=130, took=40, branch="feature/x"),
+        run(41, RunStatus.QUEUED, pipeline="nightly", minutes=1, event="schedule"),
+    )
+
+
+class FixedPipelineSource(Source):
+    """A CI source with fixed runs that records what was asked of it."""
+
+    kind = "github"
+    can_rerun_failed = True
+
+    def __init__(self, name="api", *, deploy="deploy.yml", read_only=False):
+        super().__init__(name, refresh=3600, timeout=5)
+        self.config = PipelineConfig(
+            "github",
+            name,
+            "https://api.github.com",
+            "acme/api",
+            deploy=deploy,
+            deploy_branch="main",
+        )
+        self.read_only = read_only
+        self.calls: list[tuple] = []
+
+    def poll(self):
+        return PipelineSnapshot(
+            self.label, "github", sample_runs(self.label), quota="4,990/5,000 left"
+        )
+
+    @property
+    def deploy_target(self):
+        return f"workflow {self.config.deploy} on acme/api" if self.config.deploy else ""
+
+    @property
+    def default_ref(self):
+        return "main"
+
+    def jobs(self, run):
+        t = run.started
+        return [
+            PipelineJob(
+                "1",
+                "build",
+                RunStatus.SUCCESS,
+                "completed/success",
+                "",
+                t,
+                t + timedelta(seconds=40),
+                steps=(PipelineStep("checkout", RunStatus.SUCCESS),),
+            ),
+            PipelineJob(
+                "2",
+                "test [red]unit[/]",
+                RunStatus.FAILED,
+                "completed/failure",
+                "",
+                t,
+                t + timedelta(seconds=90),
+            ),
+        ]
+
+    def log_tail(self, run, job):
+        return (
+            "step 1\n\x1b[31mred error\x1b[0m [bold]not markup[/bold]\n\x1b]52;c;ZXZpbA==\x07done"
+        )
+
+    def rerun(self, run, failed_only=False):
+        self.calls.append(("rerun", run.id, failed_only))
+        return f"rerun of run {run.id} requested"
+
+    def cancel(self, run):
+        self.calls.append(("cancel", run.id))
+        return f"cancel of run {run.id} requested"
+
+    def deploy(self, ref):
+        self.calls.append(("deploy", ref))
+        return f"workflow deploy.yml dispatched on {ref}"
+
+
+def fixed_app(
+    *, read_only: bool = False, keys: dict | None = None, services=True, store=None, pipelines=None
+) -> OpsdashApp:
     config = Config(path=None, refresh=3600, read_only=read_only, keys=keys or {})
-    poller = Poller([FixedDockerSource(services=services), FixedHostSource()])
-    return OpsdashApp(config, poller)
+    pipelines = pipelines or FixedPipelineSource()
+    poller = Poller([FixedDockerSource(services=services), FixedHostSource(), pipelines])
+    return OpsdashApp(config, poller, store=store)
 
 
 async def settle(pilot) -> None:

@@ -35,17 +35,18 @@ Progress = Callable[[str, str], None]
 class ActionPlan:
     """Exactly what will happen, shown in the confirmation dialog and audited."""
 
-    action: str  # restart, redeploy, rollback, stop, start, service-update, ...
+    action: str  # restart, redeploy, rollback, stop, start, rerun, cancel, deploy, ...
     target: str  # the container's or service's name
     target_id: str
     host: str  # the source name (config entry)
-    kind: str = "container"  # container, service, custom
+    kind: str = "container"  # container, service, custom, pipeline
     steps: tuple[str, ...] = ()  # plain sentences, in order
     old_image: str = ""
     old_digest: str = ""
     new_image: str = ""
     new_digest: str = ""
     argv: tuple[str, ...] = ()
+    ref: str = ""  # the branch or tag a pipeline deploy runs on
     protected: bool = False
     mutating: bool = True
 

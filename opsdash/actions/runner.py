@@ -118,7 +118,11 @@ class ActionRunner:
                 host=plan.host,
                 old_image=plan.old_image,
                 old_digest=plan.old_digest,
-                new_image=(result.new_image if result and result.new_image else plan.new_image),
+                new_image=(
+                    result.new_image
+                    if result and result.new_image
+                    else plan.new_image or (f"ref {plan.ref}" if plan.ref else "")
+                ),
                 new_digest=(result.new_digest if result and result.new_digest else plan.new_digest),
                 result=outcome,
                 duration_s=None if duration is None else round(duration, 2),

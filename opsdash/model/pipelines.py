@@ -60,8 +60,12 @@ class PipelineJob:
     url: str = ""
     steps: tuple[PipelineStep, ...] = ()
 
+    @property
+    def key(self) -> str:
+        return self.id
+
     def duration_s(self, now: datetime | None = None) -> float | None:
-        return elapsed(self.started, self.finished, now)
+        return elapsed(self.started, self.finished, now if not self.status.finished else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,10 @@ def plan_text(plan: ActionPlan) -> Text:
             if plan.new_digest:
                 text.append_text(literal(f" ({plan.new_digest[:19]})", "dim"))
         text.append("\n")
+    if plan.ref:
+        text.append("Ref     ", style="bold")
+        text.append_text(literal(plan.ref, "bold"))
+        text.append("\n")
     text.append("\nWhat will happen:\n", style="bold")
     for number, step in enumerate(plan.steps, start=1):
         text.append_text(literal(f" {number}. {step}" if not step.startswith("  ") else step))
@@ -48,15 +52,16 @@ def plan_text(plan: ActionPlan) -> Text:
 class ConfirmScreen(ModalScreen[bool | str]):
     """y confirms, n or esc cancels. Protected targets need their name typed.
 
-    For a redeploy, `i` lets the user name another image; the dialog then
-    dismisses with that image so the flow can plan (and ask) again.
+    For a redeploy, `i` lets the user name another image (for a pipeline
+    deploy, another ref); the dialog then dismisses with that value so the flow
+    can plan (and ask) again.
     """
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes, do it", id="confirm-yes"),
         Binding("n", "answer(False)", "No", id="confirm-no"),
         Binding("escape", "answer(False)", "Cancel", id="confirm-cancel"),
-        Binding("i", "edit_image", "Other image", id="confirm-image"),
+        Binding("i", "edit_image", "Other image or ref", id="confirm-image"),
     ]
     AUTO_FOCUS = ""  # y and n are keys here, not text: nothing takes focus by itself
 
@@ -67,6 +72,8 @@ class ConfirmScreen(ModalScreen[bool | str]):
         self.plan = plan
         self.question = question
         self.image_editable = image_editable and question is None
+        self.edit_word = "ref" if plan.ref else "image"
+        self.edit_value = plan.ref or plan.new_image
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
@@ -81,10 +88,11 @@ class ConfirmScreen(ModalScreen[bool | str]):
                 )
                 yield Input(placeholder=self.plan.target, id="confirm-name")
             else:
-                keys = "y: yes   n / esc: cancel" + ("   i: another image" * self.image_editable)
+                other = f"   i: another {self.edit_word}" * self.image_editable
+                keys = "y: yes   n / esc: cancel" + other
                 yield Static(Text(keys, style="bold"), id="confirm-keys")
             if self.image_editable:
-                yield Input(value=self.plan.new_image, id="confirm-image", classes="filter")
+                yield Input(value=self.edit_value, id="confirm-image", classes="filter")
 
     def on_mount(self) -> None:
         if self.plan.protected and self.question is None:
@@ -104,9 +112,9 @@ class ConfirmScreen(ModalScreen[bool | str]):
 
     @on(Input.Submitted, "#confirm-image")
     def _image_chosen(self, event: Input.Submitted) -> None:
-        image = event.value.strip()
-        if image and image != self.plan.new_image:
-            self.dismiss(image)  # plan again for this image
+        value = event.value.strip()
+        if value and value != self.edit_value:
+            self.dismiss(value)  # plan again for this image or ref
         else:
             event.input.remove_class("-visible")
             self.set_focus(None)

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from opsdash.model import Container, Service, SourceHealth
+from opsdash.model import Container, PipelineRun, Service, SourceHealth
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
@@ -21,6 +21,7 @@ from opsdash.widgets.panels import (
     FilterInput,
     HostPanel,
     Panel,
+    PipelinesPanel,
     PlaceholderPanel,
 )
 from opsdash.widgets.resource_table import ResourceTable
@@ -49,7 +50,9 @@ class MainScreen(Screen):
         Binding("R", "act('redeploy')", "Redeploy", id="redeploy"),
         Binding("u", "act('rollback')", "Rollback", id="rollback"),
         Binding("S", "act('toggle')", "Stop/start", show=False, id="stop-start"),
+        Binding("D", "pipeline('deploy')", "Deploy", show=False, id="pipeline-deploy"),
         Binding("a", "audit", "Audit", show=False, id="audit"),
+        Binding("z", "zoom", "Zoom panel", show=False, id="zoom"),
     ]
 
     def __init__(self, *, read_only: bool = False):
@@ -65,13 +68,9 @@ class MainScreen(Screen):
             yield ContainersPanel(1, id="panel-containers")
             yield HostPanel(2, id="panel-host")
             yield PlaceholderPanel(
-                3,
-                id="panel-pipelines",
-                sources="GitHub Actions, GitLab CI, Jenkins, Buildbot, Airflow, Kubeflow",
-            )
-            yield PlaceholderPanel(
                 4, id="panel-deployments", sources="deployment frequency and the DORA keys"
             )
+            yield PipelinesPanel(3, id="panel-pipelines")
             yield PlaceholderPanel(5, id="panel-models", sources="MLflow, Prometheus")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -96,11 +95,16 @@ class MainScreen(Screen):
     def host_panel(self) -> HostPanel:
         return self.query_one(HostPanel)
 
+    @property
+    def pipelines_panel(self) -> PipelinesPanel:
+        return self.query_one(PipelinesPanel)
+
     # --- focus and panels ---------------------------------------------------
 
     @property
     def panels(self) -> list[Panel]:
-        return list(self.query(Panel))
+        """In number order (the grid's compose order differs for layout)."""
+        return sorted(self.query(Panel), key=lambda panel: panel.number)
 
     def _stops(self) -> list[Widget]:
         return [target for panel in self.panels for target in panel.focus_targets]
@@ -214,7 +218,17 @@ class MainScreen(Screen):
         record = table.selected
         return record if isinstance(record, Container) else None
 
+    @property
+    def selected_run(self) -> PipelineRun | None:
+        table = self._focused_table()
+        record = table.selected if table is not None else None
+        return record if isinstance(record, PipelineRun) else None
+
     def action_logs(self) -> None:
+        run = self.selected_run
+        if run is not None:
+            self.app.show_run(run)  # type: ignore[attr-defined]
+            return
         container = self.selected_container
         if container is None:
             self.notify("No container selected.", severity="warning", timeout=3)
@@ -228,6 +242,14 @@ class MainScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Mutating keys show as disabled in read-only mode, and where they do not apply."""
+        if action == "pipeline":
+            if self.read_only:
+                return None
+            run = self.selected_run
+            if parameters == ("rerun-failed",):
+                source = self.app.actions.pipeline_source(run)  # type: ignore[attr-defined]
+                return True if getattr(source, "can_rerun_failed", False) else None
+            return True
         if action != "act":
             return True
         if self.read_only:
@@ -247,6 +269,18 @@ class MainScreen(Screen):
             return
         self.app.actions.start(action, target)  # type: ignore[attr-defined]
 
+    def action_pipeline(self, action: str) -> None:
+        run = self.selected_run
+        if run is None and action != "deploy":
+            self.notify("Select a run in the Pipelines panel first.", severity="warning", timeout=3)
+            return
+        self.app.actions.start_pipeline(action, run)  # type: ignore[attr-defined]
+
+    def action_zoom(self) -> None:
+        """The active panel fills the screen (again: all panels side by side)."""
+        self.toggle_class("-zoomed")
+        self._focus(self.panels[self.active_panel - 1].focus_targets[0])
+
     def action_audit(self) -> None:
         self.app.show_audit()  # type: ignore[attr-defined]
 
@@ -258,5 +292,7 @@ class MainScreen(Screen):
         record = event.table.records.get(event.key)
         if isinstance(record, Container):
             self.app.show_details(record)  # type: ignore[attr-defined]
+        elif isinstance(record, PipelineRun):
+            self.app.show_run(record)  # type: ignore[attr-defined]
         elif record is not None:
             self.app.show_record(record)  # type: ignore[attr-defined]

@@ -9,16 +9,19 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from opsdash.formatting import human_bytes, human_duration
-from opsdash.model import Container, HostStats, Service, SourceHealth
+from opsdash.model import Container, HostStats, PipelineRun, Service, SourceHealth
 from opsdash.safetext import literal
 from opsdash.views import (
     CONTAINER_COLUMNS,
+    RUN_COLUMNS,
     SERVICE_COLUMNS,
     container_search_text,
+    run_search_text,
     service_search_text,
 )
 from opsdash.widgets.resource_table import ResourceTable
@@ -108,6 +111,60 @@ class ContainersPanel(Panel):
                 Text(
                     "No Docker engine found: DOCKER_HOST is unset and /var/run/docker.sock "
                     "does not exist. Add a [[docker]] table (see docs/config.md).",
+                    style="yellow",
+                )
+            )
+        elif problems:
+            self.show_message(_status_line(problems))
+        else:
+            self.show_message(None)
+
+
+class PipelinesPanel(Panel):
+    """Runs of every CI source, newest first. Its keys act on the selected run."""
+
+    BINDINGS = [
+        Binding("r", "screen.pipeline('rerun')", "Rerun", id="pipeline-rerun"),
+        Binding("F", "screen.pipeline('rerun-failed')", "Rerun failed", id="pipeline-rerun-failed"),
+        Binding("c", "screen.pipeline('cancel')", "Cancel run", id="pipeline-cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pipelines-status", classes="panel-status")
+        yield FilterInput("pipelines-table", id="pipelines-filter", classes="filter")
+        yield ResourceTable(
+            RUN_COLUMNS, run_search_text, id="pipelines-table", sort_column="started"
+        )
+
+    def on_mount(self) -> None:
+        self.show_message(Text("Waiting for the first poll…", style="dim"))
+
+    @property
+    def focus_targets(self) -> list:
+        return [self.query_one("#pipelines-table")]
+
+    def show_message(self, message: Text | None) -> None:
+        status = self.query_one("#pipelines-status", Static)
+        status.display = bool(message)
+        status.update(message or "")
+
+    def update_data(
+        self,
+        runs: Sequence[PipelineRun],
+        *,
+        problems: Sequence[SourceHealth],
+        configured: bool,
+        multi_source: bool,
+    ) -> None:
+        table = self.query_one("#pipelines-table", ResourceTable)
+        table.set_hidden_columns(set() if multi_source else {"source"})
+        table.update_records(runs)
+        if not configured:
+            self.show_message(
+                Text(
+                    "No CI source configured. Add [[github]], [[gitlab]], [[jenkins]] or "
+                    "[[buildbot]] (docs/config.md), or run opsdash inside a GitHub/GitLab "
+                    "checkout with GITHUB_TOKEN or GITLAB_TOKEN set.",
                     style="yellow",
                 )
             )

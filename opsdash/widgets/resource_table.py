@@ -50,8 +50,10 @@ class ResourceTable(DataTable):
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
+        sort_column: str | None = None,
     ):
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        self._initial_sort = sort_column  # a column key; the first column when None
         self.all_columns = list(columns)
         self.search_text = search_text
         self.records: dict[str, Any] = {}
@@ -83,6 +85,10 @@ class ResourceTable(DataTable):
         self._cells.clear()
         self._order = []
         self._shown_columns = wanted
+        keys = [c.key for c in wanted]
+        if self._initial_sort in keys:
+            self.sort_index = keys.index(self._initial_sort)
+            self._initial_sort = None
         self.sort_index = min(self.sort_index, len(wanted) - 1)
         for index, column in enumerate(wanted):
             self.add_column(self._column_label(index, column), key=column.key)

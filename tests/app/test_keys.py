@@ -54,7 +54,7 @@ async def test_tab_and_numbers_switch_panels():
         await pilot.press("shift+tab")
         assert app.focused is table(app, "services")
         for number, panel_id in [
-            (3, "panel-pipelines"),
+            (3, "pipelines-table"),
             (4, "panel-deployments"),
             (5, "panel-models"),
             (2, "panel-host"),
