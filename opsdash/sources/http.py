@@ -169,6 +169,15 @@ def next_link(headers: httpx.Headers) -> str | None:
     return None
 
 
+def with_params(url: str, params: Mapping[str, Any] | None) -> str:
+    """`url` with `params` added to the query it already has.
+
+    `httpx.URL(url, params=...)` replaces the query instead, so a `Link` next
+    URL (`...?page=2`) would lose its page and page 1 would be fetched again.
+    """
+    return str(httpx.URL(url).copy_merge_params(params)) if params else url
+
+
 def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
     """Verification always on; `ca_bundle` replaces the system CAs when given."""
     if ca_bundle:
@@ -359,7 +368,7 @@ class HttpClient:
         conditional: bool = False,
     ) -> tuple[Any, str | None]:
         """GET one page: its decoded body and the `rel="next"` URL, if any."""
-        url = str(httpx.URL(self._url(path), params=params or {}))
+        url = with_params(self._url(path), params)
         cached = self._cache.get(url) if conditional else None
         headers = {}
         if cached is not None:
@@ -406,7 +415,7 @@ class HttpClient:
     ) -> list[Any]:
         """Follow `Link rel="next"` until `limit` items are collected."""
         collected: list[Any] = []
-        url: str | None = str(httpx.URL(self._url(path), params=params or {}))
+        url: str | None = with_params(self._url(path), params)
         while url is not None and len(collected) < limit:
             body, following = await self.get_page(url, conditional=conditional)
             try:
