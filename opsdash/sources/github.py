@@ -1,0 +1,422 @@
+"""GitHub Actions: workflow runs, their jobs and logs, reruns, cancels, dispatches.
+
+Reads `GET /repos/{owner}/{repo}/actions/runs` (or the runs of each configured
+workflow) with conditional requests, so an unchanged poll is a 304 that does
+not count against the rate limit. Deployments are the successful runs of the
+configured deploy workflow and, when environments are configured, GitHub's own
+deployments of those environments with their latest status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from opsdash.config import PipelineConfig
+from opsdash.model import (
+    PipelineJob,
+    PipelineRun,
+    PipelineSnapshot,
+    PipelineStep,
+    RunStatus,
+    VendorDeployment,
+)
+from opsdash.sources.base import SourceError
+from opsdash.sources.ci import LOG_TAIL_BYTES, PipelineSource, first_line, status_from, tail
+from opsdash.sources.http import USER_AGENT, HttpClient, HttpError, shape_error, ssl_context
+
+DEFAULT_API = "https://api.github.com"
+API_VERSION = "2022-11-28"
+DEPLOYMENTS_PER_ENVIRONMENT = 30
+STATUS_REQUESTS_AT_ONCE = 8  # GitHub asks for few concurrent requests (secondary limits)
+
+_PENDING = {
+    "queued": RunStatus.QUEUED,
+    "requested": RunStatus.QUEUED,
+    "waiting": RunStatus.QUEUED,
+    "pending": RunStatus.QUEUED,
+    "in_progress": RunStatus.RUNNING,
+}
+_CONCLUSIONS = {
+    "success": RunStatus.SUCCESS,
+    "failure": RunStatus.FAILED,
+    "timed_out": RunStatus.FAILED,
+    "startup_failure": RunStatus.FAILED,
+    "action_required": RunStatus.FAILED,
+    "cancelled": RunStatus.CANCELLED,
+    "skipped": RunStatus.SKIPPED,
+    "neutral": RunStatus.SKIPPED,
+    "stale": RunStatus.SKIPPED,
+}
+# Deployment states that will not change any more; a deployment is reported
+# once it reaches one (the store keeps the first result it sees for an id).
+_SETTLED_DEPLOYMENT_STATES = frozenset({"success", "failure", "error", "inactive"})
+
+
+def map_status(status: str | None, conclusion: str | None) -> RunStatus:
+    """A run's, job's or step's status and conclusion as one RunStatus."""
+    if (status or "").lower() != "completed":
+        return status_from(_PENDING, status, RunStatus.RUNNING)
+    return status_from(_CONCLUSIONS, conclusion, RunStatus.SKIPPED)
+
+
+def vendor_words(status: str | None, conclusion: str | None) -> str:
+    return f"{status}/{conclusion}" if conclusion else str(status or "")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """GitHub's ISO 8601 timestamps ("2026-03-01T10:00:00Z") as aware datetimes."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"timestamp is a {type(value).__name__}, not text")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"bad timestamp {value[:40]!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _login(user: Any) -> str:
+    return str(user.get("login") or "") if isinstance(user, dict) else ""
+
+
+def workflow_file(path: str | None) -> str:
+    """ ".github/workflows/deploy.yml@refs/heads/main" -> ".github/workflows/deploy.yml"."""
+    return (path or "").split("@", 1)[0]
+
+
+class GitHubSource(PipelineSource):
+    kind = "github"
+    can_rerun_failed = True
+
+    def __init__(self, config: PipelineConfig):
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        if config.token:
+            headers["Authorization"] = f"Bearer {config.token}"
+        client = HttpClient(
+            config.url or DEFAULT_API,
+            headers=headers,
+            ca_bundle=config.ca_bundle,
+            timeout=config.timeout,
+            secrets=(config.token,),
+        )
+        super().__init__(config, client)
+        self.repo = config.project.strip().strip("/")
+
+    # --- paths and errors -------------------------------------------------------
+
+    @property
+    def _base(self) -> str:
+        owner, _, name = self.repo.partition("/")
+        if not owner or not name or "/" in name:
+            raise SourceError(f'{self.label}: project must be "owner/repo", not {self.repo!r}')
+        return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+    def _shape(self, method: str, path: str, exc: BaseException) -> HttpError:
+        """A body that decoded but is not what GitHub documents: one line, no secret."""
+        text = " ".join(str(shape_error(method, path, exc)).split())[:300]
+        return HttpError(self.client.redact(text))
+
+    # --- reading ------------------------------------------------------------------
+
+    async def fetch(self) -> PipelineSnapshot:
+        base = self._base
+        limit = max(1, self.config.runs)
+        params: dict[str, Any] = {"per_page": min(limit, 100)}
+        if self.config.branch:
+            params["branch"] = self.config.branch
+        queries = [(f"{base}/actions/runs", params)]
+        if self.config.jobs:
+            queries = [(self._workflow_runs(base, wf), params) for wf in self.config.jobs]
+            deploy = self.config.deploy
+            if deploy and deploy not in self.config.jobs:
+                # Its successful runs are deployments: read them too, on the deploy branch.
+                branch = self.config.deploy_branch or self.config.branch
+                deploy_params = {**params, "branch": branch} if branch else params
+                queries.append((self._workflow_runs(base, deploy), deploy_params))
+        paths = [path for path, _params in queries]
+
+        def items(body: Any) -> list[Any]:
+            return body["workflow_runs"]
+
+        pages = await asyncio.gather(
+            *(
+                self.client.get_pages(path, query, items=items, limit=limit, conditional=True)
+                for path, query in queries
+            )
+        )
+        runs: dict[str, PipelineRun] = {}
+        for path, page in zip(paths, pages, strict=True):
+            for raw in page:
+                try:
+                    run = self._run(raw)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise self._shape("GET", path, exc) from None
+                if run.id not in runs:
+                    runs[run.id] = run
+        newest = sorted(
+            runs.values(),
+            key=lambda r: (r.created or datetime.min.replace(tzinfo=UTC), int(r.id or 0)),
+            reverse=True,
+        )
+        deployments = [
+            self._run_deployment(r) for r in newest if r.is_deploy and r.status is RunStatus.SUCCESS
+        ]
+        if self.config.environments:
+            deployments += await self._environment_deployments(base)
+        return PipelineSnapshot(
+            source=self.label,
+            provider=self.kind,
+            runs=tuple(newest[:limit]),
+            deployments=tuple(deployments),
+            quota=str(self.client.quota),
+        )
+
+    @staticmethod
+    def _workflow_runs(base: str, workflow: str) -> str:
+        return f"{base}/actions/workflows/{quote(workflow, safe='')}/runs"
+
+    def _run(self, raw: dict[str, Any]) -> PipelineRun:
+        status, conclusion = raw["status"], raw.get("conclusion")
+        mapped = map_status(status, conclusion)
+        path = workflow_file(raw.get("path"))
+        branch = raw.get("head_branch") or ""
+        commit = raw.get("head_commit") or {}
+        message = commit.get("message") if isinstance(commit, dict) else None
+        created = parse_time(raw.get("created_at"))
+        return PipelineRun(
+            source=self.label,
+            provider=self.kind,
+            project=self.repo,
+            pipeline=raw.get("name") or path.rsplit("/", 1)[-1] or str(raw.get("workflow_id", "")),
+            id=str(int(raw["id"])),
+            status=mapped,
+            vendor_status=vendor_words(status, conclusion),
+            number=raw.get("run_number"),
+            branch=branch,
+            sha=raw.get("head_sha") or "",
+            message=first_line(message or raw.get("display_title")),
+            actor=_login(raw.get("actor")) or _login(raw.get("triggering_actor")),
+            event=raw.get("event") or "",
+            created=created,
+            started=None if mapped is RunStatus.QUEUED else parse_time(raw.get("run_started_at")),
+            finished=parse_time(raw.get("updated_at")) if mapped.finished else None,
+            url=raw.get("html_url") or "",
+            attempt=int(raw.get("run_attempt") or 1),
+            is_deploy=self._is_deploy_run(path, raw.get("workflow_id"), branch),
+        )
+
+    def _is_deploy_run(self, path: str, workflow_id: Any, branch: str) -> bool:
+        """The deploy workflow, named by file name, path or numeric id."""
+        names = [path.rsplit("/", 1)[-1], path]
+        if workflow_id is not None:
+            names.append(str(workflow_id))
+        return any(name and self.is_deploy(name, branch) for name in names)
+
+    @property
+    def _environment(self) -> str:
+        return self.config.environments[0] if self.config.environments else "production"
+
+    def _run_deployment(self, run: PipelineRun) -> VendorDeployment:
+        return VendorDeployment(
+            id=f"run:{run.id}",
+            source=self.label,
+            service=self.config.service_name,
+            environment=self._environment,
+            version=run.sha,
+            at=run.finished or run.started or run.created or datetime.now(UTC),
+            result="success",
+            url=run.url,
+        )
+
+    async def _environment_deployments(self, base: str) -> list[VendorDeployment]:
+        path = f"{base}/deployments"
+        lists = await asyncio.gather(
+            *(
+                self.client.get_pages(
+                    path,
+                    {"environment": env, "per_page": DEPLOYMENTS_PER_ENVIRONMENT},
+                    limit=DEPLOYMENTS_PER_ENVIRONMENT,
+                    conditional=True,
+                )
+                for env in self.config.environments
+            )
+        )
+        found = [d for deployments in lists for d in deployments]
+        gate = asyncio.Semaphore(STATUS_REQUESTS_AT_ONCE)
+
+        async def latest(deployment: dict[str, Any]) -> VendorDeployment | None:
+            try:
+                deployment_id = int(deployment["id"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self._shape("GET", path, exc) from None
+            status_path = f"{path}/{deployment_id}/statuses"
+            async with gate:
+                statuses = await self.client.get_json(
+                    status_path, {"per_page": 1}, conditional=True
+                )
+            try:
+                return self._deployment(deployment, statuses[0] if statuses else None)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                raise self._shape("GET", status_path, exc) from None
+
+        results = await asyncio.gather(*(latest(d) for d in found))
+        return [d for d in results if d is not None]
+
+    def _deployment(
+        self, raw: dict[str, Any], status: dict[str, Any] | None
+    ) -> VendorDeployment | None:
+        if status is None:
+            return None  # created, no status yet
+        state = str(status["state"]).lower()
+        if state not in _SETTLED_DEPLOYMENT_STATES:
+            return None  # queued, pending, in_progress: reported once it settles
+        at = parse_time(status.get("created_at")) or parse_time(raw["created_at"])
+        if at is None:
+            raise ValueError("deployment without created_at")
+        return VendorDeployment(
+            id=f"deployment:{int(raw['id'])}",
+            source=self.label,
+            service=self.config.service_name,
+            environment=str(status.get("environment") or raw.get("environment") or ""),
+            version=str(raw.get("sha") or ""),
+            at=at,
+            result=state,
+            url=str(status.get("log_url") or status.get("target_url") or ""),
+        )
+
+    async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
+        path = f"{self._base}/actions/runs/{quote(run.id, safe='')}/jobs"
+        jobs = await self.client.get_pages(
+            path,
+            {"filter": "latest", "per_page": 100},
+            items=lambda body: body["jobs"],
+            limit=1000,
+            conditional=True,
+        )
+        try:
+            return [self._job(raw) for raw in jobs]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._shape("GET", path, exc) from None
+
+    def _job(self, raw: dict[str, Any]) -> PipelineJob:
+        status, conclusion = raw["status"], raw.get("conclusion")
+        mapped = map_status(status, conclusion)
+        steps = tuple(
+            PipelineStep(
+                name=str(step["name"]),
+                status=map_status(step["status"], step.get("conclusion")),
+                vendor_status=vendor_words(step["status"], step.get("conclusion")),
+                number=step.get("number"),
+                started=parse_time(step.get("started_at")),
+                finished=parse_time(step.get("completed_at")),
+            )
+            for step in raw.get("steps") or ()
+        )
+        return PipelineJob(
+            id=str(int(raw["id"])),
+            name=str(raw["name"]),
+            status=mapped,
+            vendor_status=vendor_words(status, conclusion),
+            started=None if mapped is RunStatus.QUEUED else parse_time(raw.get("started_at")),
+            finished=parse_time(raw.get("completed_at")) if mapped.finished else None,
+            url=raw.get("html_url") or "",
+            steps=steps,
+        )
+
+    async def fetch_log(self, run: PipelineRun, job: PipelineJob) -> str:
+        path = f"{self._base}/actions/jobs/{quote(job.id, safe='')}/logs"
+        response = await self.client.request("GET", path, ok=(200, 302))
+        if response.status_code == 200:
+            return tail(response.text)
+        location = response.headers.get("location")
+        if not location:
+            raise HttpError(f"GET {path}: redirect without a Location", 302)
+        return await self._download(urljoin(str(response.request.url), location))
+
+    async def _download(self, url: str) -> str:
+        """The pre-signed log URL: no Authorization header may go there."""
+        where = f"GET {urlsplit(url).path[:80] or '/'}"  # never the query: it is the signature
+        verify = ssl_context(self.config.ca_bundle) if url.startswith("https") else True
+        keep = LOG_TAIL_BYTES * 4  # bytes, so multi-byte text still fills the tail
+        data = bytearray()
+        try:
+            async with (
+                httpx.AsyncClient(
+                    headers={"User-Agent": USER_AGENT},
+                    verify=verify,
+                    timeout=httpx.Timeout(self.config.timeout, connect=min(self.config.timeout, 5)),
+                    follow_redirects=True,
+                    max_redirects=3,
+                ) as plain,
+                plain.stream("GET", url) as response,
+            ):
+                if response.status_code != 200:
+                    raise HttpError(
+                        f"{where}: HTTP {response.status_code} {response.reason_phrase}",
+                        response.status_code,
+                    )
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > 2 * keep:
+                        del data[:-keep]
+        except httpx.TimeoutException:
+            raise HttpError(f"{where}: no answer within {self.config.timeout:g}s") from None
+        except httpx.HTTPError as exc:
+            reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+            raise HttpError(
+                self.client.redact(f"{where}: cannot download the log: {reason}")
+            ) from None
+        return tail(bytes(data[-keep:]).decode("utf-8", errors="replace"))
+
+    # --- acting -------------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise SourceError(f"{self.label} is read-only")
+
+    @staticmethod
+    def _name(run: PipelineRun) -> str:
+        return f"{run.pipeline} #{run.number if run.number is not None else run.id}"
+
+    async def do_rerun(self, run: PipelineRun, failed_only: bool) -> str:
+        self._writable()
+        action = "rerun-failed-jobs" if failed_only else "rerun"
+        path = f"{self._base}/actions/runs/{quote(run.id, safe='')}/{action}"
+        await self.client.request("POST", path, ok=(201,))
+        what = "failed jobs of " if failed_only else ""
+        return f"{what}{self._name(run)} queued again"
+
+    async def do_cancel(self, run: PipelineRun) -> str:
+        self._writable()
+        path = f"{self._base}/actions/runs/{quote(run.id, safe='')}/cancel"
+        try:
+            await self.client.request("POST", path, ok=(202,))
+        except HttpError as exc:
+            if exc.status == 409:
+                number = run.number if run.number is not None else run.id
+                raise HttpError(f"run #{number} is already finished", 409) from None
+            raise
+        return f"cancelling {self._name(run)}"
+
+    @property
+    def deploy_target(self) -> str:
+        return f"workflow {self.config.deploy} on {self.repo}" if self.config.deploy else ""
+
+    async def do_deploy(self, ref: str) -> str:
+        if not self.config.deploy:
+            return await super().do_deploy(ref)
+        self._writable()
+        ref = ref.strip() or self.default_ref
+        body: dict[str, Any] = {"ref": ref}
+        if self.config.deploy_inputs:
+            body["inputs"] = dict(self.config.deploy_inputs)
+        workflow = quote(self.config.deploy, safe="")
+        path = f"{self._base}/actions/workflows/{workflow}/dispatches"
+        await self.client.request("POST", path, json_body=body, ok=(204,))
+        return f"workflow {self.config.deploy} dispatched on {ref}"
