@@ -418,6 +418,15 @@ def test_the_token_never_appears_in_errors(server, make_source):
     assert "bad timestamp '***'" in one_line(shape.value)
 
 
+def test_bad_credentials(server, make_source):
+    server.add("GET", RUNS, fixture("bad_credentials"))
+    with pytest.raises(HttpError) as err:
+        make_source().poll()
+    assert one_line(err.value) == f"GET {RUNS}: HTTP 401 Unauthorized: Bad credentials"
+    assert err.value.status == 401
+    assert len(server.calls("GET", RUNS)) == 1  # not retried
+
+
 def test_without_a_token_no_authorization_is_sent(server, make_source):
     server.add("GET", RUNS, fixture("runs_page3"))
     make_source(token="").poll()
