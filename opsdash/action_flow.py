@@ -18,6 +18,7 @@ from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, Actio
 from opsdash.actions.runner import ActionRunner
 from opsdash.config import Config, Matcher
 from opsdash.model import Container, PipelineRun, RunStatus, Service
+from opsdash.model.ml import ModelRow
 from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 
 if TYPE_CHECKING:
@@ -288,6 +289,103 @@ class ActionFlow:
             steps=(*steps, "The panel refreshes when it is done."),
         )
         return plan, call
+
+    # --- models (P promotes, u rolls the serving alias back) ------------------------
+
+    def start_model(self, action: str, row: ModelRow, version: str | None = None) -> None:
+        """Plan in a worker (it reads MLflow), then confirm, run, audit."""
+        source = self.poller.sources.get(row.source)
+        if source is None or row.kind != "mlflow":
+            self.app.notify(
+                "Promote and roll back move an MLflow alias; this row comes from"
+                f" {row.kind}, which has no versions to move.",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        if action == "promote" and not version:
+            version = row.challenger_version
+            if not version:
+                self.app.notify(
+                    f"{row.model} has no {row.challenger_alias or 'challenger'} version: press"
+                    " enter and pick the version to promote.",
+                    severity="warning",
+                    timeout=5,
+                )
+                return
+        early = ActionPlan(
+            action=action, kind="model", target=row.model, target_id=row.model, host=source.label
+        )
+        reason = self.runner.refusal(
+            early, host_read_only=bool(getattr(source, "read_only", False))
+        )
+        if reason is not None:
+            self.runner.refuse(early, reason)
+            self.app.notify(f"Refused: {reason}.", severity="warning", timeout=4)
+            return
+        self.app.run_worker(
+            lambda: self._plan_model(action, row, source, version),
+            thread=True,
+            exit_on_error=False,
+            group="action-plan",
+            name=f"plan:{action}",
+        )
+
+    def _plan_model(self, action: str, row: ModelRow, source: Any, version: str | None) -> None:
+        from opsdash.poller import describe_error
+
+        try:
+            if action == "promote":
+                alias_plan = source.plan_promote(row.model, version)
+            else:
+                alias_plan = source.plan_rollback(row.model)
+        except Exception as exc:  # noqa: BLE001 - one line to the user
+            self.app.call_from_thread(
+                self.app.notify,
+                f"Cannot {action}: {describe_error(exc)}",
+                severity="error",
+                timeout=6,
+            )
+            return
+        if alias_plan.noop:
+            self.app.call_from_thread(
+                self.app.notify,
+                f"{row.model}: {alias_plan.alias} already points at v{alias_plan.new_version}.",
+                timeout=4,
+            )
+            return
+        steps = [f"Move the alias: {alias_plan}."]
+        if alias_plan.warning:
+            steps.append(f"Note: {alias_plan.warning}")
+        steps.append("Serving clients that load models by this alias get the new version.")
+        plan = ActionPlan(
+            action=action,
+            kind="model",
+            target=row.model,
+            target_id=row.model,
+            host=source.label,
+            old_image=f"v{alias_plan.old_version}" if alias_plan.old_version else "(none)",
+            new_image=f"v{alias_plan.new_version}",
+            steps=tuple(steps),
+        )
+        if any(m.matches(row.model, {}) for m in self.config.protect):
+            plan = replace(plan, protected=True)
+
+        def work(p: ActionPlan, progress: Callable[[str, str], None], _ask) -> ActionResult:
+            progress("alias", p.steps[0])
+            try:
+                if action == "promote":
+                    change = source.promote(row.model, alias_plan.new_version)
+                else:
+                    change = source.rollback(row.model)
+            except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
+                raise ActionError(describe_error(exc)) from None
+            progress("done", str(change))
+            return ActionResult(
+                True, str(change), new_image=f"v{change.new_version}", deployed=True
+            )
+
+        self.app.call_from_thread(self._confirm, plan, work, None, None)
 
     def _run(self, plan: ActionPlan, run, cancel) -> None:
         screen = ProgressScreen(plan, on_cancel=cancel)

@@ -28,9 +28,13 @@ from opsdash.model import (
     SourceHealth,
     SourceResult,
 )
+from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
+from opsdash.safetext import strip_unsafe
 from opsdash.screens.main import MainScreen
 from opsdash.widgets.panels import PANEL_TITLES
+
+MODEL_KINDS = ("mlflow", "prometheus")
 
 
 def _now() -> datetime:
@@ -57,6 +61,9 @@ class OpsdashApp(App):
         self._poll_timers: dict[str, Timer] = {}
         self._last_states: dict[str, HealthState] = {}
         self._applied: set[str] = set()
+        from opsdash.alerts import BreachTracker
+
+        self.breaches = BreachTracker()
         from opsdash.action_flow import ActionFlow
         from opsdash.actions.runner import ActionRunner
 
@@ -78,6 +85,8 @@ class OpsdashApp(App):
             self.call_after_refresh(self._render_docker)  # says how to configure one
         if not self._labels(*PIPELINE_PROVIDERS):
             self.call_after_refresh(self._render_pipelines)
+        if not self._labels(*MODEL_KINDS):
+            self.call_after_refresh(self._render_models)
 
     def on_unmount(self) -> None:
         for timer in self._poll_timers.values():
@@ -163,6 +172,8 @@ class OpsdashApp(App):
             self._render_hosts()
         elif source.kind in PIPELINE_PROVIDERS:
             self._render_pipelines()
+        elif source.kind in MODEL_KINDS:
+            self._render_models()
 
     def _labels(self, *kinds: str) -> list[str]:
         return [label for label, s in self.poller.sources.items() if s.kind in kinds]
@@ -226,6 +237,35 @@ class OpsdashApp(App):
             if fresh is not None:
                 self.screen.show_run(fresh)
 
+    def _model_snapshots(self) -> list[ModelsSnapshot]:
+        snapshots = (self.poller.data(label) for label in self._labels(*MODEL_KINDS))
+        return [s for s in snapshots if isinstance(s, ModelsSnapshot)]
+
+    def _render_models(self) -> None:
+        if not self._has_main:
+            return
+        labels = self._labels(*MODEL_KINDS)
+        snapshots = self._model_snapshots()
+        rows = [row for snapshot in snapshots for row in snapshot.rows]
+        for row in self.breaches.update(rows):
+            self.notify(
+                strip_unsafe(
+                    f"{row.model} {row.metric} = {row.value:.4g} breaches its threshold"
+                    f" ({row.breach:g}) on {row.source}"
+                ),
+                title="Model metric breach",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+        self.main.models_panel.update_data(
+            rows,
+            problems=self._problems(labels),
+            notes=[note for snapshot in snapshots for note in snapshot.notes],
+            configured=bool(labels),
+            multi_source=len(labels) > 1,
+        )
+
     def _tick(self) -> None:
         """Once a second: header ages, stale detection, health history."""
         if not self._has_main:
@@ -247,6 +287,8 @@ class OpsdashApp(App):
             self._render_docker()
         if "host" in changed_kinds:
             self._render_hosts()
+        if changed_kinds & set(MODEL_KINDS):
+            self._render_models()
         running = any(not r.status.finished for r in self._pipeline_runs())
         if running or changed_kinds & set(PIPELINE_PROVIDERS):
             self._render_pipelines()  # durations of running runs tick
@@ -275,6 +317,16 @@ class OpsdashApp(App):
         from opsdash.screens.pipeline import RunScreen
 
         self.push_screen(RunScreen(run, self.poller.sources.get(run.source)))
+
+    def show_model(self, row: ModelRow) -> None:
+        from opsdash.screens.models import ModelScreen
+
+        snapshot = self.poller.data(row.source)
+        versions = snapshot.versions_of(row.model) if isinstance(snapshot, ModelsSnapshot) else ()
+        source = self.poller.sources.get(row.source)
+        config = getattr(source, "config", None)
+        metrics = tuple(getattr(config, "metrics", ())) or (row.metric,)
+        self.push_screen(ModelScreen(row, versions, metrics))
 
     def show_audit(self) -> None:
         from opsdash.screens.actions import AuditScreen

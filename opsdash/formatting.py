@@ -39,3 +39,26 @@ def age(moment: datetime | None, now: datetime | None = None) -> str:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}%"
+
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 12) -> str:
+    """The last `width` values as block characters, scaled to their own range."""
+    points = [v for v in values if v == v][-width:]  # drop NaN
+    if not points:
+        return ""
+    low, high = min(points), max(points)
+    span = high - low
+    if span == 0:
+        return SPARK_BLOCKS[3] * len(points)
+    top = len(SPARK_BLOCKS) - 1
+    return "".join(SPARK_BLOCKS[round((v - low) / span * top)] for v in points)
+
+
+def metric_value(value: float | None) -> str:
+    """Metric values: 4 significant digits, `-` when missing or NaN."""
+    if value is None or value != value:
+        return "-"
+    return f"{value:.4g}"

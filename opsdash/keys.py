@@ -16,8 +16,9 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
     from opsdash.screens.help import HelpScreen
     from opsdash.screens.logs import LogsScreen
     from opsdash.screens.main import MainScreen
+    from opsdash.screens.models import ModelScreen
     from opsdash.screens.pipeline import JobLogScreen, RunScreen
-    from opsdash.widgets.panels import PipelinesPanel
+    from opsdash.widgets.panels import ModelsPanel, PipelinesPanel
     from opsdash.widgets.resource_table import ResourceTable
 
     moves = [
@@ -35,6 +36,8 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Pipelines", bindings(PipelinesPanel)),
         ("Pipeline run", bindings(RunScreen)),
         ("Job log", bindings(JobLogScreen)),
+        ("Models", bindings(ModelsPanel)),
+        ("Model", bindings(ModelScreen)),
         ("Details", bindings(DetailsScreen)),
         ("Logs", bindings(LogsScreen)),
         ("Confirm", bindings(ConfirmScreen)),

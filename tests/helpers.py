@@ -22,6 +22,15 @@ from opsdash.model import (
     RunStatus,
     Service,
 )
+from opsdash.model.ml import (
+    AliasChange,
+    AliasPlan,
+    MetricPoint,
+    ModelRow,
+    ModelsSnapshot,
+    ModelVersion,
+    ThresholdState,
+)
 from opsdash.poller import Poller
 from opsdash.sources.base import Source
 
@@ -318,12 +327,149 @@ class FixedPipelineSource(Source):
         return f"workflow deploy.yml dispatched on {ref}"
 
 
+def sample_model_rows(source: str = "mlflow:registry") -> tuple[ModelRow, ...]:
+    now = datetime.now().astimezone()
+    history = tuple(
+        MetricPoint(None, v, step)
+        for step, v in enumerate((0.71, 0.78, 0.83, 0.86, 0.88, 0.9, 0.91, 0.915, 0.92, 0.921))
+    )
+    return (
+        ModelRow(
+            source,
+            "mlflow",
+            "churn",
+            "accuracy",
+            "2",
+            0.921,
+            "higher",
+            ThresholdState.OK,
+            0.9,
+            0.85,
+            history,
+            alias="champion",
+            challenger_alias="challenger",
+            challenger_version="3",
+            challenger_value=0.934,
+            serving_changed_at=now - timedelta(days=2, hours=3),
+            previous_version="1",
+        ),
+        ModelRow(
+            source,
+            "mlflow",
+            "[red]fraud[/]",
+            "accuracy",
+            "7",
+            0.83,
+            "higher",
+            ThresholdState.BREACH,
+            0.9,
+            0.85,
+            history[::-1],
+            alias="champion",
+            challenger_alias="challenger",
+            challenger_version="8",
+            challenger_value=0.81,
+            serving_changed_at=now - timedelta(hours=5),
+        ),
+        ModelRow(
+            source,
+            "mlflow",
+            "eta",
+            "rmse",
+            "4",
+            3.2,
+            "lower",
+            ThresholdState.WARNING,
+            3.0,
+            4.0,
+            tuple(MetricPoint(None, v, i) for i, v in enumerate((4.1, 3.8, 3.5, 3.2))),
+            alias="champion",
+        ),
+    )
+
+
+def sample_model_versions() -> tuple[ModelVersion, ...]:
+    now = datetime.now().astimezone()
+    return tuple(
+        ModelVersion(
+            "churn",
+            str(n),
+            aliases,
+            "None",
+            "READY",
+            created=now - timedelta(days=10 - n),
+            run_id=f"{n:032x}",
+            run_name=f"train-{n}",
+            metrics=(("accuracy", value),),
+        )
+        for n, aliases, value in (
+            (3, ("challenger",), 0.934),
+            (2, ("champion",), 0.921),
+            (1, (), 0.88),
+        )
+    )
+
+
+class FixedModelsSource(Source):
+    """An MLflow-like source with fixed rows that records alias moves."""
+
+    kind = "mlflow"
+
+    def __init__(self, name="registry", *, read_only=False):
+        super().__init__(name, refresh=3600, timeout=5)
+        self.read_only = read_only
+        self.calls: list[tuple] = []
+        self.config = type("Cfg", (), {"metrics": ("accuracy",)})()
+
+    def poll(self):
+        return ModelsSnapshot(
+            self.label,
+            "mlflow",
+            sample_model_rows(self.label),
+            sample_model_versions(),
+            ("churn", "[red]fraud[/]", "eta"),
+            "champion",
+            "challenger",
+        )
+
+    def plan_promote(self, model, version, alias=None):
+        return AliasPlan(
+            model,
+            "champion",
+            "promote",
+            "2",
+            version,
+            (("accuracy", 0.921),),
+            (("accuracy", 0.934),),
+        )
+
+    def plan_rollback(self, model, alias=None):
+        return AliasPlan(
+            model, "champion", "rollback", "2", "1", (("accuracy", 0.921),), (("accuracy", 0.88),)
+        )
+
+    def promote(self, model, version, alias=None):
+        self.calls.append(("promote", model, version))
+        return AliasChange(model, "champion", "2", version, datetime.now().astimezone())
+
+    def rollback(self, model, alias=None):
+        self.calls.append(("rollback", model))
+        return AliasChange(model, "champion", "2", "1", datetime.now().astimezone(), "rollback")
+
+
 def fixed_app(
-    *, read_only: bool = False, keys: dict | None = None, services=True, store=None, pipelines=None
+    *,
+    read_only: bool = False,
+    keys: dict | None = None,
+    services=True,
+    store=None,
+    pipelines=None,
+    models=None,
 ) -> OpsdashApp:
     config = Config(path=None, refresh=3600, read_only=read_only, keys=keys or {})
     pipelines = pipelines or FixedPipelineSource()
-    poller = Poller([FixedDockerSource(services=services), FixedHostSource(), pipelines])
+    models = models or FixedModelsSource()
+    poller = Poller([FixedDockerSource(services=services), FixedHostSource(), pipelines, models])
     return OpsdashApp(config, poller, store=store)
 
 

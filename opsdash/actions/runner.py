@@ -138,10 +138,11 @@ class ActionRunner:
                 at=datetime.now().astimezone().isoformat(timespec="seconds"),
                 service=plan.target,
                 host=plan.host,
-                kind="app",
-                image=image,
+                kind="model" if plan.kind == "model" else "app",
+                image="" if plan.kind == "model" else image,
                 digest=digest,
                 result=outcome,
                 source=f"{plan.kind}-{plan.action}",
+                version=image.removeprefix("v") if plan.kind == "model" else (digest or image),
             )
         )

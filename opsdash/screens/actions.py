@@ -28,7 +28,7 @@ def plan_text(plan: ActionPlan) -> Text:
     text.append_text(literal(f"{plan.kind} {plan.target} on {plan.host}"))
     text.append("\n")
     if plan.old_image or plan.new_image:
-        text.append("Image   ", style="bold")
+        text.append("Version " if plan.kind == "model" else "Image   ", style="bold")
         text.append_text(literal(plan.old_image or "?"))
         if plan.old_digest:
             text.append_text(literal(f" ({plan.old_digest[:19]})", "dim"))

@@ -14,12 +14,14 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from opsdash.model import Container, PipelineRun, Service, SourceHealth
+from opsdash.model.ml import ModelRow
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
     ContainersPanel,
     FilterInput,
     HostPanel,
+    ModelsPanel,
     Panel,
     PipelinesPanel,
     PlaceholderPanel,
@@ -71,7 +73,7 @@ class MainScreen(Screen):
                 4, id="panel-deployments", sources="deployment frequency and the DORA keys"
             )
             yield PipelinesPanel(3, id="panel-pipelines")
-            yield PlaceholderPanel(5, id="panel-models", sources="MLflow, Prometheus")
+            yield ModelsPanel(5, id="panel-models")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -98,6 +100,10 @@ class MainScreen(Screen):
     @property
     def pipelines_panel(self) -> PipelinesPanel:
         return self.query_one(PipelinesPanel)
+
+    @property
+    def models_panel(self) -> ModelsPanel:
+        return self.query_one(ModelsPanel)
 
     # --- focus and panels ---------------------------------------------------
 
@@ -242,6 +248,8 @@ class MainScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Mutating keys show as disabled in read-only mode, and where they do not apply."""
+        if action == "model":
+            return None if self.read_only else True
         if action == "pipeline":
             if self.read_only:
                 return None
@@ -276,6 +284,14 @@ class MainScreen(Screen):
             return
         self.app.actions.start_pipeline(action, run)  # type: ignore[attr-defined]
 
+    def action_model(self, action: str) -> None:
+        table = self._focused_table()
+        row = table.selected if table is not None else None
+        if not isinstance(row, ModelRow):
+            self.notify("Select a model in the Models panel first.", severity="warning", timeout=3)
+            return
+        self.app.actions.start_model(action, row)  # type: ignore[attr-defined]
+
     def action_zoom(self) -> None:
         """The active panel fills the screen (again: all panels side by side)."""
         self.toggle_class("-zoomed")
@@ -294,5 +310,7 @@ class MainScreen(Screen):
             self.app.show_details(record)  # type: ignore[attr-defined]
         elif isinstance(record, PipelineRun):
             self.app.show_run(record)  # type: ignore[attr-defined]
+        elif isinstance(record, ModelRow):
+            self.app.show_model(record)  # type: ignore[attr-defined]
         elif record is not None:
             self.app.show_record(record)  # type: ignore[attr-defined]

@@ -15,12 +15,15 @@ from textual.widgets import Input, Static
 
 from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import Container, HostStats, PipelineRun, Service, SourceHealth
+from opsdash.model.ml import ModelRow
 from opsdash.safetext import literal
 from opsdash.views import (
     CONTAINER_COLUMNS,
+    MODEL_COLUMNS,
     RUN_COLUMNS,
     SERVICE_COLUMNS,
     container_search_text,
+    model_search_text,
     run_search_text,
     service_search_text,
 )
@@ -170,6 +173,62 @@ class PipelinesPanel(Panel):
             )
         elif problems:
             self.show_message(_status_line(problems))
+        else:
+            self.show_message(None)
+
+
+class ModelsPanel(Panel):
+    """Model quality per model and metric: serving vs challenger, trend, thresholds."""
+
+    BINDINGS = [
+        Binding("P", "screen.model('promote')", "Promote", id="model-promote"),
+        Binding("u", "screen.model('rollback')", "Roll back alias", id="model-rollback"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="models-status", classes="panel-status")
+        yield FilterInput("models-table", id="models-filter", classes="filter")
+        yield ResourceTable(MODEL_COLUMNS, model_search_text, id="models-table")
+
+    def on_mount(self) -> None:
+        self.show_message(Text("Waiting for the first poll…", style="dim"))
+
+    @property
+    def focus_targets(self) -> list:
+        return [self.query_one("#models-table")]
+
+    def show_message(self, message: Text | None) -> None:
+        status = self.query_one("#models-status", Static)
+        status.display = bool(message)
+        status.update(message or "")
+
+    def update_data(
+        self,
+        rows: Sequence[ModelRow],
+        *,
+        problems: Sequence[SourceHealth],
+        notes: Sequence[str],
+        configured: bool,
+        multi_source: bool,
+    ) -> None:
+        table = self.query_one("#models-table", ResourceTable)
+        table.set_hidden_columns(set() if multi_source else {"source"})
+        table.update_records(rows)
+        if not configured:
+            self.show_message(
+                Text(
+                    "No model source configured. Add [[mlflow]] or [[prometheus]] "
+                    "(docs/config.md), or set MLFLOW_TRACKING_URI.",
+                    style="yellow",
+                )
+            )
+        elif problems or notes:
+            text = _status_line(problems)
+            for note in notes:
+                if text:
+                    text.append("\n")
+                text.append_text(literal(note, "yellow"))
+            self.show_message(text)
         else:
             self.show_message(None)
 

@@ -56,7 +56,7 @@ async def test_tab_and_numbers_switch_panels():
         for number, panel_id in [
             (3, "pipelines-table"),
             (4, "panel-deployments"),
-            (5, "panel-models"),
+            (5, "models-table"),
             (2, "panel-host"),
         ]:
             await pilot.press(str(number))
