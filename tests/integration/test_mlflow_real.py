@@ -1,0 +1,355 @@
+"""MlflowSource against a real MLflow tracking server (devstack.mlflow_server).
+
+One server for the module (~10 s to start, ~500 MB), seeded with churn v1..v3
+(champion -> v2, challenger -> v3). Expected values are read from MLflow's own
+REST API, not restated. The kill test runs last: it restarts the server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devstack.mlflow_server import (
+    MARKUP_MODEL,
+    MlflowServer,
+    mlflow_binary,
+    rest,
+    seed,
+    servers_dir,
+)
+from devstack.replay import ReplayServer, Reply
+from opsdash.config import MlflowConfig
+from opsdash.model.ml import ThresholdState
+from opsdash.sources.base import SourceError
+from opsdash.sources.http import HttpError
+from opsdash.sources.mlflow import MlflowSource
+from tests.helpers import sync_wait
+
+
+@pytest.fixture(scope="module")
+def mlflow(tmp_path_factory):
+    if mlflow_binary() is None:
+        reason = f"MLflow is not installed in {servers_dir() / 'mlflow'} (run scripts/test)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"))
+    with server:
+        server.seeded = seed(server.url)
+        yield server
+
+
+def config(server: MlflowServer, **overrides) -> MlflowConfig:
+    values = {
+        "name": "test",
+        "url": server.url,
+        "metrics": ("accuracy", "loss"),
+        "lower_is_better": ("loss",),
+        "warning": (("accuracy", 0.92), ("loss", 0.08)),
+        "breach": (("accuracy", 0.85), ("loss", 0.15)),
+        "timeout": 5.0,
+    }
+    values.update(overrides)
+    return MlflowConfig(**values)
+
+
+@pytest.fixture
+def source(mlflow):
+    src = MlflowSource(config(mlflow))
+    yield src
+    src.close()
+
+
+def alias_version(server: MlflowServer, model: str, alias: str) -> str:
+    body = rest(
+        server.url, "GET", "registered-models/alias", params={"name": model, "alias": alias}
+    )
+    return body["model_version"]["version"]
+
+
+def run_metric(server: MlflowServer, model: str, version: str, metric: str) -> float:
+    """The latest value MLflow itself reports for the run behind `model` `version`."""
+    mv = rest(server.url, "GET", "model-versions/get", params={"name": model, "version": version})[
+        "model_version"
+    ]
+    run = rest(server.url, "GET", "runs/get", params={"run_id": mv["run_id"]})["run"]
+    return next(m["value"] for m in run["data"]["metrics"] if m["key"] == metric)
+
+
+def row(snapshot, model: str, metric: str):
+    return next(r for r in snapshot.rows if r.model == model and r.metric == metric)
+
+
+def new_model(server: MlflowServer) -> str:
+    """A fresh registered model with one version per seeded run, champion -> v1."""
+    name = f"promo-{uuid.uuid4().hex[:6]}"
+    rest(server.url, "POST", "registered-models/create", {"name": name})
+    for run_id in server.seeded.runs.values():
+        rest(
+            server.url,
+            "POST",
+            "model-versions/create",
+            {"name": name, "source": f"runs:/{run_id}/model", "run_id": run_id},
+        )
+    rest(
+        server.url,
+        "POST",
+        "registered-models/alias",
+        {"name": name, "alias": "champion", "version": "1"},
+    )
+    return name
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def test_poll_shows_champion_and_challenger_as_mlflow_reports_them(mlflow, source):
+    snap = source.poll()
+    assert snap.kind == "mlflow" and snap.source == "mlflow:test"
+    assert {"churn", MARKUP_MODEL} <= set(snap.models)
+    champion = alias_version(mlflow, "churn", "champion")
+    challenger = alias_version(mlflow, "churn", "challenger")
+    assert (champion, challenger) == (mlflow.seeded.versions["train-v2"], "3")
+
+    acc = row(snap, "churn", "accuracy")
+    assert acc.version == champion and acc.alias == "champion"
+    assert acc.value == run_metric(mlflow, "churn", champion, "accuracy")
+    assert acc.challenger_alias == "challenger" and acc.challenger_version == challenger
+    assert acc.challenger_value == run_metric(mlflow, "churn", challenger, "accuracy")
+    assert acc.difference == pytest.approx(acc.challenger_value - acc.value)
+    assert acc.challenger_better is True
+    assert acc.state is ThresholdState.WARNING  # 0.91: below warning 0.92, above breach 0.85
+
+    loss = row(snap, "churn", "loss")  # lower is better: 0.09 is above warning 0.08
+    assert loss.direction == "lower" and loss.state is ThresholdState.WARNING
+    assert loss.value == run_metric(mlflow, "churn", champion, "loss")
+    assert loss.challenger_better is True  # 0.07 < 0.09
+
+    # The model named in Rich markup comes through as plain text, untouched.
+    markup = row(snap, MARKUP_MODEL, "accuracy")
+    assert markup.model == "[red]churn" and markup.challenger_version == ""
+    assert markup.state is ThresholdState.BREACH  # v1's run ended at 0.80
+
+    versions = snap.versions_of("churn")
+    assert [v.version for v in versions] == ["3", "2", "1"]
+    by_version = {v.version: v for v in versions}
+    assert by_version["2"].aliases == ("champion",)
+    assert by_version["3"].aliases == ("challenger",)
+    assert by_version["2"].run_id == mlflow.seeded.runs["train-v2"]
+    assert by_version["2"].run_name == "train-v2" and by_version["2"].run_status == "FINISHED"
+    assert by_version["1"].metric("accuracy") == run_metric(mlflow, "churn", "1", "accuracy")
+    assert by_version["2"].status == "READY" and by_version["2"].created is not None
+
+
+def test_trend_is_the_serving_runs_history(mlflow, source):
+    acc = row(source.poll(), "churn", "accuracy")
+    history = rest(
+        mlflow.url,
+        "GET",
+        "metrics/get-history",
+        params={"run_id": acc.run_id, "metric_key": "accuracy"},
+    )["metrics"]
+    assert [(p.step, p.value) for p in acc.trend] == [(m["step"], m["value"]) for m in history]
+    assert [p.value for p in acc.trend] == mlflow.seeded.histories["train-v2"]
+    assert all(p.at is not None for p in acc.trend)
+
+
+def test_finished_runs_are_read_once(source):
+    models = len(source.poll().models)
+    before = source.client.stats["requests"]
+    source.poll()
+    # models search + one versions search per model; runs and histories come from the cache
+    assert source.client.stats["requests"] - before == 1 + models
+
+
+def test_pages_are_followed(mlflow, source):
+    paged = MlflowSource(config(mlflow))
+    paged.PAGE_SIZE = 1
+    try:
+        one_by_one = paged.poll()
+    finally:
+        paged.close()
+    full = source.poll()
+    assert one_by_one.models == full.models
+    assert [(v.model, v.version) for v in one_by_one.versions] == [
+        (v.model, v.version) for v in full.versions
+    ]
+    assert one_by_one.rows == full.rows
+
+
+def test_configured_models_only_and_a_missing_name_is_a_note(mlflow):
+    src = MlflowSource(config(mlflow, models=("churn", "no-such-model"), metrics=("accuracy",)))
+    try:
+        snap = src.poll()
+    finally:
+        src.close()
+    assert snap.models == ("churn",)
+    assert [(r.model, r.metric) for r in snap.rows] == [("churn", "accuracy")]
+    assert any("no-such-model" in note for note in snap.notes)
+
+
+def test_without_the_serving_alias_the_newest_version_is_shown(mlflow):
+    src = MlflowSource(config(mlflow, models=("churn",), alias="production"))
+    try:
+        acc = row(src.poll(), "churn", "accuracy")
+    finally:
+        src.close()
+    assert acc.version == "3" and acc.alias == ""
+    assert "no production alias" in acc.note
+
+
+# --- acting ---------------------------------------------------------------------------
+
+
+def test_promote_moves_the_alias_and_rollback_moves_it_back(mlflow, source):
+    model = new_model(mlflow)
+    plan = source.plan_promote(model, "v3")
+    assert (plan.alias, plan.old_version, plan.new_version) == ("champion", "1", "3")
+    assert dict(plan.new_metrics)["accuracy"] == run_metric(mlflow, model, "3", "accuracy")
+    assert dict(plan.old_metrics)["accuracy"] == run_metric(mlflow, model, "1", "accuracy")
+    assert alias_version(mlflow, model, "champion") == "1"  # a plan changes nothing
+
+    change = source.promote(model, 3)
+    assert (change.old_version, change.new_version, change.action) == ("1", "3", "promote")
+    assert alias_version(mlflow, model, "champion") == "3"
+    tags = {
+        t["key"]: t["value"]
+        for t in rest(mlflow.url, "GET", "registered-models/get", params={"name": model})[
+            "registered_model"
+        ]["tags"]
+    }
+    assert tags["opsdash.previous.champion"] == "1"
+    assert tags["opsdash.set.champion"] == "3"
+
+    acc = row(source.poll(), model, "accuracy")
+    assert acc.version == "3" and acc.previous_version == "1"
+    assert abs(acc.serving_changed_at - datetime.now(UTC)) < timedelta(minutes=5)
+
+    # Another opsdash (a fresh source) can roll back from the recorded tags.
+    other = MlflowSource(config(mlflow))
+    try:
+        back = other.plan_rollback(model)
+        assert (back.old_version, back.new_version) == ("3", "1")
+        change = other.rollback(model)
+    finally:
+        other.close()
+    assert (change.old_version, change.new_version, change.action) == ("3", "1", "rollback")
+    assert alias_version(mlflow, model, "champion") == "1"
+
+
+def test_promote_to_another_alias(mlflow, source):
+    model = new_model(mlflow)
+    change = source.promote(model, 2, alias="challenger")
+    assert (change.alias, change.old_version, change.new_version) == ("challenger", "", "2")
+    assert alias_version(mlflow, model, "challenger") == "2"
+    assert alias_version(mlflow, model, "champion") == "1"
+
+
+def test_refusals_are_one_clear_line(mlflow, source):
+    model = new_model(mlflow)
+    cases = [
+        (lambda: source.rollback(model), "no earlier champion version recorded"),
+        (lambda: source.promote(model, 1), "already is champion"),
+        (lambda: source.promote(model, 9), "has no version 9"),
+        (lambda: source.promote("no-such-model", 1), "not found"),
+        (lambda: source.plan_promote(model, "latest"), "not a model version number"),
+    ]
+    for action, words in cases:
+        with pytest.raises(SourceError, match=words) as info:
+            action()
+        assert "\n" not in str(info.value)
+    read_only = MlflowSource(config(mlflow, read_only=True))
+    try:
+        assert read_only.plan_promote(model, 2).new_version == "2"  # planning is allowed
+        with pytest.raises(SourceError, match="read-only"):
+            read_only.promote(model, 2)
+    finally:
+        read_only.close()
+    assert alias_version(mlflow, model, "champion") == "1"
+
+
+def test_rollback_refuses_after_a_move_outside_opsdash(mlflow, source):
+    model = new_model(mlflow)
+    source.promote(model, 3)
+    rest(
+        mlflow.url,
+        "POST",
+        "registered-models/alias",
+        {"name": model, "alias": "champion", "version": "2"},
+    )
+    with pytest.raises(SourceError, match="moved outside opsdash"):
+        source.rollback(model)
+    assert alias_version(mlflow, model, "champion") == "2"
+    acc = row(source.poll(), model, "accuracy")
+    assert acc.version == "2" and acc.previous_version == ""  # the record is stale
+
+
+# --- failures -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        (Reply(200, "<html>maintenance</html>"), "malformed response: not JSON"),
+        (Reply(200, None), "malformed response: an empty body"),
+        (Reply(200, [1, 2]), "malformed response: JSON list"),
+        (Reply(200, {"registered_models": "nope"}), "unexpected response shape"),
+        (Reply(200, {"registered_models": [{"no_name": 1}]}), "unexpected response shape"),
+        (Reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "No API"}), "HTTP 404"),
+    ],
+)
+def test_malformed_answers_are_one_line_errors(reply, words):
+    with ReplayServer() as fake:
+        fake.add("GET", "/api/2.0/mlflow/registered-models/search", reply)
+        src = MlflowSource(MlflowConfig(name="fake", url=fake.url, token="s3cret-token"))
+        try:
+            with pytest.raises(HttpError, match=words) as info:
+                src.poll()
+        finally:
+            src.close()
+        assert "\n" not in str(info.value) and "s3cret-token" not in str(info.value)
+        assert fake.calls()[0].headers["authorization"] == "Bearer s3cret-token"
+
+
+def test_a_malformed_run_is_a_clear_error():
+    with ReplayServer() as fake:
+        model = {"name": "m", "aliases": [{"alias": "champion", "version": "1"}]}
+        fake.add("GET", "/api/2.0/mlflow/registered-models/search", Reply(body={
+            "registered_models": [model]}))  # fmt: skip
+        fake.add("GET", "/api/2.0/mlflow/model-versions/search", Reply(body={
+            "model_versions": [{"name": "m", "version": "1", "run_id": "r1"}]}))  # fmt: skip
+        fake.add("GET", "/api/2.0/mlflow/runs/get", Reply(body={"run": {"data": {
+            "metrics": [{"key": "accuracy", "value": "high"}]}}}))  # fmt: skip
+        src = MlflowSource(MlflowConfig(name="fake", url=fake.url, user="u", password="pw-123"))
+        try:
+            with pytest.raises(HttpError, match=r"runs/get: unexpected response shape"):
+                src.poll()
+        finally:
+            src.close()
+        assert fake.calls()[0].headers["authorization"].startswith("Basic ")
+
+
+def test_killed_server_is_a_clear_error_and_a_restart_recovers(mlflow, source):
+    assert source.poll().rows
+    mlflow.kill()
+    with pytest.raises(HttpError) as info:
+        source.poll()
+    message = str(info.value)
+    assert "\n" not in message and "cannot connect" in message
+    assert "registered-models/search" in message
+    with pytest.raises(HttpError):
+        source.promote("churn", 3)
+    mlflow.start()
+    snap = sync_wait(lambda: _poll_or_none(source), timeout=60)
+    assert row(snap, "churn", "accuracy").version == mlflow.seeded.versions["train-v2"]
+
+
+def _poll_or_none(source):
+    try:
+        return source.poll()
+    except HttpError:
+        return None
