@@ -276,7 +276,9 @@ class GitHubSource(PipelineSource):
         state = str(status["state"]).lower()
         if state not in _SETTLED_DEPLOYMENT_STATES:
             return None  # queued, pending, in_progress: reported once it settles
-        at = parse_time(status.get("created_at")) or parse_time(raw["created_at"])
+        # An inactive status is dated when it was superseded: use the deployment's own time.
+        settled = None if state == "inactive" else parse_time(status.get("created_at"))
+        at = settled or parse_time(raw["created_at"])
         if at is None:
             raise ValueError("deployment without created_at")
         return VendorDeployment(
@@ -286,7 +288,9 @@ class GitHubSource(PipelineSource):
             environment=str(status.get("environment") or raw.get("environment") or ""),
             version=str(raw.get("sha") or ""),
             at=at,
-            result=state,
+            # GitHub marks a successful deployment "inactive" once a newer one
+            # succeeds: it was deployed, so it counts as a success.
+            result="success" if state == "inactive" else state,
             url=str(status.get("log_url") or status.get("target_url") or ""),
         )
 

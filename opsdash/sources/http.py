@@ -41,6 +41,7 @@ T = TypeVar("T")
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 SHORT_WAIT = 2.0  # a rate-limit wait this short is slept through instead of failing the poll
 DEFAULT_RATE_WAIT = 60.0  # GitHub's advice when a secondary limit names no time
+CACHE_ENTRIES = 512  # conditional-GET bodies kept per client
 USER_AGENT = "opsdash (+https://github.com/opsdash)"
 
 
@@ -389,6 +390,8 @@ class HttpClient:
             etag = response.headers.get("etag", "")
             modified = response.headers.get("last-modified", "")
             if etag or modified:
+                if len(self._cache) >= CACHE_ENTRIES:
+                    self._cache.pop(next(iter(self._cache)))  # the oldest: memory stays bounded
                 self._cache[url] = (etag, modified, body, following)
         return body, following
 
