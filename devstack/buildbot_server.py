@@ -114,6 +114,16 @@ c["db"] = {{"db_url": "sqlite:///state.sqlite"}}
 c["buildbotNetUsageData"] = None
 """
 
+# Appended when the server has users: they log in with Basic auth at /auth/login;
+# only they may control builds (anonymous users may still read).
+_AUTH_CFG = """
+c["www"]["auth"] = util.UserPasswordAuth({users!r})
+c["www"]["authz"] = util.Authz(
+    allowRules=[util.AnyControlEndpointMatcher(role="admins")],
+    roleMatchers=[util.RolesFromUsername(roles=["admins"], usernames={names!r})],
+)
+"""
+
 
 class BuildbotError(RuntimeError):
     pass
@@ -123,6 +133,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    """Nobody listens there (TIME_WAIT leftovers of our own connections do not count)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Twisted binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def servers_dir() -> Path:
@@ -156,7 +177,15 @@ def _pid_alive(pid: int) -> bool:
 class BuildbotServer:
     """One Buildbot master and one worker under ``base_dir`` (a temp dir by default)."""
 
-    def __init__(self, base_dir: str | os.PathLike[str] | None = None):
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str] | None = None,
+        *,
+        users: dict[str, str] | None = None,
+    ):
+        """`users` (name -> password) turns on the web login; only they may then
+        force, stop, rebuild or cancel."""
+        self.users = dict(users or {})
         self._own_dir = base_dir is None
         if base_dir is None:
             base_dir = tempfile.mkdtemp(prefix="opsdash-bb-", dir="/tmp")
@@ -187,19 +216,23 @@ class BuildbotServer:
     def api(self) -> str:
         return f"{self.url}/api/v2"
 
+    @staticmethod
+    def _works_in(pid: int, directory: Path) -> bool:
+        """Alive (not a zombie) and its working directory is `directory`: one of ours."""
+        if not _pid_alive(pid):
+            return False
+        try:
+            return Path(os.readlink(f"/proc/{pid}/cwd")) == directory
+        except OSError:
+            return False
+
     def _pid(self, directory: Path) -> int | None:
         """The daemon of `directory`, if its pid file names a live process working there."""
         try:
             pid = int((directory / "twistd.pid").read_text().strip())
         except (OSError, ValueError):
             return None
-        if not _pid_alive(pid):
-            return None
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            return None
-        return pid if Path(cwd) == directory else None
+        return pid if self._works_in(pid, directory) else None
 
     @property
     def master_pid(self) -> int | None:
@@ -260,26 +293,31 @@ class BuildbotServer:
                 " or set OPSDASH_SERVERS_DIR)"
             )
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        if not self.www_port or not self.pb_port:
+        stale = not self.running and not (_port_free(self.www_port) and _port_free(self.pb_port))
+        if not self.www_port or not self.pb_port or stale:
+            # New ports: first start, or someone else took the old ones meanwhile.
             self.www_port, self.pb_port = free_port(), free_port()
             while self.pb_port == self.www_port:
                 self.pb_port = free_port()
             (self.base_dir / _STATE_FILE).write_text(
                 json.dumps({"www_port": self.www_port, "pb_port": self.pb_port}) + "\n"
             )
+            if self.worker_pid is None:
+                shutil.rmtree(self.worker_dir, ignore_errors=True)  # its .tac names the old port
         bindir = buildbot_bin()
         if not (self.master_dir / "buildbot.tac").exists():
             self._run(str(bindir / "buildbot"), "create-master", "-r", str(self.master_dir))
-        (self.master_dir / "master.cfg").write_text(
-            _MASTER_CFG.format(
-                title=TITLE,
-                www_port=self.www_port,
-                pb_port=self.pb_port,
-                worker=WORKER_NAME,
-                password=WORKER_PASSWORD,
-                tricky=f"echo '{MARKUP_LINE}'; printf '{ESCAPES}'",
-            )
+        config = _MASTER_CFG.format(
+            title=TITLE,
+            www_port=self.www_port,
+            pb_port=self.pb_port,
+            worker=WORKER_NAME,
+            password=WORKER_PASSWORD,
+            tricky=f"echo '{MARKUP_LINE}'; printf '{ESCAPES}'",
         )
+        if self.users:
+            config += _AUTH_CFG.format(users=self.users, names=sorted(self.users))
+        (self.master_dir / "master.cfg").write_text(config)
         if not (self.worker_dir / "buildbot.tac").exists():
             self._run(
                 str(bindir / "buildbot-worker"),
@@ -346,15 +384,16 @@ class BuildbotServer:
         return any(w.get("name") == WORKER_NAME and w.get("connected_to") for w in workers)
 
     def _signal(self, pid: int, directory: Path, timeout: float) -> None:
-        """SIGTERM, wait, SIGKILL after `timeout`; only while it is still ours."""
+        """SIGTERM, wait until it has exited, SIGKILL after `timeout`; only while it is
+        still ours. (twistd removes its pid file before it exits, so wait on the pid.)"""
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._pid(directory) != pid:
+            if not self._works_in(pid, directory):
                 return
             time.sleep(0.05)
-        if self._pid(directory) == pid:
+        if self._works_in(pid, directory):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5

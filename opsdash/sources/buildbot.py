@@ -97,6 +97,8 @@ class BuildbotSource(PipelineSource):
         self._schedulers: dict[str, tuple[str, ...]] | None = None  # force scheduler -> builders
         self._title: str | None = None
         self._logged_in = False
+        self._logins = 0
+        self._login_lock: asyncio.Lock | None = None
         self._rpc_id = 0
 
     # --- plumbing ---------------------------------------------------------------
@@ -105,13 +107,34 @@ class BuildbotSource(PipelineSource):
         """Basic login once, as the web UI does; the session cookie does the rest."""
         if not self.config.user or (self._logged_in and not force):
             return
-        await self.client.request("GET", f"{self.www}/auth/login", ok=(200, 302, 303))
-        self._logged_in = True
+        if self._login_lock is None:
+            self._login_lock = asyncio.Lock()  # made on the HTTP loop, where it is used
+        generation = self._logins
+        async with self._login_lock:
+            if self._logins != generation:
+                return  # a concurrent request logged in meanwhile
+            try:
+                await self.client.request("GET", f"{self.www}/auth/login", ok=(200, 302, 303))
+            except HttpError as exc:
+                if exc.status not in (401, 403):
+                    raise
+                raise SourceError(
+                    f"{self.label}: login as {self.config.user} at {self.www}/auth/login failed"
+                    f" (HTTP {exc.status}): wrong user or password?"
+                ) from None
+            self._logins += 1
+            self._logged_in = True
 
     async def _get(self, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
         """GET a collection and return its `key` list ({"builds": [...], "meta": ...})."""
         await self._login()
-        body = await self.client.get_json(path, params or None)
+        try:
+            body = await self.client.get_json(path, params or None)
+        except HttpError as exc:
+            if exc.status not in (401, 403) or not self.config.user:
+                raise
+            await self._login(force=True)  # the session expired: log in again, once
+            body = await self.client.get_json(path, params or None)
         try:
             items = body[key]
             if not isinstance(items, list):
@@ -227,6 +250,8 @@ class BuildbotSource(PipelineSource):
         }
         pending = {"complete": "false", "claimed": "false", "order": "-buildrequestid"}
         if self.config.jobs:
+            if not set(self.config.jobs) <= set(self._builders.values()):
+                await self._ensure_meta(refresh=True)  # added by a reconfig, or a typo
             ids = [self._builder_id(name) for name in self.config.jobs]
             batches = await asyncio.gather(
                 *(self._get(f"/builders/{i}/builds", "builds", **params) for i in ids),

@@ -261,3 +261,36 @@ def test_killed_master_is_a_clear_error_and_recovers(server, make_source):
     server.start_master()
     after = source.poll()
     assert {r.id for r in before.runs if r.status.finished} <= {r.id for r in after.runs}
+
+
+def test_login_with_user_and_password():
+    """A master with a login: anonymous users read, only the user may act."""
+    if not available():
+        pytest.skip("Buildbot is not installed")
+    password = "s3cret-pw"
+    with BuildbotServer(users={"admin": password}) as bb:
+
+        def source(**kw) -> BuildbotSource:
+            return BuildbotSource(
+                PipelineConfig(provider="buildbot", name="auth", url=bb.url, deploy="deploy", **kw)
+            )
+
+        anonymous, wrong, admin = (
+            source(),
+            source(user="admin", password="wrong-pw"),
+            source(user="admin", password=password),
+        )
+        try:
+            assert anonymous.poll().runs == ()
+            with pytest.raises(SourceError, match="you need to have role 'admins'"):
+                anonymous.deploy("main")
+            with pytest.raises(SourceError, match=r"login as admin .* failed") as info:
+                wrong.poll()
+            assert "wrong-pw" not in str(info.value)
+            assert admin.deploy("main").startswith("deploy of main requested")
+            run, _ = wait_run(admin, lambda r: r.pipeline == "deploy" and r.status.finished)
+            assert run.status is RunStatus.SUCCESS and run.branch == "main"
+            assert run.actor == "admin"
+        finally:
+            for s in (anonymous, wrong, admin):
+                s.close()
