@@ -23,13 +23,17 @@ from tests.helpers import sync_wait
 DEADLINE = 60.0  # generous: a build here takes about a second
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[BuildbotServer]:
+def need_buildbot() -> None:
     if not available():
         reason = f"Buildbot is not installed in {buildbot_bin().parent} (scripts/test installs it)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[BuildbotServer]:
+    need_buildbot()
     with BuildbotServer() as bb:
         yield bb
 
@@ -265,8 +269,7 @@ def test_killed_master_is_a_clear_error_and_recovers(server, make_source):
 
 def test_login_with_user_and_password():
     """A master with a login: anonymous users read, only the user may act."""
-    if not available():
-        pytest.skip("Buildbot is not installed")
+    need_buildbot()
     password = "s3cret-pw"
     with BuildbotServer(users={"admin": password}) as bb:
 
