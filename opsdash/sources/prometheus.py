@@ -131,7 +131,7 @@ class PrometheusSource(Source):
         step = self.step
         instant_path, range_path = "/api/v1/query", "/api/v1/query_range"
         (kind, result, warn1), (rkind, rresult, warn2) = await asyncio.gather(
-            self._query(instant_path, {"query": cfg.query, "time": f"{end:.3f}"}),
+            self._query(instant_path, {"query": cfg.query}),  # at the server's "now"
             self._query(
                 range_path,
                 {
