@@ -1,0 +1,405 @@
+"""GitLab CI (REST API v4) as a pipeline source.
+
+A run is a pipeline of one project. The list endpoint is cheap but thin, so
+each listed pipeline's details (user, start and finish times) and its commit's
+title are fetched as well; both are cached (a finished pipeline's details by
+its `updated_at`, commit titles by sha), so a steady-state poll costs one list
+request plus one request per pipeline still running.
+
+The configured deploy names a *job*: a successful pipeline (on the deploy
+branch, if set) with a successful job of that name is a deploy run, and a
+deployment. With `environments`, GitLab's own deployments of those
+environments are reported instead (both at once would count each deploy twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from opsdash.config import PipelineConfig
+from opsdash.model import (
+    PipelineJob,
+    PipelineRun,
+    PipelineSnapshot,
+    RunStatus,
+    VendorDeployment,
+)
+from opsdash.sources.base import SourceError
+from opsdash.sources.ci import PipelineSource, first_line, status_from, tail
+from opsdash.sources.http import HttpClient, HttpError, shape_error
+
+T = TypeVar("T")
+
+# Pipeline and job statuses (doc/api/pipelines.md, doc/api/jobs.md).
+STATUSES: dict[str, RunStatus] = {
+    "created": RunStatus.QUEUED,
+    "waiting_for_resource": RunStatus.QUEUED,
+    "preparing": RunStatus.QUEUED,
+    "pending": RunStatus.QUEUED,
+    "scheduled": RunStatus.QUEUED,
+    "manual": RunStatus.QUEUED,
+    "running": RunStatus.RUNNING,
+    "canceling": RunStatus.CANCELLED,
+    "success": RunStatus.SUCCESS,
+    "failed": RunStatus.FAILED,
+    "canceled": RunStatus.CANCELLED,
+    "skipped": RunStatus.SKIPPED,
+}
+FINISHED_DEPLOYMENTS = ("success", "failed", "canceled")  # created/running/blocked may change
+PER_PAGE_MAX = 100
+CONCURRENCY = 8  # detail/commit/job requests in flight at once per poll
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _dicts(body: Any, method: str, url: str) -> list[dict[str, Any]]:
+    """A documented list of objects, or a one-line shape error."""
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise shape_error(method, url, TypeError("expected a list of objects"))
+    return body
+
+
+async def _bounded(semaphore: asyncio.Semaphore, coros: Iterable[Awaitable[T]]) -> list[T]:
+    """Run `coros` concurrently, no more at once than `semaphore` allows."""
+
+    async def one(coro: Awaitable[T]) -> T:
+        async with semaphore:
+            return await coro
+
+    return list(await asyncio.gather(*(one(c) for c in coros)))
+
+
+class GitLabSource(PipelineSource):
+    kind = "gitlab"
+    # GitLab's retry reruns only the failed and canceled jobs, which is what F means.
+    can_rerun_failed = True
+
+    def __init__(self, config: PipelineConfig, client: HttpClient | None = None):
+        root = config.url.rstrip("/")
+        self.web = root.removesuffix("/api/v4")
+        if client is None:
+            client = HttpClient(
+                f"{self.web}/api/v4",
+                headers={"PRIVATE-TOKEN": config.token} if config.token else None,
+                ca_bundle=config.ca_bundle,
+                timeout=config.timeout,
+                secrets=(config.token,),
+            )
+        super().__init__(config, client)
+        self.project = config.project
+        self.base = f"/projects/{quote(str(config.project), safe='')}"
+        # pipeline id -> (updated_at, details) for finished pipelines
+        self._details: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._titles: dict[str, str] = {}  # sha -> commit title
+        # pipeline id -> (updated_at, finish time of its successful deploy job or None)
+        self._deploy_jobs: dict[int, tuple[str, datetime | None]] = {}
+
+    # --- reading ------------------------------------------------------------------
+
+    async def fetch(self) -> PipelineSnapshot:
+        try:
+            return await self._fetch()
+        except HttpError as exc:
+            if exc.status == 401:
+                raise HttpError(
+                    f"{exc} (check the token of {self.label}: it needs the read_api scope)",
+                    exc.status,
+                ) from None
+            raise
+
+    async def _fetch(self) -> PipelineSnapshot:
+        runs_wanted = self.config.runs
+        params: dict[str, Any] = {
+            "per_page": min(PER_PAGE_MAX, runs_wanted),
+            "order_by": "id",
+            "sort": "desc",
+        }
+        if self.config.branch:
+            params["ref"] = self.config.branch
+        url = f"{self.base}/pipelines"
+        listed = _dicts(await self.client.get_pages(url, params, limit=runs_wanted), "GET", url)
+        for item in listed:
+            if not isinstance(item.get("id"), int):
+                raise shape_error("GET", url, KeyError("pipeline without a numeric id"))
+
+        wanted_deploys = [p for p in listed if self._may_be_deploy(p)]
+        shas = sorted({str(p.get("sha")) for p in listed if p.get("sha")})
+        use_environments = bool(self.config.environments)
+        limit = asyncio.Semaphore(CONCURRENCY)
+        details_task = _bounded(limit, (self._detail(p) for p in listed))
+        titles_task = _bounded(limit, (self._title(sha) for sha in shas))
+        deploys_task = _bounded(limit, (self._deploy_job(p) for p in wanted_deploys))
+        environments_task = _bounded(
+            limit, (self._environment_deployments(name) for name in self.config.environments)
+        )
+        details, titles, deploy_times, environment_lists = await asyncio.gather(
+            details_task, titles_task, deploys_task, environments_task
+        )
+
+        title_of = dict(zip(shas, titles, strict=True))
+        deploy_at = {p["id"]: at for p, at in zip(wanted_deploys, deploy_times, strict=True) if at}
+        runs = [
+            self._run(item, detail, title_of.get(str(item.get("sha")), ""), item["id"] in deploy_at)
+            for item, detail in zip(listed, details, strict=True)
+        ]
+        if use_environments:
+            deployments = [d for batch in environment_lists for d in batch]
+        else:
+            deployments = [
+                self._pipeline_deployment(run, deploy_at[int(run.id)])
+                for run in runs
+                if int(run.id) in deploy_at
+            ]
+        self._prune({p["id"] for p in listed}, set(shas))
+        return PipelineSnapshot(
+            source=self.label,
+            provider=self.kind,
+            runs=tuple(runs),
+            deployments=tuple(deployments),
+            quota=str(self.client.quota),
+        )
+
+    def _prune(self, ids: set[int], shas: set[str]) -> None:
+        """Keep the caches to what the newest listing still shows."""
+        self._details = {k: v for k, v in self._details.items() if k in ids}
+        self._deploy_jobs = {k: v for k, v in self._deploy_jobs.items() if k in ids}
+        self._titles = {k: v for k, v in self._titles.items() if k in shas}
+
+    async def _detail(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The pipeline's details; a finished one's come from the cache."""
+        pipeline_id = item["id"]
+        updated = str(item.get("updated_at") or "")
+        cached = self._details.get(pipeline_id)
+        if cached is not None and cached[0] == updated:
+            return cached[1]
+        url = f"{self.base}/pipelines/{pipeline_id}"
+        try:
+            detail = await self.client.get_json(url)
+        except HttpError as exc:
+            if exc.status == 404:  # deleted between the list and now
+                return {}
+            raise
+        if not isinstance(detail, dict):
+            raise shape_error("GET", url, TypeError("expected an object"))
+        if status_from(STATUSES, detail.get("status"), RunStatus.RUNNING).finished:
+            self._details[pipeline_id] = (updated, detail)
+        return detail
+
+    async def _title(self, sha: str) -> str:
+        """A commit's title (first line), cached per sha; "" if it is gone or hidden."""
+        if sha in self._titles:
+            return self._titles[sha]
+        url = f"{self.base}/repository/commits/{quote(sha, safe='')}"
+        try:
+            commit = await self.client.get_json(url)
+        except HttpError as exc:
+            if exc.status not in (403, 404):
+                raise
+            commit = {}
+        title = (
+            first_line(commit.get("title") or commit.get("message"))
+            if isinstance(commit, dict)
+            else ""
+        )
+        self._titles[sha] = title
+        return title
+
+    def _may_be_deploy(self, item: dict[str, Any]) -> bool:
+        if not self.config.deploy or item.get("status") != "success":
+            return False
+        return not self.config.deploy_branch or item.get("ref") == self.config.deploy_branch
+
+    async def _deploy_job(self, item: dict[str, Any]) -> datetime | None:
+        """When the pipeline's successful deploy job finished; None if it has none."""
+        pipeline_id = item["id"]
+        updated = str(item.get("updated_at") or "")
+        cached = self._deploy_jobs.get(pipeline_id)
+        if cached is not None and cached[0] == updated:
+            return cached[1]
+        url = f"{self.base}/pipelines/{pipeline_id}/jobs"
+        jobs = _dicts(
+            await self.client.get_pages(
+                url, {"scope[]": "success", "per_page": PER_PAGE_MAX}, limit=1000
+            ),
+            "GET",
+            url,
+        )
+        at: datetime | None = None
+        for job in jobs:
+            if job.get("name") == self.config.deploy and job.get("status") == "success":
+                at = _time(job.get("finished_at")) or _time(item.get("updated_at"))
+                break
+        self._deploy_jobs[pipeline_id] = (updated, at)
+        return at
+
+    async def _environment_deployments(self, environment: str) -> list[VendorDeployment]:
+        url = f"{self.base}/deployments"
+        params = {
+            "environment": environment,
+            "order_by": "updated_at",
+            "sort": "desc",
+            "per_page": 20,
+        }
+        items = _dicts(await self.client.get_json(url, params), "GET", url)
+        out = []
+        for item in items:
+            status = str(item.get("status") or "")
+            at = _time(item.get("finished_at")) or _time(item.get("updated_at"))
+            if status not in FINISHED_DEPLOYMENTS or at is None or item.get("id") is None:
+                continue
+            env = item.get("environment")
+            name = env.get("name") if isinstance(env, dict) else None
+            deployable = item.get("deployable")
+            web_url = deployable.get("web_url") if isinstance(deployable, dict) else None
+            out.append(
+                VendorDeployment(
+                    id=f"deployment:{item['id']}",
+                    source=self.label,
+                    service=self.config.service_name,
+                    environment=str(name or environment),
+                    version=str(item.get("sha") or item.get("ref") or ""),
+                    at=at,
+                    result=status,
+                    url=str(web_url or ""),
+                )
+            )
+        return out
+
+    def _run(
+        self, item: dict[str, Any], detail: dict[str, Any], title: str, is_deploy: bool
+    ) -> PipelineRun:
+        merged = {**item, **detail}
+        word = str(item.get("status") or merged.get("status") or "")
+        user = merged.get("user")
+        actor = ""
+        if isinstance(user, dict):
+            actor = str(user.get("username") or user.get("name") or "")
+        iid = merged.get("iid")
+        return PipelineRun(
+            source=self.label,
+            provider=self.kind,
+            project=self.project,
+            pipeline=str(merged.get("name") or "pipeline"),
+            id=str(item["id"]),
+            status=status_from(STATUSES, word, RunStatus.RUNNING),
+            vendor_status=word,
+            number=iid if isinstance(iid, int) else None,
+            branch=str(merged.get("ref") or ""),
+            sha=str(merged.get("sha") or ""),
+            message=title,
+            actor=actor,
+            event=str(merged.get("source") or ""),
+            created=_time(merged.get("created_at")),
+            started=_time(merged.get("started_at")),
+            finished=_time(merged.get("finished_at")),
+            url=str(merged.get("web_url") or f"{self.web}/{self.project}/-/pipelines/{item['id']}"),
+            is_deploy=is_deploy,
+        )
+
+    def _pipeline_deployment(self, run: PipelineRun, at: datetime) -> VendorDeployment:
+        return VendorDeployment(
+            id=f"pipeline:{run.id}",
+            source=self.label,
+            service=self.config.service_name,
+            environment="production",
+            version=run.sha or run.branch,
+            at=at,
+            result="success",
+            url=run.url,
+        )
+
+    async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
+        url = f"{self.base}/pipelines/{run.id}/jobs"
+        jobs = _dicts(
+            await self.client.get_pages(url, {"per_page": PER_PAGE_MAX}, limit=1000), "GET", url
+        )
+        out = []
+        # GitLab lists newest first; in creation order the stages read top to bottom.
+        for job in sorted(jobs, key=lambda j: j.get("id") if isinstance(j.get("id"), int) else 0):
+            word = str(job.get("status") or "")
+            if word == "failed" and job.get("allow_failure"):
+                word = "failed (allowed)"
+            out.append(
+                PipelineJob(
+                    id=str(job.get("id")),
+                    name=str(job.get("name") or f"job {job.get('id')}"),
+                    status=status_from(STATUSES, word.split(" ")[0], RunStatus.RUNNING),
+                    vendor_status=word,
+                    stage=str(job.get("stage") or ""),
+                    started=_time(job.get("started_at")),
+                    finished=_time(job.get("finished_at")),
+                    url=str(job.get("web_url") or ""),
+                )
+            )
+        return out
+
+    async def fetch_log(self, run: PipelineRun, job: PipelineJob) -> str:
+        response = await self.client.request("GET", f"{self.base}/jobs/{job.id}/trace")
+        return tail(response.text)
+
+    # --- acting -------------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise SourceError(f"{self.label} is read-only")
+
+    async def _post(self, path: str, body: Any = None) -> dict[str, Any]:
+        response = await self.client.request("POST", path, json_body=body)
+        reply = self.client.decode(response, "POST", self.client.base_url + path)
+        if not isinstance(reply, dict):
+            raise shape_error("POST", path, TypeError("expected a pipeline object"))
+        return reply
+
+    @staticmethod
+    def _title_of(run: PipelineRun) -> str:
+        return f"pipeline #{run.number}" if run.number is not None else f"pipeline {run.id}"
+
+    async def do_rerun(self, run: PipelineRun, failed_only: bool) -> str:
+        self._writable()
+        reply = await self._post(f"{self.base}/pipelines/{run.id}/retry")
+        status = str(reply.get("status") or "?")
+        if status_from(STATUSES, status, RunStatus.RUNNING).finished:
+            return (
+                f"{self._title_of(run)} not rerun: GitLab retries only failed or canceled"
+                f" jobs and it has none ({status})"
+            )
+        return (
+            f"{self._title_of(run)} retried: GitLab reruns its failed and canceled jobs"
+            f" (now {status})"
+        )
+
+    async def do_cancel(self, run: PipelineRun) -> str:
+        self._writable()
+        reply = await self._post(f"{self.base}/pipelines/{run.id}/cancel")
+        return f"cancel of {self._title_of(run)} requested (now {reply.get('status') or '?'})"
+
+    @property
+    def deploy_target(self) -> str:
+        if not self.config.deploy:
+            return ""
+        return f"pipeline on {self.project} (job {self.config.deploy})"
+
+    async def do_deploy(self, ref: str) -> str:
+        if not self.config.deploy:
+            return await super().do_deploy(ref)
+        self._writable()
+        body: dict[str, Any] = {"ref": ref}
+        if self.config.deploy_inputs:
+            body["variables"] = [
+                {"key": key, "value": str(value), "variable_type": "env_var"}
+                for key, value in self.config.deploy_inputs
+            ]
+        reply = await self._post(f"{self.base}/pipeline", body)
+        number = reply.get("iid", reply.get("id", "?"))
+        return f"pipeline #{number} created on {ref}"
