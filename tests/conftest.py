@@ -50,3 +50,21 @@ def engine():
 def own_engine():
     """A private dockerd just for one test: for tests that kill it or turn on Swarm."""
     yield from _private_engine()
+
+
+def _need_server(available: bool, what: str) -> None:
+    if not available:
+        reason = f"{what} is not installed (scripts/test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def buildbot():
+    """One real Buildbot master and worker on 127.0.0.1 for the whole session."""
+    from devstack.buildbot_server import BuildbotServer, available
+
+    _need_server(available(), "Buildbot")
+    with BuildbotServer() as server:
+        yield server

@@ -206,6 +206,16 @@ def to_jsonable(value: object) -> object:
 
 
 # Re-exported so callers import every record from `opsdash.model`.
+from opsdash.model.ml import (  # noqa: E402
+    AliasChange,
+    AliasPlan,
+    MetricPoint,
+    ModelRow,
+    ModelsSnapshot,
+    ModelVersion,
+    ThresholdState,
+    threshold_state,
+)
 from opsdash.model.pipelines import (  # noqa: E402
     PipelineJob,
     PipelineRun,
@@ -216,6 +226,8 @@ from opsdash.model.pipelines import (  # noqa: E402
 )
 
 __all__ = [
+    "AliasChange",
+    "AliasPlan",
     "Container",
     "ContainerDetails",
     "DiskUsage",
@@ -223,6 +235,10 @@ __all__ = [
     "HealthProbe",
     "HealthState",
     "HostStats",
+    "MetricPoint",
+    "ModelRow",
+    "ModelVersion",
+    "ModelsSnapshot",
     "Mount",
     "PipelineJob",
     "PipelineRun",
@@ -233,6 +249,8 @@ __all__ = [
     "Service",
     "SourceHealth",
     "SourceResult",
+    "ThresholdState",
     "VendorDeployment",
+    "threshold_state",
     "to_jsonable",
 ]

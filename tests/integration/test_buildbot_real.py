@@ -31,11 +31,10 @@ def need_buildbot() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[BuildbotServer]:
-    need_buildbot()
-    with BuildbotServer() as bb:
-        yield bb
+@pytest.fixture
+def server(buildbot) -> BuildbotServer:
+    """The session's Buildbot (tests/conftest.py), shared with the UI tests."""
+    return buildbot
 
 
 @pytest.fixture
