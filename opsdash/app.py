@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from opsdash.config import PIPELINE_PROVIDERS, Config
+from opsdash.eventlog import event
 from opsdash.model import (
     Container,
     DockerSnapshot,
@@ -281,6 +282,11 @@ class OpsdashApp(App):
                 self._last_states[label] = health.state
                 if previous is not None or health.state is not HealthState.OK:
                     changed_kinds.add(health.kind)
+                    if health.state is not HealthState.PENDING:
+                        event(
+                            f"source {label} {health.state.value}: {health.message}".rstrip(": "),
+                            warning=health.state in (HealthState.ERROR, HealthState.STALE),
+                        )
                     if self.store is not None and health.state is not HealthState.PENDING:
                         self.store.record_health(health)
         if "docker" in changed_kinds:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from opsdash import __version__
 from opsdash.config import Config, ConfigError, load_config
+from opsdash.eventlog import log_to
 from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import (
     DockerSnapshot,
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds between polls of each source (overrides the config; default 2)",
     )
+    parser.add_argument(
+        "--log",
+        metavar="PATH",
+        type=Path,
+        help="append a plain-text log of source health changes and actions to PATH "
+        "(secrets never appear in it)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("tui", help="start the dashboard (the default)")
     commands.add_parser(
@@ -90,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in config.warnings:
         print(f"opsdash: warning: {warning}", file=sys.stderr)
+    if args.log is not None:
+        try:
+            log_to(args.log)
+        except OSError as exc:
+            print(
+                f"opsdash: --log: cannot write {args.log}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return 2
 
     if args.command == "check":
         return run_check(config)

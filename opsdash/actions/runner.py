@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
+from opsdash.eventlog import event
 from opsdash.store import AuditEntry, DeploymentEvent, Store
 
 
@@ -106,6 +107,11 @@ class ActionRunner:
         error: str,
         result: ActionResult | None = None,
     ) -> None:
+        event(
+            f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
+            f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
+            warning=outcome != "ok",
+        )
         if self.store is None:
             return
         self.store.add_audit(

@@ -258,7 +258,11 @@ class HttpClient:
                 message = body.get("message") or body.get("error") or ""
                 detail = message if isinstance(message, str) else json.dumps(message)
         if not detail and "json" not in response.headers.get("content-type", ""):
-            detail = response.text[:120]
+            # An HTML error page (Jenkins, proxies): its text, not its tags.
+            detail = re.sub(
+                r"<(script|style)\b.*?</\1>|<[^>]+>", " ", response.text[:4000], flags=re.S | re.I
+            )
+            detail = detail[:400]
         detail = " ".join(detail.split())[:160]
         text = f"{self._where(method, url)}: HTTP {response.status_code} {response.reason_phrase}"
         return HttpError(self.redact(f"{text}: {detail}" if detail else text), response.status_code)

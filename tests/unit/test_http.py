@@ -345,7 +345,7 @@ def test_html_error_page_becomes_one_short_line(server, make_client):
         client.call(client.get_json, "/x")
     text = str(err.value)
     assert "\n" not in text and len(text) < 250
-    assert text.startswith("GET /x: HTTP 404 Not Found: <html> <head><title>502 Bad Gateway")
+    assert text.startswith("GET /x: HTTP 404 Not Found: 502 Bad Gateway xxx")  # text, not tags
 
 
 def test_non_json_body_is_a_clear_error(server, make_client):
