@@ -8,6 +8,7 @@ so polls of one source never overlap and a slow source never blocks another.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -247,8 +248,14 @@ class OpsdashApp(App):
             return
         labels = self._labels(*MODEL_KINDS)
         snapshots = self._model_snapshots()
-        rows = [row for snapshot in snapshots for row in snapshot.rows]
-        for row in self.breaches.update(rows):
+        problems = self._problems(labels)
+        failing = {f"{h.kind}:{h.source}" for h in problems}
+        rows = [
+            replace(row, stale=True) if snapshot.source in failing else row
+            for snapshot in snapshots
+            for row in snapshot.rows
+        ]
+        for row in self.breaches.update([r for r in rows if not r.stale]):
             self.notify(
                 strip_unsafe(
                     f"{row.model} {row.metric} = {row.value:.4g} breaches its threshold"
@@ -261,7 +268,7 @@ class OpsdashApp(App):
             )
         self.main.models_panel.update_data(
             rows,
-            problems=self._problems(labels),
+            problems=problems,
             notes=[note for snapshot in snapshots for note in snapshot.notes],
             configured=bool(labels),
             multi_source=len(labels) > 1,

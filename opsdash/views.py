@@ -348,8 +348,15 @@ _STATE_ORDER = {
     ThresholdState.OK: 3,
 }
 
+
+def _model_state(row: ModelRow) -> Text:
+    """The threshold word, and `stale` while the row's source fails (last good value)."""
+    text = threshold_text(row.state)
+    return Text.assemble(text, (" stale", "yellow")) if row.stale else text
+
+
 MODEL_COLUMNS: list[Column[ModelRow]] = [
-    Column("state", "STATE", lambda m, _: threshold_text(m.state), lambda m: _STATE_ORDER[m.state]),
+    Column("state", "STATE", lambda m, _: _model_state(m), lambda m: _STATE_ORDER[m.state]),
     Column(
         "model",
         "MODEL",

@@ -7,14 +7,16 @@ Usage (from anywhere, with opsdash and its dependencies installed)::
     python scripts/screenshots.py --out some/dir   # somewhere else
 
 Needs root (or whatever lets you run dockerd), Debian's docker.io and
-busybox-static, like the integration tests. It starts its own dockerd in a
-temp dir (devstack.docker_engine.PrivateDockerEngine), fills it with the demo
-stack (devstack.sample_stack), waits until every container and the Swarm
-service are in their demo state, then drives the real app headless with the
-real Docker and host sources, one fresh app per screenshot. Every screenshot
-is checked for the demo secret and for raw escape characters before it counts.
-The engine is removed at the end, also on errors and Ctrl-C. Takes about
-half a minute.
+busybox-static, like the integration tests, and what `scripts/test` installs
+for the pipelines and models (Buildbot and MLflow in .servers/, Debian's
+prometheus). It starts its own dockerd in a temp dir
+(devstack.docker_engine.PrivateDockerEngine), fills it with the demo stack
+(devstack.sample_stack), starts Buildbot, MLflow, Prometheus and a GitHub
+replay server (devstack.demo_services), waits until everything is in its demo
+state, then drives the real app headless with the real sources, one fresh app
+per screenshot. Every screenshot is checked for the demo secret, the demo
+token and raw escape characters before it counts. Everything is stopped at the
+end, also on errors and Ctrl-C. Takes about a minute.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devstack.demo_services import GITHUB_TOKEN, DemoServices  # noqa: E402
 from devstack.docker_engine import PrivateDockerEngine  # noqa: E402
 from devstack.sample_stack import (  # noqa: E402
     BACKUP,
@@ -56,6 +59,8 @@ from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen  
 from opsdash.screens.details import DetailsScreen  # noqa: E402
 from opsdash.screens.help import HelpScreen  # noqa: E402
 from opsdash.screens.logs import LogsScreen  # noqa: E402
+from opsdash.screens.models import ModelScreen  # noqa: E402
+from opsdash.screens.pipeline import JobLogScreen, RunScreen  # noqa: E402
 from opsdash.sources.registry import build_sources  # noqa: E402
 from opsdash.store import Store  # noqa: E402
 from opsdash.widgets.panels import HostPanel  # noqa: E402
@@ -70,8 +75,12 @@ def log(message: str) -> None:
     print(f"[screenshots] {message}", flush=True)
 
 
-def make_config(docker_host: str) -> Config:
+def make_config(docker_host: str, services: DemoServices | None = None) -> Config:
+    pipelines, mlflow, prometheus = services.configs() if services else ((), (), ())
     return Config(
+        pipelines=pipelines,
+        mlflow=mlflow,
+        prometheus=prometheus,
         path=None,
         refresh=1.0,
         docker=(
@@ -155,6 +164,17 @@ def dashboard_missing(app: OpsdashApp) -> list[str]:
         missing.append(f"service {SERVICE} {SERVICE_REPLICAS}/{SERVICE_REPLICAS}")
     if "Waiting for the first poll" in screen_text(app):
         missing.append("host panel")
+    runs = list(table(app, "pipelines-table").records.values())
+    for provider in {p.provider for p in app.config.pipelines}:
+        if not any(r.provider == provider for r in runs):
+            missing.append(f"{provider} runs")
+    if app.config.pipelines and not any(not r.status.finished for r in runs):
+        missing.append("a running pipeline")
+    models = {(r.kind, r.model) for r in table(app, "models-table").records.values()}
+    if app.config.mlflow and ("mlflow", "churn") not in models:
+        missing.append("MLflow churn")
+    if app.config.prometheus and ("prometheus", "fraud") not in models:
+        missing.append("Prometheus fraud")
     return missing
 
 
@@ -265,6 +285,74 @@ async def audit(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def pipelines(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("3")
+    await wait_for(pilot, lambda: table(app, "pipelines-table").has_focus, "pipelines focused")
+    await settle(pilot)
+
+
+async def select_row(
+    app: OpsdashApp, pilot, table_id: str, match: Callable[[object], bool]
+) -> None:
+    rows = table(app, table_id)
+    key = next(k for k, r in rows.records.items() if match(r))
+    rows.focus()
+    rows.move_cursor(row=rows.get_row_index(key))
+    await wait_for(
+        pilot, lambda: rows.selected is not None and match(rows.selected), "row selected"
+    )
+
+
+async def pipeline_run(app: OpsdashApp, pilot) -> None:
+    await pipelines(app, pilot)
+    await select_row(
+        app, pilot, "pipelines-table", lambda r: r.provider == "github" and r.number == 211
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), "run screen")
+    jobs = app.screen.query_one("#jobs-table", ResourceTable)
+    await wait_for(pilot, lambda: jobs.row_count == 2, "the run's jobs")
+    await settle(pilot)
+
+
+async def job_log(app: OpsdashApp, pilot) -> None:
+    await pipeline_run(app, pilot)
+    jobs = app.screen.query_one("#jobs-table", ResourceTable)
+    jobs.move_cursor(row=jobs.get_row_index("2"))
+    await pilot.press("l")
+    await wait_for(pilot, lambda: isinstance(app.screen, JobLogScreen), "job log screen")
+    await wait_for(pilot, lambda: "FAILED" in screen_text(app), "the log tail")
+    await settle(pilot)
+
+
+async def models(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("5")
+    await wait_for(pilot, lambda: table(app, "models-table").has_focus, "models focused")
+    await settle(pilot)
+
+
+async def model_details(app: OpsdashApp, pilot) -> None:
+    await models(app, pilot)
+    await select_row(
+        app, pilot, "models-table", lambda r: r.kind == "mlflow" and r.model == "churn"
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen), "model screen")
+    await settle(pilot)
+
+
+async def promote_confirm(app: OpsdashApp, pilot) -> None:
+    await models(app, pilot)
+    await select_row(
+        app, pilot, "models-table", lambda r: r.kind == "mlflow" and r.model == "churn"
+    )
+    await pilot.press("P")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "promote dialog")
+    await settle(pilot)
+
+
 Shot = Callable[[OpsdashApp, object], Awaitable[None]]
 
 # name -> (file, terminal size, steps, text that must be visible)
@@ -284,12 +372,39 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
     ),
     "redeploy-progress": ("redeploy-progress-160x48.svg", WIDE, redeploy_progress, ("done:",)),
     "audit": ("audit-160x48.svg", WIDE, audit, ("Audit log", WEB)),
+    "pipelines-models": (
+        "pipelines-models-160x48.svg",
+        WIDE,
+        pipelines,
+        ("3 Pipelines", "running", "failed", "5 Models", "breach", "champion"),
+    ),
+    "pipelines-narrow": ("pipelines-80x24.svg", NARROW, pipelines, ("3 Pipelines", "success")),
+    "pipeline-run": (
+        "pipeline-run-160x48.svg",
+        WIDE,
+        pipeline_run,
+        ("Run: CI #211", "test (3.11)"),
+    ),
+    "job-log": ("job-log-160x48.svg", WIDE, job_log, ("FAILED tests/test_cart.py",)),
+    "models-narrow": ("models-80x24.svg", NARROW, models, ("5 Models", "churn")),
+    "model-details": (
+        "model-details-160x48.svg",
+        WIDE,
+        model_details,
+        ("Model: churn", "Versions"),
+    ),
+    "promote-confirm": (
+        "promote-confirm-160x48.svg",
+        WIDE,
+        promote_confirm,
+        ("Promote churn?", "champion v2 -> v3"),
+    ),
 }
 
 
 def check_svg(path: Path, must_show: tuple[str, ...]) -> None:
     text = svg_text(path.read_text(encoding="utf-8"))
-    problems = [f"shows the demo secret {DEMO_SECRET!r}"] if DEMO_SECRET in text else []
+    problems = [f"shows the secret {s!r}" for s in (DEMO_SECRET, GITHUB_TOKEN) if s in text]
     problems += [
         f"contains raw {name}" for name, ch in (("ESC", "\x1b"), ("BEL", "\x07")) if ch in text
     ]
@@ -336,16 +451,20 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     engine = PrivateDockerEngine()
+    services = DemoServices(log=log)
     try:
         log(f"starting a private dockerd in {engine.base_dir}")
         engine.start()
         engine.ensure_images()
         log("starting the sample stack")
         start_sample_stack(engine)
+        services.start()
         wait_for_sample_stack(engine)
         log(f"stack ready after {time.monotonic() - started:.1f}s")
-        asyncio.run(take_all(make_config(engine.docker_host), args.out, names))
+        asyncio.run(take_all(make_config(engine.docker_host, services), args.out, names))
     finally:
+        log("stopping Buildbot, MLflow, Prometheus and the replay server")
+        services.close()
         log("removing the private dockerd")
         engine.cleanup()
     log(f"done in {time.monotonic() - started:.1f}s: {len(names)} screenshots in {args.out}")

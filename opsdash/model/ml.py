@@ -118,6 +118,7 @@ class ModelRow:
     previous_version: str = ""  # what a rollback would restore; "" when nothing is recorded
     run_id: str = ""
     note: str = ""  # why something is missing, e.g. "run has no metric loss"
+    stale: bool = False  # set by the UI while its source fails: the last good value
 
     @property
     def key(self) -> str:

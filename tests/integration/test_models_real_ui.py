@@ -178,5 +178,15 @@ async def test_prometheus_breach_shows_and_notifies_once(tmp_path):
             assert "breach" in screen_text(app)
             for _ in range(6):  # more polls while still in breach: no new notification
                 await pilot.pause(0.5)
+
+            prometheus.kill()  # killed mid-session: error shown, last values kept as stale
+            await wait_for(pilot, lambda: (r := row_of(app, "fraud")) and r.stale, timeout=DEADLINE)
+            text = screen_text(app)
+            assert "prometheus:prom error" in text and "breach stale" in text
+            assert row_of(app, "fraud").value == pytest.approx(0.80)
+            prometheus.start()  # back: recovers by itself
+            await wait_for(
+                pilot, lambda: (r := row_of(app, "fraud")) and not r.stale, timeout=DEADLINE
+            )
         breaches = [n for n in notes if "breaches its threshold" in n]
         assert len(breaches) == 1 and breaches[0].startswith("fraud accuracy = 0.8")
