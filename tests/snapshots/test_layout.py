@@ -56,15 +56,6 @@ def test_pipelines_narrow(snap_compare):
     assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=go)
 
 
-def test_pipeline_run_wide(snap_compare):
-    async def go(pilot):
-        await settle(pilot)
-        await pilot.press("3", "down", "down", "enter")  # the failed run
-        await settle(pilot)
-
-    assert snap_compare(fixed_app(), terminal_size=(160, 48), run_before=go)
-
-
 def test_models_narrow(snap_compare):
     async def go(pilot):
         await settle(pilot)
