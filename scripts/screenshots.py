@@ -385,7 +385,7 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
         pipeline_run,
         ("Run: CI #211", "test (3.11)"),
     ),
-    "job-log": ("job-log-160x48.svg", WIDE, job_log, ("FAILED tests/test_cart.py",)),
+    "job-log": ("job-log-160x48.svg", WIDE, job_log, ("tests/test_cart.py::test_totals",)),
     "models-narrow": ("models-80x24.svg", NARROW, models, ("5 Models", "churn")),
     "model-details": (
         "model-details-160x48.svg",
