@@ -166,6 +166,31 @@ class PrometheusConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceConfig(Matcher):
+    """One service of the Deployments panel: what runs it and where its code is.
+
+    Containers and Swarm services matching `match_name` / `match_label` are it;
+    so are the deployments of the CI sources named in `pipelines` and the MLflow
+    models named in `models` (kind "model"). `repo` is a local git checkout
+    (lead time for changes, commits not yet deployed).
+    """
+
+    name: str = ""
+    pipelines: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    repo: str = ""
+    branch: str = "main"
+    environment: str = "production"
+
+
+@dataclass(frozen=True, slots=True)
+class DoraConfig:
+    failure_window: float = 3600.0  # seconds after a deploy in which trouble counts it as failed
+    retention_days: int = 400  # deployment events and health issues older than this are dropped
+    timezone: str = ""  # IANA name for day/week buckets; "" is the local zone
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None  # None when no config file exists (autodetected)
     refresh: float = DEFAULT_REFRESH
@@ -179,6 +204,8 @@ class Config:
     pipelines: tuple[PipelineConfig, ...] = ()
     mlflow: tuple[MlflowConfig, ...] = ()
     prometheus: tuple[PrometheusConfig, ...] = ()
+    services: tuple[ServiceConfig, ...] = ()
+    dora: DoraConfig = field(default_factory=DoraConfig)
     warnings: tuple[str, ...] = ()
 
 
@@ -195,6 +222,8 @@ _TOP_KEYS = {
     *PIPELINE_PROVIDERS,
     "mlflow",
     "prometheus",
+    "service",
+    "dora",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -303,6 +332,23 @@ _PROMETHEUS_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "ca_bundle": (str, ""),
     "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
     "timeout": (_NUMBER, DEFAULT_TIMEOUT),
+}
+
+
+_SERVICE_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "name": (str, None),
+    "match_name": (str, ""),
+    "match_label": (str, ""),
+    "pipelines": (list, []),
+    "models": (list, []),
+    "repo": (str, ""),
+    "branch": (str, "main"),
+    "environment": (str, "production"),
+}
+_DORA_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "failure_window": (_NUMBER, 3600.0),
+    "retention_days": (int, 400),
+    "timezone": (str, ""),
 }
 
 
@@ -655,6 +701,8 @@ def _parse(
         pipelines = autodetect_pipelines()
     mlflow = _parse_mlflow(reader, raw, names) if "mlflow" in raw else autodetect_mlflow()
     prometheus = _parse_prometheus(reader, raw, names)
+    services = _parse_services(reader, raw)
+    dora = _parse_dora(reader, raw)
 
     return Config(
         path=path,
@@ -669,6 +717,8 @@ def _parse(
         pipelines=pipelines,
         mlflow=mlflow,
         prometheus=prometheus,
+        services=services,
+        dora=dora,
         warnings=tuple(reader.warnings),
     )
 
@@ -835,3 +885,50 @@ def _parse_prometheus(
             )
         )
     return tuple(out)
+
+
+def _parse_services(reader: _Reader, raw: dict[str, Any]) -> tuple[ServiceConfig, ...]:
+    out: list[ServiceConfig] = []
+    seen: set[str] = set()
+    for index, item in enumerate(reader.array_of_tables("service", raw.get("service", []))):
+        key = f"service[{index}]"
+        values = reader.table(key, item, _SERVICE_KEYS)
+        _required(reader, key, values, "name")
+        if values["name"] in seen:
+            raise reader.error(f"{key}.name", f"duplicate service {values['name']!r}")
+        seen.add(values["name"])
+        repo = os.path.expanduser(values["repo"])
+        if repo and not Path(repo).is_dir():
+            raise reader.error(f"{key}.repo", f"not a directory: {repo}")
+        out.append(
+            ServiceConfig(
+                match_name=values["match_name"],
+                match_label=values["match_label"],
+                name=values["name"],
+                pipelines=_strings(reader, f"{key}.pipelines", values["pipelines"]),
+                models=_strings(reader, f"{key}.models", values["models"]),
+                repo=repo,
+                branch=values["branch"],
+                environment=values["environment"],
+            )
+        )
+    return tuple(out)
+
+
+def _parse_dora(reader: _Reader, raw: dict[str, Any]) -> DoraConfig:
+    values = reader.table("dora", raw.get("dora", {}), _DORA_KEYS)
+    if values["retention_days"] < 1:
+        raise reader.error("dora.retention_days", "must be at least 1")
+    zone = values["timezone"]
+    if zone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise reader.error("dora.timezone", f"unknown time zone {zone!r}") from None
+    return DoraConfig(
+        failure_window=reader.positive("dora.failure_window", values["failure_window"]),
+        retention_days=values["retention_days"],
+        timezone=zone,
+    )

@@ -83,6 +83,27 @@ _MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX deployments_external ON deployments(external_id)
         WHERE external_id IS NOT NULL;
     """,
+    # 4: what the DORA keys need besides deployments: spells of trouble per
+    # service (unhealthy containers, model-metric breaches) and the version each
+    # watched thing ran last, so a change while opsdash was away is still seen
+    """
+    CREATE TABLE health_issues (
+        id INTEGER PRIMARY KEY,
+        service TEXT NOT NULL,
+        source TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        start TEXT NOT NULL,
+        end TEXT
+    );
+    CREATE INDEX health_issues_start ON health_issues(start);
+    CREATE UNIQUE INDEX health_issues_open ON health_issues(service, source) WHERE end IS NULL;
+    CREATE TABLE watched_versions (
+        key TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        version TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 ]
 
 DB_NAME = "opsdash.db"
@@ -121,6 +142,15 @@ class DeploymentEvent:
     environment: str = ""
     version: str = ""  # commit sha, image digest or model version
     external_id: str | None = None  # unique per deployment the vendor reported
+
+
+@dataclass(frozen=True, slots=True)
+class HealthIssueRow:
+    service: str
+    source: str  # what saw it: docker:local, mlflow:registry, ...
+    reason: str  # one line: "shop-web-1 unhealthy", "churn accuracy breach"
+    start: str  # ISO 8601
+    end: str | None  # None while it lasts
 
 
 _DEPLOYMENT_COLUMNS = (
@@ -212,6 +242,85 @@ class Store:
                 (limit,),
             ).fetchall()
         return [DeploymentEvent(*row) for row in rows]
+
+    def deployments_since(self, since: datetime) -> list[DeploymentEvent]:
+        """Oldest first; `at` strings are ISO 8601 with an offset."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments ORDER BY at",
+            ).fetchall()
+        events = [DeploymentEvent(*row) for row in rows]
+        return [e for e in events if datetime.fromisoformat(e.at) >= since]
+
+    # --- health issues (DORA failures and recovery) -------------------------------
+
+    def open_issue(self, service: str, source: str, reason: str, start: datetime) -> bool:
+        """Start a spell of trouble; False if one is already open for (service, source)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO health_issues(service, source, reason, start)"
+                " VALUES (?, ?, ?, ?)",
+                (service, source, reason, start.isoformat(timespec="seconds")),
+            )
+        return cursor.rowcount == 1
+
+    def close_issue(self, service: str, source: str, end: datetime) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE health_issues SET end = ? WHERE service = ? AND source = ? AND end IS NULL",
+                (end.isoformat(timespec="seconds"), service, source),
+            )
+        return cursor.rowcount > 0
+
+    def health_issues(self) -> list[HealthIssueRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT service, source, reason, start, end FROM health_issues ORDER BY start"
+            ).fetchall()
+        return [HealthIssueRow(*row) for row in rows]
+
+    # --- the version each watched container, service or alias ran last ------------
+
+    def watched_version(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT version FROM watched_versions WHERE key = ?", (key,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def set_watched_version(self, key: str, service: str, version: str, at: datetime) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO watched_versions(key, service, version, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET version = excluded.version, at = excluded.at",
+                (key, service, version, at.isoformat(timespec="seconds")),
+            )
+
+    def prune(self, retention_days: int, now: datetime | None = None) -> int:
+        """Drop deployments and closed health issues older than the retention."""
+        from datetime import timedelta
+
+        now = now or datetime.now().astimezone()
+        cutoff = now - timedelta(days=retention_days)
+        old = [
+            e for e in self.deployments(limit=1_000_000) if datetime.fromisoformat(e.at) < cutoff
+        ]
+        with self._lock:
+            for event in old:
+                self._db.execute(
+                    "DELETE FROM deployments WHERE at = ? AND service = ? AND source = ?",
+                    (event.at, event.service, event.source),
+                )
+            closed = [
+                (row_id, end)
+                for row_id, end in self._db.execute(
+                    "SELECT id, end FROM health_issues WHERE end IS NOT NULL"
+                ).fetchall()
+                if datetime.fromisoformat(end) < cutoff
+            ]
+            for row_id, _end in closed:
+                self._db.execute("DELETE FROM health_issues WHERE id = ?", (row_id,))
+        return len(old) + len(closed)
 
     # --- what a container ran before its last redeploy ------------------------------
 
