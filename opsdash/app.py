@@ -30,6 +30,7 @@ from opsdash.model import (
     SourceHealth,
     SourceResult,
 )
+from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
 from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.safetext import strip_unsafe
@@ -89,6 +90,8 @@ class OpsdashApp(App):
             self.call_after_refresh(self._render_pipelines)
         if not self._labels(*MODEL_KINDS):
             self.call_after_refresh(self._render_models)
+        if not self._labels("dora"):
+            self.call_after_refresh(self._render_deployments)
 
     def on_unmount(self) -> None:
         for timer in self._poll_timers.values():
@@ -176,6 +179,8 @@ class OpsdashApp(App):
             self._render_pipelines()
         elif source.kind in MODEL_KINDS:
             self._render_models()
+        elif source.kind == "dora":
+            self._render_deployments()
 
     def _labels(self, *kinds: str) -> list[str]:
         return [label for label, s in self.poller.sources.items() if s.kind in kinds]
@@ -274,6 +279,16 @@ class OpsdashApp(App):
             multi_source=len(labels) > 1,
         )
 
+    def _render_deployments(self) -> None:
+        if not self._has_main:
+            return
+        labels = self._labels("dora")
+        snapshots = [self.poller.data(label) for label in labels]
+        rows = [row for s in snapshots if isinstance(s, DeploymentsSnapshot) for row in s.services]
+        self.main.deployments_panel.update_data(
+            rows, problems=self._problems(labels), configured=bool(labels)
+        )
+
     def _tick(self) -> None:
         """Once a second: header ages, stale detection, health history."""
         if not self._has_main:
@@ -302,6 +317,8 @@ class OpsdashApp(App):
             self._render_hosts()
         if changed_kinds & set(MODEL_KINDS):
             self._render_models()
+        if "dora" in changed_kinds:
+            self._render_deployments()
         running = any(not r.status.finished for r in self._pipeline_runs())
         if running or changed_kinds & set(PIPELINE_PROVIDERS):
             self._render_pipelines()  # durations of running runs tick
@@ -340,6 +357,12 @@ class OpsdashApp(App):
         config = getattr(source, "config", None)
         metrics = tuple(getattr(config, "metrics", ())) or (row.metric,)
         self.push_screen(ModelScreen(row, versions, metrics))
+
+    def show_service(self, row: ServiceDeployments) -> None:
+        from opsdash.screens.deployments import ServiceScreen
+
+        source = next((self.poller.sources[label] for label in self._labels("dora")), None)
+        self.push_screen(ServiceScreen(row, source, self._pipeline_runs()))
 
     def show_audit(self) -> None:
         from opsdash.screens.actions import AuditScreen

@@ -24,9 +24,19 @@ from opsdash.model import (
     SourceResult,
     to_jsonable,
 )
+from opsdash.model.deployments import DeploymentsSnapshot
+from opsdash.model.ml import ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.safetext import literal
-from opsdash.views import CONTAINER_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, Column, audit_table
+from opsdash.views import (
+    CONTAINER_COLUMNS,
+    DEPLOYMENT_COLUMNS,
+    MODEL_COLUMNS,
+    RUN_COLUMNS,
+    SERVICE_COLUMNS,
+    Column,
+    audit_table,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,10 +134,10 @@ def _check_keys(config: Config) -> None:
     validate_keymap(config)
 
 
-def _poller(config: Config, *, blocking_stats: bool = False) -> Poller:
+def _poller(config: Config, *, blocking_stats: bool = False, store=None) -> Poller:
     from opsdash.sources.registry import build_sources
 
-    sources = build_sources(config)
+    sources = build_sources(config, store)
     for source in sources:
         if hasattr(source, "blocking_stats"):
             source.blocking_stats = blocking_stats  # one-shot commands wait for stats
@@ -143,7 +153,7 @@ def run_tui(config: Config) -> int:
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
         print(f"opsdash: cannot open the data store: {exc}", file=sys.stderr)
         return 2
-    app = OpsdashApp(config, _poller(config), store=store)
+    app = OpsdashApp(config, _poller(config, store=store), store=store)
     app.run()
     store.close()
     return app.return_code or 0
@@ -213,12 +223,21 @@ def _summary(result: SourceResult) -> str:
 
 
 def run_snapshot(config: Config, *, as_json: bool) -> int:
-    poller = _poller(config, blocking_stats=True)
+    from opsdash.store import Store
+
+    try:
+        store = Store.open_default()  # the DORA keys come from its deployment history
+    except Exception as exc:  # noqa: BLE001 - the rest of the snapshot still works
+        print(f"opsdash: warning: no DORA keys, cannot open the data store: {exc}", file=sys.stderr)
+        store = None
+    poller = _poller(config, blocking_stats=True, store=store)
     try:
         results = poller.poll_all_once()
         health = {h.kind + ":" + h.source: h for h in poller.all_health()}
     finally:
         poller.close()
+        if store is not None:
+            store.close()
     if as_json:
         payload = {
             "version": __version__,
@@ -267,6 +286,17 @@ def _print_snapshot(results: dict[str, SourceResult]) -> None:
             console.print(_host_table(label, data))
         elif isinstance(data, PipelineSnapshot):
             console.print(_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), set()))
+        elif isinstance(data, DeploymentsSnapshot):
+            console.print(
+                _table(
+                    f"DORA keys over 30 days ({data.timezone})",
+                    DEPLOYMENT_COLUMNS,
+                    list(data.services),
+                    set(),
+                )
+            )
+        elif isinstance(data, ModelsSnapshot):
+            console.print(_table(f"{label}: models", MODEL_COLUMNS, list(data.rows), set()))
         console.print()
 
 

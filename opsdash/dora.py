@@ -272,7 +272,11 @@ def lead_times(
     seen: set[tuple[str, str]] = set()
     out: list[LeadTime] = []
     for d in sorted((d for d in deploys if d.result == "success"), key=_deploy_key):
-        for change in sorted(changes_by_version.get(d.version, ()), key=lambda c: c.sha):
+        # By sha, then the earliest time: the same sha given twice keeps one answer.
+        ordered = sorted(
+            changes_by_version.get(d.version, ()), key=lambda c: (c.sha, c.committed_at)
+        )
+        for change in ordered:
             key = (change.service, change.sha)
             if change.service != d.service or key in seen:
                 continue

@@ -12,6 +12,7 @@ from opsdash.config import Config, ConfigError, line_of
 def binding_groups() -> list[tuple[str, list[Binding]]]:
     from opsdash.app import OpsdashApp
     from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
+    from opsdash.screens.deployments import ServiceScreen
     from opsdash.screens.details import DetailsScreen
     from opsdash.screens.help import HelpScreen
     from opsdash.screens.logs import LogsScreen
@@ -36,6 +37,7 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Pipelines", bindings(PipelinesPanel)),
         ("Pipeline run", bindings(RunScreen)),
         ("Job log", bindings(JobLogScreen)),
+        ("Service deployments", bindings(ServiceScreen)),
         ("Models", bindings(ModelsPanel)),
         ("Model", bindings(ModelScreen)),
         ("Details", bindings(DetailsScreen)),

@@ -54,7 +54,8 @@ def docker_config(docker_host: str, *, refresh: float = 0.5, **extra) -> Config:
 def real_app(config: Config, *, max_backoff: float = 2.0, store=None) -> OpsdashApp:
     from opsdash.sources.registry import build_sources
 
-    return OpsdashApp(config, Poller(build_sources(config), max_backoff=max_backoff), store=store)
+    sources = build_sources(config, store)
+    return OpsdashApp(config, Poller(sources, max_backoff=max_backoff), store=store)
 
 
 async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0, step=0.1):
@@ -457,6 +458,44 @@ class FixedModelsSource(Source):
         return AliasChange(model, "champion", "2", "1", datetime.now().astimezone(), "rollback")
 
 
+def add_sample_deployments(store) -> None:
+    """Three services' deploys over 30 days, at whole days before now (stable bars)."""
+    from opsdash.store import DeploymentEvent
+
+    now = datetime.now().astimezone()
+
+    def deploy(service, days, hours=0, result="success", kind="app", source="github:shop"):
+        at = now - timedelta(days=days, hours=hours)
+        store.add_deployment(
+            DeploymentEvent(
+                at.isoformat(timespec="seconds"),
+                service,
+                "demo",
+                kind,
+                "",
+                "",
+                result,
+                source,
+                "production",
+                f"{service[:2]}{days:02d}{hours:02d}abcdef0123",
+                f"sample:{service}:{days}:{hours}",
+            )
+        )
+
+    for days in (0, 1, 1, 2, 4, 5, 7, 8, 9, 12, 14, 15, 19, 21, 22, 26, 28):
+        deploy("shop", days, hours=2)
+    deploy("shop", 9, hours=1, result="rolled back", source="container-rollback")
+    for days in (3, 10, 17, 24):
+        deploy("api", days, hours=5)
+    deploy("api", 17, hours=4, result="failed", source="gitlab:api")
+    for days in (6, 20):
+        deploy("churn", days, hours=3, kind="model", source="model-promote")
+    store.open_issue(
+        "shop", "docker:demo", "shop-web-1 unhealthy", now - timedelta(days=4, hours=1, minutes=50)
+    )
+    store.close_issue("shop", "docker:demo", now - timedelta(days=4, hours=1, minutes=20))
+
+
 def fixed_app(
     *,
     read_only: bool = False,
@@ -466,11 +505,25 @@ def fixed_app(
     pipelines=None,
     models=None,
 ) -> OpsdashApp:
+    """Fixed data everywhere; the DORA keys come from a real store (sample
+    deployments in a temp dir unless `store` is given)."""
+    import tempfile
+    from pathlib import Path
+
+    from opsdash.sources.dora import DoraSource
+    from opsdash.store import Store
+
     config = Config(path=None, refresh=3600, read_only=read_only, keys=keys or {})
     pipelines = pipelines or FixedPipelineSource()
     models = models or FixedModelsSource()
-    poller = Poller([FixedDockerSource(services=services), FixedHostSource(), pipelines, models])
-    return OpsdashApp(config, poller, store=store)
+    if store is None:
+        dora_store = Store(Path(tempfile.mkdtemp(prefix="opsdash-fixed-")) / "opsdash.db")
+        add_sample_deployments(dora_store)
+    else:
+        dora_store = store
+    dora = DoraSource(config, dora_store, refresh=3600)
+    sources = [FixedDockerSource(services=services), FixedHostSource(), pipelines, models, dora]
+    return OpsdashApp(config, Poller(sources), store=store)
 
 
 async def settle(pilot) -> None:

@@ -14,17 +14,18 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from opsdash.model import Container, PipelineRun, Service, SourceHealth
+from opsdash.model.deployments import ServiceDeployments
 from opsdash.model.ml import ModelRow
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
     ContainersPanel,
+    DeploymentsPanel,
     FilterInput,
     HostPanel,
     ModelsPanel,
     Panel,
     PipelinesPanel,
-    PlaceholderPanel,
 )
 from opsdash.widgets.resource_table import ResourceTable
 
@@ -69,9 +70,7 @@ class MainScreen(Screen):
         with Grid(id="panels"):
             yield ContainersPanel(1, id="panel-containers")
             yield HostPanel(2, id="panel-host")
-            yield PlaceholderPanel(
-                4, id="panel-deployments", sources="deployment frequency and the DORA keys"
-            )
+            yield DeploymentsPanel(4, id="panel-deployments")
             yield PipelinesPanel(3, id="panel-pipelines")
             yield ModelsPanel(5, id="panel-models")
         yield Footer(compact=True, show_command_palette=False)
@@ -100,6 +99,10 @@ class MainScreen(Screen):
     @property
     def pipelines_panel(self) -> PipelinesPanel:
         return self.query_one(PipelinesPanel)
+
+    @property
+    def deployments_panel(self) -> DeploymentsPanel:
+        return self.query_one(DeploymentsPanel)
 
     @property
     def models_panel(self) -> ModelsPanel:
@@ -312,5 +315,7 @@ class MainScreen(Screen):
             self.app.show_run(record)  # type: ignore[attr-defined]
         elif isinstance(record, ModelRow):
             self.app.show_model(record)  # type: ignore[attr-defined]
+        elif isinstance(record, ServiceDeployments):
+            self.app.show_service(record)  # type: ignore[attr-defined]
         elif record is not None:
             self.app.show_record(record)  # type: ignore[attr-defined]

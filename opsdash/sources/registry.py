@@ -10,6 +10,7 @@ import importlib
 
 from opsdash.config import Config
 from opsdash.sources.base import Source
+from opsdash.store import Store
 
 # kind -> (module, class); each class takes its config record.
 SOURCE_CLASSES = {
@@ -27,7 +28,8 @@ def source_class(kind: str) -> type[Source]:
     return getattr(importlib.import_module(module), name)
 
 
-def build_sources(config: Config) -> list[Source]:
+def build_sources(config: Config, store: Store | None = None) -> list[Source]:
+    """Every configured source; with a store, also the DORA keys computed from it."""
     from opsdash.sources.docker import DockerSource
     from opsdash.sources.host import HostSource
 
@@ -36,4 +38,8 @@ def build_sources(config: Config) -> list[Source]:
     sources += [source_class(p.provider)(p) for p in config.pipelines]
     sources += [source_class("mlflow")(m) for m in config.mlflow]
     sources += [source_class("prometheus")(p) for p in config.prometheus]
+    if store is not None:
+        from opsdash.sources.dora import DoraSource
+
+        sources.append(DoraSource(config, store))
     return sources

@@ -15,14 +15,17 @@ from textual.widgets import Input, Static
 
 from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import Container, HostStats, PipelineRun, Service, SourceHealth
+from opsdash.model.deployments import ServiceDeployments
 from opsdash.model.ml import ModelRow
 from opsdash.safetext import literal
 from opsdash.views import (
     CONTAINER_COLUMNS,
+    DEPLOYMENT_COLUMNS,
     MODEL_COLUMNS,
     RUN_COLUMNS,
     SERVICE_COLUMNS,
     container_search_text,
+    deployment_search_text,
     model_search_text,
     run_search_text,
     service_search_text,
@@ -177,6 +180,52 @@ class PipelinesPanel(Panel):
             self.show_message(None)
 
 
+class DeploymentsPanel(Panel):
+    """The DORA keys per service (apps and models) over 30 days, with trends."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="deployments-status", classes="panel-status")
+        yield FilterInput("deployments-table", id="deployments-filter", classes="filter")
+        yield ResourceTable(DEPLOYMENT_COLUMNS, deployment_search_text, id="deployments-table")
+
+    def on_mount(self) -> None:
+        self.show_message(Text("Waiting for the first poll…", style="dim"))
+
+    @property
+    def focus_targets(self) -> list:
+        return [self.query_one("#deployments-table")]
+
+    def show_message(self, message: Text | None) -> None:
+        status = self.query_one("#deployments-status", Static)
+        status.display = bool(message)
+        status.update(message or "")
+
+    def update_data(
+        self,
+        rows: Sequence[ServiceDeployments],
+        *,
+        problems: Sequence[SourceHealth],
+        configured: bool,
+    ) -> None:
+        self.query_one("#deployments-table", ResourceTable).update_records(rows)
+        if not configured:
+            self.show_message(
+                Text("The DORA keys need the data store; it could not be opened.", style="yellow")
+            )
+        elif problems:
+            self.show_message(_status_line(problems))
+        elif not rows:
+            self.show_message(
+                Text(
+                    "No deployment yet. Redeploys, rollbacks, CI deploy runs, image changes and "
+                    "model promotions land here (docs/dora.md).",
+                    style="dim",
+                )
+            )
+        else:
+            self.show_message(None)
+
+
 class ModelsPanel(Panel):
     """Model quality per model and metric: serving vs challenger, trend, thresholds."""
 
@@ -287,20 +336,3 @@ def _host_table(host: HostStats, now: datetime) -> Table:
         )
     table.add_row("Up", "", human_duration((now - host.boot_time).total_seconds()))
     return table
-
-
-class PlaceholderPanel(Panel):
-    """A panel whose sources arrive in a later release: says so, and where to look."""
-
-    can_focus = True
-
-    def __init__(self, number: int, *, id: str, sources: str):
-        super().__init__(number, id=id)
-        self.sources = sources
-
-    def compose(self) -> ComposeResult:
-        text = Text()
-        text.append(f"No {PANEL_TITLES[self.number - 1].lower()} source is configured yet.\n")
-        text.append(f"Supported soon: {self.sources}.\n", style="dim")
-        text.append("See docs/config.md for the config keys.", style="dim")
-        yield Static(text, classes="placeholder")

@@ -55,7 +55,7 @@ async def test_tab_and_numbers_switch_panels():
         assert app.focused is table(app, "services")
         for number, panel_id in [
             (3, "pipelines-table"),
-            (4, "panel-deployments"),
+            (4, "deployments-table"),
             (5, "models-table"),
             (2, "panel-host"),
         ]:

@@ -63,3 +63,12 @@ def test_models_narrow(snap_compare):
         await settle(pilot)
 
     assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=go)
+
+
+def test_deployments_narrow(snap_compare):
+    async def go(pilot):
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+
+    assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=go)

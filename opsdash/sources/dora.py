@@ -1,0 +1,270 @@
+"""The Deployments panel's source: the DORA keys from the store (and git).
+
+It reads what the other sources recorded (deployment events, health issues),
+turns them into opsdash.dora records, adds each service's commits from its
+local git checkout when one is configured, and computes the keys over 7, 30
+and 90 days. Polled like any source, so the UI never waits on the store or git.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from opsdash import dora
+from opsdash.config import Config, ServiceConfig
+from opsdash.model import PipelineRun
+from opsdash.model.deployments import (
+    WINDOWS,
+    DeploymentsSnapshot,
+    ServiceDeployments,
+    TimelineEntry,
+)
+from opsdash.sources.base import Source
+from opsdash.store import DeploymentEvent, Store
+
+OVERALL = "all services"
+
+# Vendor and opsdash result words -> the DORA ones; anything else is not final.
+RESULT_WORDS = {
+    "success": "success",
+    "inactive": "success",  # GitHub: a successful deployment later superseded
+    "rolled back": "rolled back",
+    "failed": "failed",
+    "failure": "failed",
+    "error": "failed",
+    "canceled": "failed",
+    "cancelled": "failed",
+}
+
+
+def local_zone(name: str = "") -> tzinfo:
+    """The configured IANA zone, else $TZ or /etc/timezone, else the current offset."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    candidates = [name, os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    for candidate in candidates:
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return datetime.now().astimezone().tzinfo  # type: ignore[return-value]
+
+
+def to_deploy(event: DeploymentEvent) -> dora.Deploy | None:
+    result = RESULT_WORDS.get(event.result.lower())
+    if result is None:
+        return None
+    return dora.Deploy(
+        service=event.service,
+        at=datetime.fromisoformat(event.at),
+        version=event.version or event.digest or event.image,
+        result=result,
+        kind=event.kind if event.kind in dora.KINDS else "app",
+        environment=event.environment or "production",
+        source=event.source,
+    )
+
+
+class DoraSource(Source):
+    kind = "dora"
+
+    def __init__(self, config: Config, store: Store, *, refresh: float = 10.0):
+        super().__init__("keys", refresh=refresh, timeout=30.0)
+        self.config = config
+        self.store = store
+        self.tz = local_zone(config.dora.timezone)
+        self.failure_window = timedelta(seconds=config.dora.failure_window)
+        self.services = {s.name: s for s in config.services}
+        self._pruned = False
+
+    # --- reading the store -----------------------------------------------------
+
+    def _environment(self, service: str) -> str:
+        configured = self.services.get(service)
+        return configured.environment if configured else "production"
+
+    def deploys(self, now: datetime) -> list[dora.Deploy]:
+        since = now - timedelta(days=2 * max(WINDOWS) + 1)
+        out = []
+        for event in self.store.deployments_since(since):
+            deploy = to_deploy(event)
+            if deploy is None:
+                continue
+            if event.environment and event.environment != self._environment(event.service):
+                continue  # staging deploys are not production deploys
+            out.append(deploy)
+        return out
+
+    def issues(self) -> list[dora.HealthIssue]:
+        issues = []
+        for row in self.store.health_issues():
+            start = datetime.fromisoformat(row.start)
+            end = datetime.fromisoformat(row.end) if row.end else None
+            if end is not None and end < start:
+                end = start
+            issues.append(dora.HealthIssue(row.service, start, end))
+        return issues
+
+    def _git(self, service: ServiceConfig):
+        from opsdash.sources.git import GitRepo
+
+        return GitRepo(service.repo, service.branch)
+
+    def changes(
+        self, deploys: Sequence[dora.Deploy]
+    ) -> tuple[dict[str, list[dora.Change]], dict[str, tuple[int | None, str]]]:
+        """Commits per deploy version, and per service (undeployed count, note)."""
+        changes: dict[str, list[dora.Change]] = {}
+        pending: dict[str, tuple[int | None, str]] = {}
+        for name, service in self.services.items():
+            if not service.repo:
+                continue
+            mine = sorted(
+                (d for d in deploys if d.service == name and d.result == "success"),
+                key=lambda d: d.at,
+            )
+            try:
+                repo = self._git(service)
+                changes.update(repo.changes_by_version([(d.at, d.version) for d in mine], name))
+                last = mine[-1].version if mine else None
+                undeployed = repo.undeployed(last)
+                note = ""
+                if last and repo.resolve(last) is None:
+                    note = "the deployed version is not in the local repo"
+                pending[name] = (len(undeployed), note)
+            except Exception as exc:  # noqa: BLE001 - shown as a note, keys still computed
+                pending[name] = (None, f"git: {exc}")
+        return changes, pending
+
+    # --- the snapshot ------------------------------------------------------------
+
+    def poll(self) -> DeploymentsSnapshot:
+        now = datetime.now().astimezone()
+        if not self._pruned:
+            self.store.prune(self.config.dora.retention_days, now)
+            self._pruned = True
+        deploys = self.deploys(now)
+        issues = self.issues()
+        changes, pending = self.changes(deploys)
+        reports = {
+            days: dora.per_service(
+                deploys, changes, issues, now, days, self.tz, self.failure_window
+            )
+            for days in WINDOWS
+        }
+        names = sorted(set(reports[30]) | set(self.services))
+        rows = []
+        for name in names:
+            mine = [d for d in deploys if d.service == name]
+            rows.append(
+                ServiceDeployments(
+                    service=name,
+                    kinds=tuple(sorted({d.kind for d in mine})) or ("app",),
+                    reports=tuple(
+                        reports[days].get(name) or self._empty(name, now, days) for days in WINDOWS
+                    ),
+                    per_day=tuple(dora.deploys_per_day(mine, now, 30, self.tz)),
+                    last_deploy=max(mine, key=lambda d: d.at) if mine else None,
+                    undeployed=pending.get(name, (None, ""))[0],
+                    note=pending.get(name, (None, ""))[1],
+                )
+            )
+        if len(rows) > 1:
+            overall = ServiceDeployments(
+                service=OVERALL,
+                kinds=tuple(sorted({d.kind for d in deploys})) or ("app",),
+                reports=tuple(
+                    dora.compute_keys(
+                        deploys, changes, issues, now, days, self.tz, self.failure_window
+                    )
+                    for days in WINDOWS
+                ),
+                per_day=tuple(dora.deploys_per_day(deploys, now, 30, self.tz)),
+                last_deploy=max(deploys, key=lambda d: d.at) if deploys else None,
+                overall=True,
+            )
+            rows.insert(0, overall)
+        return DeploymentsSnapshot(
+            services=tuple(rows),
+            timezone=str(getattr(self.tz, "key", "") or self.tz),
+            taken_at=now,
+            events=len(deploys),
+        )
+
+    def _empty(self, service: str, now: datetime, days: int) -> dora.KeysReport:
+        empty = dora.compute_keys([], {}, [], now, days, self.tz, self.failure_window)
+        return dora.KeysReport(
+            current=_named(empty.current, service),
+            previous=_named(empty.previous, service),
+            days=days,
+        )
+
+    # --- a service's timeline ----------------------------------------------------
+
+    def timeline(
+        self, service: str | None, runs: Iterable[PipelineRun] = (), limit: int = 500
+    ) -> list[TimelineEntry]:
+        """Deploys, rollbacks, health spells and pipeline runs, newest first.
+
+        `service` None (the overall row) takes every service."""
+        now = datetime.now().astimezone()
+        deploys = self.deploys(now)
+        outcomes = {
+            (o.deploy.service, o.deploy.at, o.deploy.version): o
+            for o in dora.classify(deploys, self.issues(), self.failure_window, now)
+        }
+        entries: list[TimelineEntry] = []
+        for d in deploys:
+            if service is not None and d.service != service:
+                continue
+            outcome = outcomes.get((d.service, d.at, d.version))
+            what = "rollback" if d.source.endswith("rollback") else "deploy"
+            result = d.result
+            if outcome is not None and outcome.failed and d.result == "success":
+                result = f"failed ({outcome.reason})"
+            entries.append(
+                TimelineEntry(d.at, what, f"{d.service} {d.version[:19]}", result, d.source)
+            )
+        for row in self.store.health_issues():
+            if service is not None and row.service != service:
+                continue
+            start = datetime.fromisoformat(row.start)
+            entries.append(TimelineEntry(start, "trouble", row.reason, "started", row.source))
+            if row.end:
+                entries.append(
+                    TimelineEntry(
+                        datetime.fromisoformat(row.end), "recovered", row.reason, "ok", row.source
+                    )
+                )
+        for run in runs:
+            config = next(
+                (s for s in self.services.values() if run.source.split(":", 1)[-1] in s.pipelines),
+                None,
+            )
+            belongs = service is None or (config.name if config else run.project) == service
+            if belongs and (run.started or run.created):
+                title = f"{run.pipeline} #{run.number}" if run.number is not None else run.pipeline
+                entries.append(
+                    TimelineEntry(
+                        run.started or run.created,  # type: ignore[arg-type]
+                        "pipeline",
+                        f"{title} {run.branch} {run.message}".strip(),
+                        run.status.value,
+                        run.source,
+                    )
+                )
+        entries.sort(key=lambda e: e.at, reverse=True)
+        return entries[:limit]
+
+
+def _named(keys: dora.Keys, service: str) -> dora.Keys:
+    from dataclasses import replace
+
+    return replace(keys, service=service)
