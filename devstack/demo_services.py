@@ -18,6 +18,7 @@ Everything listens on 127.0.0.1 and is stopped by `close()`. Stdlib only
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -57,7 +58,7 @@ def github_run(
     """One `workflow-run` object with the fields GitHub documents and opsdash reads."""
     started = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     updated = started + timedelta(seconds=took_s or 0)
-    sha = f"{run_id:x}".rjust(40, "a")
+    sha = hashlib.sha1(str(run_id).encode()).hexdigest()  # stable, looks like a commit
     return {
         "id": run_id,
         "name": name,
@@ -113,6 +114,27 @@ def github_runs() -> list[dict[str, Any]]:
             branch="feature/search",
             actor="hubot",
         ),
+        *month_of_deploys(deploy),
+    ]
+
+
+def month_of_deploys(path: str) -> list[dict[str, Any]]:
+    """Deploy runs every two days or so over a month (one failed), so the
+    Deployments panel has a history to show."""
+    return [
+        github_run(
+            8900 + n,
+            57 - n,
+            "Deploy",
+            path,
+            "completed",
+            "failure" if n == 6 else "success",
+            (n * 2 + 1) * 24 * 60 + 37 * n,
+            80 + n,
+            f"Release 2.{3 - n // 5}.{n % 5}",
+            event="workflow_dispatch",
+        )
+        for n in range(1, 14)
     ]
 
 
@@ -179,7 +201,7 @@ class DemoServices:
             f"{base}/runs",
             lambda _request: Reply(
                 200,
-                {"total_count": 5, "workflow_runs": github_runs()},
+                {"total_count": len(github_runs()), "workflow_runs": github_runs()},
                 {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4987"},
             ),
         )

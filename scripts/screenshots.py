@@ -97,7 +97,8 @@ def make_app(config: Config) -> OpsdashApp:
     """The real app with the real sources, as `opsdash` builds it."""
     if not _STORE:
         _STORE.append(Store(Path(tempfile.mkdtemp(prefix="opsdash-shots-")) / "opsdash.db"))
-    return OpsdashApp(config, Poller(build_sources(config), max_backoff=2.0), store=_STORE[0])
+    sources = build_sources(config, _STORE[0])
+    return OpsdashApp(config, Poller(sources, max_backoff=2.0), store=_STORE[0])
 
 
 async def wait_for(pilot, condition: Callable[[], object], what: str, timeout: float = TIMEOUT):
@@ -353,6 +354,23 @@ async def promote_confirm(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def deployments(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("4")
+    rows = table(app, "deployments-table")
+    await wait_for(pilot, lambda: rows.has_focus and rows.row_count >= 2, "deployments shown")
+    await pilot.press("z")
+    await settle(pilot)
+
+
+async def service_timeline(app: OpsdashApp, pilot) -> None:
+    await deployments(app, pilot)
+    await select_row(app, pilot, "deployments-table", lambda r: r.service == "acme/shop")
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "Timeline, newest first" in screen_text(app), "timeline")
+    await settle(pilot)
+
+
 Shot = Callable[[OpsdashApp, object], Awaitable[None]]
 
 # name -> (file, terminal size, steps, text that must be visible)
@@ -387,6 +405,18 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
     ),
     "job-log": ("job-log-160x48.svg", WIDE, job_log, ("tests/test_cart.py::test_totals",)),
     "models-narrow": ("models-80x24.svg", NARROW, models, ("5 Models", "churn")),
+    "deployments": (
+        "deployments-160x48.svg",
+        WIDE,
+        deployments,
+        ("4 Deployments", "acme/shop", "LEAD TIME"),
+    ),
+    "service-timeline": (
+        "service-timeline-160x48.svg",
+        WIDE,
+        service_timeline,
+        ("Deployments: acme/shop", "Timeline"),
+    ),
     "model-details": (
         "model-details-160x48.svg",
         WIDE,
