@@ -135,10 +135,11 @@ class DoraSource(Source):
                 changes.update(repo.changes_by_version([(d.at, d.version) for d in mine], name))
                 last = mine[-1].version if mine else None
                 undeployed = repo.undeployed(last)
-                note = ""
-                if last and repo.resolve(last) is None:
-                    note = "the deployed version is not in the local repo"
-                pending[name] = (len(undeployed), note)
+                notes = [undeployed.note, *repo.notes]
+                if undeployed.more:
+                    notes.append(f"more than {len(undeployed)} commits not deployed")
+                note = "; ".join(n for n in notes if n)
+                pending[name] = (len(undeployed) if undeployed.known else None, note)
             except Exception as exc:  # noqa: BLE001 - shown as a note, keys still computed
                 pending[name] = (None, f"git: {exc}")
         return changes, pending
