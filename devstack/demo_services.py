@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -162,6 +163,7 @@ class DemoServices:
     """Starts what is installed; `configs()` returns the sources to point opsdash at."""
 
     def __init__(self, base_dir: Path | None = None, *, log=print):
+        self._own_dir = base_dir is None
         self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="opsdash-demo-"))
         self.log = log
         self.buildbot: BuildbotServer | None = None
@@ -308,6 +310,8 @@ class DemoServices:
 
     def close(self) -> None:
         self._stack.close()
+        if self._own_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def __enter__(self) -> DemoServices:
         return self.start()

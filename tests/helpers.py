@@ -507,7 +507,6 @@ def fixed_app(
 ) -> OpsdashApp:
     """Fixed data everywhere; the DORA keys come from a real store (sample
     deployments in a temp dir unless `store` is given)."""
-    import tempfile
     from pathlib import Path
 
     from opsdash.sources.dora import DoraSource
@@ -517,7 +516,7 @@ def fixed_app(
     pipelines = pipelines or FixedPipelineSource()
     models = models or FixedModelsSource()
     if store is None:
-        dora_store = Store(Path(tempfile.mkdtemp(prefix="opsdash-fixed-")) / "opsdash.db")
+        dora_store = Store(Path(":memory:"))  # nothing left behind on disk
         add_sample_deployments(dora_store)
     else:
         dora_store = store
