@@ -52,6 +52,13 @@ class ActionFlow:
             None,
         )
 
+    def _service(self, target: Target) -> str:
+        from opsdash.services import service_of_container, service_of_swarm
+
+        if isinstance(target, Service):
+            return service_of_swarm(self.config, target.name)
+        return service_of_container(self.config, target.name, _labels(target))
+
     def _early_plan(self, action: str, target: Target) -> ActionPlan:
         """A plan built without I/O, for refusals."""
         kind = "service" if isinstance(target, Service) else "container"
@@ -161,6 +168,7 @@ class ActionFlow:
             return
         if protected:
             plan = replace(plan, protected=True)
+        plan = replace(plan, service=self._service(target))
         editable = action == "redeploy" and custom is None
         other = (lambda image: self.start("redeploy", target, image)) if editable else None
         self.app.call_from_thread(self._confirm, plan, run, cancel, other)
@@ -370,6 +378,9 @@ class ActionFlow:
         )
         if any(m.matches(row.model, {}) for m in self.config.protect):
             plan = replace(plan, protected=True)
+        from opsdash.services import service_of_model
+
+        plan = replace(plan, service=service_of_model(self.config, row.model))
 
         def work(p: ActionPlan, progress: Callable[[str, str], None], _ask) -> ActionResult:
             progress("alias", p.steps[0])

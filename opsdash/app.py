@@ -107,10 +107,14 @@ class OpsdashApp(App):
     def _poll(self, label: str) -> SourceResult:
         """In a worker thread: poll, then keep what must outlive the screen."""
         result = self.poller.run(label)
-        if self.store is not None and isinstance(result.data, PipelineSnapshot):
-            from opsdash.deployments import record_vendor_deployments
+        if self.store is not None and result.ok:
+            from opsdash.deployments import record_events
 
-            record_vendor_deployments(self.store, result.data)
+            try:
+                for line in record_events(self.store, self.config, label, result.data):
+                    event(line)
+            except Exception as exc:  # noqa: BLE001 - the poll itself succeeded
+                event(f"recording events from {label} failed: {exc}", warning=True)
         return result
 
     def _start_poll(self, label: str) -> None:

@@ -47,6 +47,7 @@ class ActionPlan:
     new_digest: str = ""
     argv: tuple[str, ...] = ()
     ref: str = ""  # the branch or tag a pipeline deploy runs on
+    service: str = ""  # the service its deployment counts for (DORA); default: the target
     protected: bool = False
     mutating: bool = True
 

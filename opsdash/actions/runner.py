@@ -142,7 +142,7 @@ class ActionRunner:
         self.store.add_deployment(
             DeploymentEvent(
                 at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                service=plan.target,
+                service=plan.service or plan.target,
                 host=plan.host,
                 kind="model" if plan.kind == "model" else "app",
                 image="" if plan.kind == "model" else image,

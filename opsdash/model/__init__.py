@@ -68,6 +68,7 @@ class Container:
     cpu_percent: float | None = None
     memory_used: int | None = None
     memory_limit: int | None = None
+    image_id: str = ""  # sha256:...: what a redeploy or an outside image change changes
 
     @property
     def key(self) -> str:

@@ -455,6 +455,7 @@ class DockerSource(Source):
             id=raw["Id"],
             name=names[0].lstrip("/"),
             image=raw.get("Image", ""),
+            image_id=raw.get("ImageID") or (detail or {}).get("Image", ""),
             state=raw.get("State", ""),
             status=raw.get("Status", ""),
             health=health,
