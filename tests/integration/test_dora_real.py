@@ -105,3 +105,37 @@ async def test_redeploys_builds_and_a_rollback_move_the_keys_and_survive_a_resta
     assert after[name] == before_restart[name]
     assert after["bb"].deploys >= before_restart["bb"].deploys
     engine.cli("rm", "-f", name)
+
+
+async def test_an_image_change_outside_opsdash_and_an_unhealthy_container_are_recorded(
+    engine, tmp_path
+):
+    """docker rm + docker run of a compose service with another image is a deploy;
+    its failing healthcheck opens a health issue for the service."""
+    project = unique("shop")
+    labels = ["--label", f"com.docker.compose.project={project}"]
+    labels += ["--label", "com.docker.compose.service=web"]
+    name = f"{project}-web-1"
+    run_isolated(engine, name, *labels, "local/busybox:1", "sleep", "100000")
+    store = Store(tmp_path / "opsdash.db")
+    app = real_app(docker_config(engine.docker_host), store=store)
+    service = f"{project}/web"
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await select_container(pilot, name)  # seen once: remembered, not a deploy
+        engine.cli("rm", "-f", name)
+        # local/web:1 has a healthcheck on $PORT; nothing listens on 1, so it turns unhealthy
+        run_isolated(engine, name, *labels, "-e", "PORT=1", "local/web:1", "sleep", "100000")
+        await wait_for(
+            pilot, lambda: [e for e in store.deployments() if e.service == service], DEADLINE
+        )
+        await wait_for(
+            pilot, lambda: [i for i in store.health_issues() if i.service == service], DEADLINE
+        )
+        await wait_for(pilot, lambda: deploys_30d(app, service) == 1, timeout=DEADLINE)
+    (event,) = [e for e in store.deployments() if e.service == service]
+    image_id = engine.cli("inspect", "-f", "{{.Image}}", name).stdout.strip()
+    assert (event.source, event.version) == ("docker", image_id)
+    (issue,) = [i for i in store.health_issues() if i.service == service]
+    assert issue.reason == f"{name} unhealthy"
+    engine.cli("rm", "-f", name)
