@@ -86,6 +86,8 @@ class OpsdashApp(App):
         self.call_after_refresh(self._tick)
         if not self._labels("docker"):
             self.call_after_refresh(self._render_docker)  # says how to configure one
+        if not self._labels("host"):
+            self.call_after_refresh(self._render_hosts)  # says none is configured
         if not self._labels(*PIPELINE_PROVIDERS):
             self.call_after_refresh(self._render_pipelines)
         if not self._labels(*MODEL_KINDS):
