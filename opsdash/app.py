@@ -168,11 +168,14 @@ class OpsdashApp(App):
 
     @property
     def _has_main(self) -> bool:
-        """False while starting up or shutting down: a finished poll then draws nothing."""
-        return any(isinstance(s, MainScreen) for s in self.screen_stack)
+        """False while starting up (until the panels are mounted) or shutting down:
+        a finished poll then draws nothing."""
+        return any(isinstance(s, MainScreen) and s.ready for s in self.screen_stack)
 
     def _apply(self, result: SourceResult) -> None:
         if not self._has_main:
+            if any(isinstance(s, MainScreen) for s in self.screen_stack):
+                self.set_timer(0.05, lambda: self._apply(result))  # still composing: soon
             return
         self._applied.add(result.source)
         self._tick()

@@ -6,6 +6,7 @@ Rich only (no Textual); every untrusted value goes through `literal()`.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,9 +189,14 @@ RUN_STATUS_LOOK = {
 }
 
 
+def badge(looks: dict, state: enum.Enum) -> Text:
+    """`✓ success`: icon and word in the state's style."""
+    icon, style = looks[state]
+    return Text(f"{icon} {state.value}", style=style)
+
+
 def run_status(status: RunStatus) -> Text:
-    icon, style = RUN_STATUS_LOOK[status]
-    return Text(f"{icon} {status.value}", style=style)
+    return badge(RUN_STATUS_LOOK, status)
 
 
 def _started(run: PipelineRun) -> datetime | None:
@@ -303,8 +309,7 @@ THRESHOLD_LOOK = {
 
 
 def threshold_text(state: ThresholdState) -> Text:
-    icon, style = THRESHOLD_LOOK[state]
-    return Text(f"{icon} {state.value}", style=style)
+    return badge(THRESHOLD_LOOK, state)
 
 
 def _serving(row: ModelRow) -> Text:

@@ -62,6 +62,7 @@ class MainScreen(Screen):
         super().__init__()
         self.read_only = read_only
         self.active_panel = 1
+        self.ready = False
         self._focus_target: Widget | None = None
 
     def compose(self) -> ComposeResult:
@@ -79,6 +80,7 @@ class MainScreen(Screen):
         self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
         self._set_active(1)
         self.query_one("#containers-table").focus()
+        self.ready = True  # the panels exist: polls may draw now
 
     # --- data in ----------------------------------------------------------
 

@@ -126,33 +126,87 @@ class ContainersPanel(Panel):
             self.show_message(None)
 
 
-class PipelinesPanel(Panel):
-    """Runs of every CI source, newest first. Its keys act on the selected run."""
+class TablePanel(Panel):
+    """A panel that is one filterable table with a status line above it.
 
-    BINDINGS = [
-        Binding("r", "screen.pipeline('rerun')", "Rerun", id="pipeline-rerun"),
-        Binding("F", "screen.pipeline('rerun-failed')", "Rerun failed", id="pipeline-rerun-failed"),
-        Binding("c", "screen.pipeline('cancel')", "Cancel run", id="pipeline-cancel"),
-    ]
+    Subclasses name the table (`PREFIX`), its columns and what to say when
+    nothing is configured; `show_status` picks the line: not configured,
+    source problems (and notes), empty, or nothing.
+    """
+
+    PREFIX: str = ""
+    NOT_CONFIGURED: str = ""
+
+    def __init__(self, number: int, *, id: str, columns, search_text, sort_column=None):
+        super().__init__(number, id=id)
+        self._table_args = (columns, search_text, sort_column)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="pipelines-status", classes="panel-status")
-        yield FilterInput("pipelines-table", id="pipelines-filter", classes="filter")
+        columns, search_text, sort_column = self._table_args
+        yield Static(id=f"{self.PREFIX}-status", classes="panel-status")
+        yield FilterInput(f"{self.PREFIX}-table", id=f"{self.PREFIX}-filter", classes="filter")
         yield ResourceTable(
-            RUN_COLUMNS, run_search_text, id="pipelines-table", sort_column="started"
+            columns, search_text, id=f"{self.PREFIX}-table", sort_column=sort_column
         )
 
     def on_mount(self) -> None:
         self.show_message(Text("Waiting for the first poll…", style="dim"))
 
     @property
+    def table(self) -> ResourceTable:
+        return self.query_one(f"#{self.PREFIX}-table", ResourceTable)
+
+    @property
     def focus_targets(self) -> list:
-        return [self.query_one("#pipelines-table")]
+        return [self.table]
 
     def show_message(self, message: Text | None) -> None:
-        status = self.query_one("#pipelines-status", Static)
+        status = self.query_one(f"#{self.PREFIX}-status", Static)
         status.display = bool(message)
         status.update(message or "")
+
+    def show_status(
+        self,
+        problems: Sequence[SourceHealth],
+        *,
+        configured: bool,
+        notes: Sequence[str] = (),
+        empty: str = "",
+    ) -> None:
+        if not configured:
+            self.show_message(Text(self.NOT_CONFIGURED, style="yellow"))
+        elif problems or notes:
+            text = _status_line(problems)
+            for note in notes:
+                if text:
+                    text.append("\n")
+                text.append_text(literal(note, "yellow"))
+            self.show_message(text)
+        elif empty and not self.table.records:
+            self.show_message(Text(empty, style="dim"))
+        else:
+            self.show_message(None)
+
+
+class PipelinesPanel(TablePanel):
+    """Runs of every CI source, newest first. Its keys act on the selected run."""
+
+    PREFIX = "pipelines"
+    NOT_CONFIGURED = (
+        "No CI source configured. Add [[github]], [[gitlab]], [[jenkins]] or [[buildbot]] "
+        "(docs/config.md), or run opsdash inside a GitHub/GitLab checkout with GITHUB_TOKEN "
+        "or GITLAB_TOKEN set."
+    )
+    BINDINGS = [
+        Binding("r", "screen.pipeline('rerun')", "Rerun", id="pipeline-rerun"),
+        Binding("F", "screen.pipeline('rerun-failed')", "Rerun failed", id="pipeline-rerun-failed"),
+        Binding("c", "screen.pipeline('cancel')", "Cancel run", id="pipeline-cancel"),
+    ]
+
+    def __init__(self, number: int, *, id: str):
+        super().__init__(
+            number, id=id, columns=RUN_COLUMNS, search_text=run_search_text, sort_column="started"
+        )
 
     def update_data(
         self,
@@ -162,43 +216,21 @@ class PipelinesPanel(Panel):
         configured: bool,
         multi_source: bool,
     ) -> None:
-        table = self.query_one("#pipelines-table", ResourceTable)
-        table.set_hidden_columns(set() if multi_source else {"source"})
-        table.update_records(runs)
-        if not configured:
-            self.show_message(
-                Text(
-                    "No CI source configured. Add [[github]], [[gitlab]], [[jenkins]] or "
-                    "[[buildbot]] (docs/config.md), or run opsdash inside a GitHub/GitLab "
-                    "checkout with GITHUB_TOKEN or GITLAB_TOKEN set.",
-                    style="yellow",
-                )
-            )
-        elif problems:
-            self.show_message(_status_line(problems))
-        else:
-            self.show_message(None)
+        self.table.set_hidden_columns(set() if multi_source else {"source"})
+        self.table.update_records(runs)
+        self.show_status(problems, configured=configured)
 
 
-class DeploymentsPanel(Panel):
+class DeploymentsPanel(TablePanel):
     """The DORA keys per service (apps and models) over 30 days, with trends."""
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="deployments-status", classes="panel-status")
-        yield FilterInput("deployments-table", id="deployments-filter", classes="filter")
-        yield ResourceTable(DEPLOYMENT_COLUMNS, deployment_search_text, id="deployments-table")
+    PREFIX = "deployments"
+    NOT_CONFIGURED = "The DORA keys need the data store; it could not be opened."
 
-    def on_mount(self) -> None:
-        self.show_message(Text("Waiting for the first poll…", style="dim"))
-
-    @property
-    def focus_targets(self) -> list:
-        return [self.query_one("#deployments-table")]
-
-    def show_message(self, message: Text | None) -> None:
-        status = self.query_one("#deployments-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+    def __init__(self, number: int, *, id: str):
+        super().__init__(
+            number, id=id, columns=DEPLOYMENT_COLUMNS, search_text=deployment_search_text
+        )
 
     def update_data(
         self,
@@ -207,49 +239,30 @@ class DeploymentsPanel(Panel):
         problems: Sequence[SourceHealth],
         configured: bool,
     ) -> None:
-        self.query_one("#deployments-table", ResourceTable).update_records(rows)
-        if not configured:
-            self.show_message(
-                Text("The DORA keys need the data store; it could not be opened.", style="yellow")
-            )
-        elif problems:
-            self.show_message(_status_line(problems))
-        elif not rows:
-            self.show_message(
-                Text(
-                    "No deployment yet. Redeploys, rollbacks, CI deploy runs, image changes and "
-                    "model promotions land here (docs/dora.md).",
-                    style="dim",
-                )
-            )
-        else:
-            self.show_message(None)
+        self.table.update_records(rows)
+        self.show_status(
+            problems,
+            configured=configured,
+            empty="No deployment yet. Redeploys, rollbacks, CI deploy runs, image changes and "
+            "model promotions land here (docs/dora.md).",
+        )
 
 
-class ModelsPanel(Panel):
+class ModelsPanel(TablePanel):
     """Model quality per model and metric: serving vs challenger, trend, thresholds."""
 
+    PREFIX = "models"
+    NOT_CONFIGURED = (
+        "No model source configured. Add [[mlflow]] or [[prometheus]] (docs/config.md), "
+        "or set MLFLOW_TRACKING_URI."
+    )
     BINDINGS = [
         Binding("P", "screen.model('promote')", "Promote", id="model-promote"),
         Binding("u", "screen.model('rollback')", "Roll back alias", id="model-rollback"),
     ]
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="models-status", classes="panel-status")
-        yield FilterInput("models-table", id="models-filter", classes="filter")
-        yield ResourceTable(MODEL_COLUMNS, model_search_text, id="models-table")
-
-    def on_mount(self) -> None:
-        self.show_message(Text("Waiting for the first poll…", style="dim"))
-
-    @property
-    def focus_targets(self) -> list:
-        return [self.query_one("#models-table")]
-
-    def show_message(self, message: Text | None) -> None:
-        status = self.query_one("#models-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+    def __init__(self, number: int, *, id: str):
+        super().__init__(number, id=id, columns=MODEL_COLUMNS, search_text=model_search_text)
 
     def update_data(
         self,
@@ -260,26 +273,9 @@ class ModelsPanel(Panel):
         configured: bool,
         multi_source: bool,
     ) -> None:
-        table = self.query_one("#models-table", ResourceTable)
-        table.set_hidden_columns(set() if multi_source else {"source"})
-        table.update_records(rows)
-        if not configured:
-            self.show_message(
-                Text(
-                    "No model source configured. Add [[mlflow]] or [[prometheus]] "
-                    "(docs/config.md), or set MLFLOW_TRACKING_URI.",
-                    style="yellow",
-                )
-            )
-        elif problems or notes:
-            text = _status_line(problems)
-            for note in notes:
-                if text:
-                    text.append("\n")
-                text.append_text(literal(note, "yellow"))
-            self.show_message(text)
-        else:
-            self.show_message(None)
+        self.table.set_hidden_columns(set() if multi_source else {"source"})
+        self.table.update_records(rows)
+        self.show_status(problems, configured=configured, notes=notes)
 
 
 class HostPanel(Panel):
