@@ -36,8 +36,6 @@ RESULT_WORDS = {
     "failed": "failed",
     "failure": "failed",
     "error": "failed",
-    "canceled": "failed",
-    "cancelled": "failed",
 }
 
 
