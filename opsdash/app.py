@@ -7,6 +7,7 @@ so polls of one source never overlap and a slow source never blocks another.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -113,10 +114,15 @@ class OpsdashApp(App):
             from opsdash.deployments import record_events
 
             try:
-                for line in record_events(self.store, self.config, label, result.data):
-                    event(line)
+                recorded = record_events(self.store, self.config, label, result.data)
             except Exception as exc:  # noqa: BLE001 - the poll itself succeeded
                 event(f"recording events from {label} failed: {exc}", warning=True)
+                recorded = []
+            for line in recorded:
+                event(line)
+            if recorded:  # the DORA keys change now, not at their next poll
+                with contextlib.suppress(RuntimeError):  # the app is closing
+                    self.call_from_thread(self.poll_now, quiet=True, kinds=("dora",))
         return result
 
     def _start_poll(self, label: str) -> None:
@@ -149,9 +155,11 @@ class OpsdashApp(App):
             self.poller.next_delay(label), lambda: self._start_poll(label)
         )
 
-    def poll_now(self, *, quiet: bool = False) -> None:
-        """ctrl+r: poll every source at once instead of waiting for the timers."""
-        for label in self.poller.sources:
+    def poll_now(self, *, quiet: bool = False, kinds: tuple[str, ...] = ()) -> None:
+        """ctrl+r: poll every source (or those of `kinds`) now instead of waiting."""
+        for label, source in self.poller.sources.items():
+            if kinds and source.kind not in kinds:
+                continue
             running = [w for w in self.workers if w.name == f"poll:{label}" and w.is_running]
             if not running:
                 timer = self._poll_timers.pop(label, None)

@@ -176,6 +176,8 @@ def dashboard_missing(app: OpsdashApp) -> list[str]:
         missing.append("MLflow churn")
     if app.config.prometheus and ("prometheus", "fraud") not in models:
         missing.append("Prometheus fraud")
+    if app.config.pipelines and not table(app, "deployments-table").records:
+        missing.append("deployments")
     return missing
 
 
