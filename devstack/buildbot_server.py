@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +37,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from devstack import processes
+from devstack.processes import free_port
 
 TITLE = "opsdash-test"
 WORKER_NAME = "local-worker"
@@ -129,12 +131,6 @@ class BuildbotError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _port_free(port: int) -> bool:
     """Nobody listens there (TIME_WAIT leftovers of our own connections do not count)."""
     with socket.socket() as s:
@@ -162,16 +158,6 @@ def buildbot_bin() -> Path:
 def available() -> bool:
     bindir = buildbot_bin()
     return all(os.access(bindir / name, os.X_OK) for name in ("buildbot", "buildbot-worker"))
-
-
-def _pid_alive(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 class BuildbotServer:
@@ -219,20 +205,13 @@ class BuildbotServer:
     @staticmethod
     def _works_in(pid: int, directory: Path) -> bool:
         """Alive (not a zombie) and its working directory is `directory`: one of ours."""
-        if not _pid_alive(pid):
-            return False
-        try:
-            return Path(os.readlink(f"/proc/{pid}/cwd")) == directory
-        except OSError:
-            return False
+        return processes.pid_alive(pid) and processes.cwd(pid) == directory
 
     def _pid(self, directory: Path) -> int | None:
         """The daemon of `directory`, if its pid file names a live process working there."""
-        try:
-            pid = int((directory / "twistd.pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if self._works_in(pid, directory) else None
+        return processes.pid_from_file(
+            directory / "twistd.pid", lambda pid: self._works_in(pid, directory)
+        )
 
     @property
     def master_pid(self) -> int | None:
@@ -246,12 +225,8 @@ class BuildbotServer:
     def running(self) -> bool:
         return self.master_pid is not None
 
-    def _log_tail(self, directory: Path, lines: int = 25) -> str:
-        try:
-            text = (directory / "twistd.log").read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:])
+    def _log_tail(self, directory: Path) -> str:
+        return processes.log_tail(directory / "twistd.log", 25)
 
     # --- setup -------------------------------------------------------------------
 
@@ -383,39 +358,22 @@ class BuildbotServer:
             return False
         return any(w.get("name") == WORKER_NAME and w.get("connected_to") for w in workers)
 
-    def _signal(self, pid: int, directory: Path, timeout: float) -> None:
-        """SIGTERM, wait until it has exited, SIGKILL after `timeout`; only while it is
-        still ours. (twistd removes its pid file before it exits, so wait on the pid.)"""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._works_in(pid, directory):
-                return
-            time.sleep(0.05)
-        if self._works_in(pid, directory):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _pid_alive(pid):
-                time.sleep(0.05)
-
     def kill_master(self) -> None:
         """SIGKILL the master, as a crash would. The worker keeps trying to reconnect."""
         pid = self.master_pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and _pid_alive(pid):
-                time.sleep(0.05)
+            processes.kill(pid)
 
     def stop(self, timeout: float = 15) -> None:
-        """Stop the worker, then the master; remove base_dir if it was a temp dir."""
+        """Stop the worker, then the master; remove base_dir if it was a temp dir.
+        SIGKILL after `timeout` only while it still works in its directory. (twistd
+        removes its pid file before it exits, so this waits on the pid.)"""
         for directory in (self.worker_dir, self.master_dir):
             pid = self._pid(directory)
             if pid is not None:
-                self._signal(pid, directory, timeout)
+                processes.terminate(
+                    pid, timeout, is_ours=lambda pid, d=directory: self._works_in(pid, d)
+                )
         if self._own_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
@@ -511,24 +469,19 @@ class BuildbotServer:
         raise BuildbotError(f"build request {buildrequestid}: {state} after {timeout}s")
 
 
+def _cli_start(server: BuildbotServer) -> str:
+    server.start()
+    return f"export BUILDBOT_URL={server.url}"
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("start", "stop", "cleanup"):
-        print("usage: python -m devstack.buildbot_server start|stop|cleanup DIR", file=sys.stderr)
-        return 2
-    command, directory = argv
-    try:
-        server = BuildbotServer(directory)
-        if command == "start":
-            server.start()
-            print(f"export BUILDBOT_URL={server.url}")
-        elif command == "stop":
-            server.stop()
-        else:
-            server.cleanup()
-    except BuildbotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return processes.cli(
+        argv,
+        "devstack.buildbot_server",
+        BuildbotServer,
+        {"start": _cli_start, "stop": BuildbotServer.stop, "cleanup": BuildbotServer.cleanup},
+        BuildbotError,
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from devstack import processes
+from devstack.processes import free_port
+
 BUSYBOX_IMAGE = "local/busybox:1"
 WEB_IMAGE = "local/web:1"
 
@@ -89,12 +92,6 @@ def _is_dynamic_elf(path: str) -> bool:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _proc_table() -> dict[int, tuple[int, list[str], str]]:
     """pid -> (ppid, argv, state) for every process we can read."""
     table: dict[int, tuple[int, list[str], str]] = {}
@@ -111,16 +108,6 @@ def _proc_table() -> dict[int, tuple[int, list[str], str]]:
         fields = stat[stat.rfind(")") + 2 :].split()
         table[int(entry.name)] = (int(fields[1]), [a for a in argv if a], fields[0])
     return table
-
-
-def _pid_alive(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def _unescape_mount(path: str) -> str:
@@ -218,28 +205,16 @@ class PrivateDockerEngine:
     # --- state -----------------------------------------------------------------
 
     def _is_our_dockerd(self, pid: int) -> bool:
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        return (
-            bool(argv)
-            and os.path.basename(argv[0]) == b"dockerd"
-            and os.fsencode(self.docker_host) in argv
-        )
+        argv = processes.cmdline(pid)
+        return bool(argv) and os.path.basename(argv[0]) == "dockerd" and self.docker_host in argv
 
     @property
     def pid(self) -> int | None:
         """pid of this engine's dockerd, or None."""
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                return self._proc.pid
-            self._proc = None
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _pid_alive(pid) and self._is_our_dockerd(pid) else None
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc.pid
+        self._proc = None
+        return processes.pid_from_file(self.pid_file, self._is_our_dockerd)
 
     @property
     def running(self) -> bool:
@@ -279,13 +254,6 @@ class PrivateDockerEngine:
             return False
         return True
 
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_file.read_text(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(text[-lines:])
-
     # --- process control ---------------------------------------------------------
 
     def start(self, timeout: float = 30) -> None:
@@ -301,7 +269,8 @@ class PrivateDockerEngine:
                 time.sleep(0.1)
             else:
                 raise DockerEngineError(
-                    f"dockerd {self.pid} does not answer on {self.socket_path}:\n{self._log_tail()}"
+                    f"dockerd {self.pid} does not answer on {self.socket_path}:\n"
+                    f"{processes.log_tail(self.log_file)}"
                 )
         if os.geteuid() != 0:
             raise DockerEngineError("dockerd needs root (run the tests as root or with sudo)")
@@ -332,45 +301,38 @@ class PrivateDockerEngine:
             if extra not in path:
                 path.append(extra)  # containerd, runc, docker-proxy, docker-init
         env["PATH"] = os.pathsep.join(p for p in path if p)
-        with self.log_file.open("ab") as log:
-            log.write(f"\n--- opsdash: starting dockerd at {time.ctime()} ---\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(
-                [
-                    dockerd,
-                    "--host",
-                    self.docker_host,
-                    "--data-root",
-                    str(self.data_root),
-                    "--exec-root",
-                    str(self.exec_root),
-                    "--pidfile",
-                    str(self.pid_file),
-                    "--iptables=false",
-                    "--bridge=none",
-                    *self._tls_args(),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                cwd=str(self.base_dir),
-                start_new_session=True,  # not killed by the terminal's Ctrl-C
+        self._proc = proc = processes.launch(
+            [
+                dockerd,
+                "--host",
+                self.docker_host,
+                "--data-root",
+                str(self.data_root),
+                "--exec-root",
+                str(self.exec_root),
+                "--pidfile",
+                str(self.pid_file),
+                "--iptables=false",
+                "--bridge=none",
+                *self._tls_args(),
+            ],
+            self.log_file,
+            "dockerd",
+            cwd=self.base_dir,
+            env=env,
+        )
+        if processes.wait_ready(self._answers, deadline, proc):
+            return
+        if proc.poll() is not None:
+            self._proc = None
+            raise DockerEngineError(
+                f"dockerd exited with status {proc.returncode}; "
+                f"{self.log_file}:\n{processes.log_tail(self.log_file)}"
             )
-        proc = self._proc
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                self._proc = None
-                raise DockerEngineError(
-                    f"dockerd exited with status {proc.returncode}; "
-                    f"{self.log_file}:\n{self._log_tail()}"
-                )
-            if self._answers():
-                return
-            time.sleep(0.05)
         self.stop(timeout=5)
         raise DockerEngineError(
-            f"dockerd did not answer within {timeout}s; {self.log_file}:\n{self._log_tail()}"
+            f"dockerd did not answer within {timeout}s; {self.log_file}:\n"
+            f"{processes.log_tail(self.log_file)}"
         )
 
     def _tls_args(self) -> list[str]:
@@ -392,29 +354,12 @@ class PrivateDockerEngine:
             str(self.cert_dir / "server-key.pem"),
         ]
 
-    def _wait_gone(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._proc is not None and self._proc.pid == pid:
-                if self._proc.poll() is not None:  # also reaps our child
-                    return True
-            elif not _pid_alive(pid):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM dockerd (it stops its containers), SIGKILL after timeout, then make sure
         no containerd, shim or container process of this engine is left. Keeps the data."""
         pid = self.pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            if not self._wait_gone(pid, timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                self._wait_gone(pid, 5)
+            processes.terminate(pid, timeout, proc=self._proc)
         self._kill_leftovers()
         self._proc = None
         with contextlib.suppress(FileNotFoundError):
@@ -425,9 +370,7 @@ class PrivateDockerEngine:
         signal); the shims and containers survive until the next start()/stop()."""
         pid = self.pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            self._wait_gone(pid, 10)
+            processes.kill(pid, proc=self._proc)
         self._proc = None
 
     def restart(self, timeout: float = 30) -> None:
@@ -474,7 +417,7 @@ class PrivateDockerEngine:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         for pid in order:
-            self._wait_gone(pid, 5)
+            processes.wait_gone(pid, 5, proc=self._proc)
 
     # --- docker CLI ------------------------------------------------------------------
 
@@ -656,25 +599,24 @@ class PrivateDockerEngine:
         self.cleanup()
 
 
+def _cli_start(engine: PrivateDockerEngine) -> str:
+    engine.start()
+    engine.ensure_images()
+    return f"export DOCKER_HOST={engine.docker_host}"
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("start", "stop", "cleanup"):
-        print("usage: python -m devstack.docker_engine start|stop|cleanup DIR", file=sys.stderr)
-        return 2
-    command, directory = argv
-    try:
-        engine = PrivateDockerEngine(directory)
-        if command == "start":
-            engine.start()
-            engine.ensure_images()
-            print(f"export DOCKER_HOST={engine.docker_host}")
-        elif command == "stop":
-            engine.stop()
-        else:
-            engine.cleanup()
-    except DockerEngineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return processes.cli(
+        argv,
+        "devstack.docker_engine",
+        PrivateDockerEngine,
+        {
+            "start": _cli_start,
+            "stop": PrivateDockerEngine.stop,
+            "cleanup": PrivateDockerEngine.cleanup,
+        },
+        DockerEngineError,
+    )
 
 
 if __name__ == "__main__":

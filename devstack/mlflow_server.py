@@ -19,8 +19,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from devstack import processes
+from devstack.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API = "/api/2.0/mlflow"
@@ -50,29 +51,6 @@ def mlflow_binary() -> Path | None:
     """The `mlflow` script of the server venv, or None when it is not installed."""
     path = servers_dir() / "mlflow" / "bin" / "mlflow"
     return path if os.access(path, os.X_OK) else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pid_alive(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [a for a in raw.decode(errors="replace").split("\0") if a]
 
 
 def rest(
@@ -135,21 +113,16 @@ class MlflowServer:
 
     def _is_ours(self, pid: int) -> bool:
         """The process runs `mlflow server` on our own database."""
-        argv = _cmdline(pid)
+        argv = processes.cmdline(pid)
         return any("mlflow" in a for a in argv) and any(str(self.db_path) in a for a in argv)
 
     @property
     def pid(self) -> int | None:
         """pid of this server's `mlflow` process (its process group leader), or None."""
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                return self._proc.pid
-            self._proc = None
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _pid_alive(pid) and self._is_ours(pid) else None
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc.pid
+        self._proc = None
+        return processes.pid_from_file(self.pid_file, self._is_ours)
 
     @property
     def running(self) -> bool:
@@ -157,40 +130,16 @@ class MlflowServer:
 
     def answers(self) -> bool:
         """GET /health returns 200 "OK"."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                return response.status == 200
-        except (OSError, ValueError):
-            return False
+        return processes.http_ok(f"{self.url}/health")
 
     def group_pids(self) -> list[int]:
         """Every live process of the server's process group (for memory figures)."""
         pid = self.pid
-        if pid is None:
-            return []
-        found = []
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.getpgid(int(entry.name)) == pid and _pid_alive(int(entry.name)):
-                        found.append(int(entry.name))
-        return found
+        return [] if pid is None else processes.group_members(pid)
 
     def rss_bytes(self) -> int:
         """Summed resident memory of the server's processes."""
-        total = 0
-        for pid in self.group_pids():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        return total
-
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return sum(processes.rss_bytes(pid) for pid in self.group_pids())
 
     # --- process control ------------------------------------------------------------
 
@@ -198,10 +147,8 @@ class MlflowServer:
         """Launch the server and wait until /health answers. Idempotent."""
         deadline = time.monotonic() + timeout
         if self.running:
-            while time.monotonic() < deadline:
-                if self.answers():
-                    return
-                time.sleep(0.1)
+            if processes.wait_ready(self.answers, deadline, interval=0.1):
+                return
             raise MlflowServerError(f"mlflow {self.pid} does not answer on {self.url}")
         binary = mlflow_binary()
         if binary is None:
@@ -214,82 +161,48 @@ class MlflowServer:
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no job runner: 7 fewer processes
         for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN"):
             env.pop(key, None)
-        with self.log_file.open("ab") as log:
-            log.write(f"\n--- opsdash: starting mlflow at {time.ctime()} ---\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(
-                [
-                    str(binary),
-                    "server",
-                    "--backend-store-uri",
-                    f"sqlite:///{self.db_path}",
-                    "--default-artifact-root",
-                    str(self.artifacts),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    "1",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                cwd=str(self.base_dir),
-                start_new_session=True,  # its own process group: stop() signals only that
-            )
-        self.pid_file.write_text(f"{self._proc.pid}\n")
+        # In its own process group (launch()): stop() signals only that.
+        self._proc = proc = processes.launch(
+            [
+                str(binary),
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{self.db_path}",
+                "--default-artifact-root",
+                str(self.artifacts),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            self.log_file,
+            "mlflow",
+            cwd=self.base_dir,
+            env=env,
+        )
+        self.pid_file.write_text(f"{proc.pid}\n")
         self.port_file.write_text(f"{self.port}\n")
-        proc = self._proc
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                self._proc = None
-                raise MlflowServerError(
-                    f"mlflow exited with status {proc.returncode}; {self.log_file}:\n"
-                    f"{self._log_tail()}"
-                )
-            if self.answers():
-                return
-            time.sleep(0.1)
+        if processes.wait_ready(self.answers, deadline, proc, interval=0.1):
+            return
+        if proc.poll() is not None:
+            self._proc = None
+            raise MlflowServerError(
+                f"mlflow exited with status {proc.returncode}; {self.log_file}:\n"
+                f"{processes.log_tail(self.log_file)}"
+            )
         self.stop()
         raise MlflowServerError(
-            f"mlflow did not answer within {timeout}s; {self.log_file}:\n{self._log_tail()}"
+            f"mlflow did not answer within {timeout}s; {self.log_file}:\n"
+            f"{processes.log_tail(self.log_file)}"
         )
-
-    def _signal_group(self, pid: int, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-
-    def _wait_gone(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._proc is not None and self._proc.pid == pid:
-                if self._proc.poll() is not None:  # also reaps our child
-                    return not self._group_alive(pid)
-            elif not _pid_alive(pid) and not self._group_alive(pid):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-
-    @staticmethod
-    def _group_alive(pgid: int) -> bool:
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.getpgid(int(entry.name)) == pgid and _pid_alive(int(entry.name)):
-                        return True
-        return False
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM the server's process group; SIGKILL it after `timeout`. Keeps the data."""
         pid = self.pid
         if pid is not None:
-            self._signal_group(pid, signal.SIGTERM)
-            if not self._wait_gone(pid, timeout):
-                self._signal_group(pid, signal.SIGKILL)
-                self._wait_gone(pid, 5)
+            processes.terminate(pid, timeout, proc=self._proc, group=True)
         self._proc = None
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
@@ -298,8 +211,7 @@ class MlflowServer:
         """SIGKILL the whole server at once, as a crash would."""
         pid = self.pid
         if pid is not None:
-            self._signal_group(pid, signal.SIGKILL)
-            self._wait_gone(pid, 10)
+            processes.kill(pid, proc=self._proc, group=True)
         self._proc = None
 
     def restart(self, timeout: float = 90) -> None:
@@ -436,31 +348,31 @@ def seed(url: str, *, model: str = "churn", experiment: str = "churn-exp") -> Se
     return result
 
 
+def _cli_start(server: MlflowServer) -> str:
+    server.start()
+    return f"export MLFLOW_TRACKING_URI={server.url}"
+
+
+def _cli_seed(server: MlflowServer) -> str:
+    if not server.answers():
+        raise MlflowServerError(f"no mlflow answers on {server.url}: start it first")
+    done = seed(server.url)
+    return json.dumps({"experiment_id": done.experiment_id, "versions": done.versions})
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("start", "seed", "stop", "cleanup"):
-        print(
-            "usage: python -m devstack.mlflow_server start|seed|stop|cleanup DIR", file=sys.stderr
-        )
-        return 2
-    command, directory = argv
-    try:
-        server = MlflowServer(directory)
-        if command == "start":
-            server.start()
-            print(f"export MLFLOW_TRACKING_URI={server.url}")
-        elif command == "seed":
-            if not server.answers():
-                raise MlflowServerError(f"no mlflow answers on {server.url}: start it first")
-            done = seed(server.url)
-            print(json.dumps({"experiment_id": done.experiment_id, "versions": done.versions}))
-        elif command == "stop":
-            server.stop()
-        else:
-            server.cleanup()
-    except MlflowServerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return processes.cli(
+        argv,
+        "devstack.mlflow_server",
+        MlflowServer,
+        {
+            "start": _cli_start,
+            "seed": _cli_seed,
+            "stop": MlflowServer.stop,
+            "cleanup": MlflowServer.cleanup,
+        },
+        MlflowServerError,
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from devstack import processes
+from devstack.processes import free_port
+
 METRIC = "model_accuracy"
 
 
@@ -36,24 +37,10 @@ class PrometheusServerError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus") or (
         "/usr/bin/prometheus" if os.access("/usr/bin/prometheus", os.X_OK) else None
     )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def _escape(value: str) -> str:
@@ -173,23 +160,14 @@ class PrometheusServer:
     # --- state -------------------------------------------------------------------
 
     def _is_ours(self, pid: int) -> bool:
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            return False
-        return any(str(self.config_file) in a for a in argv)
+        return any(str(self.config_file) in a for a in processes.cmdline(pid))
 
     @property
     def pid(self) -> int | None:
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                return self._proc.pid
-            self._proc = None
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _pid_alive(pid) and self._is_ours(pid) else None
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc.pid
+        self._proc = None
+        return processes.pid_from_file(self.pid_file, self._is_ours)
 
     @property
     def running(self) -> bool:
@@ -197,26 +175,10 @@ class PrometheusServer:
 
     def rss_bytes(self) -> int:
         pid = self.pid
-        if pid is None:
-            return 0
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
+        return 0 if pid is None else processes.rss_bytes(pid)
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                return response.status == 200
-        except (OSError, ValueError):
-            return False
-
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return processes.http_ok(f"{self.url}/-/ready")
 
     def write_config(self) -> None:
         targets = ", ".join(f"'{t}'" for t in self.targets)
@@ -244,59 +206,39 @@ class PrometheusServer:
                 raise PrometheusServerError("prometheus not found: apt-get install prometheus")
             self.write_config()
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            with self.log_file.open("ab") as log:
-                log.write(f"\n--- opsdash: starting prometheus at {time.ctime()} ---\n".encode())
-                log.flush()
-                self._proc = subprocess.Popen(
-                    [
-                        binary,
-                        f"--config.file={self.config_file}",
-                        f"--storage.tsdb.path={self.data_dir}",
-                        f"--web.listen-address=127.0.0.1:{self.port}",
-                        "--storage.tsdb.retention.time=1h",
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=str(self.base_dir),
-                    start_new_session=True,
-                )
+            self._proc = processes.launch(
+                [
+                    binary,
+                    f"--config.file={self.config_file}",
+                    f"--storage.tsdb.path={self.data_dir}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--storage.tsdb.retention.time=1h",
+                ],
+                self.log_file,
+                "prometheus",
+                cwd=self.base_dir,
+            )
             self.pid_file.write_text(f"{self._proc.pid}\n")
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                code, self._proc = self._proc.returncode, None
-                raise PrometheusServerError(
-                    f"prometheus exited with status {code}; {self.log_file}:\n{self._log_tail()}"
-                )
-            if self.ready():
-                return
-            time.sleep(0.05)
+        proc = self._proc
+        if processes.wait_ready(self.ready, deadline, proc):
+            return
+        if proc is not None and proc.poll() is not None:
+            self._proc = None
+            raise PrometheusServerError(
+                f"prometheus exited with status {proc.returncode}; {self.log_file}:\n"
+                f"{processes.log_tail(self.log_file)}"
+            )
         self.stop()
         raise PrometheusServerError(
-            f"prometheus not ready within {timeout}s; {self.log_file}:\n{self._log_tail()}"
+            f"prometheus not ready within {timeout}s; {self.log_file}:\n"
+            f"{processes.log_tail(self.log_file)}"
         )
-
-    def _wait_gone(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.pid == pid:
-                if self._proc.poll() is not None:
-                    return True
-            elif not _pid_alive(pid):
-                return True
-            time.sleep(0.05)
-        return False
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM, SIGKILL after `timeout`. Keeps the data."""
         pid = self.pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            if not self._wait_gone(pid, timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                self._wait_gone(pid, 5)
+            processes.terminate(pid, timeout, proc=self._proc)
         self._proc = None
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
@@ -305,9 +247,7 @@ class PrometheusServer:
         """SIGKILL, as a crash would."""
         pid = self.pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            self._wait_gone(pid, 10)
+            processes.kill(pid, proc=self._proc)
         self._proc = None
 
     def restart(self, timeout: float = 30) -> None:
@@ -354,7 +294,7 @@ class PrometheusServer:
             if time.monotonic() >= deadline:
                 raise PrometheusServerError(
                     f"{promql} not as expected within {timeout}s (last: {result}); "
-                    f"{self.log_file}:\n{self._log_tail()}"
+                    f"{self.log_file}:\n{processes.log_tail(self.log_file)}"
                 )
             time.sleep(0.25)
 
