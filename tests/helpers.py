@@ -559,3 +559,17 @@ def run_isolated(engine, name: str, *args: str) -> str:
     return engine.cli(
         "run", "-d", "--name", name, "--network", "none", "--stop-timeout", "1", *args
     ).stdout.strip()
+
+
+async def confirm_and_finish(pilot, timeout: float = 60.0) -> str:
+    """Answer y to the confirmation, wait for the action to end, close the dialog;
+    returns the outcome line."""
+    from opsdash.screens.actions import ConfirmScreen, ProgressScreen
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), timeout=timeout)
+    await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen), timeout=timeout)
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.done, timeout=timeout)
+    await pilot.press("escape")
+    return screen.outcome

@@ -9,11 +9,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from opsdash.model.ml import ModelsSnapshot, ThresholdState
-from opsdash.screens.actions import ConfirmScreen, ProgressScreen
+from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.models import ModelScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import FixedModelsSource, fixed_app, screen_text, settle, wait_for
+from tests.helpers import (
+    FixedModelsSource,
+    confirm_and_finish,
+    fixed_app,
+    screen_text,
+    settle,
+    wait_for,
+)
 
 
 def models_table(app) -> ResourceTable:
@@ -27,16 +34,6 @@ async def select_model(pilot, model: str) -> None:
     key = next(k for k, r in table.records.items() if r.model == model)
     table.move_cursor(row=table.get_row_index(key))
     await pilot.pause()
-
-
-async def confirm_and_run(pilot) -> str:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
-    await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen))
-    screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.done)
-    await pilot.press("escape")
-    return screen.outcome
 
 
 async def test_rows_show_state_words_values_and_literal_names():
@@ -63,11 +60,11 @@ async def test_promote_moves_the_alias_audits_and_records_a_model_deployment(tmp
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)
         assert "champion v2 -> v3" in text and "accuracy 0.921 -> 0.934" in text
-        outcome = await confirm_and_run(pilot)
+        outcome = await confirm_and_finish(pilot)
         assert "champion v2 -> v3" in outcome
         await select_model(pilot, "churn")
         await pilot.press("u")
-        await confirm_and_run(pilot)
+        await confirm_and_finish(pilot)
     assert source.calls == [("promote", "churn", "3"), ("rollback", "churn")]
     audit = [
         (e.action, e.kind, e.target, e.old_image, e.new_image, e.result)
@@ -94,7 +91,7 @@ async def test_enter_opens_versions_and_p_promotes_the_selected_one(tmp_path):
         assert "History of accuracy: 10 points" in screen_text(app)
         versions.move_cursor(row=versions.get_row_index("churn/1"))
         await pilot.press("P")
-        await confirm_and_run(pilot)
+        await confirm_and_finish(pilot)
     assert source.calls == [("promote", "churn", "1")]
 
 

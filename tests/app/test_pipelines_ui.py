@@ -9,11 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from opsdash.model import PipelineSnapshot, VendorDeployment
-from opsdash.screens.actions import ConfirmScreen, ProgressScreen
+from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.pipeline import JobLogScreen, RunScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import FixedPipelineSource, fixed_app, screen_text, settle, wait_for
+from tests.helpers import (
+    FixedPipelineSource,
+    confirm_and_finish,
+    fixed_app,
+    screen_text,
+    settle,
+    wait_for,
+)
 
 
 def runs_table(app) -> ResourceTable:
@@ -32,15 +39,6 @@ async def select_run(pilot, number: int) -> None:
 async def confirm(pilot) -> ConfirmScreen:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
     return pilot.app.screen
-
-
-async def finish(pilot) -> str:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen))
-    screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.done)
-    outcome = screen.outcome
-    await pilot.press("escape")
-    return outcome
 
 
 async def test_runs_newest_first_with_literal_text():
@@ -89,13 +87,10 @@ async def test_rerun_confirms_runs_and_audits(tmp_path):
         dialog = await confirm(pilot)
         assert "Rerun ci #44 of github:acme/api" in screen_text(app)
         assert dialog.plan.kind == "pipeline"
-        await pilot.press("y")
-        assert "rerun of run 1044 requested" in await finish(pilot)
+        assert "rerun of run 1044 requested" in await confirm_and_finish(pilot)
         await select_run(pilot, 44)
         await pilot.press("F")
-        await confirm(pilot)
-        await pilot.press("y")
-        await finish(pilot)
+        await confirm_and_finish(pilot)
     assert source.calls == [("rerun", "1044", False), ("rerun", "1044", True)]
     entries = store.audit_entries()
     assert [(e.action, e.kind, e.target, e.result) for e in entries] == [
@@ -115,9 +110,7 @@ async def test_cancel_applies_only_to_unfinished_runs(tmp_path):
         assert not isinstance(app.screen, ConfirmScreen)  # finished: nothing to cancel
         await select_run(pilot, 45)
         await pilot.press("c")
-        await confirm(pilot)
-        await pilot.press("y")
-        await finish(pilot)
+        await confirm_and_finish(pilot)
     assert source.calls == [("cancel", "1045")]
 
 
@@ -140,8 +133,7 @@ async def test_deploy_asks_for_the_ref_and_triggers_it(tmp_path):
             lambda: isinstance(app.screen, ConfirmScreen) and app.screen.plan.ref == "release/1.2",
         )
         assert "ref release/1.2" in screen_text(app)
-        await pilot.press("y")
-        await finish(pilot)
+        await confirm_and_finish(pilot)
     assert source.calls == [("deploy", "release/1.2")]
     entry = store.audit_entries()[0]
     assert (entry.action, entry.new_image, entry.result) == ("deploy", "ref release/1.2", "ok")

@@ -11,10 +11,10 @@ import pytest
 
 from opsdash.config import PipelineConfig
 from opsdash.model.deployments import ServiceDeployments
-from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import (
+    confirm_and_finish,
     docker_config,
     real_app,
     run_isolated,
@@ -40,16 +40,7 @@ def deploys_30d(app, service: str) -> int:
 
 async def act(pilot, key: str) -> str:
     await pilot.press(key)
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), timeout=DEADLINE)
-    await pilot.press("y")
-    await wait_for(
-        pilot,
-        lambda: isinstance(pilot.app.screen, ProgressScreen) and pilot.app.screen.done,
-        timeout=DEADLINE,
-    )
-    outcome = pilot.app.screen.outcome
-    await pilot.press("escape")
-    return outcome
+    return await confirm_and_finish(pilot, DEADLINE)
 
 
 async def test_redeploys_builds_and_a_rollback_move_the_keys_and_survive_a_restart(

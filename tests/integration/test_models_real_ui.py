@@ -16,10 +16,10 @@ from devstack.mlflow_server import MlflowServer, mlflow_binary, rest, seed
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
 from opsdash.config import Config, MlflowConfig, PrometheusConfig
 from opsdash.model.ml import ModelRow, ThresholdState
-from opsdash.screens.actions import ConfirmScreen, ProgressScreen
+from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import real_app, screen_text, settle, wait_for
+from tests.helpers import confirm_and_finish, real_app, screen_text, settle, wait_for
 
 DEADLINE = 60.0
 
@@ -62,16 +62,6 @@ def run_accuracy(server, version: str) -> float:
     return next(m["value"] for m in run["run"]["data"]["metrics"] if m["key"] == "accuracy")
 
 
-async def confirm_and_finish(pilot) -> str:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), timeout=DEADLINE)
-    await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen))
-    screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.done, timeout=DEADLINE)
-    await pilot.press("escape")
-    return screen.outcome
-
-
 async def select(pilot, model: str) -> None:
     table = pilot.app.screen.query_one("#models-table", ResourceTable)
     table.focus()
@@ -109,13 +99,13 @@ async def test_mlflow_values_promote_and_roll_back_from_the_keyboard(mlflow, tmp
         await pilot.press("P")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=DEADLINE)
         assert "champion v2 -> v3" in screen_text(app)
-        await confirm_and_finish(pilot)
+        await confirm_and_finish(pilot, DEADLINE)
         assert champion(mlflow) == "3"  # moved in MLflow itself
         await wait_for(pilot, lambda: (r := row_of(app, "churn")) and r.version == "3", DEADLINE)
 
         await select(pilot, "churn")
         await pilot.press("u")
-        await confirm_and_finish(pilot)
+        await confirm_and_finish(pilot, DEADLINE)
         assert champion(mlflow) == "2"
         await wait_for(pilot, lambda: (r := row_of(app, "churn")) and r.version == "2", DEADLINE)
     audit = [

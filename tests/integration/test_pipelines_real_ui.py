@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from opsdash.config import Config, PipelineConfig
 from opsdash.model import PipelineRun, RunStatus
-from opsdash.screens.actions import ConfirmScreen, ProgressScreen
+from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.pipeline import RunScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import real_app, screen_text, settle, wait_for
+from tests.helpers import confirm_and_finish, real_app, screen_text, settle, wait_for
 
 DEADLINE = 60.0
 
@@ -55,16 +55,6 @@ async def select(pilot, run: PipelineRun) -> None:
     await pilot.pause()
 
 
-async def confirm_and_finish(pilot) -> str:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
-    await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen))
-    screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.done, timeout=DEADLINE)
-    await pilot.press("escape")
-    return screen.outcome
-
-
 async def test_forced_build_runs_succeeds_and_reruns_from_the_keyboard(buildbot, tmp_path):
     store = Store(tmp_path / "db.sqlite")
     app = real_app(ci_config(buildbot), store=store)
@@ -81,7 +71,7 @@ async def test_forced_build_runs_succeeds_and_reruns_from_the_keyboard(buildbot,
         assert "running" in screen_text(app)
         await select(pilot, running)
         await pilot.press("c")  # cancel the slow one from the keyboard
-        await confirm_and_finish(pilot)
+        await confirm_and_finish(pilot, DEADLINE)
         await wait_for(
             pilot,
             lambda: (r := run_of(app, "slow", number)) and r.status is RunStatus.CANCELLED,
@@ -105,7 +95,7 @@ async def test_forced_build_runs_succeeds_and_reruns_from_the_keyboard(buildbot,
 
         await select(pilot, hello)
         await pilot.press("r")
-        outcome = await confirm_and_finish(pilot)
+        outcome = await confirm_and_finish(pilot, DEADLINE)
         assert "rebuild" in outcome
         rerun = await wait_for(
             pilot,
@@ -127,7 +117,7 @@ async def test_deploy_key_forces_the_scheduler_and_records_the_deployment(buildb
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.screen.plan.ref == "main"
         assert "force scheduler deploy" in screen_text(app)
-        await confirm_and_finish(pilot)
+        await confirm_and_finish(pilot, DEADLINE)
         deploy = await wait_for(
             pilot,
             lambda: next(

@@ -23,7 +23,9 @@ def test_snapshot_json_includes_the_dora_keys(tmp_path, capsys):
     shop = rows["shop"]["reports"][1]  # 30 days
     assert shop["days"] == 30
     keys = shop["current"]
-    assert keys["frequency"]["deploys"] == 17  # 16 distinct days + the rollback and keys["frequency"]["level"] == "high"
+    assert (
+        keys["frequency"]["deploys"] == 17
+    )  # 16 distinct days + the rollback and keys["frequency"]["level"] == "high"
     assert keys["cfr_level"] in ("elite", "high", "medium", "low")
     assert isinstance(keys["recovery_time"], float)  # seconds
     assert rows["churn"]["kinds"] == ["model"]
