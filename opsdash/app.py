@@ -114,7 +114,13 @@ class OpsdashApp(App):
             from opsdash.deployments import record_events
 
             try:
-                recorded = record_events(self.store, self.config, label, result.data)
+                recorded = record_events(
+                    self.store,
+                    self.config,
+                    label,
+                    result.data,
+                    acting=self.runner.acting_services,
+                )
             except Exception as exc:  # noqa: BLE001 - the poll itself succeeded
                 event(f"recording events from {label} failed: {exc}", warning=True)
                 recorded = []

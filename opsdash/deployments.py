@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from opsdash.config import Config
@@ -127,9 +128,15 @@ def record_vendor_deployments(
 # --- what was seen before -----------------------------------------------------------
 
 
+# Services an opsdash action is changing right now (set by record_events): what
+# the watchers see of them waits for the next poll, when the action has recorded
+# its own deployment, so it is not counted twice.
+_ACTING: ContextVar[frozenset[str]] = ContextVar("acting", default=frozenset())
+
+
 def _changed(store: Store, key: str, service: str, version: str, at: datetime) -> bool:
     """Remember the version; True when it replaced another one (not on first sight)."""
-    if not version:
+    if not version or service in _ACTING.get():
         return False
     before = store.watched_version(key)
     if before == version:
@@ -425,14 +432,29 @@ def _watch_models(
 
 
 def record_events(
-    store: Store, config: Config, label: str, data: object, now: datetime | None = None
+    store: Store,
+    config: Config,
+    label: str,
+    data: object,
+    now: datetime | None = None,
+    acting: Iterable[str] = (),
 ) -> list[str]:
     """Record what one poll's data says; one line per thing recorded (for --log).
 
     `label` is the poll's source label ("docker:prod", "mlflow:registry", ...);
     health issues are kept under it. Data of other sources records nothing.
+    `acting`: services an opsdash action is changing at this moment.
     """
-    now = now or datetime.now().astimezone()
+    token = _ACTING.set(frozenset(acting))
+    try:
+        return _record_events(store, config, label, data, now or datetime.now().astimezone())
+    finally:
+        _ACTING.reset(token)
+
+
+def _record_events(
+    store: Store, config: Config, label: str, data: object, now: datetime
+) -> list[str]:
     if isinstance(data, PipelineSnapshot):
         new = record_vendor_deployments(store, data, config)
         return [f"{new} deployments from {label}"] if new else []

@@ -29,7 +29,14 @@ class ActionRunner:
         self.read_only = read_only
         self.actor = actor or current_actor()
         self._busy: set[str] = set()
+        self._acting: dict[str, int] = {}  # service -> actions running on it
         self._lock = threading.Lock()
+
+    @property
+    def acting_services(self) -> frozenset[str]:
+        """Services an action is changing now (the watchers leave them alone)."""
+        with self._lock:
+            return frozenset(self._acting)
 
     def is_busy(self, plan: ActionPlan) -> bool:
         with self._lock:
@@ -57,8 +64,21 @@ class ActionRunner:
         if reason is not None:
             self.refuse(plan, reason)
             raise ActionError(f"refused: {reason}")
+        service = plan.service or plan.target
         with self._lock:
             self._busy.add(plan.key)
+            self._acting[service] = self._acting.get(service, 0) + 1
+        try:
+            return self._execute(plan, work)
+        finally:
+            # Only now, with its deployment recorded, may the watchers look again.
+            with self._lock:
+                self._busy.discard(plan.key)
+                self._acting[service] -= 1
+                if not self._acting[service]:
+                    del self._acting[service]
+
+    def _execute(self, plan: ActionPlan, work: Callable[[], ActionResult]) -> ActionResult:
         started = time.monotonic()
         try:
             result = work()
@@ -71,9 +91,6 @@ class ActionRunner:
             if exc.rolled_back and plan.mutating:
                 self._deployment(plan, plan.old_image, plan.old_digest, "rolled back")
             raise
-        finally:
-            with self._lock:
-                self._busy.discard(plan.key)
         duration = time.monotonic() - started
         self._audit(plan, "ok", duration, "", result)
         if result.deployed:

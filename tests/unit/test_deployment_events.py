@@ -163,3 +163,33 @@ def test_vendor_deployments_land_under_the_configured_service(tmp_path):
     ]
     assert record_events(store, config, "github:api", data, NOW) == []
     assert store.deployments()[0].service == "shop"
+
+
+def test_a_service_being_acted_on_waits_for_the_action_to_record_itself(tmp_path):
+    """The alias moved by opsdash's own promote shows up before the runner records
+    it: the watcher waits, then sees the runner's record and adds nothing."""
+    config = Config(path=None)
+    store = Store(tmp_path / "db")
+
+    def snapshot(version):
+        row = ModelRow("mlflow:reg", "mlflow", "churn", "accuracy", version, 0.9, alias="champion")
+        return ModelsSnapshot("mlflow:reg", "mlflow", (row,))
+
+    record_events(store, config, "mlflow:reg", snapshot("2"), NOW)
+    assert record_events(store, config, "mlflow:reg", snapshot("3"), NOW, acting={"churn"}) == []
+    store.add_deployment(
+        DeploymentEvent(
+            NOW.isoformat(),
+            "churn",
+            "mlflow:reg",
+            "model",
+            "",
+            "",
+            "success",
+            "model-promote",
+            "",
+            "3",
+        )
+    )
+    assert record_events(store, config, "mlflow:reg", snapshot("3"), NOW) == []
+    assert [e.source for e in store.deployments()] == ["model-promote"]
