@@ -404,10 +404,6 @@ class BuildbotSource(PipelineSource):
 
     # --- acting -------------------------------------------------------------------
 
-    def _writable(self) -> None:
-        if self.read_only:
-            raise SourceError(f"{self.label} is read-only")
-
     @staticmethod
     def _request_id(result: Any) -> str:
         """The build request id in a force/rebuild result: [bsid, {builderid: brid}]."""

@@ -103,6 +103,11 @@ class PipelineSource(Source):
 
     # --- helpers for providers ----------------------------------------------------
 
+    def _writable(self) -> None:
+        """A backstop for the UI's refusal: a read-only source never sends a mutation."""
+        if self.read_only:
+            raise SourceError(f"{self.label} is read-only")
+
     def is_deploy(self, pipeline: str, branch: str) -> bool:
         """A run of the configured deploy workflow/job (on the deploy branch, if set)."""
         deploy = self.config.deploy

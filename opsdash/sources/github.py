@@ -380,10 +380,6 @@ class GitHubSource(PipelineSource):
 
     # --- acting -------------------------------------------------------------------
 
-    def _writable(self) -> None:
-        if self.read_only:
-            raise SourceError(f"{self.label} is read-only")
-
     @staticmethod
     def _name(run: PipelineRun) -> str:
         return f"{run.pipeline} #{run.number if run.number is not None else run.id}"

@@ -28,7 +28,6 @@ from opsdash.model import (
     RunStatus,
     VendorDeployment,
 )
-from opsdash.sources.base import SourceError
 from opsdash.sources.ci import PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 
@@ -349,10 +348,6 @@ class GitLabSource(PipelineSource):
         return tail(response.text)
 
     # --- acting -------------------------------------------------------------------
-
-    def _writable(self) -> None:
-        if self.read_only:
-            raise SourceError(f"{self.label} is read-only")
 
     async def _post(self, path: str, body: Any = None) -> dict[str, Any]:
         response = await self.client.request("POST", path, json_body=body)

@@ -335,10 +335,6 @@ class JenkinsSource(PipelineSource):
 
     # --- acting -------------------------------------------------------------------
 
-    def _writable(self) -> None:
-        if self.read_only:
-            raise SourceError(f"{self.label} is read-only")
-
     async def _post(
         self, path: str, data: dict[str, str] | None = None, retry: bool = True
     ) -> httpx.Response:
