@@ -16,15 +16,20 @@ What it does:
    "shop" (web with a healthcheck, worker), a job that exited with code 1, a
    container in a crash loop, one whose log is full of Rich markup and escape
    sequences, and a two-replica Swarm service "api";
-3. writes a config file for that engine plus this host into a temp dir and
+3. starts what devstack.demo_services can (each only when installed, as
+   scripts/test installs them): Buildbot with a few builds, a GitHub replay
+   server with a month of runs, MLflow with a registered model, Prometheus
+   scraping a model-accuracy exporter, so every panel has something to show;
+4. writes a config file for all of that plus this host into a temp dir and
    runs ``python -m opsdash --config <it>`` in this terminal, with its data
    dir in the same temp dir (your own config and history stay untouched);
-4. when opsdash exits (q; inside the dashboard Ctrl-C only reminds you of q),
+5. when opsdash exits (q; inside the dashboard Ctrl-C only reminds you of q),
    on Ctrl-C while the stack starts, or on SIGTERM/SIGHUP, it stops opsdash
-   cleanly and removes the engine, its containers and the temp dir.
+   cleanly and removes the engine, its containers, the servers and the temp dir.
 
 Things to try: tab or 1..5 switch panels, / filters (try "shop"), enter shows
-details (environment values stay hidden), l shows logs, ? lists every key.
+details (environment values stay hidden), l shows logs, z zooms a panel, D
+deploys, P promotes a model, ? lists every key.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devstack.demo_services import GITHUB_TOKEN, DemoServices  # noqa: E402
 from devstack.docker_engine import DockerEngineError, PrivateDockerEngine  # noqa: E402
 from devstack.sample_stack import start_sample_stack, wait_for_sample_stack  # noqa: E402
 
@@ -58,10 +64,35 @@ def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def write_config(path: Path, docker_host: str) -> None:
+TOKEN_VAR = "OPSDASH_DEMO_GITHUB_TOKEN"
+
+
+def service_tables(services: DemoServices) -> str:
+    """TOML for the demo's CI, MLflow and Prometheus sources (JSON strings are TOML strings)."""
+    pipelines, mlflow, prometheus = services.configs()
+    out = []
+    for p in pipelines:
+        out += [f"[[{p.provider}]]", f"name = {json.dumps(p.name)}", f"url = {json.dumps(p.url)}"]
+        if p.provider == "github":
+            out += [f"repo = {json.dumps(p.project)}", f'token = "${{{TOKEN_VAR}}}"']
+        out += [
+            f"deploy = {json.dumps(p.deploy)}",
+            f"deploy_branch = {json.dumps(p.deploy_branch)}",
+            "",
+        ]
+    for m in mlflow:
+        out += ["[[mlflow]]", f"name = {json.dumps(m.name)}", f"url = {json.dumps(m.url)}"]
+        out += ["warning = { accuracy = 0.9 }", "breach = { accuracy = 0.85 }", ""]
+    for q in prometheus:
+        out += ["[[prometheus]]", f"name = {json.dumps(q.name)}", f"url = {json.dumps(q.url)}"]
+        out += [f"query = {json.dumps(q.query)}", "warning = 0.9", "breach = 0.85", ""]
+    return "\n".join(out)
+
+
+def write_config(path: Path, docker_host: str, services: DemoServices | None = None) -> None:
     # JSON strings are valid TOML basic strings.
     path.write_text(
-        "# Written by scripts/demo.py for its private Docker engine; removed on exit.\n"
+        "# Written by scripts/demo.py for its private servers; removed on exit.\n"
         "refresh = 1.0\n"
         "\n"
         "[[docker]]\n"
@@ -70,7 +101,7 @@ def write_config(path: Path, docker_host: str) -> None:
         "\n"
         "[[host]]\n"
         'name = "demo-host"\n'
-        'disks = ["/"]\n',
+        'disks = ["/"]\n\n' + (service_tables(services) if services else ""),
         encoding="utf-8",
     )
 
@@ -92,6 +123,7 @@ def run_opsdash(config: Path, data_dir: Path) -> int:
     env = dict(os.environ)
     env.pop("OPSDASH_CONFIG", None)
     env["OPSDASH_DATA_DIR"] = str(data_dir)
+    env[TOKEN_VAR] = GITHUB_TOKEN  # the replay server's; a real token is never needed
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.Popen([sys.executable, "-m", "opsdash", "--config", str(config)], env=env)
     try:
@@ -118,6 +150,7 @@ def main() -> int:
 
     work_dir = Path(tempfile.mkdtemp(prefix="opsdash-demo-"))
     engine = PrivateDockerEngine()
+    services = DemoServices(work_dir / "servers", log=say)
     code = 1
     try:
         say(f"starting a private Docker engine in {engine.base_dir}")
@@ -141,8 +174,13 @@ def main() -> int:
                 say("dockerd needs root: try sudo with the same Python")
             return 1
 
+        say("starting Buildbot, a GitHub replay, MLflow and Prometheus (what is installed)")
+        try:
+            services.start()
+        except Exception as exc:  # noqa: BLE001 - the containers alone still make a demo
+            say(f"pipelines and models left out: {exc}")
         config = work_dir / "config.toml"
-        write_config(config, engine.docker_host)
+        write_config(config, engine.docker_host, services)
         say(f"config written to {config}")
         say(f"starting: opsdash --config {config}   (q quits, ? lists the keys)")
         time.sleep(1)  # let the messages be read before the screen switches
@@ -153,7 +191,8 @@ def main() -> int:
         code = 130
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup must finish
-        say("removing the demo engine and its containers (a few seconds)")
+        say("stopping the demo servers, removing the engine and its containers (a few seconds)")
+        services.close()
         engine.cleanup()
         shutil.rmtree(work_dir, ignore_errors=True)
         say("done")
