@@ -68,3 +68,19 @@ def buildbot():
     _need_server(available(), "Buildbot")
     with BuildbotServer() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def _replay():
+    from devstack.replay import ReplayServer
+
+    with ReplayServer() as replay:  # one per module: stopping one takes half a second
+        yield replay
+
+
+@pytest.fixture
+def server(_replay):
+    """A replay server (devstack/replay.py) with no routes: each test adds its own."""
+    _replay.reset()
+    yield _replay
+    _replay.reset()

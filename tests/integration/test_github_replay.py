@@ -63,19 +63,6 @@ def a_run(run_id: str = "30433640", number: int = 411, pipeline: str = "CI") -> 
     )
 
 
-@pytest.fixture(scope="module")
-def _server():
-    with ReplayServer() as srv:  # one per module: stopping a server takes half a second
-        yield srv
-
-
-@pytest.fixture
-def server(_server):
-    _server.reset()
-    yield _server
-    _server.reset()
-
-
 @pytest.fixture
 def make_source(server):
     made: list[GitHubSource] = []

@@ -40,19 +40,6 @@ def fixture(file: str, /, **replace) -> Reply:
     return load_fixture(FIXTURES / file, **replace)
 
 
-@pytest.fixture(scope="module")
-def server():
-    with ReplayServer() as replay:
-        yield replay
-
-
-@pytest.fixture(autouse=True)
-def _fresh_routes(server):
-    server.reset()
-    yield
-    server.reset()
-
-
 def make_source(server: ReplayServer, **overrides) -> JenkinsSource:
     values = {
         "provider": "jenkins",

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from devstack.replay import ReplayServer, Reply
+from devstack.replay import Reply
 from opsdash.sources.http import (
     DEFAULT_RATE_WAIT,
     HttpClient,
@@ -45,19 +45,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def _server():
-    with ReplayServer() as srv:  # one per module: stopping one takes half a second
-        yield srv
-
-
-@pytest.fixture
-def server(_server):
-    _server.reset()
-    yield _server
-    _server.reset()
 
 
 @pytest.fixture
