@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,7 +82,7 @@ def rest(
     return json.loads(raw) if raw.strip() else {}
 
 
-class MlflowServer:
+class MlflowServer(processes.ServerUnderDir):
     """One ``mlflow server`` with its sqlite store and artifacts under ``base_dir``."""
 
     def __init__(self, base_dir: str | os.PathLike[str] | None = None, port: int | None = None):
@@ -213,27 +212,6 @@ class MlflowServer:
         if pid is not None:
             processes.kill(pid, proc=self._proc, group=True)
         self._proc = None
-
-    def restart(self, timeout: float = 90) -> None:
-        """stop() if running, then start() on the same port and data."""
-        self.stop()
-        self.start(timeout=timeout)
-
-    def cleanup(self) -> None:
-        """Stop the server and delete base_dir."""
-        self.stop()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __enter__(self) -> MlflowServer:
-        try:
-            self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
     # --- REST -------------------------------------------------------------------------
 

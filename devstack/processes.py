@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -223,3 +224,40 @@ def cli(
     if out is not None:
         print(out)
     return 0
+
+
+class ServerUnderDir:
+    """restart, cleanup and `with` for a harness whose server and data live in
+    `base_dir`; the harness provides start(timeout) and stop()."""
+
+    base_dir: Path
+
+    def start(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def restart(self, timeout: float | None = None) -> None:
+        """stop() if running, then start() on the same port and data."""
+        self.stop()
+        if timeout is None:
+            self.start()  # type: ignore[call-arg]  # the harness's own default
+        else:
+            self.start(timeout=timeout)
+
+    def cleanup(self) -> None:
+        """Stop the server and delete base_dir."""
+        self.stop()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            self.start()  # type: ignore[call-arg]
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

@@ -23,11 +23,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from devstack import processes
+from devstack.local_http import LocalHttpServer
 from devstack.processes import free_port
 
 METRIC = "model_accuracy"
@@ -47,21 +48,21 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-class Exporter:
+class Exporter(LocalHttpServer):
     """`/metrics` in the Prometheus text format, from values the caller sets.
 
     `set(0.91, model="churn", version="3")` adds or changes one series;
     `remove(...)` drops it (Prometheus then marks it stale).
     """
 
+    thread_name = "model-exporter"
+
     def __init__(self, metric: str = METRIC):
+        super().__init__()
         self.metric = metric
-        self.port = 0
         self.scrapes = 0
         self._values: dict[tuple[tuple[str, str], ...], float] = {}
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def target(self) -> str:
@@ -87,7 +88,7 @@ class Exporter:
                 lines.append(f"{self.metric}{{{inner}}} {text}")
         return "\n".join(lines) + "\n"
 
-    def start(self) -> Exporter:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,29 +108,10 @@ class Exporter:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="model-exporter", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Exporter:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return Handler
 
 
-class PrometheusServer:
+class PrometheusServer(processes.ServerUnderDir):
     """One prometheus with its config, TSDB and log under ``base_dir``."""
 
     def __init__(
@@ -249,25 +231,6 @@ class PrometheusServer:
         if pid is not None:
             processes.kill(pid, proc=self._proc)
         self._proc = None
-
-    def restart(self, timeout: float = 30) -> None:
-        self.stop()
-        self.start(timeout=timeout)
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __enter__(self) -> PrometheusServer:
-        try:
-            self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
     # --- queries ------------------------------------------------------------------------
 

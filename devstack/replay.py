@@ -16,10 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from devstack.local_http import LocalHttpServer
 
 
 @dataclass
@@ -79,15 +81,16 @@ def load_fixture(path: Path | str, **replace: Any) -> Reply:
     return Reply(int(data.get("status", 200)), body, dict(data.get("headers", {})))
 
 
-class ReplayServer:
+class ReplayServer(LocalHttpServer):
     """`with ReplayServer() as server: server.add("GET", "/x", Reply(body={...}))`."""
 
+    thread_name = "replay-server"
+
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[Request] = []
         self._routes: list[_Route] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- setup ------------------------------------------------------------------
 
@@ -127,9 +130,7 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     # --- serving ------------------------------------------------------------------
 
@@ -142,7 +143,7 @@ class ReplayServer:
             reply = route.replies.pop(0) if len(route.replies) > 1 else route.replies[0]
         return reply(request) if callable(reply) else reply
 
-    def start(self) -> ReplayServer:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -188,29 +189,4 @@ class ReplayServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
 
-        class _Server(ThreadingHTTPServer):
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                import sys
-
-                if not isinstance(sys.exc_info()[1], ConnectionError):
-                    super().handle_error(request, client_address)  # a client hanging up is fine
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="replay-server", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> ReplayServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return _Handler

@@ -1,0 +1,53 @@
+"""An http.server on 127.0.0.1 in a daemon thread, for the test stand-ins
+(the vendor replay server, the model-accuracy exporter). Stdlib only."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # a client hanging up is fine
+
+
+class LocalHttpServer:
+    """start() serves `handler()` on a free port; stop() ends it; usable with `with`."""
+
+    thread_name = "local-http"
+
+    def __init__(self) -> None:
+        self._httpd: ThreadingHTTPServer | None = None
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "start() the server first"
+        return self._httpd.server_address[1]
+
+    def start(self):
+        self._httpd = _Server(("127.0.0.1", 0), self.handler())
+        threading.Thread(
+            target=self._httpd.serve_forever, name=self.thread_name, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
