@@ -573,3 +573,16 @@ async def confirm_and_finish(pilot, timeout: float = 60.0) -> str:
     await wait_for(pilot, lambda: screen.done, timeout=timeout)
     await pilot.press("escape")
     return screen.outcome
+
+
+async def select_row(pilot, table_id: str, match: Callable[[object], object]):
+    """Focus the table `table_id` and put the cursor on the first record `match` accepts."""
+    from opsdash.widgets.resource_table import ResourceTable
+
+    table = pilot.app.screen.query_one(f"#{table_id}", ResourceTable)
+    table.focus()
+    await pilot.pause()
+    key = next(k for k, r in table.records.items() if match(r))
+    table.move_cursor(row=table.get_row_index(key))
+    await pilot.pause()
+    return table

@@ -18,6 +18,7 @@ from tests.helpers import (
     confirm_and_finish,
     fixed_app,
     screen_text,
+    select_row,
     settle,
     wait_for,
 )
@@ -29,11 +30,7 @@ def models_table(app) -> ResourceTable:
 
 async def select_model(pilot, model: str) -> None:
     await pilot.press("5")
-    await pilot.pause()
-    table = models_table(pilot.app)
-    key = next(k for k, r in table.records.items() if r.model == model)
-    table.move_cursor(row=table.get_row_index(key))
-    await pilot.pause()
+    await select_row(pilot, "models-table", lambda r: r.model == model)
 
 
 async def test_rows_show_state_words_values_and_literal_names():

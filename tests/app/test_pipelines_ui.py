@@ -18,6 +18,7 @@ from tests.helpers import (
     confirm_and_finish,
     fixed_app,
     screen_text,
+    select_row,
     settle,
     wait_for,
 )
@@ -29,11 +30,7 @@ def runs_table(app) -> ResourceTable:
 
 async def select_run(pilot, number: int) -> None:
     await pilot.press("3")
-    await pilot.pause()
-    table = runs_table(pilot.app)
-    key = next(k for k, r in table.records.items() if r.number == number)
-    table.move_cursor(row=table.get_row_index(key))
-    await pilot.pause()
+    await select_row(pilot, "pipelines-table", lambda r: r.number == number)
 
 
 async def confirm(pilot) -> ConfirmScreen:

@@ -19,7 +19,7 @@ from opsdash.model.ml import ModelRow, ThresholdState
 from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import confirm_and_finish, real_app, screen_text, settle, wait_for
+from tests.helpers import confirm_and_finish, real_app, screen_text, select_row, settle, wait_for
 
 DEADLINE = 60.0
 
@@ -63,12 +63,7 @@ def run_accuracy(server, version: str) -> float:
 
 
 async def select(pilot, model: str) -> None:
-    table = pilot.app.screen.query_one("#models-table", ResourceTable)
-    table.focus()
-    await pilot.pause()
-    key = next(k for k, r in table.records.items() if r.model == model)
-    table.move_cursor(row=table.get_row_index(key))
-    await pilot.pause()
+    await select_row(pilot, "models-table", lambda r: r.model == model)
 
 
 async def test_mlflow_values_promote_and_roll_back_from_the_keyboard(mlflow, tmp_path):

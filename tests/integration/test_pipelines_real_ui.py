@@ -13,7 +13,7 @@ from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.pipeline import RunScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import confirm_and_finish, real_app, screen_text, settle, wait_for
+from tests.helpers import confirm_and_finish, real_app, screen_text, select_row, settle, wait_for
 
 DEADLINE = 60.0
 
@@ -49,10 +49,7 @@ def run_of(app, builder: str, number: int) -> PipelineRun | None:
 
 
 async def select(pilot, run: PipelineRun) -> None:
-    table = pilot.app.screen.query_one("#pipelines-table", ResourceTable)
-    table.focus()
-    table.move_cursor(row=table.get_row_index(run.key))
-    await pilot.pause()
+    await select_row(pilot, "pipelines-table", lambda r: r.key == run.key)
 
 
 async def test_forced_build_runs_succeeds_and_reruns_from_the_keyboard(buildbot, tmp_path):

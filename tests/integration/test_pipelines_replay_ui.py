@@ -14,7 +14,7 @@ from opsdash.model import PipelineRun
 from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import confirm_and_finish, real_app, settle, wait_for
+from tests.helpers import confirm_and_finish, real_app, select_row, settle, wait_for
 from tests.integration.test_gitlab_replay import API as GITLAB_API
 from tests.integration.test_gitlab_replay import route_project
 from tests.integration.test_jenkins_replay import APP, route_jobs
@@ -30,12 +30,7 @@ def runs(app) -> list[PipelineRun]:
 
 
 async def select(pilot, match) -> None:
-    table = pilot.app.screen.query_one("#pipelines-table", ResourceTable)
-    table.focus()
-    await pilot.pause()
-    key = next(k for k, r in table.records.items() if match(r))
-    table.move_cursor(row=table.get_row_index(key))
-    await pilot.pause()
+    await select_row(pilot, "pipelines-table", match)
 
 
 async def test_rerun_cancel_and_deploy_from_the_keyboard_reach_each_vendor(tmp_path):
