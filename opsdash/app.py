@@ -184,11 +184,13 @@ class OpsdashApp(App):
     def _has_main(self) -> bool:
         """False while starting up (until the panels are mounted) or shutting down:
         a finished poll then draws nothing."""
+        if not self.is_running:  # shutting down: the panels are being removed
+            return False
         return any(isinstance(s, MainScreen) and s.ready for s in self.screen_stack)
 
     def _apply(self, result: SourceResult) -> None:
         if not self._has_main:
-            if any(isinstance(s, MainScreen) for s in self.screen_stack):
+            if self.is_running and any(isinstance(s, MainScreen) for s in self.screen_stack):
                 self.set_timer(0.05, lambda: self._apply(result))  # still composing: soon
             return
         self._applied.add(result.source)
