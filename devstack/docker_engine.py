@@ -578,6 +578,9 @@ class PrivateDockerEngine:
                     ids = self.cli("ps", "-aq", check=False, timeout=30).stdout.split()
                     if ids:
                         self.cli("rm", "-f", *ids, check=False, timeout=60)
+                    # Networks' bridge interfaces outlive dockerd and its data dir: without
+                    # this, repeated runs exhaust the address pools ("non-overlapping").
+                    self.cli("network", "prune", "-f", check=False, timeout=60)
         self.stop()
         self._unmount_all()
         shutil.rmtree(self.base_dir, ignore_errors=True)
