@@ -99,7 +99,8 @@ class ActionFlow:
 
     def _plan(self, action: str, target: Target, image: str | None = None) -> None:
         from opsdash.actions.custom import CustomCommand, plan_custom
-        from opsdash.actions.docker import DockerActions, SwarmActions
+        from opsdash.actions.docker import DockerActions
+        from opsdash.actions.swarm import SwarmActions
 
         source = self._source(target)
         protected = self._protected(target)

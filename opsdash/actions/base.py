@@ -18,6 +18,10 @@ class ActionError(Exception):
         self.rolled_back = rolled_back
 
 
+class TargetBusy(ActionError):
+    """Another action holds the target (here, or in another opsdash): refused."""
+
+
 class ActionCancelled(ActionError):
     """The user cancelled a running action."""
 

@@ -9,19 +9,29 @@ puts it back if not. Volumes are never removed.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import docker.errors
 import requests.exceptions
 
-from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
+from opsdash.actions import engine_marks
+from opsdash.actions.base import (
+    ActionCancelled,
+    ActionError,
+    ActionPlan,
+    ActionResult,
+    Progress,
+    TargetBusy,
+)
+from opsdash.actions.journal import note_facts
 from opsdash.actions.recreate import recreate_request
 from opsdash.sources.docker import DockerSource, _one_line
 
 DEFAULT_HEALTH_TIMEOUT = 60.0
 SETTLE_SECONDS = 3.0  # a container without healthcheck must stay up this long
-BACKUP_SUFFIX = "-opsdash-old"
+BACKUP_SUFFIX = engine_marks.BACKUP_SUFFIX
 
 # Called from the worker when the pull failed: True to recreate from the local image.
 AskLocal = Callable[[str], bool]
@@ -50,10 +60,12 @@ class DockerActions:
         *,
         health_timeout: float = DEFAULT_HEALTH_TIMEOUT,
         settle_seconds: float = SETTLE_SECONDS,
+        actor: str = "",
     ):
         self.source = source
         self.health_timeout = health_timeout
         self.settle_seconds = settle_seconds
+        self.actor = actor
 
     @property
     def api(self) -> Any:
@@ -113,9 +125,23 @@ class DockerActions:
             return self._base_plan(container_id, "stop", [f"Stop {name}. It stays, stopped."])
         return self._base_plan(container_id, "start", [f"Start {name}."])
 
+    def _refuse_if_marked(self, name: str) -> None:
+        """Another redeploy of `name` is running, or one was interrupted: refuse."""
+        containers = self._call("list containers", self.api.containers, all=True)
+        marks = engine_marks.scan(containers).get(name)
+        if marks is None:
+            return
+        if marks.lock is not None and not marks.lock.abandoned():
+            raise TargetBusy(f"another redeploy of {name} is in progress, by {marks.lock.holder}")
+        raise TargetBusy(
+            f"an interrupted redeploy of {name} left {marks.left_behind}: put it right first"
+            " (! on the dashboard)"
+        )
+
     def plan_redeploy(self, container_id: str, image: str | None = None) -> ActionPlan:
         raw = self._inspect(container_id)
         name = raw.get("Name", "").lstrip("/")
+        self._refuse_if_marked(name)
         ref = image or (raw.get("Config") or {}).get("Image", "")
         local = self._image(ref) or {}
         pull = self.source.config.pull
@@ -149,6 +175,7 @@ class DockerActions:
     ) -> ActionPlan:
         raw = self._inspect(container_id)
         name = raw.get("Name", "").lstrip("/")
+        self._refuse_if_marked(name)
         steps = [
             f"Recreate {name} from the image it ran before its last redeploy: "
             f"{previous_ref or previous_image[:19]} ({previous_image[:19]}).",
@@ -217,6 +244,11 @@ class DockerActions:
     def _safe_recreate(
         self, plan: ActionPlan, image: str, progress: Progress, label: str = ""
     ) -> ActionResult:
+        """Lock, stop, rename, create, start, wait, remove the old one, unlock.
+
+        Each step is announced (and so journaled) before it runs; the lock's labels
+        and the backup's name let any opsdash put things right if this one dies.
+        """
         api = self.api
         old = self._inspect(plan.target_id)
         name = old.get("Name", "").lstrip("/")
@@ -224,41 +256,57 @@ class DockerActions:
         body, later_networks = recreate_request(old, image, old_image.get("Config"))
         was_running = (old.get("State") or {}).get("Running", False)
         grace = int((old.get("Config") or {}).get("StopTimeout") or 10)
-        backup = f"{name}{BACKUP_SUFFIX}-{int(time.time())}"
+        backup = engine_marks.backup_name(name)
+        token = uuid.uuid4().hex[:16]
+        body.setdefault("Labels", {})[engine_marks.LABEL_TOKEN] = token
+        note_facts(
+            progress,
+            token=token,
+            name=name,
+            old_id=old["Id"],
+            backup=backup,
+            was_running=str(was_running).lower(),
+        )
 
-        if was_running:
-            progress("stop", f"stopping {name}")
-            self._call("stop", api.stop, old["Id"], timeout=grace)
-        progress("stop", f"keeping the old container as {backup}")
-        self._call("rename", api.rename, old["Id"], backup)
-        new_id = None
+        progress("lock", f"marking {name} as being redeployed")
+        lock_id = self._lock(plan, old, name, token, backup, was_running)
         try:
-            progress("create", f"creating {name} from {label or image}")
-            created = self._call("create", api.create_container_from_config, body, name=name)
-            new_id = created["Id"]
-            for network, endpoint in later_networks:
-                self._call(
-                    f"connect {network}",
-                    api.connect_container_to_network,
-                    new_id,
-                    network,
-                    aliases=endpoint.get("Aliases"),
-                    links=endpoint.get("Links"),
-                )
-            progress("start", f"starting {name}")
-            self._call("start", api.start, new_id)
-            self._wait_up(new_id, progress, health=True)
-        except ActionError as exc:
-            progress("rollback", f"failed: {exc}; restoring the old container")
-            self._restore(old, new_id, name, was_running, progress)
-            raise ActionError(
-                f"{exc}; rolled back to the old container", rolled_back=True
-            ) from None
-        progress("cleanup", f"removing {backup} (its volumes stay)")
-        try:
-            api.remove_container(old["Id"], v=False, force=True)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            progress("cleanup", f"could not remove {backup}: {_one_line(exc)}")
+            if was_running:
+                progress("stop", f"stopping {name}")
+                self._call("stop", api.stop, old["Id"], timeout=grace)
+            progress("rename", f"keeping the old container as {backup}")
+            self._call("rename", api.rename, old["Id"], backup)
+            new_id = None
+            try:
+                progress("create", f"creating {name} from {label or image}")
+                created = self._call("create", api.create_container_from_config, body, name=name)
+                new_id = created["Id"]
+                note_facts(progress, new_id=new_id)
+                for network, endpoint in later_networks:
+                    self._call(
+                        f"connect {network}",
+                        api.connect_container_to_network,
+                        new_id,
+                        network,
+                        aliases=endpoint.get("Aliases"),
+                        links=endpoint.get("Links"),
+                    )
+                progress("start", f"starting {name}")
+                self._call("start", api.start, new_id)
+                self._wait_up(new_id, progress, health=True)
+            except ActionError as exc:
+                progress("rollback", f"failed: {exc}; restoring the old container")
+                self._restore(old, new_id, name, was_running, progress)
+                raise ActionError(
+                    f"{exc}; rolled back to the old container", rolled_back=True
+                ) from None
+            progress("cleanup", f"removing {backup} (its volumes stay)")
+            try:
+                api.remove_container(old["Id"], v=False, force=True)
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                progress("cleanup", f"could not remove {backup}: {_one_line(exc)}")
+        finally:
+            self._unlock(lock_id, progress)
         new = self._inspect(new_id)
         new_image = self._image(new.get("Image", "")) or {}
         return ActionResult(
@@ -272,6 +320,61 @@ class DockerActions:
                 "previous_ref": (old.get("Config") or {}).get("Image", ""),
             },
         )
+
+    def _lock(
+        self,
+        plan: ActionPlan,
+        old: dict[str, Any],
+        name: str,
+        token: str,
+        backup: str,
+        was_running: bool,
+    ) -> str:
+        """Create the lock container; TargetBusy if another opsdash holds it."""
+        labels = engine_marks.lock_labels(
+            target=name,
+            token=token,
+            actor=self.actor,
+            action=plan.action,
+            old_id=old["Id"],
+            backup=backup,
+            was_running=was_running,
+        )
+        body = {
+            "Image": old.get("Image", ""),
+            "Cmd": ["opsdash-lock"],
+            "Entrypoint": [],
+            "Labels": labels,
+            "HostConfig": {"NetworkMode": "none"},
+        }
+        try:
+            created = self.api.create_container_from_config(body, name=engine_marks.lock_name(name))
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                self._refuse_if_marked(name)
+                raise TargetBusy(f"another redeploy of {name} is in progress") from None
+            raise ActionError(f"lock: {_one_line(exc)}") from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ActionError(f"lock: {_one_line(exc)}") from None
+        self._refuse_if_backups(name, created["Id"])
+        return created["Id"]
+
+    def _refuse_if_backups(self, name: str, lock_id: str) -> None:
+        """A backup left by an interrupted redeploy must be put right first."""
+        containers = self._call("list containers", self.api.containers, all=True)
+        marks = engine_marks.scan(containers).get(name)
+        if marks is not None and marks.backups:
+            self._unlock(lock_id, lambda *_: None)
+            raise TargetBusy(
+                f"an interrupted redeploy of {name} left {marks.left_behind}: put it right"
+                " first (! on the dashboard)"
+            )
+
+    def _unlock(self, lock_id: str, progress: Progress) -> None:
+        try:
+            self.api.remove_container(lock_id, v=False, force=True)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            progress("unlock", f"could not remove the lock: {_one_line(exc)}")
 
     def _restore(
         self,
@@ -334,134 +437,3 @@ class DockerActions:
         except (docker.errors.DockerException, requests.exceptions.RequestException):
             return ""
         return f" (last log: {' | '.join(text.splitlines())[:200]})" if text else ""
-
-
-class SwarmActions:
-    """Rolling updates and rollbacks of Swarm services, following the service's
-    own update and rollback config (parallelism, delay, failure action, order)."""
-
-    def __init__(self, source: DockerSource, *, timeout: float = 300.0):
-        self.source = source
-        self.timeout = timeout
-
-    @property
-    def api(self) -> Any:
-        return self.source.client
-
-    def _service(self, service_id: str) -> dict[str, Any]:
-        try:
-            return self.api.inspect_service(service_id)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise ActionError(f"inspect service: {_one_line(exc)}") from None
-
-    def plan_update(self, service_id: str, image: str | None = None) -> ActionPlan:
-        svc = self._service(service_id)
-        spec = svc.get("Spec") or {}
-        current = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
-        update = spec.get("UpdateConfig") or {}
-        new = image or current.split("@sha256:", 1)[0]
-        return ActionPlan(
-            action="redeploy",
-            kind="service",
-            target=spec.get("Name", service_id),
-            target_id=svc["ID"],
-            host=self.source.name,
-            old_image=current.split("@", 1)[0],
-            old_digest=current.split("@", 1)[1] if "@" in current else "",
-            new_image=new,
-            steps=(
-                f"Force a rolling update of service {spec.get('Name')} to {new}.",
-                f"Tasks are replaced {update.get('Parallelism', 1) or 'all'} at a time, "
-                f"{update.get('Delay', 0) / 1e9:g}s apart, order {update.get('Order', 'stop-first')}, "
-                f"on failure: {update.get('FailureAction', 'pause')}.",
-            ),
-        )
-
-    def plan_rollback(self, service_id: str) -> ActionPlan:
-        svc = self._service(service_id)
-        spec = svc.get("Spec") or {}
-        previous = svc.get("PreviousSpec")
-        if not previous:
-            raise ActionError(f"service {spec.get('Name')} has no previous spec to roll back to")
-        image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
-        old = ((previous.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
-        return ActionPlan(
-            action="rollback",
-            kind="service",
-            target=spec.get("Name", service_id),
-            target_id=svc["ID"],
-            host=self.source.name,
-            old_image=image.split("@", 1)[0],
-            new_image=old.split("@", 1)[0],
-            steps=(
-                f"Roll service {spec.get('Name')} back to its previous spec (image {old.split('@', 1)[0]}), "
-                "following its rollback config.",
-            ),
-        )
-
-    def run_update(self, plan: ActionPlan, progress: Progress) -> ActionResult:
-        svc = self._service(plan.target_id)
-        spec = svc["Spec"]
-        template = spec.setdefault("TaskTemplate", {})
-        template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
-        container_spec = template.setdefault("ContainerSpec", {})
-        if plan.new_image and plan.new_image != container_spec.get("Image", "").split("@", 1)[0]:
-            container_spec["Image"] = plan.new_image
-        progress("update", f"updating {plan.target}")
-        self._post_update(svc, spec, {})
-        return self._follow(plan, progress, done="completed", deployed=True)
-
-    def run_rollback(self, plan: ActionPlan, progress: Progress) -> ActionResult:
-        svc = self._service(plan.target_id)
-        progress("rollback", f"rolling {plan.target} back")
-        self._post_update(svc, svc["Spec"], {"rollback": "previous"})
-        return self._follow(plan, progress, done="rollback_completed", deployed=True)
-
-    def _post_update(
-        self, svc: dict[str, Any], spec: dict[str, Any], params: dict[str, str]
-    ) -> None:
-        api = self.api
-        url = api._url("/services/{0}/update", svc["ID"])
-        try:
-            response = api._post_json(
-                url, data=spec, params={"version": svc["Version"]["Index"], **params}
-            )
-            api._raise_for_status(response)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise ActionError(f"service update: {_one_line(exc)}") from None
-
-    def _follow(
-        self, plan: ActionPlan, progress: Progress, *, done: str, deployed: bool
-    ) -> ActionResult:
-        """Report the rollout task by task until the service says it is done."""
-        deadline = time.monotonic() + self.timeout
-        seen: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            try:
-                tasks = self.api.tasks(filters={"service": plan.target_id})
-            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-                raise ActionError(f"tasks: {_one_line(exc)}") from None
-            for task in sorted(tasks, key=lambda t: (t.get("Slot") or 0, t.get("CreatedAt", ""))):
-                state = (task.get("Status") or {}).get("State", "")
-                if seen.get(task["ID"]) != state:
-                    seen[task["ID"]] = state
-                    slot = task.get("Slot") or task.get("NodeID", "")[:8]
-                    progress(
-                        "task",
-                        f"task {slot} {task['ID'][:10]}: {state} (wants {task.get('DesiredState')})",
-                    )
-            update = self._service(plan.target_id).get("UpdateStatus") or {}
-            status = update.get("State", "")
-            if status == done:
-                return ActionResult(
-                    True, f"{plan.target}: {status}", new_image=plan.new_image, deployed=deployed
-                )
-            if status in ("paused", "rollback_paused") or (
-                done == "completed" and status.startswith("rollback")
-            ):
-                raise ActionError(
-                    f"{plan.target}: update {status}: {update.get('Message', '')}",
-                    rolled_back=status.startswith("rollback"),
-                )
-            time.sleep(0.5)
-        raise ActionError(f"{plan.target}: the update did not finish within {self.timeout:g}s")

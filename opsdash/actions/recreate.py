@@ -10,6 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# opsdash's own labels (which action made this container) are never carried on.
+OPSDASH_LABEL_PREFIX = "io.opsdash."
+
 # Config keys copied when they differ from the old image's own value.
 _FROM_IMAGE_KEYS = ("Cmd", "Entrypoint", "WorkingDir", "User", "Healthcheck", "StopSignal", "Shell")
 # Config keys that are the container's own and always copied.
@@ -86,7 +89,11 @@ def recreate_request(
     if env:
         body["Env"] = env
     image_labels = image_config.get("Labels") or {}
-    labels = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
+    labels = {
+        k: v
+        for k, v in (config.get("Labels") or {}).items()
+        if image_labels.get(k) != v and not k.startswith(OPSDASH_LABEL_PREFIX)
+    }
     if labels:
         body["Labels"] = labels
     for key in ("ExposedPorts", "Volumes"):

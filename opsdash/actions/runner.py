@@ -1,5 +1,7 @@
-"""Runs confirmed actions: refuses in read-only mode or when the target is busy,
-times them, and writes every outcome (refusals too) to the audit log."""
+"""Runs confirmed actions: refuses in read-only mode, when the target is busy or
+when the audit log cannot be written; times them; writes the audit row when the
+action starts, each step before it runs (the journal) and the outcome at the end.
+Refusals and cancellations are audited too."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
+from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
+from opsdash.actions.journal import ActionJournal
 from opsdash.eventlog import event
-from opsdash.store import AuditEntry, DeploymentEvent, Store
+from opsdash.store import AuditEntry, DeploymentEvent, Store, StoreError
 
 
 def current_actor() -> str:
@@ -60,6 +63,16 @@ class ActionRunner:
 
     def execute(self, plan: ActionPlan, work: Callable[[], ActionResult]) -> ActionResult:
         """Run `work` (in the caller's thread) with the target marked busy."""
+        return self.execute_journaled(plan, lambda _journal: work())
+
+    def execute_journaled(
+        self,
+        plan: ActionPlan,
+        work: Callable[[Progress], ActionResult],
+        show: Progress | None = None,
+    ) -> ActionResult:
+        """Run `work(journal)`: the journal is its progress callback, written to the
+        store before each step and then passed on to `show`."""
         reason = self.refusal(plan)
         if reason is not None:
             self.refuse(plan, reason)
@@ -69,7 +82,8 @@ class ActionRunner:
             self._busy.add(plan.key)
             self._acting[service] = self._acting.get(service, 0) + 1
         try:
-            return self._execute(plan, work)
+            journal = self._begin(plan, show)
+            return self._execute(plan, work, journal)
         finally:
             # Only now, with its deployment recorded, may the watchers look again.
             with self._lock:
@@ -78,21 +92,73 @@ class ActionRunner:
                 if not self._acting[service]:
                     del self._acting[service]
 
-    def _execute(self, plan: ActionPlan, work: Callable[[], ActionResult]) -> ActionResult:
+    def _entry(
+        self,
+        plan: ActionPlan,
+        result: str,
+        duration: float | None,
+        error: str,
+        outcome: ActionResult | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            at=datetime.now().astimezone().isoformat(timespec="seconds"),
+            actor=self.actor,
+            action=plan.action,
+            kind=plan.kind,
+            target=plan.target,
+            host=plan.host,
+            old_image=plan.old_image,
+            old_digest=plan.old_digest,
+            new_image=(
+                outcome.new_image
+                if outcome and outcome.new_image
+                else plan.new_image or (f"ref {plan.ref}" if plan.ref else "")
+            ),
+            new_digest=(outcome.new_digest if outcome and outcome.new_digest else plan.new_digest),
+            result=result,
+            duration_s=None if duration is None else round(duration, 2),
+            error=" ".join(error.split())[:500],
+        )
+
+    def _begin(self, plan: ActionPlan, show: Progress | None) -> ActionJournal:
+        """The audit row, written before anything is done; no row, no action."""
+        if self.store is None:
+            return ActionJournal(None, None, show)
+        try:
+            audit_id = self.store.begin_action(
+                self._entry(plan, "running", None, ""),
+                plan.target_id,
+                {"service": plan.service or plan.target},
+            )
+        except StoreError as exc:
+            event(f"action {plan.action} {plan.target} refused: {exc}", warning=True)
+            raise ActionError(f"refused: the audit log cannot be written: {exc}") from None
+        event(
+            f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}: started"
+        )
+        return ActionJournal(self.store, audit_id, show)
+
+    def _execute(
+        self, plan: ActionPlan, work: Callable[[Progress], ActionResult], journal: ActionJournal
+    ) -> ActionResult:
         started = time.monotonic()
         try:
-            result = work()
+            result = work(journal)
         except ActionCancelled as exc:
-            self._audit(plan, "cancelled", time.monotonic() - started, str(exc))
+            self._end(journal, plan, "cancelled", time.monotonic() - started, str(exc))
             raise
         except ActionError as exc:
             outcome = "rolled back" if exc.rolled_back else "failed"
-            self._audit(plan, outcome, time.monotonic() - started, str(exc))
+            self._end(journal, plan, outcome, time.monotonic() - started, str(exc))
             if exc.rolled_back and plan.mutating:
                 self._deployment(plan, plan.old_image, plan.old_digest, "rolled back")
             raise
+        except Exception as exc:
+            message = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            self._end(journal, plan, "failed", time.monotonic() - started, message)
+            raise ActionError(message) from exc
         duration = time.monotonic() - started
-        self._audit(plan, "ok", duration, "", result)
+        self._end(journal, plan, "ok", duration, "", result)
         if result.deployed:
             self._deployment(
                 plan,
@@ -105,9 +171,12 @@ class ActionRunner:
                 self.store.set_previous_image(
                     plan.host, plan.target, previous, result.extra.get("previous_ref", "")
                 )
+        message = result.message
+        if journal.lost:
+            message += f" (not all of it reached the audit log: {journal.lost})"
         return ActionResult(
             result.ok,
-            result.message,
+            message,
             result.new_image,
             result.new_digest,
             result.rolled_back,
@@ -116,11 +185,12 @@ class ActionRunner:
             result.extra,
         )
 
-    def _audit(
+    def _end(
         self,
+        journal: ActionJournal,
         plan: ActionPlan,
         outcome: str,
-        duration: float | None,
+        duration: float,
         error: str,
         result: ActionResult | None = None,
     ) -> None:
@@ -129,29 +199,35 @@ class ActionRunner:
             f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
             warning=outcome != "ok",
         )
+        if self.store is None or journal.audit_id is None:
+            return
+        try:
+            self.store.end_action(
+                journal.audit_id,
+                outcome,
+                duration_s=duration,
+                error=error,
+                new_image=result.new_image if result else None,
+                new_digest=result.new_digest if result else None,
+            )
+        except StoreError as exc:
+            # Its journal entry stays "running": the next start reports it.
+            journal.lost = journal.lost or str(exc)
+            event(f"audit log: {exc}", warning=True)
+
+    def _audit(self, plan: ActionPlan, outcome: str, duration: float | None, error: str) -> None:
+        """A refusal or cancellation: one row, nothing journaled (nothing was done)."""
+        event(
+            f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
+            f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
+            warning=outcome != "ok",
+        )
         if self.store is None:
             return
-        self.store.add_audit(
-            AuditEntry(
-                at=datetime.now().astimezone().isoformat(timespec="seconds"),
-                actor=self.actor,
-                action=plan.action,
-                kind=plan.kind,
-                target=plan.target,
-                host=plan.host,
-                old_image=plan.old_image,
-                old_digest=plan.old_digest,
-                new_image=(
-                    result.new_image
-                    if result and result.new_image
-                    else plan.new_image or (f"ref {plan.ref}" if plan.ref else "")
-                ),
-                new_digest=(result.new_digest if result and result.new_digest else plan.new_digest),
-                result=outcome,
-                duration_s=None if duration is None else round(duration, 2),
-                error=" ".join(error.split())[:500],
-            )
-        )
+        try:
+            self.store.add_audit(self._entry(plan, outcome, duration, error))
+        except StoreError as exc:
+            event(f"audit log: {exc}", warning=True)
 
     def _deployment(self, plan: ActionPlan, image: str, digest: str, outcome: str) -> None:
         if self.store is None:

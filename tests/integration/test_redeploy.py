@@ -7,8 +7,9 @@ import json
 import pytest
 
 from opsdash.actions.base import ActionError
-from opsdash.actions.docker import DockerActions, SwarmActions
+from opsdash.actions.docker import DockerActions
 from opsdash.actions.runner import ActionRunner
+from opsdash.actions.swarm import SwarmActions
 from opsdash.config import DockerHostConfig
 from opsdash.sources.docker import DockerSource
 from opsdash.store import Store

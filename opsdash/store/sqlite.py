@@ -1,0 +1,409 @@
+"""The embedded SQLite store: created on first run in the XDG data dir.
+
+It holds the history later features need (deployment events, the audit log and
+the journal of running actions, metric samples) and a log of source health
+changes. Schema changes go through numbered migrations (`schema.py`).
+
+A store that cannot be written (a full disk, a read-only data dir) never stops
+opsdash: it opens read-only, or in memory, says why in `problem`, and the
+history writes become no-ops. Audit and journal writes raise `StoreError`
+instead, so that no action runs without its audit row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import astuple
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from opsdash.model import SourceHealth
+from opsdash.safetext import strip_unsafe
+from opsdash.store.rows import AuditEntry, DeploymentEvent, HealthIssueRow, JournalRow
+from opsdash.store.schema import _MIGRATIONS
+
+DB_NAME = "opsdash.db"
+
+_DEPLOYMENT_COLUMNS = (
+    "at, service, host, kind, image, digest, result, source, environment, version, external_id"
+)
+_AUDIT_COLUMNS = (
+    "at, actor, action, kind, target, host, old_image, old_digest, new_image, new_digest,"
+    " result, duration_s, error"
+)
+
+
+class StoreError(Exception):
+    """The store could not be written; the message is one line naming the file."""
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _clean(value: object) -> object:
+    """Untrusted text is kept without escape sequences; other values as they are."""
+    return strip_unsafe(value) if isinstance(value, str) else value
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class Store:
+    """A thin, thread-safe wrapper around one SQLite file in WAL mode."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
+        self.path = path
+        self.writable = not read_only
+        self.problem: str | None = None  # why history is not being saved, shown in the header
+        self._lock = threading.Lock()
+        if read_only:
+            self._db = self._connect_read_only(path)
+            return
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.Error:
+            self._db.close()
+            raise
+
+    @staticmethod
+    def _connect_read_only(path: Path) -> sqlite3.Connection:
+        if not path.is_file():
+            raise sqlite3.OperationalError(f"{path} does not exist")
+        uri = path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.Error:
+            # A read-only directory cannot hold the WAL index: read the file as it is.
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+
+    @classmethod
+    def open_default(cls) -> Store:
+        from opsdash.locations import data_dir
+
+        return cls.open_at(data_dir() / DB_NAME)
+
+    @classmethod
+    def open_at(cls, path: Path) -> Store:
+        """The store at `path`; if it cannot be written, a read-only (or empty,
+        in-memory) one whose `problem` says why. Never raises."""
+        try:
+            return cls(path)
+        except (sqlite3.Error, OSError) as exc:
+            reason = _one_line(exc) if not isinstance(exc, OSError) else exc.strerror or str(exc)
+        try:
+            store = cls(path, read_only=True)
+            kept = "its history is shown, nothing new is saved"
+        except (sqlite3.Error, OSError):
+            store = cls(Path(":memory:"))
+            store.writable = False
+            kept = "nothing is saved"
+        store.problem = (
+            f"data store {path} cannot be written ({reason}): {kept}; actions are refused"
+        )
+        return store
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self.schema_version
+            for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    # --- the two ways in: writes that may fail, reads that never do ----------------
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement (callers hold the lock); StoreError if it cannot be."""
+        if not self.writable:
+            raise StoreError(self.problem or f"data store {self.path} is read-only")
+        try:
+            cursor = self._db.execute(sql, [_clean(p) for p in params])
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self.problem = (
+                f"data store {self.path} cannot be written ({_one_line(exc)}):"
+                " nothing new is saved; actions are refused"
+            )
+            raise StoreError(self.problem) from None
+        self.problem = None  # the disk has room again
+        return cursor
+
+    def _history(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A history write: lost (and said in `problem`) rather than raised."""
+        with self._lock:
+            try:
+                return self._write(sql, params).rowcount
+            except StoreError:
+                return 0
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return [tuple(row) for row in self._db.execute(sql, params).fetchall()]
+            except sqlite3.Error:  # an old read-only file may lack a table
+                return []
+
+    # --- source health history --------------------------------------------------
+
+    def record_health(self, health: SourceHealth, at: datetime | None = None) -> None:
+        """Keep health transitions, so an outage can be read back later."""
+        when = (at or datetime.now().astimezone()).isoformat()
+        self._history(
+            "INSERT INTO source_events(at, source, state, message) VALUES (?, ?, ?, ?)",
+            (when, f"{health.kind}:{health.source}", health.state.value, health.message),
+        )
+
+    def health_events(self, limit: int = 100) -> list[tuple[str, str, str, str]]:
+        return self._read(
+            "SELECT at, source, state, message FROM source_events ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+
+    # --- audit log -------------------------------------------------------------
+
+    def add_audit(self, entry: AuditEntry) -> int:
+        """One finished (or refused) action; StoreError if it cannot be written."""
+        with self._lock:
+            cursor = self._write(
+                f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                astuple(entry)[:13],
+            )
+        return int(cursor.lastrowid or 0)
+
+    def audit_entries(self, limit: int = 1000) -> list[AuditEntry]:
+        rows = self._read(
+            f"SELECT {_AUDIT_COLUMNS}, id FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        steps: dict[int, list[tuple[str, str, str]]] = {}
+        if rows:
+            oldest = min(row[-1] for row in rows)
+            for audit_id, at, step, detail in self._read(
+                "SELECT audit_id, at, step, detail FROM action_steps WHERE audit_id >= ?"
+                " ORDER BY rowid",
+                (oldest,),
+            ):
+                steps.setdefault(audit_id, []).append((at, step, detail))
+        return [AuditEntry(*row, steps=tuple(steps.get(row[-1], ()))) for row in rows]
+
+    # --- the journal: an action is written when confirmed and before each step -----
+
+    def begin_action(self, entry: AuditEntry, target_id: str, facts: dict[str, str]) -> int:
+        """The audit row (result `running`) and its journal entry, in one transaction."""
+        with self._lock:
+            self._write("BEGIN IMMEDIATE")
+            audit_id = int(
+                self._write(
+                    f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                    astuple(entry)[:13],
+                ).lastrowid
+                or 0
+            )
+            self._write(
+                "INSERT INTO action_journal(audit_id, state, pid, machine, target_id, facts,"
+                " updated) VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                (audit_id, os.getpid(), socket.gethostname(), target_id, json.dumps(facts), _now()),
+            )
+            self._write("COMMIT")
+        return audit_id
+
+    def add_step(self, audit_id: int, step: str, detail: str) -> None:
+        with self._lock:
+            self._write(
+                "INSERT INTO action_steps(audit_id, at, step, detail) VALUES (?, ?, ?, ?)",
+                (audit_id, _now(), step, " ".join(detail.split())[:500]),
+            )
+
+    def note_facts(self, audit_id: int, facts: dict[str, str]) -> None:
+        """Merge what recovery will need (a backup's name, the new container's id)."""
+        rows = self._read("SELECT facts FROM action_journal WHERE audit_id = ?", (audit_id,))
+        merged = {**json.loads(rows[0][0] if rows else "{}"), **facts}
+        with self._lock:
+            self._write(
+                "UPDATE action_journal SET facts = ?, updated = ? WHERE audit_id = ?",
+                (json.dumps(merged), _now(), audit_id),
+            )
+
+    def end_action(
+        self,
+        audit_id: int,
+        result: str,
+        *,
+        duration_s: float | None = None,
+        error: str = "",
+        new_image: str | None = None,
+        new_digest: str | None = None,
+    ) -> None:
+        """The outcome into the audit row; the journal entry goes."""
+        sets = ["result = ?", "error = ?"]
+        params: list[Any] = [result, " ".join(error.split())[:500]]
+        if duration_s is not None:
+            sets.append("duration_s = ?")
+            params.append(round(duration_s, 2))
+        if new_image:
+            sets.append("new_image = ?")
+            params.append(new_image)
+        if new_digest:
+            sets.append("new_digest = ?")
+            params.append(new_digest)
+        with self._lock:
+            self._write("BEGIN IMMEDIATE")
+            self._write(f"UPDATE audit_log SET {', '.join(sets)} WHERE id = ?", (*params, audit_id))
+            self._write("DELETE FROM action_journal WHERE audit_id = ?", (audit_id,))
+            self._write("COMMIT")
+
+    def mark_interrupted(self, audit_id: int, result: str) -> None:
+        """The action's opsdash is gone: say so in its audit row, keep the journal entry."""
+        with self._lock:
+            self._write("BEGIN IMMEDIATE")
+            self._write("UPDATE audit_log SET result = ? WHERE id = ?", (result, audit_id))
+            self._write(
+                "UPDATE action_journal SET state = 'interrupted', updated = ? WHERE audit_id = ?",
+                (_now(), audit_id),
+            )
+            self._write("COMMIT")
+
+    def unfinished_actions(self) -> list[JournalRow]:
+        """Every journal entry: actions running now (here or in another opsdash on
+        this store) and interrupted ones. Oldest first."""
+        journal = self._read(
+            "SELECT audit_id, state, pid, machine, target_id, facts, updated FROM action_journal"
+            " ORDER BY audit_id"
+        )
+        if not journal:
+            return []
+        entries = {e.id: e for e in self.audit_entries(limit=100_000) if e.id is not None}
+        rows = []
+        for audit_id, state, pid, machine, target_id, facts, updated in journal:
+            entry = entries.get(audit_id)
+            if entry is not None:
+                rows.append(
+                    JournalRow(entry, state, pid, machine, target_id, json.loads(facts), updated)
+                )
+        return rows
+
+    # --- deployments ------------------------------------------------------------
+
+    def add_deployment(self, event: DeploymentEvent) -> bool:
+        """Record it; False when a deployment with the same external id exists (or
+        the store cannot be written)."""
+        return (
+            self._history(
+                f"INSERT OR IGNORE INTO deployments({_DEPLOYMENT_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                astuple(event),
+            )
+            == 1
+        )
+
+    def deployments(self, limit: int = 1000) -> list[DeploymentEvent]:
+        rows = self._read(
+            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [DeploymentEvent(*row) for row in rows]
+
+    def deployments_since(self, since: datetime) -> list[DeploymentEvent]:
+        """Oldest first; `at` strings are ISO 8601 with an offset."""
+        rows = self._read(f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments ORDER BY at")
+        events = [DeploymentEvent(*row) for row in rows]
+        return [e for e in events if datetime.fromisoformat(e.at) >= since]
+
+    # --- health issues (DORA failures and recovery) -------------------------------
+
+    def open_issue(self, service: str, source: str, reason: str, start: datetime) -> bool:
+        """Start a spell of trouble; False if one is already open for (service, source)."""
+        return (
+            self._history(
+                "INSERT OR IGNORE INTO health_issues(service, source, reason, start)"
+                " VALUES (?, ?, ?, ?)",
+                (service, source, reason, start.isoformat(timespec="seconds")),
+            )
+            == 1
+        )
+
+    def close_issue(self, service: str, source: str, end: datetime) -> bool:
+        return (
+            self._history(
+                "UPDATE health_issues SET end = ? WHERE service = ? AND source = ? AND end IS NULL",
+                (end.isoformat(timespec="seconds"), service, source),
+            )
+            > 0
+        )
+
+    def health_issues(self) -> list[HealthIssueRow]:
+        rows = self._read(
+            "SELECT service, source, reason, start, end FROM health_issues ORDER BY start"
+        )
+        return [HealthIssueRow(*row) for row in rows]
+
+    # --- the version each watched container, service or alias ran last ------------
+
+    def watched_version(self, key: str) -> str | None:
+        rows = self._read("SELECT version FROM watched_versions WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_watched_version(self, key: str, service: str, version: str, at: datetime) -> None:
+        self._history(
+            "INSERT INTO watched_versions(key, service, version, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET version = excluded.version, at = excluded.at",
+            (key, service, version, at.isoformat(timespec="seconds")),
+        )
+
+    def prune(self, retention_days: int, now: datetime | None = None) -> int:
+        """Drop deployments and closed health issues older than the retention."""
+        now = now or datetime.now().astimezone()
+        cutoff = now - timedelta(days=retention_days)
+        old = [
+            e for e in self.deployments(limit=1_000_000) if datetime.fromisoformat(e.at) < cutoff
+        ]
+        removed = 0
+        for event in old:
+            removed += self._history(
+                "DELETE FROM deployments WHERE at = ? AND service = ? AND source = ?",
+                (event.at, event.service, event.source),
+            )
+        closed = self._read("SELECT id, end FROM health_issues WHERE end IS NOT NULL")
+        for row_id, end in closed:
+            if datetime.fromisoformat(end) < cutoff:
+                removed += self._history("DELETE FROM health_issues WHERE id = ?", (row_id,))
+        return removed
+
+    # --- what a container ran before its last redeploy ------------------------------
+
+    def set_previous_image(self, host: str, container: str, image_id: str, image_ref: str) -> None:
+        self._history(
+            "INSERT INTO previous_images(host, container, image_id, image_ref, at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(host, container) DO UPDATE SET"
+            " image_id = excluded.image_id, image_ref = excluded.image_ref, at = excluded.at",
+            (host, container, image_id, image_ref, datetime.now().astimezone().isoformat()),
+        )
+
+    def previous_image(self, host: str, container: str) -> tuple[str, str] | None:
+        rows = self._read(
+            "SELECT image_id, image_ref FROM previous_images WHERE host = ? AND container = ?",
+            (host, container),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
