@@ -6,15 +6,15 @@ Backend modules are imported lazily so the UI never loads an SDK by itself.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
-from textual.worker import get_current_worker
 
-from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
+from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, TargetBusy
 from opsdash.actions.runner import ActionRunner
 from opsdash.config import Config, Matcher
 from opsdash.model import Container, PipelineRun, RunStatus, Service
@@ -37,6 +37,47 @@ class ActionFlow:
         self.config = config
         self.poller = poller
         self.runner = runner
+        # Actions run in threads of their own, not daemons: an opsdash told to exit
+        # (SIGTERM, SIGHUP when the SSH connection drops) or whose UI died still
+        # carries a running action to its end before the process ends.
+        self._threads: set[threading.Thread] = set()
+        self._threads_lock = threading.Lock()
+        self.exit_when_idle = False
+
+    @property
+    def running(self) -> bool:
+        with self._threads_lock:
+            return any(t.is_alive() for t in self._threads)
+
+    def wait_for_actions(self) -> None:
+        """Block until every action thread has ended (their audit rows written)."""
+        with self._threads_lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
+
+    def run_in_thread(self, name: str, work: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                work()
+            finally:
+                with self._threads_lock:
+                    self._threads.discard(threading.current_thread())
+                    idle = not any(
+                        t.is_alive() and t is not threading.current_thread() for t in self._threads
+                    )
+                if idle and self.exit_when_idle:
+                    self._call_ui(self.app.exit)
+
+        thread = threading.Thread(target=run, name=name, daemon=False)
+        with self._threads_lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _call_ui(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn` on the UI thread if there still is one."""
+        with contextlib.suppress(Exception):  # the app has exited or its terminal is gone
+            self.app.call_from_thread(fn, *args)
 
     # --- helpers ------------------------------------------------------------------
 
@@ -140,7 +181,9 @@ class ActionFlow:
                 else:
                     raise ActionError(f"{action} applies to containers; for a service use R or u")
             else:
-                docker_actions = DockerActions(source, health_timeout=self.config.health_timeout)
+                docker_actions = DockerActions(
+                    source, health_timeout=self.config.health_timeout, actor=self.runner.actor
+                )
                 if action == "restart":
                     plan = docker_actions.plan_restart(target.id)
                     run = lambda p, progress, _ask: docker_actions.run_restart(p, progress)  # noqa: E731
@@ -159,6 +202,10 @@ class ActionFlow:
                         )
                     plan = docker_actions.plan_rollback(target.id, *previous)
                     run = lambda p, progress, _ask: docker_actions.run_rollback(p, progress)  # noqa: E731
+        except TargetBusy as exc:
+            self.runner.refuse(self._early_plan(action, target), str(exc))
+            self._call_ui(self.app.notify, f"Refused: {exc}.", severity="warning", timeout=8)
+            return
         except ActionError as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", timeout=6)
             return
@@ -404,7 +451,7 @@ class ActionFlow:
         self.app.push_screen(screen)
 
         def progress(step: str, line: str) -> None:
-            self.app.call_from_thread(screen.add_line, step, line)
+            self._call_ui(screen.add_line, step, line)
 
         def ask_local(question: str) -> bool:
             answer: dict[str, bool] = {}
@@ -419,26 +466,25 @@ class ActionFlow:
                     ConfirmScreen(plan, question=question + " Recreate from the local image?"), got
                 )
 
-            self.app.call_from_thread(show)
-            worker = get_current_worker()
+            self._call_ui(show)
             while not done.wait(0.2):
-                if worker.is_cancelled:  # the app is closing: do not wait for an answer
-                    return False
+                if self.exit_when_idle or not self.app.is_running:
+                    return False  # closing: nothing was changed yet, so do not go on
             return answer["yes"]
 
         def work() -> None:
             try:
-                result = self.runner.execute(plan, lambda: run(plan, progress, ask_local))
+                result = self.runner.execute_journaled(
+                    plan, lambda journal: run(plan, journal, ask_local), show=progress
+                )
                 ok, message = True, result.message + f" ({result.duration_s:.1f}s)"
             except ActionCancelled as exc:
                 ok, message = False, str(exc)
             except ActionError as exc:
                 ok, message = False, str(exc)
-            self.app.call_from_thread(self._finished, screen, ok, message)
+            self._call_ui(self._finished, screen, ok, message)
 
-        self.app.run_worker(
-            work, thread=True, exit_on_error=False, group="action-run", name=f"run:{plan.key}"
-        )
+        self.run_in_thread(f"action:{plan.key}", work)
 
     def _finished(self, screen: ProgressScreen, ok: bool, message: str) -> None:
         if screen.is_attached:

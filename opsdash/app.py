@@ -73,11 +73,15 @@ class OpsdashApp(App):
 
         self.runner = ActionRunner(store, read_only=config.read_only)
         self.actions = ActionFlow(self, config, poller, self.runner)
+        from opsdash.recovery_flow import RecoveryFlow
+
+        self.recovery = RecoveryFlow(self, self.actions)
         self.animation_level = "none"  # no animation work while idle or over SSH
 
     # --- lifecycle ----------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._handle_exit_signals()
         if self.config.keys:
             self.set_keymap(self.config.keys)
         self.push_screen(MainScreen(read_only=self.read_only))
@@ -95,6 +99,30 @@ class OpsdashApp(App):
             self.call_after_refresh(self._render_models)
         if not self._labels("dora"):
             self.call_after_refresh(self._render_deployments)
+
+    def _handle_exit_signals(self) -> None:
+        """SIGTERM, and SIGHUP (the SSH connection dropped), end opsdash cleanly,
+        but never in the middle of an action: it is carried to its end first."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(number, self._exit_signal, number)
+
+    def _exit_signal(self, number: int) -> None:
+        import signal
+
+        name = signal.Signals(number).name
+        if self.actions.running:
+            self.actions.exit_when_idle = True
+            event(f"{name}: finishing the running action before exiting", warning=True)
+            with contextlib.suppress(Exception):  # the terminal may be gone
+                self.notify(f"{name}: exiting once the running action has ended.", timeout=10)
+            return
+        event(f"{name}: exiting")
+        self.exit()
 
     def on_unmount(self) -> None:
         for timer in self._poll_timers.values():
@@ -198,6 +226,8 @@ class OpsdashApp(App):
         source = self.poller.sources[result.source]
         if source.kind == "docker":
             self._render_docker()
+            if isinstance(result.data, DockerSnapshot):
+                self.recovery.after_docker_poll(result.data.containers)
         elif source.kind == "host":
             self._render_hosts()
         elif source.kind in PIPELINE_PROVIDERS:
@@ -321,7 +351,9 @@ class OpsdashApp(App):
         healths = self.poller.all_health()
         now = _now()
         refresh = [s.refresh for s in self.poller.sources.values()]
-        self.main.show_health(healths, now, refresh)
+        self.main.show_health(
+            healths, now, refresh, notice=self.store.problem if self.store is not None else None
+        )
         changed_kinds = set()
         for label, health in zip(self.poller.sources, healths, strict=True):
             previous = self._last_states.get(label)

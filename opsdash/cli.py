@@ -148,14 +148,15 @@ def run_tui(config: Config) -> int:
     from opsdash.app import OpsdashApp
     from opsdash.store import Store
 
-    try:
-        store = Store.open_default()
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        print(f"opsdash: cannot open the data store: {exc}", file=sys.stderr)
-        return 2
+    store = Store.open_default()  # never raises: a store it cannot write says why
     app = OpsdashApp(config, _poller(config, store=store), store=store)
-    app.run()
-    store.close()
+    try:
+        app.run()
+    except OSError as exc:  # the terminal went away (SIGHUP) while the app drew
+        print(f"opsdash: the terminal is gone: {exc.strerror or exc}", file=sys.stderr)
+    finally:
+        app.actions.wait_for_actions()  # a running action ends (and is audited) first
+        store.close()
     return app.return_code or 0
 
 
@@ -167,11 +168,7 @@ def _console() -> Console:
 def run_audit(*, as_json: bool, limit: int) -> int:
     from opsdash.store import Store
 
-    try:
-        store = Store.open_default()
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        print(f"opsdash: cannot open the data store: {exc}", file=sys.stderr)
-        return 2
+    store = Store.open_default()  # read-only is enough to read the audit log
     entries = store.audit_entries(limit)
     store.close()
     if as_json:
@@ -225,19 +222,16 @@ def _summary(result: SourceResult) -> str:
 def run_snapshot(config: Config, *, as_json: bool) -> int:
     from opsdash.store import Store
 
-    try:
-        store = Store.open_default()  # the DORA keys come from its deployment history
-    except Exception as exc:  # noqa: BLE001 - the rest of the snapshot still works
-        print(f"opsdash: warning: no DORA keys, cannot open the data store: {exc}", file=sys.stderr)
-        store = None
+    store = Store.open_default()  # the DORA keys come from its deployment history
+    if store.problem:
+        print(f"opsdash: warning: {store.problem}", file=sys.stderr)
     poller = _poller(config, blocking_stats=True, store=store)
     try:
         results = poller.poll_all_once()
         health = {h.kind + ":" + h.source: h for h in poller.all_health()}
     finally:
         poller.close()
-        if store is not None:
-            store.close()
+        store.close()
     if as_json:
         payload = {
             "version": __version__,

@@ -197,7 +197,7 @@ class DockerActions:
         grace = int((raw.get("Config") or {}).get("StopTimeout") or 10)
         progress("restart", f"restarting {plan.target}")
         self._call("restart", self.api.restart, plan.target_id, timeout=grace)
-        self._wait_up(plan.target_id, progress, health=False)
+        self.wait_up(plan.target_id, progress, health=False)
         return ActionResult(True, f"{plan.target} restarted")
 
     def run_toggle(self, plan: ActionPlan, progress: Progress) -> ActionResult:
@@ -258,7 +258,6 @@ class DockerActions:
         grace = int((old.get("Config") or {}).get("StopTimeout") or 10)
         backup = engine_marks.backup_name(name)
         token = uuid.uuid4().hex[:16]
-        body.setdefault("Labels", {})[engine_marks.LABEL_TOKEN] = token
         note_facts(
             progress,
             token=token,
@@ -293,7 +292,7 @@ class DockerActions:
                     )
                 progress("start", f"starting {name}")
                 self._call("start", api.start, new_id)
-                self._wait_up(new_id, progress, health=True)
+                self.wait_up(new_id, progress, health=True)
             except ActionError as exc:
                 progress("rollback", f"failed: {exc}; restoring the old container")
                 self._restore(old, new_id, name, was_running, progress)
@@ -395,7 +394,7 @@ class DockerActions:
             self._call("start the old container", api.start, old["Id"])
         progress("rollback", f"the old {name} is back")
 
-    def _wait_up(self, container_id: str, progress: Progress, *, health: bool) -> None:
+    def wait_up(self, container_id: str, progress: Progress, *, health: bool) -> None:
         """Running (and healthy when it has a healthcheck), or an ActionError."""
         deadline = time.monotonic() + self.health_timeout
         up_since: float | None = None

@@ -7,7 +7,9 @@ redeploy is in progress, or was interrupted, and how to put it right.
   engine, so creating it is atomic: a second redeploy of NAME gets 409 and is
   refused. Its labels say who holds it and what the action will do.
 - The backup: the old container, stopped and renamed `NAME-opsdash-old-<time>`.
-- The new container carries `io.opsdash.action=<token>`, the lock's token.
+- The new container is told apart from the old by its id (journaled right
+  after it is created) or, for an opsdash without the journal, by being created
+  after the backup's time: no label is added to the user's container.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 LOCK_SUFFIX = "-opsdash-lock"
 BACKUP_SUFFIX = "-opsdash-old"
 LABEL_LOCK = "io.opsdash.lock"  # on the lock container: the target's name
-LABEL_TOKEN = "io.opsdash.action"  # on the lock and on the new container
+LABEL_TOKEN = "io.opsdash.action"  # on the lock: which action holds it
 LABEL_ACTOR = "io.opsdash.actor"
 LABEL_MACHINE = "io.opsdash.machine"
 LABEL_PID = "io.opsdash.pid"
@@ -42,6 +44,12 @@ _BACKUP = re.compile(r"^(?P<name>.+)" + re.escape(BACKUP_SUFFIX) + r"-(?P<time>\
 
 def backup_name(name: str, now: float | None = None) -> str:
     return f"{name}{BACKUP_SUFFIX}-{int(now if now is not None else time.time())}"
+
+
+def backup_time(container_name: str) -> int | None:
+    """When the redeploy that made this backup began (seconds since the epoch)."""
+    match = _BACKUP.match(container_name)
+    return int(match.group("time")) if match else None
 
 
 def lock_name(name: str) -> str:

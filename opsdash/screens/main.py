@@ -55,6 +55,7 @@ class MainScreen(Screen):
         Binding("S", "act('toggle')", "Stop/start", show=False, id="stop-start"),
         Binding("D", "pipeline('deploy')", "Deploy", show=False, id="pipeline-deploy"),
         Binding("a", "audit", "Audit", show=False, id="audit"),
+        Binding("exclamation_mark", "recover", "Interrupted actions", show=False, id="recover"),
         Binding("z", "zoom", "Zoom panel", show=False, id="zoom"),
     ]
 
@@ -85,10 +86,14 @@ class MainScreen(Screen):
     # --- data in ----------------------------------------------------------
 
     def show_health(
-        self, healths: Sequence[SourceHealth], now: datetime, refresh: Sequence[float]
+        self,
+        healths: Sequence[SourceHealth],
+        now: datetime,
+        refresh: Sequence[float],
+        notice: str | None = None,
     ) -> None:
         for bar in self.query(HealthBar):  # none yet while the screen composes
-            bar.show(healths, now, refresh)
+            bar.show(healths, now, refresh, notice)
 
     @property
     def containers_panel(self) -> ContainersPanel:
@@ -301,6 +306,9 @@ class MainScreen(Screen):
         """The active panel fills the screen (again: all panels side by side)."""
         self.toggle_class("-zoomed")
         self._focus(self.panels[self.active_panel - 1].focus_targets[0])
+
+    def action_recover(self) -> None:
+        self.app.recovery.scan(show_always=True)  # type: ignore[attr-defined]
 
     def action_audit(self) -> None:
         self.app.show_audit()  # type: ignore[attr-defined]

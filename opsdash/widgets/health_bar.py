@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from opsdash.model import SourceHealth
+from opsdash.safetext import literal
 from opsdash.views import health_badge
 
 
@@ -21,11 +22,19 @@ class HealthBar(Static):
         self._last: Text | None = None
 
     def show(
-        self, healths: Sequence[SourceHealth], now: datetime, refresh: Sequence[float]
+        self,
+        healths: Sequence[SourceHealth],
+        now: datetime,
+        refresh: Sequence[float],
+        notice: str | None = None,
     ) -> None:
+        """`notice`: one line that must not be missed (the store cannot be written)."""
         text = Text("opsdash", style="bold")
         if self.read_only:
             text.append("  READ-ONLY", style="bold yellow")
+        if notice:
+            text.append("  ")
+            text.append_text(literal(f"! {notice}", "bold red"))
         if not healths:
             text.append("  no sources configured", style="dim")
         for health, interval in zip(healths, refresh, strict=True):

@@ -7,7 +7,8 @@ import sys
 import textwrap
 
 from opsdash.model import HealthState, SourceHealth
-from opsdash.store import _MIGRATIONS, Store
+from opsdash.store import Store
+from opsdash.store.schema import _MIGRATIONS
 
 
 def test_store_created_on_first_run_and_reopened(tmp_path):
