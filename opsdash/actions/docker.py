@@ -127,6 +127,10 @@ class DockerActions:
 
     def _refuse_if_marked(self, name: str) -> None:
         """Another redeploy of `name` is running, or one was interrupted: refuse."""
+        if engine_marks.backup_of(name) or name.endswith(engine_marks.LOCK_SUFFIX):
+            raise TargetBusy(
+                f"{name} is kept by an opsdash redeploy; act on the container it is for"
+            )
         containers = self._call("list containers", self.api.containers, all=True)
         marks = engine_marks.scan(containers).get(name)
         if marks is None:
