@@ -352,7 +352,7 @@ class OpsdashApp(App):
         now = _now()
         refresh = [s.refresh for s in self.poller.sources.values()]
         self.main.show_health(
-            healths, now, refresh, notice=self.store.problem if self.store is not None else None
+            healths, now, refresh, notice=self.store.notice if self.store is not None else None
         )
         changed_kinds = set()
         for label, health in zip(self.poller.sources, healths, strict=True):

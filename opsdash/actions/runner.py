@@ -51,6 +51,8 @@ class ActionRunner:
             return "opsdash runs read-only (--read-only or read_only = true)"
         if host_read_only:
             return f"{plan.host} is read-only in the config"
+        if self.store is not None and not self.store.writes_work():
+            return f"the audit log cannot be written: {self.store.problem}"
         if self.is_busy(plan):
             return f"an action on {plan.target} is already running"
         return None

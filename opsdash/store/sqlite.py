@@ -62,7 +62,8 @@ class Store:
     def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path
         self.writable = not read_only
-        self.problem: str | None = None  # why history is not being saved, shown in the header
+        self.problem: str | None = None  # why history is not being saved, with the path
+        self._reason = ""  # the same, short: "database or disk is full"
         self._lock = threading.Lock()
         if read_only:
             self._db = self._connect_read_only(path)
@@ -140,12 +141,16 @@ class Store:
         except sqlite3.Error as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            self._reason = _one_line(exc)
             self.problem = (
-                f"data store {self.path} cannot be written ({_one_line(exc)}):"
+                f"data store {self.path} cannot be written ({self._reason}):"
                 " nothing new is saved; actions are refused"
             )
             raise StoreError(self.problem) from None
-        self.problem = None  # the disk has room again
+        if cursor.rowcount > 0 or sql == "COMMIT":
+            # Something reached the file (a statement that changed nothing proves nothing).
+            self.problem = None
+            self._reason = ""
         return cursor
 
     def _history(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -162,6 +167,30 @@ class Store:
                 return [tuple(row) for row in self._db.execute(sql, params).fetchall()]
             except sqlite3.Error:  # an old read-only file may lack a table
                 return []
+
+    @property
+    def notice(self) -> str | None:
+        """The problem in few words, for the header (the path is in `problem`)."""
+        if self.problem is None:
+            return None
+        return f"store not writable ({self._reason or 'read-only'}): actions refused"
+
+    def writes_work(self) -> bool:
+        """After a failed write: try one real (small) write, so a disk that has room
+        again is noticed at once. True if the store can be written now."""
+        if not self.writable:
+            return False
+        if self.problem is None:
+            return True
+        with self._lock:
+            try:
+                self._write(
+                    "INSERT INTO source_events(at, source, state, message) VALUES (?, ?, ?, ?)",
+                    (_now(), "opsdash:store", "ok", "the data store can be written again"),
+                )
+            except StoreError:
+                return False
+        return True
 
     # --- source health history --------------------------------------------------
 
