@@ -431,12 +431,20 @@ class ActionFlow:
         plan = replace(plan, service=service_of_model(self.config, row.model))
 
         def work(p: ActionPlan, progress: Callable[[str, str], None], _ask) -> ActionResult:
-            progress("alias", p.steps[0])
+            from opsdash.actions.journal import note_facts
+
+            note_facts(
+                progress,
+                model=row.model,
+                alias=alias_plan.alias,
+                old_version=alias_plan.old_version,
+                new_version=alias_plan.new_version,
+            )
             try:
                 if action == "promote":
-                    change = source.promote(row.model, alias_plan.new_version)
+                    change = source.promote(row.model, alias_plan.new_version, progress=progress)
                 else:
-                    change = source.rollback(row.model)
+                    change = source.rollback(row.model, progress=progress)
             except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
                 raise ActionError(describe_error(exc)) from None
             progress("done", str(change))

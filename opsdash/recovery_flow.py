@@ -18,6 +18,7 @@ from textual.app import App
 from opsdash.actions import engine_marks
 from opsdash.actions.base import ActionError, ActionPlan, ActionResult
 from opsdash.actions.recovery import (
+    FINISH_MOVE,
     Interrupted,
     close_record,
     find_interrupted,
@@ -133,6 +134,8 @@ class RecoveryFlow:
                 source = self._docker.get(item.host)
 
                 def fix(journal, item=item, source=source) -> ActionResult:
+                    if item.repair == FINISH_MOVE:
+                        return ActionResult(True, self._finish_move(item))
                     if item.kind == "container" and source is None:
                         raise ActionError(f"{item.host} is not a configured Docker host")
                     api = source.client if source is not None else None
@@ -151,6 +154,20 @@ class RecoveryFlow:
             self.actions._call_ui(self.actions._finished, screen, ok, message)
 
         self.actions.run_in_thread("action:recover", work)
+
+    def _finish_move(self, item: Interrupted) -> str:
+        from opsdash.poller import describe_error
+
+        source = self.actions.poller.sources.get(item.host)
+        if source is None or source.kind != "mlflow":
+            raise ActionError(f"{item.host} is not a configured MLflow source")
+        f = item.facts
+        try:
+            return source.finish_move(
+                f["model"], f["alias"], f.get("old_version", ""), f["new_version"]
+            )
+        except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
+            raise ActionError(describe_error(exc)) from None
 
     @staticmethod
     def _wait_up(source: Any, journal: Any):

@@ -700,6 +700,7 @@ def audit_table(entries: list[AuditEntry]) -> Table:
         "IMAGE",
         "RESULT",
         "SECONDS",
+        "STEPS",
         "ERROR",
     ):
         table.add_column(column, overflow="fold")
@@ -723,6 +724,16 @@ def audit_table(entries: list[AuditEntry]) -> Table:
             literal(image),
             literal(e.result, style),
             "" if e.duration_s is None else f"{e.duration_s:.1f}",
+            literal(_step_names(e)),
             literal(e.error),
         )
     return table
+
+
+def _step_names(entry: AuditEntry) -> str:
+    """The steps each begun, in order, a repeated one once: `lock stop rename ...`."""
+    names: list[str] = []
+    for _at, step, _detail in entry.steps:
+        if not names or names[-1] != step:
+            names.append(step)
+    return " ".join(names)

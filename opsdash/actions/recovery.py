@@ -32,6 +32,7 @@ KEEP_NEW = "keep-new"  # the new container runs: remove the backup and the lock
 RESTORE = "restore"  # put the old container back under its name, running
 START = "start"  # the container is there but stopped: start it
 CLOSE = "close"  # nothing on the engine to change: close the record
+FINISH_MOVE = "finish-move"  # an alias moved without its record: write the record
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,24 @@ def _decide_elsewhere(row: JournalRow) -> Interrupted:
     """Swarm updates, alias moves and CI calls run on their servers: the record is
     closed, saying the opsdash that started them went away."""
     audit = row.audit
+    facts = row.facts
+    if audit.kind == "model" and facts.get("model") and facts.get("new_version"):
+        return Interrupted(
+            host=audit.host,
+            target=audit.target,
+            action=audit.action,
+            kind=audit.kind,
+            actor=audit.actor,
+            started=audit.at,
+            last_step=audit.steps[-1][1] if audit.steps else "",
+            now=f"{facts.get('alias')} of {facts['model']} was being moved from"
+            f" v{facts.get('old_version') or '(none)'} to v{facts['new_version']}",
+            fix="if the alias points at the new version, record the version before it"
+            " (so u can roll back); else change nothing",
+            repair=FINISH_MOVE,
+            audit_id=audit.id,
+            facts=dict(facts),
+        )
     where = {
         "service": "Swarm carries a started update on by itself; see the service's UPDATE column",
         "model": "check the model's aliases: the move may lack its previous-version tag",

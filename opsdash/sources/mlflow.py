@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -38,6 +38,9 @@ from opsdash.model.ml import (
 )
 from opsdash.sources.base import Source, SourceError
 from opsdash.sources.http import HttpClient, HttpError, run_sync, shape_error
+
+# progress(step, detail), called before each step of an alias move (an action's journal)
+Progress = Callable[[str, str], None]
 
 T = TypeVar("T")
 API = "/api/2.0/mlflow"
@@ -523,27 +526,24 @@ class MlflowSource(Source):
             warning=warning,
         ), status
 
-    async def _move(self, plan: AliasPlan, status: str) -> AliasChange:
+    async def _move(self, plan: AliasPlan, status: str, progress: Progress | None) -> AliasChange:
+        """Two steps, each announced before it runs (an action's journal): the alias
+        moves, then the tags record what it pointed at before."""
         self._writable()
         if plan.noop:
             raise SourceError(f"{plan.model}: v{plan.new_version} already is {plan.alias}")
         if status and status != "READY":
             raise SourceError(f"{plan.model}: v{plan.new_version} is {status}, not READY")
+        if progress is not None:
+            progress("alias", f"moving {plan.alias} of {plan.model} to v{plan.new_version}")
         await self._post(
             "registered-models/alias",
             {"name": plan.model, "alias": plan.alias, "version": plan.new_version},
         )
-        now = datetime.now(UTC).replace(microsecond=0)
-        record = {
-            TAG_PREVIOUS + plan.alias: plan.old_version,
-            TAG_SET + plan.alias: plan.new_version,
-            TAG_CHANGED + plan.alias: now.isoformat(),
-        }
+        if progress is not None:
+            progress("tags", f"recording v{plan.old_version or '(none)'} as the version before")
         try:
-            for key, value in record.items():
-                await self._post(
-                    "registered-models/set-tag", {"name": plan.model, "key": key, "value": value}
-                )
+            now = await self._record(plan.model, plan.alias, plan.old_version, plan.new_version)
         except SourceError as exc:
             raise SourceError(
                 f"{plan.model}: {plan.alias} moved to v{plan.new_version}, but recording the"
@@ -552,6 +552,37 @@ class MlflowSource(Source):
         return AliasChange(
             plan.model, plan.alias, plan.old_version, plan.new_version, now, plan.action
         )
+
+    async def _record(self, model: str, alias: str, old: str, new: str) -> datetime:
+        now = datetime.now(UTC).replace(microsecond=0)
+        record = {
+            TAG_PREVIOUS + alias: old,
+            TAG_SET + alias: new,
+            TAG_CHANGED + alias: now.isoformat(),
+        }
+        for key, value in record.items():
+            await self._post(
+                "registered-models/set-tag", {"name": model, "key": key, "value": value}
+            )
+        return now
+
+    async def do_finish_move(self, model: str, alias: str, old: str, new: str) -> str:
+        """After an opsdash died between moving an alias and recording it: record it
+        if the alias still points where that move put it. One line on what was done."""
+        self._writable()
+        aliases, tags = await self._model_state(model)
+        now_at = aliases.get(alias, "")
+        if now_at == new and tags.get(TAG_SET + alias) != new:
+            await self._record(model, alias, old, new)
+            return f"{alias} is at v{new}: recorded v{old or '(none)'} as the version before"
+        if now_at == new:
+            return f"{alias} is at v{new} and the move is recorded"
+        if now_at == old:
+            return f"{alias} was not moved (still v{old or '(none)'}): nothing to do"
+        return f"{alias} was moved since (now v{now_at or '(none)'}): nothing changed"
+
+    def finish_move(self, model: str, alias: str, old: str, new: str) -> str:
+        return self._sync(self.do_finish_move(model, alias, old, new))
 
     async def do_plan_promote(
         self, model: str, version: object, alias: str | None = None
@@ -564,16 +595,22 @@ class MlflowSource(Source):
         return plan
 
     async def do_promote(
-        self, model: str, version: object, alias: str | None = None
+        self,
+        model: str,
+        version: object,
+        alias: str | None = None,
+        progress: Progress | None = None,
     ) -> AliasChange:
         self._writable()
         plan, status = await self._plan("promote", model, version, alias)
-        return await self._move(plan, status)
+        return await self._move(plan, status, progress)
 
-    async def do_rollback(self, model: str, alias: str | None = None) -> AliasChange:
+    async def do_rollback(
+        self, model: str, alias: str | None = None, progress: Progress | None = None
+    ) -> AliasChange:
         self._writable()
         plan, status = await self._plan("rollback", model, None, alias)
-        return await self._move(plan, status)
+        return await self._move(plan, status, progress)
 
     def plan_promote(self, model: str, version: object, alias: str | None = None) -> AliasPlan:
         """What promoting `version` of `model` to `alias` (default: the serving alias)
@@ -585,10 +622,18 @@ class MlflowSource(Source):
         recorded to roll back to, or the alias was moved outside opsdash."""
         return self._sync(self.do_plan_rollback(model, alias))
 
-    def promote(self, model: str, version: object, alias: str | None = None) -> AliasChange:
+    def promote(
+        self,
+        model: str,
+        version: object,
+        alias: str | None = None,
+        progress: Progress | None = None,
+    ) -> AliasChange:
         """Point `alias` (default: the serving alias) at `version`; record the previous one."""
-        return self._sync(self.do_promote(model, version, alias))
+        return self._sync(self.do_promote(model, version, alias, progress))
 
-    def rollback(self, model: str, alias: str | None = None) -> AliasChange:
+    def rollback(
+        self, model: str, alias: str | None = None, progress: Progress | None = None
+    ) -> AliasChange:
         """Point `alias` back at the version opsdash recorded before the last move."""
-        return self._sync(self.do_rollback(model, alias))
+        return self._sync(self.do_rollback(model, alias, progress))

@@ -77,9 +77,16 @@ def _audit(data):
 
 def _redeploy_from_the_keyboard(tui: TuiProcess, name: str, data) -> None:
     tui.wait_text(name)
-    tui.wait_for(lambda: _typed(tui, "/", "filter: words match"), "the filter box", timeout=30)
-    tui.keys(*name, "\r")
-    tui.wait_for(lambda: _typed(tui, "R", f"Redeploy {name}?"), "the dialog", timeout=30)
+    for _attempt in range(5):  # a key sent while the app is still settling can be lost
+        if _typed(tui, "/", "filter: words match"):
+            time.sleep(0.5)  # the box has focus a moment after it shows
+            tui.keys(*name, "\r")
+            time.sleep(0.5)
+            if _typed(tui, "R", f"Redeploy {name}?"):
+                break
+        tui.keys("\x1b", "\x1b")
+    else:
+        raise AssertionError(f"no redeploy dialog for {name}:\n{tui.text[-3000:]}")
 
     def started():
         if any(e.action == "redeploy" and e.target == name for e in _audit(data)):

@@ -241,6 +241,49 @@ def test_promote_moves_the_alias_and_rollback_moves_it_back(mlflow, source):
     assert alias_version(mlflow, model, "champion") == "1"
 
 
+def test_an_opsdash_killed_between_the_alias_move_and_its_record_is_put_right(
+    mlflow, source, tmp_path
+):
+    """Its journal says what it was moving; the next start records the previous
+    version (so u can roll back) only if the alias still points where it was put."""
+    from opsdash.actions.base import ActionPlan
+    from opsdash.actions.journal import ActionJournal
+    from opsdash.actions.recovery import FINISH_MOVE, find_interrupted
+    from opsdash.actions.runner import ActionRunner
+    from opsdash.store import Store
+
+    model = new_model(mlflow)
+    store = Store(tmp_path / "opsdash.db")
+    plan = ActionPlan(action="promote", kind="model", target=model, target_id=model,
+                      host=source.label)  # fmt: skip
+    entry = ActionRunner(store)._entry(plan, "running", None, "")
+    audit_id = store.begin_action(entry, model, {})
+    journal = ActionJournal(store, audit_id)
+    journal.facts(model=model, alias="champion", old_version="1", new_version="3")
+
+    def dies_before_the_record(step, detail):
+        journal(step, detail)
+        if step == "tags":
+            raise RuntimeError("killed")  # the process ends here, as with SIGKILL
+
+    with pytest.raises(RuntimeError, match="killed"):
+        source.promote(model, 3, progress=dies_before_the_record)
+    assert alias_version(mlflow, model, "champion") == "3"
+    with pytest.raises(SourceError):
+        source.plan_rollback(model)  # nothing recorded: u could not roll back
+    # As if its opsdash were gone: a pid that is not alive.
+    store._db.execute("UPDATE action_journal SET pid = 2147483646")
+
+    [item] = find_interrupted(store, {})
+    assert item.repair == FINISH_MOVE and item.last_step == "tags"
+    done = source.finish_move(model, "champion", "1", "3")
+    assert "recorded v1 as the version before" in done
+    back = source.plan_rollback(model)
+    assert (back.old_version, back.new_version) == ("3", "1")
+    assert "nothing to do" in source.finish_move(model, "champion", "3", "2")
+    store.close()
+
+
 def test_promote_to_another_alias(mlflow, source):
     model = new_model(mlflow)
     change = source.promote(model, 2, alias="challenger")
