@@ -449,11 +449,11 @@ class FixedModelsSource(Source):
             model, "champion", "rollback", "2", "1", (("accuracy", 0.921),), (("accuracy", 0.88),)
         )
 
-    def promote(self, model, version, alias=None):
+    def promote(self, model, version, alias=None, progress=None):
         self.calls.append(("promote", model, version))
         return AliasChange(model, "champion", "2", version, datetime.now().astimezone())
 
-    def rollback(self, model, alias=None):
+    def rollback(self, model, alias=None, progress=None):
         self.calls.append(("rollback", model))
         return AliasChange(model, "champion", "2", "1", datetime.now().astimezone(), "rollback")
 
