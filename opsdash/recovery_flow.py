@@ -19,6 +19,7 @@ from opsdash.actions import engine_marks
 from opsdash.actions.base import ActionError, ActionPlan, ActionResult
 from opsdash.actions.recovery import (
     FINISH_MOVE,
+    KEEP_NEW,
     Interrupted,
     close_record,
     find_interrupted,
@@ -140,7 +141,12 @@ class RecoveryFlow:
                         raise ActionError(f"{item.host} is not a configured Docker host")
                     api = source.client if source is not None else None
                     wait_up = self._wait_up(source, journal) if source is not None else None
-                    return ActionResult(True, repair(item, api, journal, wait_up))
+                    old = self._old_image(api, item)
+                    done = repair(item, api, journal, wait_up)
+                    if old and done.startswith("kept the new") and runner.store is not None:
+                        # As after any redeploy: u goes back to what ran before.
+                        runner.store.set_previous_image(item.host, item.target, *old)
+                    return ActionResult(True, done)
 
                 try:
                     result = runner.execute_journaled(plan, fix, show=show)
@@ -154,6 +160,17 @@ class RecoveryFlow:
             self.actions._call_ui(self.actions._finished, screen, ok, message)
 
         self.actions.run_in_thread("action:recover", work)
+
+    @staticmethod
+    def _old_image(api: Any, item: Interrupted) -> tuple[str, str] | None:
+        """(image id, ref) of the backup a kept redeploy replaced, before it goes."""
+        if api is None or item.repair != KEEP_NEW or not item.facts.get("old_id"):
+            return None
+        try:
+            raw = api.inspect_container(item.facts["old_id"])
+        except Exception:  # noqa: BLE001 - only `u` needs it
+            return None
+        return raw.get("Image", ""), (raw.get("Config") or {}).get("Image", "")
 
     def _finish_move(self, item: Interrupted) -> str:
         from opsdash.poller import describe_error

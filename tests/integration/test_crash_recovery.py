@@ -168,6 +168,10 @@ def test_sigkill_at_each_step_then_one_key_puts_it_right(engine, stack, tmp_path
     assert story.result.startswith(f"interrupted at {step}; put right"), story.result
     recover = next(e for e in entries if e.action == "recover")
     assert recover.result == "ok" and recover.target == name
+    if step == "cleanup":  # the redeploy is kept: u can still go back to the old image
+        store = Store(data / "opsdash.db")
+        assert store.previous_image("local", name) is not None
+        store.close()
 
 
 def test_sigkill_while_the_old_container_is_stopping(engine, stack):
