@@ -26,6 +26,7 @@ import asyncio
 import html
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devstack.demo_services import GITHUB_TOKEN, DemoServices  # noqa: E402
-from devstack.docker_engine import PrivateDockerEngine  # noqa: E402
+from devstack.docker_engine import BUSYBOX_IMAGE, PrivateDockerEngine  # noqa: E402
+from devstack.interrupted import leave_interrupted_redeploy  # noqa: E402
 from devstack.sample_stack import (  # noqa: E402
     BACKUP,
     CONTAINERS,
@@ -376,6 +378,40 @@ async def service_timeline(app: OpsdashApp, pilot) -> None:
 Shot = Callable[[OpsdashApp, object], Awaitable[None]]
 
 # name -> (file, terminal size, steps, text that must be visible)
+INTERRUPTED = "acc-web"  # the container whose redeploy a killed opsdash left half done
+
+
+def _docker(host: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "--host", host, *args], capture_output=True, text=True)
+
+
+def _interrupt(host: str) -> None:
+    _docker(host, "run", "-d", "--name", INTERRUPTED, "--network", "none", "--stop-timeout", "1",
+            "-v", f"{INTERRUPTED}-data:/data", BUSYBOX_IMAGE, "sleep", "100000")  # fmt: skip
+    leave_interrupted_redeploy(host, "demo", INTERRUPTED)
+
+
+def _clear_interrupted(host: str) -> None:
+    names = _docker(host, "ps", "-a", "--format", "{{.Names}}").stdout.split()
+    mine = [n for n in names if n == INTERRUPTED or n.startswith(f"{INTERRUPTED}-opsdash-")]
+    if mine:
+        _docker(host, "rm", "-f", *mine)
+    _docker(host, "volume", "rm", f"{INTERRUPTED}-data")
+
+
+async def recovery(app: OpsdashApp, pilot) -> None:
+    """A real redeploy killed before it created the new container: any opsdash
+    watching the engine shows it at once."""
+    from opsdash.screens.recovery import RecoveryScreen
+
+    await dashboard_ready(app, pilot)
+    await asyncio.to_thread(_interrupt, app.config.docker[0].host)
+    await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen), "recovery dialog", 60)
+    await settle(pilot)
+
+
+AFTER: dict[str, Callable[[str], None]] = {"recovery": _clear_interrupted}
+
 SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
     "dashboard": ("dashboard-160x48.svg", WIDE, dashboard, (WEB, SERVICE, "1 Containers")),
     "narrow": ("dashboard-80x24.svg", NARROW, dashboard, (WEB, "1 Containers")),
@@ -431,6 +467,12 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
         promote_confirm,
         ("Promote churn?", "champion v2 -> v3"),
     ),
+    "recovery": (
+        "recovery-160x48.svg",
+        WIDE,
+        recovery,
+        ("interrupted action", "acc-web-opsdash-old-", "fix:"),
+    ),
 }
 
 
@@ -448,9 +490,13 @@ def check_svg(path: Path, must_show: tuple[str, ...]) -> None:
 async def take(config: Config, out_dir: Path, name: str) -> Path:
     filename, size, steps, must_show = SHOTS[name]
     app = make_app(config)
-    async with app.run_test(size=size) as pilot:
-        await steps(app, pilot)
-        path = Path(app.save_screenshot(filename, path=str(out_dir)))
+    try:
+        async with app.run_test(size=size) as pilot:
+            await steps(app, pilot)
+            path = Path(app.save_screenshot(filename, path=str(out_dir)))
+    finally:
+        if name in AFTER:
+            AFTER[name](config.docker[0].host)
     check_svg(path, must_show)
     return path
 

@@ -21,7 +21,8 @@ def interrupted_text(items: list[Interrupted]) -> Text:
         text.append_text(
             literal(f"{item.action} of {item.kind} {item.target} on {item.host}", "bold")
         )
-        text.append_text(literal(f", by {item.actor}, started {item.started or '?'}"))
+        started = item.started.replace("T", " ")[:19] or "?"
+        text.append_text(literal(f", by {item.actor}, started {started}"))
         if item.last_step:
             text.append_text(literal(f", stopped at: {item.last_step}"))
         text.append("\n  now: ", style="dim")
