@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import get_current_worker
 
 from opsdash.safetext import ansi_text, literal
+from opsdash.widgets.literal_input import LiteralInput
 
 MAX_LINES = 10_000
 BATCH_SECONDS = 0.1
@@ -55,7 +56,9 @@ class LogsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title", classes="screen-title")
-        yield Input(placeholder="regex filter (enter keeps it, esc clears)", id="logs-filter")
+        yield LiteralInput(
+            placeholder="regex filter (enter keeps it, esc clears)", id="logs-filter"
+        )
         yield RichLog(id="logs", max_lines=MAX_LINES, wrap=False, markup=False, highlight=False)
         yield Footer(compact=True)
 
