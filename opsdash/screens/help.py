@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from opsdash.keys import binding_groups
+from opsdash.safetext import literal
 
 
 class HelpScreen(ModalScreen):
@@ -32,7 +33,10 @@ class HelpScreen(ModalScreen):
             for binding in bindings:
                 keys = overrides.get(binding.id or "", binding.key)
                 table.add_row(
-                    where, Text(_pretty(keys)), Text(binding.description), Text(binding.id or "")
+                    where,
+                    literal(_pretty(keys)),
+                    literal(binding.description),
+                    literal(binding.id or ""),
                 )
         with VerticalScroll(id="help-box"):
             yield Static(Text("Keys (esc closes; remap any id in the [keys] table)", style="bold"))
