@@ -104,3 +104,16 @@ def assert_clean_screen(app) -> str:
     assert unsafe_chars(text) == [], unsafe_chars(text)
     assert terminal_leftovers(written) == [], terminal_leftovers(written)
     return text
+
+
+def screen_lines(app) -> list[str]:
+    """The current screen as rows of text (what a person reads), toasts included."""
+    return [
+        "".join(segment.text for segment in strip)
+        for strip in app.screen._compositor.render_strips()
+    ]
+
+
+def shown(app, text: str) -> bool:
+    """`text` is on one row of the screen."""
+    return any(text in line for line in screen_lines(app))
