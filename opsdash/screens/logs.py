@@ -131,7 +131,7 @@ class LogsScreen(Screen):
     def _update_title(self) -> None:
         self._shown_state = self._state
         title = literal(f"Logs: {self.container.name}", "bold")
-        title.append(f"  [{self._state}]", style="dim")
+        title.append_text(literal(f"  [{self._state}]", "dim"))  # may hold an error
         title.append(f"  follow {'on' if self.follow else 'off'}", style="dim")
         title.append(f"  {len(self.lines)} lines", style="dim")
         if self.pattern is not None:
