@@ -10,10 +10,12 @@ terminal, and never crash (the issue's `MarkupError` after a rollback).
 from __future__ import annotations
 
 import ast
+import json
 import threading
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from textual import events
 
 import opsdash
@@ -54,6 +56,15 @@ PATHS_TRIED: dict[str, int] = {}  # path -> hostile inputs tried (the figure in 
 
 def _count(path: str, n: int = 1) -> None:
     PATHS_TRIED[path] = PATHS_TRIED.get(path, 0) + n
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_figures():
+    """With -s, print how many hostile inputs went through which path."""
+    yield
+    for path, n in PATHS_TRIED.items():
+        print(f"hostile inputs x path: {n:4d}  {path}")
+    print(f"hostile inputs x paths tried: {sum(PATHS_TRIED.values())}")
 
 
 def visible(value: str) -> str:
@@ -317,9 +328,14 @@ async def test_ci_server_error_on_deploy_is_shown_literally(tmp_path):
     repo = "/repos/acme/shop"
     message = f"denied [/etc/ci.conf] {LOG_TAIL}"
     runs = load_fixture(FIXTURES / "github" / "runs_page1.json")
-    for run, value in zip(runs.body["workflow_runs"], HOSTILE.values(), strict=False):
-        run["display_title"] = value
-        run["head_branch"] = value
+    page = runs.body["workflow_runs"]
+    hostile_runs = []
+    for index, value in enumerate(HOSTILE.values()):
+        run = json.loads(json.dumps(page[index % len(page)]))
+        run.update(id=800000 + index, display_title=value, head_branch=value, name=value)
+        run["head_commit"] = {**(run.get("head_commit") or {}), "message": value}
+        hostile_runs.append(run)
+    runs.body = {"total_count": len(hostile_runs), "workflow_runs": hostile_runs}
     with ReplayServer() as github:
         github.add("GET", f"{repo}/actions/runs", runs)
         github.add(
@@ -340,6 +356,7 @@ async def test_ci_server_error_on_deploy_is_shown_literally(tmp_path):
                     token="ghp_hostileTextTest0123456789abcdefABCD",
                     deploy="deploy.yml",
                     deploy_branch="main",
+                    runs=len(HOSTILE),
                     refresh=3600,
                     timeout=5,
                 ),
@@ -349,8 +366,16 @@ async def test_ci_server_error_on_deploy_is_shown_literally(tmp_path):
         app = real_app(config, store=store)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await settle(pilot)
+            await pilot.press("3")
+            await pilot.pause()
             assert_clean_screen(app)
-            await pilot.press("3", "D")
+            assert shown(app, "[bold red]X[/]")  # a run's title in the table
+            await pilot.press("enter")  # the run's own screen
+            await pilot.pause()
+            assert_clean_screen(app)
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("D")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
             await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
@@ -362,9 +387,7 @@ async def test_ci_server_error_on_deploy_is_shown_literally(tmp_path):
             await pilot.pause()
             assert_clean_screen(app)
             assert app.is_running and app.return_code is None
-        _count(
-            "CI run titles and branches (table, run screen)", 2 * len(runs.body["workflow_runs"])
-        )
+        _count("CI run titles, branches and workflow names (table)", 3 * len(HOSTILE))
         _count("CI error on D (progress outcome and toast)", 2)
         (entry,) = store.audit_entries()
         assert "denied [/etc/ci.conf]" in entry.error
