@@ -261,7 +261,12 @@ def run_snapshot(config: Config, *, as_json: bool) -> int:
 def _table(title: str, columns: list[Column], rows: list, skip: set[str]) -> Table:
     now = datetime.now().astimezone()
     shown = [c for c in columns if c.key not in skip]
-    table = Table(*[c.label for c in shown], title=literal(title), title_justify="left", box=None)
+    table = Table(
+        *[c.label for c in shown],
+        title=literal(title, "table.title"),
+        title_justify="left",
+        box=None,
+    )
     for row in rows:
         table.add_row(*[c.render(row, now) for c in shown])
     return table
@@ -302,7 +307,11 @@ def _print_snapshot(results: dict[str, SourceResult]) -> None:
 
 def _host_table(label: str, host: HostStats) -> Table:
     table = Table(
-        "METRIC", "VALUE", title=literal(f"{label}: host"), title_justify="left", box=None
+        "METRIC",
+        "VALUE",
+        title=literal(f"{label}: host", "table.title"),
+        title_justify="left",
+        box=None,
     )
     uptime = (datetime.now().astimezone() - host.boot_time).total_seconds()
     table.add_row("cpu", f"{host.cpu_percent:.1f}% of {host.cpu_count} cores")

@@ -306,7 +306,7 @@ def _bar(percent: float, width: int = 12) -> Text:
 
 def _host_table(host: HostStats, now: datetime) -> Table:
     table = Table.grid(padding=(0, 1))
-    table.title = literal(host.hostname)
+    table.title = literal(host.hostname, "table.title")  # a Text keeps no default style
     table.title_justify = "left"
     table.add_column(style="bold", no_wrap=True)
     table.add_column(no_wrap=True)
