@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from opsdash.config import PIPELINE_PROVIDERS, Config
 from opsdash.eventlog import event
+from opsdash.literal_app import LiteralTextApp
 from opsdash.model import (
     Container,
     DockerSnapshot,
@@ -34,7 +35,6 @@ from opsdash.model import (
 from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
 from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
-from opsdash.safetext import strip_unsafe
 from opsdash.screens.main import MainScreen
 from opsdash.widgets.panels import PANEL_TITLES
 
@@ -45,7 +45,7 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-class OpsdashApp(App):
+class OpsdashApp(LiteralTextApp):
     CSS_PATH = "opsdash.tcss"
     TITLE = "opsdash"
     ENABLE_COMMAND_PALETTE = True
@@ -317,14 +317,11 @@ class OpsdashApp(App):
         ]
         for row in self.breaches.update([r for r in rows if not r.stale]):
             self.notify(
-                strip_unsafe(
-                    f"{row.model} {row.metric} = {row.value:.4g} breaches its threshold"
-                    f" ({row.breach:g}) on {row.source}"
-                ),
+                f"{row.model} {row.metric} = {row.value:.4g} breaches its threshold"
+                f" ({row.breach:g}) on {row.source}",
                 title="Model metric breach",
                 severity="error",
                 timeout=15,
-                markup=False,
             )
         self.main.models_panel.update_data(
             rows,

@@ -255,7 +255,12 @@ def run_snapshot(config: Config, *, as_json: bool) -> int:
 def _table(title: str, columns: list[Column], rows: list, skip: set[str]) -> Table:
     now = datetime.now().astimezone()
     shown = [c for c in columns if c.key not in skip]
-    table = Table(*[c.label for c in shown], title=title, title_justify="left", box=None)
+    table = Table(
+        *[c.label for c in shown],
+        title=literal(title, "table.title"),
+        title_justify="left",
+        box=None,
+    )
     for row in rows:
         table.add_row(*[c.render(row, now) for c in shown])
     return table
@@ -265,7 +270,7 @@ def _print_snapshot(results: dict[str, SourceResult]) -> None:
     console = _console()
     for label, result in results.items():
         if not result.ok:
-            console.print(Text(f"{label}: error: ", style="red bold") + literal(result.error))
+            console.print(literal(f"{label}: error: ", "red bold") + literal(result.error))
             continue
         data = result.data
         if isinstance(data, DockerSnapshot):
@@ -295,7 +300,13 @@ def _print_snapshot(results: dict[str, SourceResult]) -> None:
 
 
 def _host_table(label: str, host: HostStats) -> Table:
-    table = Table("METRIC", "VALUE", title=f"{label}: host", title_justify="left", box=None)
+    table = Table(
+        "METRIC",
+        "VALUE",
+        title=literal(f"{label}: host", "table.title"),
+        title_justify="left",
+        box=None,
+    )
     uptime = (datetime.now().astimezone() - host.boot_time).total_seconds()
     table.add_row("cpu", f"{host.cpu_percent:.1f}% of {host.cpu_count} cores")
     table.add_row("load", " ".join(f"{x:.2f}" for x in host.load))

@@ -547,7 +547,7 @@ def last_deploy_cell(row, now: datetime) -> Text:
         return Text("never", style="dim")
     text = literal(f"{age(deploy.at, now)} ago {deploy.version[:12]}")
     style = "green" if deploy.result == "success" else "red"
-    text.append(f" {deploy.result}", style=style)
+    text.append_text(literal(f" {deploy.result}", style))
     return text
 
 

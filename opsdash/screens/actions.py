@@ -17,9 +17,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, RichLog, Static
 
 from opsdash.actions.base import ActionPlan
-from opsdash.safetext import literal
+from opsdash.safetext import literal, strip_unsafe
 from opsdash.store import AuditEntry
 from opsdash.views import audit_table
+from opsdash.widgets.literal_input import LiteralInput
 
 
 def plan_text(plan: ActionPlan) -> Text:
@@ -73,7 +74,7 @@ class ConfirmScreen(ModalScreen[bool | str]):
         self.question = question
         self.image_editable = image_editable and question is None
         self.edit_word = "ref" if plan.ref else "image"
-        self.edit_value = plan.ref or plan.new_image
+        self.edit_value = strip_unsafe(plan.ref or plan.new_image)  # as the Input holds it
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
@@ -86,13 +87,13 @@ class ConfirmScreen(ModalScreen[bool | str]):
                     literal(f"{self.plan.target} is protected: type its name and press enter."),
                     classes="warning",
                 )
-                yield Input(placeholder=self.plan.target, id="confirm-name")
+                yield LiteralInput(placeholder=self.plan.target, id="confirm-name")
             else:
                 other = f"   i: another {self.edit_word}" * self.image_editable
                 keys = "y: yes   n / esc: cancel" + other
                 yield Static(Text(keys, style="bold"), id="confirm-keys")
             if self.image_editable:
-                yield Input(value=self.edit_value, id="confirm-image", classes="filter")
+                yield LiteralInput(value=self.edit_value, id="confirm-image", classes="filter")
 
     def on_mount(self) -> None:
         if self.plan.protected and self.question is None:
@@ -124,7 +125,7 @@ class ConfirmScreen(ModalScreen[bool | str]):
 
     @on(Input.Submitted, "#confirm-name")
     def _typed(self, event: Input.Submitted) -> None:
-        if event.value == self.plan.target:
+        if event.value == strip_unsafe(self.plan.target):  # what the dialog shows
             self.dismiss(True)
         else:
             event.input.value = ""

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from opsdash.keys import binding_groups
+from opsdash.safetext import strip_unsafe
 
 
 class HelpScreen(ModalScreen):
@@ -31,8 +32,11 @@ class HelpScreen(ModalScreen):
         for where, bindings in binding_groups():
             for binding in bindings:
                 keys = overrides.get(binding.id or "", binding.key)
-                table.add_row(
-                    where, Text(_pretty(keys)), Text(binding.description), Text(binding.id or "")
+                table.add_row(  # plain Text (it wraps), cleaned: a [keys] value is anyone's
+                    where,
+                    Text(strip_unsafe(_pretty(keys))),
+                    Text(strip_unsafe(binding.description)),
+                    Text(strip_unsafe(binding.id or "")),
                 )
         with VerticalScroll(id="help-box"):
             yield Static(Text("Keys (esc closes; remap any id in the [keys] table)", style="bold"))

@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import get_current_worker
 
 from opsdash.safetext import ansi_text, literal
+from opsdash.widgets.literal_input import LiteralInput
 
 MAX_LINES = 10_000
 BATCH_SECONDS = 0.1
@@ -55,7 +56,9 @@ class LogsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title", classes="screen-title")
-        yield Input(placeholder="regex filter (enter keeps it, esc clears)", id="logs-filter")
+        yield LiteralInput(
+            placeholder="regex filter (enter keeps it, esc clears)", id="logs-filter"
+        )
         yield RichLog(id="logs", max_lines=MAX_LINES, wrap=False, markup=False, highlight=False)
         yield Footer(compact=True)
 
@@ -128,7 +131,7 @@ class LogsScreen(Screen):
     def _update_title(self) -> None:
         self._shown_state = self._state
         title = literal(f"Logs: {self.container.name}", "bold")
-        title.append(f"  [{self._state}]", style="dim")
+        title.append_text(literal(f"  [{self._state}]", "dim"))  # may hold an error
         title.append(f"  follow {'on' if self.follow else 'off'}", style="dim")
         title.append(f"  {len(self.lines)} lines", style="dim")
         if self.pattern is not None:

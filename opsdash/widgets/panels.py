@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import Container, HostStats, PipelineRun, Service, SourceHealth
@@ -30,6 +30,7 @@ from opsdash.views import (
     run_search_text,
     service_search_text,
 )
+from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.resource_table import ResourceTable
 
 PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models")
@@ -48,7 +49,7 @@ class Panel(Vertical):
         return [self]
 
 
-class FilterInput(Input):
+class FilterInput(LiteralInput):
     """The `/` filter line of a table; hidden until used."""
 
     def __init__(self, table_id: str, **kwargs):
@@ -305,7 +306,7 @@ def _bar(percent: float, width: int = 12) -> Text:
 
 def _host_table(host: HostStats, now: datetime) -> Table:
     table = Table.grid(padding=(0, 1))
-    table.title = host.hostname
+    table.title = literal(host.hostname, "table.title")  # a Text keeps no default style
     table.title_justify = "left"
     table.add_column(style="bold", no_wrap=True)
     table.add_column(no_wrap=True)
