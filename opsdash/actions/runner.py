@@ -12,6 +12,7 @@ from datetime import datetime
 
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult
 from opsdash.eventlog import event
+from opsdash.redact import redact
 from opsdash.store import AuditEntry, DeploymentEvent, Store
 
 
@@ -124,6 +125,7 @@ class ActionRunner:
         error: str,
         result: ActionResult | None = None,
     ) -> None:
+        error = redact(error)  # the audit log and the --log file keep no secret
         event(
             f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
             f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
