@@ -41,7 +41,7 @@ _HEADER = re.compile(
        |x-jenkins-crumb|cookie|set-cookie)
     (["']?\s*[:=]\s*["']?)
     ((?:(?:bearer|basic|token|digest|negotiate)\s+)?)
-    [^\s"',;}\]]+
+    [^\s"',;|}\]]+
     """
 )
 # `Bearer <token>` / `Basic <base64>` in prose, when the value looks like a credential.
