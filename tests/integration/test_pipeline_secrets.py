@@ -89,14 +89,15 @@ async def test_token_appears_nowhere(tmp_path, monkeypatch):
 
 # --- every HTTP source against a server that echoes its credentials -------------------
 
-# Each holds characters that URL-encoding, base64 and JSON-escaping all change.
+# Each holds characters that URL-encoding, base64 and JSON-escaping all change; no two
+# share a 10-character run, so a leak names its source.
 ECHO_TOKENS = {
-    "github": 'ghp_Ech0/Gh+T0k=en"Qu\\ote&p%41x9Z7wLmN',
-    "gitlab": 'glpat-Ech0/Gl+T0k=en"Qu\\ote&p%42y8Y6vKo',
-    "jenkins": '11e7ch0/Jk+T0k=en"Qu\\ote&p%43z7X5uJpq',
-    "buildbot": 'bb-Ech0/Bb+Passw=rd"Qu\\ote&p%44w6W4tIr',
-    "mlflow": 'dapiEch0/Ml+T0k=en"Qu\\ote&p%45v5V3sHs',
-    "prometheus": 'prom-Ech0/Pr+T0k=en"Qu\\ote&p%46u4U2rGt',
+    "github": 'ghp_G1h/Ub+Xq=Wz"Rt\\Yk&Pm%41Lc9Nv',
+    "gitlab": 'glpat-K2l/Ab+Cd=Ef"Gh\\Ij&Kl%42Mn8Op',
+    "jenkins": '11e7J3k/Qr+St=Uv"Wx\\Yz&Ab%43Cd7Ef',
+    "buildbot": 'bbB4b/Gh+Ij=Kl"Mn\\Op&Qr%44St6Uv',
+    "mlflow": 'dapiM5l/Wx+Yz=Ab"Cd\\Ef&Gh%45Ij5Kl',
+    "prometheus": 'promP6r/Mn+Op=Qr"St\\Uv&Wx%46Yz4Ab',
 }
 ECHO_USERS = {"jenkins": "alice", "buildbot": "bob"}
 ENV = {f"OPSDASH_ECHO_{kind.upper()}": token for kind, token in ECHO_TOKENS.items()}
