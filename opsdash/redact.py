@@ -44,8 +44,11 @@ _HEADER = re.compile(
     [^\s"',;|}\]]+
     """
 )
-# `Bearer <token>` / `Basic <base64>` in prose, when the value looks like a credential.
-_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)(?=\S*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}")
+# `Bearer <token>` / `Basic <base64>` in prose, when the value looks like a credential
+# (8 characters or more, one a digit: "token required." stays).
+_SCHEME = re.compile(
+    r"(?i)\b(bearer|basic|token)(\s+)(?=[A-Za-z0-9._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,}"
+)
 # scheme://user:password@host
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
 # ?token=...&password=... and signed-URL signatures

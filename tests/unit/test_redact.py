@@ -82,7 +82,8 @@ def test_echoed_credentials_are_masked_whoever_configured_them():
     for secret in ("dXNlcjpwYXNz", "glpat-abc123", "hunter2", "zz9", "eyJ0.eXAi.sig1"):
         assert secret not in text, text
     assert "page=2" in text and "ci.example.com" in text
-    assert redact("Basic authentication failed") == "Basic authentication failed"  # prose stays
+    for prose in ("Basic authentication failed", "Bearer token required.", "token expired"):
+        assert redact(prose) == prose
 
 
 def test_secrets_are_forgotten_with_their_client():
