@@ -277,7 +277,9 @@ async def test_echoed_credentials_appear_nowhere(mode, tmp_path, monkeypatch):
     assert all(e.result == "failed" and e.error for e in entries)
     outputs["audit log"] = "\n".join(e.error for e in entries)
     for path in sorted(data.iterdir()) + sorted((tmp_path / "cli-data").iterdir()):
-        outputs[path.name] = path.read_bytes().decode("utf-8", "replace")  # the DB and its WAL
+        outputs[f"{path.parent.name}/{path.name}"] = path.read_bytes().decode(
+            "utf-8", "replace"
+        )  # the DB and its WAL
     assert any(p.name.endswith("-wal") for p in data.iterdir())
     leaks = {sink: found for sink, text in outputs.items() if (found := shown_secrets(text))}
     assert not leaks, leaks
