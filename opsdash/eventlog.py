@@ -1,7 +1,8 @@
 """The optional plain-text log (`--log PATH`): health changes and actions.
 
 Only one-line messages go in, the same ones shown on screen, which are already
-free of secrets (the HTTP client redacts tokens; actions never carry env values).
+free of secrets; each is redacted again here (`opsdash.redact`), the last door
+before the file.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from opsdash.redact import redact
 from opsdash.safetext import strip_unsafe
 
 logger = logging.getLogger("opsdash")
@@ -23,6 +25,6 @@ def log_to(path: Path) -> None:
 
 
 def event(message: str, *, warning: bool = False) -> None:
-    """One line; escape sequences from untrusted text are dropped."""
-    line = " ".join(strip_unsafe(message).split())
+    """One line, secrets masked; escape sequences from untrusted text are dropped."""
+    line = " ".join(strip_unsafe(redact(message)).split())
     logger.log(logging.WARNING if warning else logging.INFO, "%s", line)

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from opsdash.model import HealthState, SourceHealth, SourceResult
+from opsdash.redact import clip
 from opsdash.sources.base import Source, SourceError
 
 MAX_BACKOFF = 30.0
@@ -26,10 +27,13 @@ def _now() -> datetime:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for the user: never a traceback, never more than 300 characters."""
+    """One line for the user: never a traceback, never a secret, at most 300 characters.
+
+    The one place an error becomes text for the screen, the store and the logs:
+    whatever a source put in the message, secrets are masked before the cut.
+    """
     text = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-    text = " ".join(text.split())
-    return text[:300] or type(exc).__name__
+    return clip(text, 300) or type(exc).__name__
 
 
 class Poller:

@@ -15,6 +15,7 @@ from datetime import datetime
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
 from opsdash.actions.journal import ActionJournal
 from opsdash.eventlog import event
+from opsdash.redact import redact
 from opsdash.store import AuditEntry, DeploymentEvent, Store, StoreError
 
 
@@ -196,6 +197,7 @@ class ActionRunner:
         error: str,
         result: ActionResult | None = None,
     ) -> None:
+        error = redact(error)  # the audit log and the --log file keep no secret
         event(
             f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
             f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
@@ -219,6 +221,7 @@ class ActionRunner:
 
     def _audit(self, plan: ActionPlan, outcome: str, duration: float | None, error: str) -> None:
         """A refusal or cancellation: one row, nothing journaled (nothing was done)."""
+        error = redact(error)
         event(
             f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
             f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),

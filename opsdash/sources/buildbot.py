@@ -25,6 +25,7 @@ from opsdash.model import (
     RunStatus,
     VendorDeployment,
 )
+from opsdash.redact import clip
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import PipelineSource, first_line, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
@@ -76,7 +77,7 @@ def rpc_error_text(error: Any) -> str:
     message = error.get("message", error) if isinstance(error, dict) else error
     if isinstance(message, dict):
         message = "; ".join(str(v) for v in message.values())
-    return " ".join(str(message).split())[:200]
+    return clip(message, 200)  # redacted before the cut
 
 
 class BuildbotSource(PipelineSource):
@@ -159,7 +160,7 @@ class BuildbotSource(PipelineSource):
         if isinstance(reply, dict) and reply.get("error"):
             raise SourceError(f"{method} {path} on {self.label}: {rpc_error_text(reply['error'])}")
         if response.status_code >= 300 or not isinstance(reply, dict):
-            text = " ".join(response.text.split())[:120]
+            text = clip(response.text, 120)
             raise SourceError(
                 f"{method} {path} on {self.label}: HTTP {response.status_code} {text}".rstrip()
             )

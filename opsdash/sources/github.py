@@ -25,6 +25,7 @@ from opsdash.model import (
     RunStatus,
     VendorDeployment,
 )
+from opsdash.redact import clip
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import LOG_TAIL_BYTES, PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import USER_AGENT, HttpClient, HttpError, shape_error, ssl_context
@@ -119,8 +120,7 @@ class GitHubSource(PipelineSource):
 
     def _shape(self, method: str, path: str, exc: BaseException) -> HttpError:
         """A body that decoded but is not what GitHub documents: one line, no secret."""
-        text = " ".join(str(shape_error(method, path, exc)).split())[:300]
-        return HttpError(self.client.redact(text))
+        return HttpError(clip(shape_error(method, path, exc), 300))
 
     # --- reading ------------------------------------------------------------------
 
@@ -372,7 +372,7 @@ class GitHubSource(PipelineSource):
         except httpx.TimeoutException:
             raise HttpError(f"{where}: no answer within {self.config.timeout:g}s") from None
         except httpx.HTTPError as exc:
-            reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+            reason = clip(exc, 120) or type(exc).__name__
             raise HttpError(
                 self.client.redact(f"{where}: cannot download the log: {reason}")
             ) from None

@@ -13,7 +13,10 @@ What it does so that sources do not each do it again:
 - conditional GETs (ETag / If-None-Match, Last-Modified): a 304 returns the
   cached body, so unchanged polls cost no rate limit where the API says so;
 - pagination by the `Link: <...>; rel="next"` header;
-- errors as one line naming method and path, with every secret redacted.
+- errors as one line naming method and path, with every secret redacted
+  (`opsdash.redact`) before the line is cut. The client registers what it sends:
+  the configured secrets, the Basic auth password (and its user, for the
+  base64 form) and the values of credential headers.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from opsdash.redact import clip, redact, remember
 from opsdash.sources.base import SourceError
 
 T = TypeVar("T")
 
+CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "job-token", "x-api-key"})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 SHORT_WAIT = 2.0  # a rate-limit wait this short is slept through instead of failing the poll
 DEFAULT_RATE_WAIT = 60.0  # GitHub's advice when a secondary limit names no time
@@ -208,6 +213,12 @@ class HttpClient:
         self.retries = retries
         self.backoff = backoff
         self.secrets = tuple(s for s in secrets if s and len(s) >= 3)
+        sent = [*self.secrets, *(auth[1:] if auth else ())]
+        for name, value in (headers or {}).items():
+            if name.lower() in CREDENTIAL_HEADERS:
+                sent += [value, value.partition(" ")[2]]  # "Bearer <token>" and the token
+        # Kept as long as the client: its secrets are redacted process-wide meanwhile.
+        self._known_secrets = remember(sent, users=(auth[0],) if auth else ())
         self.quota = Quota()
         self.blocked_until = 0.0
         self.stats = {"requests": 0, "not_modified": 0, "retries": 0, "rate_limited": 0}
@@ -242,9 +253,8 @@ class HttpClient:
     # --- errors -------------------------------------------------------------
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        """Every secret any live client sends, in every encoding, masked."""
+        return redact(text)
 
     def _where(self, method: str, url: str) -> str:
         parts = urlsplit(url)
@@ -259,11 +269,14 @@ class HttpClient:
                 detail = message if isinstance(message, str) else json.dumps(message)
         if not detail and "json" not in response.headers.get("content-type", ""):
             # An HTML error page (Jenkins, proxies): its text, not its tags.
+            # Redacted first: a tag inside an echoed secret must not hide it.
             detail = re.sub(
-                r"<(script|style)\b.*?</\1>|<[^>]+>", " ", response.text[:4000], flags=re.S | re.I
+                r"<(script|style)\b.*?</\1>|<[^>]+>",
+                " ",
+                clip(response.text, 4000),
+                flags=re.S | re.I,
             )
-            detail = detail[:400]
-        detail = " ".join(detail.split())[:160]
+        detail = clip(detail, 160)
         text = f"{self._where(method, url)}: HTTP {response.status_code} {response.reason_phrase}"
         return HttpError(self.redact(f"{text}: {detail}" if detail else text), response.status_code)
 
@@ -320,7 +333,7 @@ class HttpClient:
                     f"{self._where(method, url)}: no answer within {self.timeout:g}s"
                 )
             except httpx.TransportError as exc:
-                reason = self.redact(" ".join(str(exc).split())[:120]) or type(exc).__name__
+                reason = clip(exc, 120) or type(exc).__name__
                 error = HttpError(f"{self._where(method, url)}: cannot connect: {reason}")
             else:
                 quota = quota_from(response.headers)

@@ -30,6 +30,7 @@ from opsdash.model import (
     RunStatus,
     VendorDeployment,
 )
+from opsdash.redact import clip
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
@@ -348,7 +349,7 @@ class JenkinsSource(PipelineSource):
             self._crumb = await self._fetch_crumb()
             if self._crumb:
                 return await self._post(path, data, retry=False)
-        text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())[:160]
+        text = clip(re.sub(r"<[^>]+>", " ", clip(response.text, 4000)), 160)
         raise HttpError(
             self.client.redact(f"POST {path}: HTTP 403 Forbidden" + (f": {text}" if text else "")),
             403,

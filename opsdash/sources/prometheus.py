@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from opsdash.config import PrometheusConfig
 from opsdash.model.ml import MetricPoint, ModelRow, ModelsSnapshot, threshold_state
+from opsdash.redact import clip
 from opsdash.sources.base import Source
 from opsdash.sources.http import HttpClient, HttpError, run_sync
 
@@ -97,7 +98,7 @@ class PrometheusSource(Source):
             raise HttpError(f"{where}: malformed response: {what}, not a Prometheus envelope")
         if body.get("status") != "success":
             kind = str(body.get("errorType") or "error")
-            message = " ".join(str(body.get("error") or "no message").split())[:200]
+            message = clip(body.get("error") or "no message", 200)
             status = response.status_code
             raise HttpError(self.client.redact(f"{where}: {kind}: {message}"), status)
         data = body.get("data")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from opsdash.model import SourceHealth
+from opsdash.redact import redact
 from opsdash.safetext import strip_unsafe
 from opsdash.store.rows import AuditEntry, DeploymentEvent, HealthIssueRow, JournalRow
 from opsdash.store.schema import _MIGRATIONS
@@ -48,8 +49,9 @@ def _now() -> str:
 
 
 def _clean(value: object) -> object:
-    """Untrusted text is kept without escape sequences; other values as they are."""
-    return strip_unsafe(value) if isinstance(value, str) else value
+    """Text is kept without secrets and without escape sequences (it may come from
+    anyone: names, log tails, error bodies); other values as they are."""
+    return strip_unsafe(redact(value)) if isinstance(value, str) else value
 
 
 def _one_line(exc: BaseException) -> str:
