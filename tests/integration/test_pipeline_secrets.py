@@ -271,7 +271,8 @@ async def test_echoed_credentials_appear_nowhere(mode, tmp_path, monkeypatch):
     outputs["--log file (TUI)"] = log_file.read_text()
     outputs["--log file (CLI)"] = cli_log.read_text()
     assert "source github:github error" in outputs["--log file (TUI)"]
-    assert outputs["--log file (TUI)"].count("action deploy pipeline") == len(CI_KINDS)
+    # Each deploy: one line when it starts, one with its outcome.
+    assert outputs["--log file (TUI)"].count("action deploy pipeline") == 2 * len(CI_KINDS)
     entries = Store(data / "opsdash.db").audit_entries()
     assert sorted(e.host for e in entries) == sorted(f"{k}:{k}" for k in CI_KINDS)
     assert all(e.result == "failed" and e.error for e in entries)
