@@ -156,6 +156,8 @@ class _DialConnection(urllib3.connection.HTTPConnection):
             )
         except OSError as exc:
             ours.close()
+            self._stderr.close()
+            self._stderr = None
             raise SSHError(f"cannot run ssh: {exc}") from None
         finally:
             theirs.close()

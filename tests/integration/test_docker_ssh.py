@@ -24,7 +24,7 @@ from opsdash.sources.docker_ssh import MAX_SSH_CONNECTIONS, SSHError, SSHTarget
 from opsdash.store import Store
 from tests.helpers import docker_config, real_app, run_isolated, sync_wait, unique, wait_for
 
-pytestmark = pytest.mark.docker  # all but the first two need the private engine
+pytestmark = pytest.mark.docker  # all but the first three need the private engine
 
 
 def _ssh_children() -> list[psutil.Process]:
@@ -125,6 +125,17 @@ def test_paramiko_mode_without_paramiko_says_how_to_fix_it():
     message = str(caught.value)
     assert "use_ssh_client = false needs the paramiko package" in message
     assert "\n" not in message
+
+
+def test_no_ssh_client_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ssh anywhere on it
+    src = DockerSource(DockerHostConfig(name="n", host="ssh://ops@127.0.0.1:1", timeout=2))
+    with pytest.raises(SourceError) as caught:
+        src.poll()
+    src.close()
+    assert str(caught.value) == (
+        "ssh://ops@127.0.0.1:1: the ssh client is not installed (ssh:// hosts need `ssh` on PATH)"
+    )
 
 
 # --- against the real sshd ------------------------------------------------------------
