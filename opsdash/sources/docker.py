@@ -42,6 +42,7 @@ from opsdash.model import (
     Service,
 )
 from opsdash.sources.base import Source, SourceError
+from opsdash.sources.docker_ssh import SSHAPIClient, ssh_reason
 
 StatsTuple = tuple[float | None, int | None, int | None]  # cpu %, memory used, limit
 _FRACTION = re.compile(r"\.(\d{6})\d*")
@@ -200,15 +201,22 @@ class DockerSource(Source):
                 ca_cert=os.path.join(cert_dir, "ca.pem"),
                 verify=self.config.tls_verify,
             )
-        client_class = _TLSAPIClient if tls else docker.APIClient
-        client = client_class(
-            base_url=self.config.host,
-            version="auto",
-            timeout=max(1, int(self.config.timeout)),
-            tls=tls,
-            use_ssh_client=self.config.use_ssh_client and self.config.host.startswith("ssh://"),
-            max_pool_size=self.config.stats_concurrency + 4,
-        )
+        ssh = self.config.host.startswith("ssh://")
+        if ssh and self.config.use_ssh_client:
+            client: docker.APIClient = SSHAPIClient(
+                self.config.host,
+                timeout=max(1, int(self.config.timeout)),
+                max_pool_size=self.config.stats_concurrency + 4,
+            )
+        else:
+            client_class = _TLSAPIClient if tls else docker.APIClient
+            client = client_class(
+                base_url=self.config.host,
+                version="auto",
+                timeout=max(1, int(self.config.timeout)),
+                tls=tls,
+                max_pool_size=self.config.stats_concurrency + 4,
+            )
         version = client.api_version
         self._one_shot = tuple(int(x) for x in version.split(".")) >= (1, 41)
         return client
@@ -231,7 +239,15 @@ class DockerSource(Source):
                 client.close()
 
     def _explain(self, exc: BaseException) -> str:
+        reason = ssh_reason(exc)
+        if reason is not None:
+            return f"{self.config.host}: {reason}"
         text = _one_line(exc)
+        if "Install paramiko" in text:
+            return (
+                f"{self.config.host}: use_ssh_client = false needs the paramiko package "
+                "(pip install 'opsdash[paramiko]'); the default uses your ssh binary"
+            )
         if "Connection refused" in text or "No such file or directory" in text:
             return f"cannot connect to Docker at {self.config.host}: daemon not running"
         if isinstance(exc, requests.exceptions.Timeout) or "timed out" in text.lower():
@@ -351,7 +367,8 @@ class DockerSource(Source):
         once a second while anyone reads stats), so what counts is how many
         requests wait for the same tick. One asyncio loop with plain HTTP requests
         on the same socket keeps all of them in flight without a thread each.
-        ssh:// hosts (docker-py's own transport) use the bounded thread pool.
+        ssh:// hosts (one ssh process per connection, at most MAX_SSH_CONNECTIONS)
+        use the bounded thread pool over those connections.
         """
         if self.config.host.startswith(("unix://", "tcp://")):
             samples = asyncio.run(self._fetch_stats_async(ids))
