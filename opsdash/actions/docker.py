@@ -28,6 +28,7 @@ from opsdash.actions.base import (
 from opsdash.actions.journal import note_facts
 from opsdash.actions.recreate import recreate_request
 from opsdash.sources.docker import DockerSource, _one_line
+from opsdash.sources.docker_ssh import ssh_reason
 
 DEFAULT_HEALTH_TIMEOUT = 60.0
 SETTLE_SECONDS = 3.0  # a container without healthcheck must stay up this long
@@ -75,7 +76,7 @@ class DockerActions:
         try:
             return fn(*args, **kwargs)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise ActionError(f"{what}: {_one_line(exc)}") from None
+            raise ActionError(f"{what}: {ssh_reason(exc) or _one_line(exc)}") from None
 
     def _inspect(self, container_id: str) -> dict[str, Any]:
         return self._call("inspect", self.api.inspect_container, container_id)
