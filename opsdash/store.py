@@ -288,6 +288,16 @@ class Store:
             ).fetchone()
         return row[0] if row else None
 
+    def watched_versions_of(self, service: str, kind: str) -> list[tuple[str, str]]:
+        """(version, at) of the `kind` things ("container") watched for `service`, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT version, at FROM watched_versions WHERE service = ? AND key LIKE ?"
+                " ORDER BY at DESC",
+                (service, f"{kind}:%"),
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
     def set_watched_version(self, key: str, service: str, version: str, at: datetime) -> None:
         with self._lock:
             self._db.execute(
