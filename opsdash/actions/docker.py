@@ -17,6 +17,7 @@ import requests.exceptions
 
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
 from opsdash.actions.recreate import recreate_request
+from opsdash.deployments import REVISION_LABEL
 from opsdash.sources.docker import DockerSource, _one_line
 
 DEFAULT_HEALTH_TIMEOUT = 60.0
@@ -270,6 +271,9 @@ class DockerActions:
             extra={
                 "previous_image": old.get("Image", ""),
                 "previous_ref": (old.get("Config") or {}).get("Image", ""),
+                # what the deployment watcher will see: the revision, else the image id
+                "version": ((new.get("Config") or {}).get("Labels") or {}).get(REVISION_LABEL)
+                or new.get("Image", ""),
             },
         )
 
