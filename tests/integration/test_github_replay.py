@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 TOKEN = "ghp_R3playT0kenNeverShown0123456789ab"
 REPO = "/repos/acme/shop"
 RUNS = f"{REPO}/actions/runs"
+FIXTURES_NOW = datetime(2026, 3, 2, tzinfo=UTC)
 HOSTILE_LINE = "Fix [bold red]x[/] checkout \x1b]52;c;cm0gLXJmIH4=\x07 and \x1b[2J screen"
 
 
@@ -80,6 +81,7 @@ def make_source(server):
         values.update(overrides)
         source = GitHubSource(PipelineConfig(**values))
         source.client.backoff = 0.001  # retries without real waiting
+        source.clock = lambda: FIXTURES_NOW  # the fixtures' deployments are recent
         made.append(source)
         return source
 
@@ -247,7 +249,7 @@ def test_environments_deployments_and_their_latest_status(server, make_source):
     snapshot = source.poll()
 
     (listing,) = server.calls("GET", f"{REPO}/deployments")
-    assert listing.arg("environment") == "production" and listing.arg("per_page") == "30"
+    assert listing.arg("environment") == "production" and listing.arg("per_page") == "100"
     api_headers_ok(listing)
     for deployment in (1400003, 1400002, 1400001):
         (call,) = server.calls("GET", f"{REPO}/deployments/{deployment}/statuses")
