@@ -285,3 +285,59 @@ def repo(tmp_path):
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     return path
+
+
+@pytest.mark.docker
+def test_own_redeploy_is_recorded_under_the_revision_and_gets_a_lead_time(engine, repo, tmp_path):
+    """On the real engine: an image whose revision label names a commit of the repo."""
+    from dataclasses import replace
+
+    from opsdash.actions.docker import DockerActions
+    from opsdash.actions.runner import ActionRunner
+    from opsdash.config import Config, DockerHostConfig, DoraConfig, ServiceConfig
+    from opsdash.deployments import record_events
+    from opsdash.sources.docker import DockerSource
+    from opsdash.sources.dora import DoraSource
+    from opsdash.store import Store
+    from tests.helpers import run_isolated, unique
+
+    base = NOW - timedelta(days=2)
+    shas = [commit(repo, f"c{i}", base + timedelta(hours=i)) for i in range(5)]
+    name, image = unique("rev"), f"local/{unique('rev')}:1"
+    engine.cli("create", "--name", f"{name}-src", "local/busybox:1", "true")
+    label = f"LABEL org.opencontainers.image.revision={shas[2]}"
+    engine.cli("commit", "--change", label, f"{name}-src", image)
+    engine.cli("rm", f"{name}-src")
+    run_isolated(engine, name, image, "sleep", "100000")
+    host = DockerHostConfig(name="test", host=engine.docker_host, timeout=20, pull=False)
+    config = Config(
+        path=None,
+        docker=(host,),
+        services=(ServiceConfig(name="shop", match_name=name, repo=str(repo), branch="main"),),
+        dora=DoraConfig(timezone="UTC"),
+    )
+    source = DockerSource(host)
+    store = Store(tmp_path / "opsdash.db")
+    try:
+        record_events(store, config, "docker:test", source.poll())  # first sight
+        (row,) = DoraSource(config, store).poll().services
+        assert row.undeployed == 2  # c3, c4: c0..c2 run in the container
+
+        actions = DockerActions(source, health_timeout=30, settle_seconds=1)
+        container = next(c for c in source.poll().containers if c.name == name)
+        plan = replace(actions.plan_redeploy(container.id), service="shop")
+        runner = ActionRunner(store)
+        result = runner.execute(plan, lambda: actions.run_redeploy(plan, lambda *_: None, bool))
+        assert result.ok
+        (event,) = store.deployments()
+        assert (event.source, event.version) == ("container-redeploy", shas[2])
+        assert record_events(store, config, "docker:test", source.poll()) == []  # not twice
+        (row,) = DoraSource(config, store).poll().services
+        keys = row.report(30).current
+        assert keys.deploys == 1 and keys.lead_time is not None  # c0..c2 reached production
+        assert "not in the local repo" not in row.note and row.undeployed == 2
+    finally:
+        source.close()
+        store.close()
+        engine.cli("rm", "-f", name, check=False)
+        engine.cli("rmi", image, check=False)
