@@ -5,7 +5,8 @@ each listed pipeline's details (user, start and finish times) and its commit's
 title are fetched as well; both are cached (a pipeline's details by its
 `updated_at`, which moves with each status change; commit titles by sha), so an
 unchanged poll costs one list request (and one per configured environment's
-deployments); a pipeline that moved on costs one more.
+deployments); a pipeline that moved on costs one more. A first poll (every
+cron `snapshot`) reads the titles from one listing of the newest commits.
 
 The configured deploy names a *job*: a successful pipeline (on the deploy
 branch, if set) with a successful job of that name is a deploy run, and a

@@ -510,3 +510,33 @@ def test_unchanged_poll_of_thirty_pipelines_is_one_list_request(server):
         ]
     )
     assert moved_on.runs[0].status is RunStatus.SUCCESS
+
+
+def test_first_poll_reads_commit_titles_in_one_listing(server):
+    """Every cron `snapshot` is a first poll: 30 distinct commits cost one
+    listing of the newest commits, not 30 requests (the one it lacks is asked)."""
+    shas = [f"{i:040x}" for i in range(1, 31)]
+    items = [
+        {"id": 3000 + i, "status": "success", "ref": "main", "sha": sha, "updated_at": "x"}
+        for i, sha in enumerate(shas)
+    ]
+    server.add("GET", f"{API}/pipelines", Reply(200, items))
+    for item in items:
+        server.add("GET", f"{API}/pipelines/{item['id']}", Reply(200, item))
+    listing = [{"id": sha, "title": f"change {sha[-2:]} [b]x[/]"} for sha in shas[1:]]
+    server.add("GET", f"{API}/repository/commits", Reply(200, listing))
+    server.add("GET", f"{API}/repository/commits/{shas[0]}", fixture("commit.json", id=shas[0]))
+    source = make_source(server, runs=30)
+    try:
+        snapshot = source.poll()
+    finally:
+        source.close()
+    commits = [r for r in server.requests if "/repository/commits" in r.path]
+    assert sorted(r.path for r in commits) == [
+        f"{API}/repository/commits",
+        f"{API}/repository/commits/{shas[0]}",
+    ]
+    assert len(server.requests) == 1 + 30 + 2
+    titles = {r.sha: r.message for r in snapshot.runs}
+    assert titles[shas[5]] == f"change {shas[5][-2:]} [b]x[/]"  # kept literally
+    assert titles[shas[0]] == "Fix the [bold red]x[/] in checkout \x1b[2J"
