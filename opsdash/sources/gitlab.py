@@ -52,6 +52,7 @@ STATUSES: dict[str, RunStatus] = {
 }
 FINISHED_DEPLOYMENTS = ("success", "failed", "canceled")  # created/running/blocked may change
 PER_PAGE_MAX = 100
+TITLES_ONE_BY_ONE = 3  # more unknown commit titles than this: one listing first
 CONCURRENCY = 8  # detail/commit/job requests in flight at once per poll
 
 
@@ -137,6 +138,7 @@ class GitLabSource(PipelineSource):
         wanted_deploys = [p for p in listed if self._may_be_deploy(p)]
         shas = sorted({str(p.get("sha")) for p in listed if p.get("sha")})
         use_environments = bool(self.config.environments)
+        await self._recent_titles([sha for sha in shas if sha not in self._titles])
         limit = asyncio.Semaphore(CONCURRENCY)
         details_task = _bounded(limit, (self._detail(p) for p in listed))
         titles_task = _bounded(limit, (self._title(sha) for sha in shas))
@@ -201,6 +203,26 @@ class GitLabSource(PipelineSource):
         if updated:  # GitLab moves updated_at with every status change of the pipeline
             self._details[pipeline_id] = (updated, detail)
         return detail
+
+    async def _recent_titles(self, missing: list[str]) -> None:
+        """Many titles unknown (a first poll, every cron `snapshot`): one listing
+        of the newest commits holds most of them, instead of one request each.
+        Best effort: what it lacks (or if it fails) is asked one by one."""
+        if len(missing) <= TITLES_ONE_BY_ONE:
+            return
+        url = f"{self.base}/repository/commits"
+        params: dict[str, Any] = {"per_page": PER_PAGE_MAX}
+        if self.config.branch:
+            params["ref_name"] = self.config.branch
+        try:
+            commits = await self.client.get_json(url, params)
+        except HttpError:
+            return
+        wanted = set(missing)
+        for commit in commits if isinstance(commits, list) else ():
+            sha = commit.get("id") if isinstance(commit, dict) else None
+            if sha in wanted:
+                self._titles[sha] = first_line(commit.get("title") or commit.get("message"))
 
     async def _title(self, sha: str) -> str:
         """A commit's title (first line), cached per sha; "" if it is gone or hidden."""
