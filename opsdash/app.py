@@ -139,21 +139,11 @@ class OpsdashApp(LiteralTextApp):
         """In a worker thread: poll, then keep what must outlive the screen."""
         result = self.poller.run(label)
         if self.store is not None and result.ok:
-            from opsdash.deployments import record_events
+            from opsdash.deployments import record_poll
 
-            try:
-                recorded = record_events(
-                    self.store,
-                    self.config,
-                    label,
-                    result.data,
-                    acting=self.runner.acting_services,
-                )
-            except Exception as exc:  # noqa: BLE001 - the poll itself succeeded
-                event(f"recording events from {label} failed: {exc}", warning=True)
-                recorded = []
-            for line in recorded:
-                event(line)
+            recorded = record_poll(
+                self.store, self.config, label, result.data, acting=self.runner.acting_services
+            )
             if recorded:  # the DORA keys change now, not at their next poll
                 with contextlib.suppress(RuntimeError):  # the app is closing
                     self.call_from_thread(self.poll_now, quiet=True, kinds=("dora",))

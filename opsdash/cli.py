@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -27,7 +28,7 @@ from opsdash.model import (
 from opsdash.model.deployments import DeploymentsSnapshot
 from opsdash.model.ml import ModelsSnapshot
 from opsdash.poller import Poller
-from opsdash.safetext import literal
+from opsdash.safetext import literal, strip_unsafe
 from opsdash.views import (
     CONTAINER_COLUMNS,
     DEPLOYMENT_COLUMNS,
@@ -92,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "audit":  # reads the store only: no config, so no source's secret
+        return run_audit(as_json=args.json, limit=args.limit)
     if args.refresh is not None and args.refresh <= 0:
         print("opsdash: --refresh: must be greater than 0", file=sys.stderr)
         return 2
@@ -121,8 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(config)
     if args.command == "snapshot":
         return run_snapshot(config, as_json=args.json)
-    if args.command == "audit":
-        return run_audit(as_json=args.json, limit=args.limit)
     return run_tui(config)
 
 
@@ -134,14 +135,28 @@ def _check_keys(config: Config) -> None:
     validate_keymap(config)
 
 
-def _poller(config: Config, *, blocking_stats: bool = False, store=None) -> Poller:
+def _poller(
+    config: Config, *, blocking_stats: bool = False, store=None, keys: bool = True
+) -> Poller:
+    """The configured sources; with `keys` and a store, the DORA keys too."""
     from opsdash.sources.registry import build_sources
 
-    sources = build_sources(config, store)
+    sources = build_sources(config, store if keys else None)
     for source in sources:
         if hasattr(source, "blocking_stats"):
             source.blocking_stats = blocking_stats  # one-shot commands wait for stats
+        if store is not None and hasattr(source, "recorded"):
+            from opsdash.deployments import recorded_vendor_ids
+
+            # deployments an earlier run recorded are not read again (cron snapshots)
+            source.recorded = partial(recorded_vendor_ids, store, source.label)
     return Poller(sources)
+
+
+def _keys_poller(config: Config, store) -> Poller:
+    from opsdash.sources.dora import DoraSource
+
+    return Poller([DoraSource(config, store)])
 
 
 def run_tui(config: Config) -> int:
@@ -180,12 +195,37 @@ def run_audit(*, as_json: bool, limit: int) -> int:
     return 0
 
 
+def _open_store():
+    """The data store; one that cannot be written says why in one line (what it
+    holds is still read, and the command still works)."""
+    from opsdash.store import Store
+
+    store = Store.open_default()
+    if store.problem:
+        print(f"opsdash: warning: {strip_unsafe(store.problem)}", file=sys.stderr)
+    return store
+
+
+def _record(store, config: Config, results: dict[str, SourceResult]) -> None:
+    """What the polls saw goes into the store through the TUI's own watchers."""
+    from opsdash.deployments import record_poll
+
+    for label, result in results.items():
+        if result.ok:
+            record_poll(store, config, label, result.data)
+
+
 def run_check(config: Config) -> int:
-    poller = _poller(config)
+    store = _open_store()
+    poller = _poller(config, store=store, keys=False)
     try:
         results = poller.poll_all_once()
+        if store is not None:
+            _record(store, config, results)
     finally:
         poller.close()
+        if store is not None:
+            store.close()
     console = _console()
     table = Table("SOURCE", "STATUS", "LATENCY", "MESSAGE", box=None, pad_edge=False)
     for label, result in results.items():
@@ -220,15 +260,17 @@ def _summary(result: SourceResult) -> str:
 
 
 def run_snapshot(config: Config, *, as_json: bool) -> int:
-    from opsdash.store import Store
-
-    store = Store.open_default()  # the DORA keys come from its deployment history
-    if store.problem:
-        print(f"opsdash: warning: {store.problem}", file=sys.stderr)
-    poller = _poller(config, blocking_stats=True, store=store)
+    store = _open_store()  # the DORA keys come from its deployment history
+    poller = _poller(config, blocking_stats=True, store=store, keys=False)
     try:
         results = poller.poll_all_once()
         health = {h.kind + ":" + h.source: h for h in poller.all_health()}
+        if store is not None:
+            # Recorded first, so the keys below include what this very poll saw.
+            _record(store, config, results)
+            keys = _keys_poller(config, store)
+            results |= keys.poll_all_once()
+            health |= {h.kind + ":" + h.source: h for h in keys.all_health()}
     finally:
         poller.close()
         store.close()

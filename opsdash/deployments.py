@@ -1,7 +1,9 @@
 """Deployment events and health issues from what the sources see, for the DORA keys.
 
-UI-free; `record_events` is called from poll workers with each successful poll's
-data, so a slow disk never blocks the screen. What it records:
+UI-free; `record_poll` is called with each successful poll's data by every
+command that polls (the TUI's poll workers, so a slow disk never blocks the
+screen, and `snapshot` and `check`, so a cron job builds the keys too). What it
+records:
 
 - CI sources: the deployments they report (deploy runs, GitHub deployment
   statuses, GitLab deployments) once their result is final, under the
@@ -29,6 +31,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from opsdash.config import Config
+from opsdash.eventlog import event
 from opsdash.model import Container, DockerSnapshot, PipelineSnapshot, Service
 from opsdash.model.ml import ModelsSnapshot, ThresholdState
 from opsdash.services import (
@@ -125,6 +128,18 @@ def record_vendor_deployments(
     return new
 
 
+def recorded_vendor_ids(store: Store, source_label: str, days: int = 90) -> set[str]:
+    """The vendor ids ("deployment:42") the store holds for one CI source, so it
+    need not read again what an earlier run of opsdash recorded."""
+    since = datetime.now().astimezone() - timedelta(days=days + 1)
+    prefix = f"{source_label}:"
+    return {
+        e.external_id[len(prefix) :]
+        for e in store.deployments_since(since)
+        if e.external_id and e.external_id.startswith(prefix)
+    }
+
+
 # --- what was seen before -----------------------------------------------------------
 
 
@@ -159,8 +174,9 @@ def _already_recorded(
 
     Yes when opsdash's own action recorded it (a source starting with one of
     `own`) at most OWN_ACTION_SLACK before it shows up: an action that deployed
-    that version, or any when `own_any_version` (a container redeploy records a
-    registry digest, not what the watcher sees). Or when `same_source` recorded
+    that version (another version deployed meanwhile from outside still
+    counts), or any when `own_any_version` (a Swarm update records the image
+    reference it was given, not the digest-pinned one the engine shows). Or when `same_source` recorded
     the same version close by (two containers of one service on one revision).
     """
     for e in store.deployments_since(at - max(OWN_ACTION_SLACK, SAME_DEPLOY_SLACK)):
@@ -292,10 +308,11 @@ def _watch_containers(
                 at,
                 ("container-",),
                 version,
-                own_any_version=True,
                 same_source="docker",
             ):
-                continue  # opsdash's own redeploy or rollback, or another part of this deploy
+                # opsdash's own redeploy or rollback of this very version (the
+                # runner records what the watcher sees), or another part of this deploy
+                continue
             done += _record(
                 store,
                 DeploymentEvent(
@@ -450,6 +467,24 @@ def record_events(
         return _record_events(store, config, label, data, now or datetime.now().astimezone())
     finally:
         _ACTING.reset(token)
+
+
+def record_poll(
+    store: Store, config: Config, label: str, data: object, acting: Iterable[str] = ()
+) -> list[str]:
+    """`record_events` for one successful poll, as every polling command runs it.
+
+    Each line recorded goes to the --log; a store that fails is a warning there,
+    never an exception: the poll itself succeeded and its data is still shown.
+    """
+    try:
+        recorded = record_events(store, config, label, data, acting=acting)
+    except Exception as exc:  # noqa: BLE001 - the poll itself succeeded
+        event(f"recording events from {label} failed: {exc}", warning=True)
+        return []
+    for line in recorded:
+        event(line)
+    return recorded
 
 
 def _record_events(

@@ -27,6 +27,7 @@ from opsdash.actions.base import (
 )
 from opsdash.actions.journal import note_facts
 from opsdash.actions.recreate import recreate_request
+from opsdash.deployments import REVISION_LABEL
 from opsdash.sources.docker import DockerSource, _one_line
 from opsdash.sources.docker_ssh import ssh_reason
 
@@ -322,6 +323,9 @@ class DockerActions:
             extra={
                 "previous_image": old.get("Image", ""),
                 "previous_ref": (old.get("Config") or {}).get("Image", ""),
+                # what the deployment watcher will see: the revision, else the image id
+                "version": ((new.get("Config") or {}).get("Labels") or {}).get(REVISION_LABEL)
+                or new.get("Image", ""),
             },
         )
 

@@ -168,6 +168,7 @@ class ActionRunner:
                 result.new_image or plan.new_image,
                 result.new_digest or plan.new_digest,
                 "success",
+                result.extra.get("version", ""),
             )
             previous = result.extra.get("previous_image")
             if previous and self.store is not None:
@@ -234,7 +235,11 @@ class ActionRunner:
         except StoreError as exc:
             event(f"audit log: {exc}", warning=True)
 
-    def _deployment(self, plan: ActionPlan, image: str, digest: str, outcome: str) -> None:
+    def _deployment(
+        self, plan: ActionPlan, image: str, digest: str, outcome: str, version: str = ""
+    ) -> None:
+        """`version`: what the action says it deployed (a container's revision
+        label, so the deploy gets a lead time); else the digest or image."""
         if self.store is None:
             return
         self.store.add_deployment(
@@ -247,6 +252,8 @@ class ActionRunner:
                 digest=digest,
                 result=outcome,
                 source=f"{plan.kind}-{plan.action}",
-                version=image.removeprefix("v") if plan.kind == "model" else (digest or image),
+                version=image.removeprefix("v")
+                if plan.kind == "model"
+                else (version or digest or image),
             )
         )

@@ -257,12 +257,11 @@ class MainScreen(Screen):
         return record if isinstance(record, Container | Service) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Mutating keys show as disabled in read-only mode, and where they do not apply."""
+        """Mutating keys show as disabled where they do not apply. In read-only
+        mode they stay live: the action flow refuses them, audited and said."""
         if action == "model":
-            return None if self.read_only else True
+            return True
         if action == "pipeline":
-            if self.read_only:
-                return None
             run = self.selected_run
             if parameters == ("rerun-failed",):
                 source = self.app.actions.pipeline_source(run)  # type: ignore[attr-defined]
@@ -270,8 +269,6 @@ class MainScreen(Screen):
             return True
         if action != "act":
             return True
-        if self.read_only:
-            return None
         target = self._selected_target()
         if isinstance(target, Service) and parameters and parameters[0] in ("restart", "toggle"):
             return None

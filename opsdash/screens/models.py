@@ -117,8 +117,7 @@ class ModelScreen(Screen):
             table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        read_only = getattr(self.app, "read_only", False)
-        if action == "act" and (read_only or self.row.kind != "mlflow"):
+        if action == "act" and self.row.kind != "mlflow":  # read-only: refused and audited
             return None
         return True
 

@@ -92,8 +92,6 @@ class RunScreen(Screen):
         self.set_interval(JOBS_REFRESH, self._reload_if_running)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "act" and getattr(self.app, "read_only", False):
-            return None
         if action == "act" and parameters == ("rerun-failed",):
             return True if getattr(self.source, "can_rerun_failed", False) else None
         return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -23,10 +24,12 @@ from opsdash.model.deployments import (
     ServiceDeployments,
     TimelineEntry,
 )
+from opsdash.sightings import observer_of, one_per_change
 from opsdash.sources.base import Source
 from opsdash.store import DeploymentEvent, Store
 
 OVERALL = "all services"
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")  # a revision label naming a commit, not an image id
 
 # Vendor and opsdash result words -> the DORA ones; anything else is not final.
 RESULT_WORDS = {
@@ -89,6 +92,7 @@ class DoraSource(Source):
         return configured.environment if configured else "production"
 
     def deploys(self, now: datetime) -> list[dora.Deploy]:
+        """The production deploys, each once however many sources saw it."""
         since = now - timedelta(days=2 * max(WINDOWS) + 1)
         out = []
         for event in self.store.deployments_since(since):
@@ -97,8 +101,8 @@ class DoraSource(Source):
                 continue
             if event.environment and event.environment != self._environment(event.service):
                 continue  # staging deploys are not production deploys
-            out.append(deploy)
-        return out
+            out.append((deploy, observer_of(event.source, event.external_id)))
+        return one_per_change(out)
 
     def issues(self) -> list[dora.HealthIssue]:
         issues = []
@@ -131,7 +135,7 @@ class DoraSource(Source):
             try:
                 repo = self._git(service)
                 changes.update(repo.changes_by_version([(d.at, d.version) for d in mine], name))
-                last = mine[-1].version if mine else None
+                last = mine[-1].version if mine else self._running_commit(name)
                 undeployed = repo.undeployed(last)
                 notes = [undeployed.note, *repo.notes]
                 if undeployed.more:
@@ -141,6 +145,15 @@ class DoraSource(Source):
             except Exception as exc:  # noqa: BLE001 - shown as a note, keys still computed
                 pending[name] = (None, f"git: {exc}")
         return changes, pending
+
+    def _running_commit(self, service: str) -> str | None:
+        """Before any deploy is seen: the commit its running container was built
+        from (the revision label the Docker watcher keeps), so that commit and
+        its ancestors count as deployed, not as waiting."""
+        for version, _at in self.store.watched_versions_of(service, "container"):
+            if _COMMIT.fullmatch(version.lower()):
+                return version
+        return None
 
     # --- the snapshot ------------------------------------------------------------
 

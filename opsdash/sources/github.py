@@ -10,7 +10,8 @@ deployments of those environments with their latest status.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -28,11 +29,19 @@ from opsdash.model import (
 from opsdash.redact import clip
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import LOG_TAIL_BYTES, PipelineSource, first_line, status_from, tail
-from opsdash.sources.http import USER_AGENT, HttpClient, HttpError, shape_error, ssl_context
+from opsdash.sources.http import (
+    USER_AGENT,
+    HttpClient,
+    HttpError,
+    shape_error,
+    ssl_context,
+)
 
 DEFAULT_API = "https://api.github.com"
 API_VERSION = "2022-11-28"
-DEPLOYMENTS_PER_ENVIRONMENT = 30
+DEPLOYMENTS_PER_PAGE = 100  # GitHub's largest page
+HISTORY_DAYS = 90  # how far back deployments are read: the longest DORA window
+MAX_DEPLOYMENT_PAGES = 50  # a bound on one poll's reading, whatever the server says
 STATUS_REQUESTS_AT_ONCE = 8  # GitHub asks for few concurrent requests (secondary limits)
 
 _PENDING = {
@@ -108,6 +117,12 @@ class GitHubSource(PipelineSource):
         )
         super().__init__(config, client)
         self.repo = config.project.strip().strip("/")
+        # Settled deployments by vendor id ("deployment:<id>"): their status is final.
+        self._settled: dict[str, VendorDeployment] = {}
+        # The vendor ids the store already holds for this source (set by whoever
+        # built the source with a store): what an earlier run recorded is not read again.
+        self.recorded: Callable[[], Collection[str]] | None = None
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests replay a date
 
     # --- paths and errors -------------------------------------------------------
 
@@ -235,17 +250,20 @@ class GitHubSource(PipelineSource):
         )
 
     async def _environment_deployments(self, base: str) -> list[VendorDeployment]:
+        """The settled deployments of the configured environments, back to the
+        start of the longest DORA window.
+
+        GitHub lists deployments newest first, a page at a time with `Link
+        rel="next"`. Pages are followed until one reaches past HISTORY_DAYS or
+        holds only deployments already known (settled here, or recorded in the
+        store by an earlier run): a first start or a restart after downtime reads
+        back as far as it must, an unchanged poll reads one page (a 304). A
+        settled deployment's status is read once; only the ones still under way
+        are asked again.
+        """
         path = f"{base}/deployments"
         lists = await asyncio.gather(
-            *(
-                self.client.get_pages(
-                    path,
-                    {"environment": env, "per_page": DEPLOYMENTS_PER_ENVIRONMENT},
-                    limit=DEPLOYMENTS_PER_ENVIRONMENT,
-                    conditional=True,
-                )
-                for env in self.config.environments
-            )
+            *(self._deployments_of(path, env) for env in self.config.environments)
         )
         found = [d for deployments in lists for d in deployments]
         gate = asyncio.Semaphore(STATUS_REQUESTS_AT_ONCE)
@@ -266,7 +284,51 @@ class GitHubSource(PipelineSource):
                 raise self._shape("GET", status_path, exc) from None
 
         results = await asyncio.gather(*(latest(d) for d in found))
-        return [d for d in results if d is not None]
+        for deployment in results:
+            if deployment is not None:
+                self._settled[deployment.id] = deployment
+        oldest = self.clock() - timedelta(days=HISTORY_DAYS)
+        self._settled = {k: v for k, v in self._settled.items() if v.at >= oldest}
+        return sorted(self._settled.values(), key=lambda d: d.at, reverse=True)
+
+    async def _deployments_of(self, path: str, environment: str) -> list[dict[str, Any]]:
+        """The deployments of one environment whose status must be read."""
+        oldest = self.clock() - timedelta(days=HISTORY_DAYS)
+        recorded: Collection[str] | None = None
+        unknown: list[dict[str, Any]] = []
+        url: str | None = path
+        params: dict[str, Any] | None = {
+            "environment": environment,
+            "per_page": DEPLOYMENTS_PER_PAGE,
+        }
+        for _page in range(MAX_DEPLOYMENT_PAGES):
+            if url is None:
+                break
+            body, url = await self.client.get_page(url, params, conditional=True)
+            params = None  # the next URL carries them
+            if not isinstance(body, list):
+                raise self._shape("GET", path, TypeError("expected a list"))
+            fresh = 0
+            for raw in body:
+                try:
+                    vendor_id = f"deployment:{int(raw['id'])}"
+                    created = parse_time(raw["created_at"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self._shape("GET", path, exc) from None
+                if created is not None and created < oldest:
+                    url = None  # older than the longest window: the rest is too
+                    continue
+                if vendor_id in self._settled:
+                    continue
+                if recorded is None:  # read once per poll, and only when needed
+                    recorded = self.recorded() if self.recorded is not None else ()
+                if vendor_id in recorded:
+                    continue
+                fresh += 1
+                unknown.append(raw)
+            if not fresh:
+                break  # a page of known deployments: what follows is known too
+        return unknown
 
     def _deployment(
         self, raw: dict[str, Any], status: dict[str, Any] | None

@@ -392,6 +392,15 @@ class Store:
         rows = self._read("SELECT version FROM watched_versions WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
+    def watched_versions_of(self, service: str, kind: str) -> list[tuple[str, str]]:
+        """(version, at) of the `kind` things ("container") watched for `service`, newest first."""
+        rows = self._read(
+            "SELECT version, at FROM watched_versions WHERE service = ? AND key LIKE ?"
+            " ORDER BY at DESC",
+            (service, f"{kind}:%"),
+        )
+        return [(row[0], row[1]) for row in rows]
+
     def set_watched_version(self, key: str, service: str, version: str, at: datetime) -> None:
         self._history(
             "INSERT INTO watched_versions(key, service, version, at) VALUES (?, ?, ?, ?)"

@@ -8,7 +8,7 @@ each test asserts what opsdash sent: method, path, query, headers and body.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 TOKEN = "ghp_R3playT0kenNeverShown0123456789ab"
 REPO = "/repos/acme/shop"
 RUNS = f"{REPO}/actions/runs"
+FIXTURES_NOW = datetime(2026, 3, 2, tzinfo=UTC)
 HOSTILE_LINE = "Fix [bold red]x[/] checkout \x1b]52;c;cm0gLXJmIH4=\x07 and \x1b[2J screen"
 
 
@@ -80,6 +81,7 @@ def make_source(server):
         values.update(overrides)
         source = GitHubSource(PipelineConfig(**values))
         source.client.backoff = 0.001  # retries without real waiting
+        source.clock = lambda: FIXTURES_NOW  # the fixtures' deployments are recent
         made.append(source)
         return source
 
@@ -247,7 +249,7 @@ def test_environments_deployments_and_their_latest_status(server, make_source):
     snapshot = source.poll()
 
     (listing,) = server.calls("GET", f"{REPO}/deployments")
-    assert listing.arg("environment") == "production" and listing.arg("per_page") == "30"
+    assert listing.arg("environment") == "production" and listing.arg("per_page") == "100"
     api_headers_ok(listing)
     for deployment in (1400003, 1400002, 1400001):
         (call,) = server.calls("GET", f"{REPO}/deployments/{deployment}/statuses")
@@ -655,3 +657,66 @@ def test_read_only_source_refuses_to_act(server, make_source):
         with pytest.raises(SourceError, match="github:shop is read-only"):
             act()
     assert server.requests == []
+
+
+def serve_deployments(server: ReplayServer, ids: list[int], per_page: int = 2) -> None:
+    """Deployments `ids` (newest first) a few a page with Link next and ETags;
+    each with one success status."""
+    template = fixture("deployments").body[0]
+
+    def listing(request: Request) -> Reply:
+        number = int(request.arg("page") or 1)
+        items = ids[(number - 1) * per_page : number * per_page]
+        etag = f'W/"{number}-{items}"'
+        if request.headers.get("if-none-match") == etag:
+            return Reply(304, None, {"etag": etag})
+        headers = {"etag": etag}
+        if number * per_page < len(ids):
+            headers["link"] = (
+                f'<{{url}}{REPO}/deployments?environment=production&page={number + 1}>; rel="next"'
+            )
+        return Reply(200, [{**template, "id": i} for i in items], headers)
+
+    server.add("GET", f"{REPO}/deployments", listing)
+    for i in ids:
+        server.add(
+            "GET", f"{REPO}/deployments/{i}/statuses", fixture("deployment_statuses_success")
+        )
+
+
+def test_deployments_are_read_across_pages_then_incrementally(server, make_source):
+    server.add("GET", RUNS, fixture("workflow_runs_deploy"))
+    serve_deployments(server, [105, 104, 103, 102, 101])
+    source = make_source(environments=("production",))
+    first = source.poll()
+    assert sorted(d.id for d in first.deployments) == [f"deployment:{i}" for i in range(101, 106)]
+    pages = [r.arg("page") for r in server.calls("GET", f"{REPO}/deployments")]
+    assert pages == [None, "2", "3"]  # Link rel=next followed to the end
+
+    before = len(server.requests)
+    again = source.poll()  # nothing changed: page 1 is a 304 of known deployments
+    later = [(r.path, r.arg("page")) for r in server.requests[before:]]
+    assert sorted(later) == [(RUNS, None), (f"{REPO}/deployments", None)]
+    assert again.deployments == first.deployments
+
+    serve_deployments(server, [106, 105, 104, 103, 102, 101])  # one new deployment
+    before = len(server.requests)
+    newer = source.poll()
+    later = [(r.path, r.arg("page")) for r in server.requests[before:] if r.path != RUNS]
+    # page 1 holds the new one, page 2 only known ones: paging stops there
+    assert later == [
+        (f"{REPO}/deployments", None),
+        (f"{REPO}/deployments", "2"),
+        (f"{REPO}/deployments/106/statuses", None),
+    ]
+    assert len(newer.deployments) == 6
+
+
+def test_deployments_older_than_the_longest_window_are_not_read(server, make_source):
+    server.add("GET", RUNS, fixture("workflow_runs_deploy"))
+    serve_deployments(server, [103, 102, 101])
+    source = make_source(environments=("production",))
+    source.clock = lambda: FIXTURES_NOW + timedelta(days=91)  # all three are 91 days old
+    assert source.poll().deployments == ()
+    assert len(server.calls("GET", f"{REPO}/deployments")) == 1  # no page after the first
+    assert not [r for r in server.requests if r.path.endswith("/statuses")]

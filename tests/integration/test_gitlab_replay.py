@@ -158,15 +158,9 @@ def test_steady_state_poll_fetches_only_what_can_change(server):
     finally:
         source.close()
     later = [(r.method, r.path) for r in server.requests[before:]]
-    # The two list pages and the one running pipeline's details; finished
-    # pipelines, commit titles and the deploy pipeline's jobs come from the cache.
-    assert sorted(later) == sorted(
-        [
-            ("GET", f"{API}/pipelines"),
-            ("GET", f"{API}/pipelines"),
-            ("GET", f"{API}/pipelines/1004"),
-        ]
-    )
+    # The two list pages only: nothing's updated_at moved, so the details (the
+    # running pipeline's too), commit titles and the deploy jobs come from the cache.
+    assert sorted(later) == [("GET", f"{API}/pipelines"), ("GET", f"{API}/pipelines")]
     assert [r.message for r in again.runs][1] == "Fix the [bold red]x[/] in checkout \x1b[2J"
     assert len(again.deployments) == 1
 
@@ -465,3 +459,84 @@ def test_read_only_and_no_deploy_refuse_without_a_request(server):
         source.close()
         plain.close()
     assert not server.calls("POST")
+
+
+def test_unchanged_poll_of_thirty_pipelines_is_one_list_request(server):
+    """Pipelines waiting on a manual job (or created, or running) do not change
+    until their updated_at does: their details are not asked again either."""
+    statuses = ["manual", "running", "created", "success", "failed", "canceled"]
+    items = [
+        {
+            "id": 2000 + i,
+            "iid": 500 + i,
+            "status": statuses[i % len(statuses)],
+            "ref": "main",
+            "sha": SHA_B,
+            "source": "push",
+            "web_url": f"https://gitlab.example.com/acme/shop/-/pipelines/{2000 + i}",
+            "created_at": "2025-11-28T09:05:07.200Z",
+            "updated_at": "2025-11-28T09:05:50.185Z",
+        }
+        for i in range(30, 0, -1)
+    ]
+    server.add("GET", f"{API}/pipelines", Reply(200, items))
+    for item in items:
+        server.add("GET", f"{API}/pipelines/{item['id']}", Reply(200, item))
+    server.add("GET", f"{API}/repository/commits/{SHA_B}", fixture("commit.json"))
+    server.add("GET", f"{API}/deployments", fixture("deployments.json"))
+    source = make_source(server, runs=30, environments=("production",))
+    try:
+        source.poll()
+        first = len(server.requests)
+        again = source.poll()
+        later = [(r.method, r.path) for r in server.requests[first:]]
+        # a pipeline moves on: its updated_at changes, and only it is asked again
+        moved = dict(items[0], status="success", updated_at="2025-11-28T09:15:00.000Z")
+        server.add("GET", f"{API}/pipelines", Reply(200, [moved, *items[1:]]))
+        server.add("GET", f"{API}/pipelines/{moved['id']}", Reply(200, moved))
+        before = len(server.requests)
+        moved_on = source.poll()
+        last = [(r.method, r.path) for r in server.requests[before:]]
+    finally:
+        source.close()
+    assert first == 1 + 30 + 1 + 1  # the list, each pipeline once, the commit, deployments
+    assert sorted(later) == [("GET", f"{API}/deployments"), ("GET", f"{API}/pipelines")]
+    assert len(again.runs) == 30
+    assert sorted(last) == sorted(
+        [
+            ("GET", f"{API}/deployments"),
+            ("GET", f"{API}/pipelines"),
+            ("GET", f"{API}/pipelines/{moved['id']}"),
+        ]
+    )
+    assert moved_on.runs[0].status is RunStatus.SUCCESS
+
+
+def test_first_poll_reads_commit_titles_in_one_listing(server):
+    """Every cron `snapshot` is a first poll: 30 distinct commits cost one
+    listing of the newest commits, not 30 requests (the one it lacks is asked)."""
+    shas = [f"{i:040x}" for i in range(1, 31)]
+    items = [
+        {"id": 3000 + i, "status": "success", "ref": "main", "sha": sha, "updated_at": "x"}
+        for i, sha in enumerate(shas)
+    ]
+    server.add("GET", f"{API}/pipelines", Reply(200, items))
+    for item in items:
+        server.add("GET", f"{API}/pipelines/{item['id']}", Reply(200, item))
+    listing = [{"id": sha, "title": f"change {sha[-2:]} [b]x[/]"} for sha in shas[1:]]
+    server.add("GET", f"{API}/repository/commits", Reply(200, listing))
+    server.add("GET", f"{API}/repository/commits/{shas[0]}", fixture("commit.json", id=shas[0]))
+    source = make_source(server, runs=30)
+    try:
+        snapshot = source.poll()
+    finally:
+        source.close()
+    commits = [r for r in server.requests if "/repository/commits" in r.path]
+    assert sorted(r.path for r in commits) == [
+        f"{API}/repository/commits",
+        f"{API}/repository/commits/{shas[0]}",
+    ]
+    assert len(server.requests) == 1 + 30 + 2
+    titles = {r.sha: r.message for r in snapshot.runs}
+    assert titles[shas[5]] == f"change {shas[5][-2:]} [b]x[/]"  # kept literally
+    assert titles[shas[0]] == "Fix the [bold red]x[/] in checkout \x1b[2J"

@@ -66,7 +66,15 @@ def test_own_redeploy_is_not_counted_twice_and_oci_revision_wins(tmp_path):
     at = NOW + timedelta(minutes=5)
     store.add_deployment(
         DeploymentEvent(
-            at.isoformat(), "shop/web", "local", "app", "", "", "success", "container-redeploy"
+            at.isoformat(),
+            "shop/web",
+            "local",
+            "app",
+            "",
+            "",
+            "success",
+            "container-redeploy",
+            version="sha256:bbb",  # the runner records what the watcher will see
         )
     )
     record_events(store, config, "docker:local", docker(web("sha256:bbb", created=at)), at)

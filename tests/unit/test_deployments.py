@@ -182,7 +182,7 @@ def test_opsdash_own_redeploy_is_counted_once(tmp_path):
             "registry.example/shop/web@sha256:" + "f" * 64,
             "success",
             "container-redeploy",
-            version="registry.example/shop/web@sha256:" + "f" * 64,
+            version=new_id("2"),  # what the watcher sees: no revision label, so the image id
         )
     )
     assert record_events(store, NO_CONFIG, LABEL, docker(new), done + timedelta(seconds=2)) == []
@@ -192,6 +192,39 @@ def test_opsdash_own_redeploy_is_counted_once(tmp_path):
     t2 = T0 + timedelta(days=1)
     assert record_events(store, NO_CONFIG, LABEL, docker(box(image_id=new_id("3"), created=t2)), t2)
     assert [e.source for e in store.deployments()] == ["docker", "container-redeploy"]
+    store.close()
+
+
+def test_outside_deploy_of_another_version_right_after_an_own_redeploy_counts(tmp_path):
+    """The own-action slack swallows only the version opsdash deployed itself."""
+    store = Store(tmp_path / "opsdash.db")
+    rev = (("org.opencontainers.image.revision", "a" * 40),)
+    record_events(store, NO_CONFIG, LABEL, docker(box(labels=compose("shop", "web"))), T0)
+    t1 = T0 + timedelta(hours=1)
+    store.add_deployment(
+        DeploymentEvent(
+            t1.isoformat(timespec="seconds"),
+            "shop/web",
+            "prod",
+            "app",
+            "registry.example/shop/web:1",
+            new_id("2"),
+            "success",
+            "container-redeploy",
+            version="a" * 40,
+        )
+    )
+    ours = box(image_id=new_id("2"), created=t1, labels=compose("shop", "web", *rev))
+    assert record_events(store, NO_CONFIG, LABEL, docker(ours), t1 + timedelta(seconds=5)) == []
+    # 30 s later someone runs `docker compose up` with another build: a deploy of its own
+    t2 = t1 + timedelta(seconds=30)
+    theirs = (("org.opencontainers.image.revision", "b" * 40),)
+    other = box(image_id=new_id("3"), created=t2, labels=compose("shop", "web", *theirs))
+    assert record_events(store, NO_CONFIG, LABEL, docker(other), t2 + timedelta(seconds=5))
+    assert [(e.source, e.version) for e in store.deployments()] == [
+        ("docker", "b" * 40),
+        ("container-redeploy", "a" * 40),
+    ]
     store.close()
 
 

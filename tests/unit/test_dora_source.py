@@ -91,3 +91,66 @@ def test_lead_time_failures_and_undeployed_commits(repo, tmp_path):
     assert row.undeployed == 1 and row.last_deploy.result == "rolled back"
     timeline = DoraSource(config, store).timeline("shop")
     assert [e.what for e in timeline][:3] == ["rollback", "recovered", "trouble"]
+
+
+def vendor(store, service, version, at, source, vendor_id, result="success"):
+    store.add_deployment(
+        DeploymentEvent(
+            at.isoformat(),
+            service,
+            source,
+            "app",
+            "",
+            "",
+            result,
+            source,
+            "production",
+            version,
+            f"{source}:{vendor_id}",
+        )
+    )
+
+
+def test_a_deploy_run_and_its_github_deployment_count_once(tmp_path):
+    """deploy = "deploy.yml" with environments = ["production"], as docs/config.md shows."""
+    store = Store(tmp_path / "db.sqlite")
+    base = NOW - timedelta(days=2)
+    for i in range(3):
+        sha = f"{i}" * 40
+        at = base + timedelta(hours=5 * i)
+        vendor(store, "shop", sha, at, "github:shop", f"deployment:{i}")
+        vendor(store, "shop", sha, at + timedelta(minutes=1), "github:shop", f"run:{i}")
+    config = Config(
+        path=None, services=(ServiceConfig(name="shop"),), dora=DoraConfig(timezone="UTC")
+    )
+    (row,) = DoraSource(config, store).poll().services
+    assert row.report(30).current.deploys == 3
+
+
+def test_before_any_deploy_the_running_revision_and_its_ancestors_are_deployed(repo, tmp_path):
+    from opsdash.deployments import record_events
+    from opsdash.model import Container, DockerSnapshot
+
+    base = NOW - timedelta(days=3)
+    shas = [commit(repo, f"c{i}", base + timedelta(hours=i)) for i in range(5)]
+    config = Config(
+        path=None,
+        services=(ServiceConfig(name="shop", match_name="shop-*", repo=str(repo), branch="main"),),
+        dora=DoraConfig(timezone="UTC"),
+    )
+    store = Store(tmp_path / "db.sqlite")
+    running = Container(
+        host="local",
+        id="c1",
+        name="shop-web",
+        image="shop/web:1",
+        state="running",
+        status="Up",
+        created=base,
+        labels=(("org.opencontainers.image.revision", shas[2]),),
+        image_id="sha256:" + "e" * 64,
+    )
+    record_events(store, config, "docker:local", DockerSnapshot("local", (running,), ()), NOW)
+    assert store.deployments() == []  # first sight: remembered, not a deploy
+    (row,) = DoraSource(config, store).poll().services
+    assert row.undeployed == 2  # c3 and c4; c0..c2 run in production
