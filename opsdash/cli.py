@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from opsdash import __version__
+from opsdash import __version__, config_checks
 from opsdash.config import Config, ConfigError, load_config
 from opsdash.eventlog import log_to
 from opsdash.formatting import human_bytes, human_duration
@@ -92,9 +92,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.refresh is not None and args.refresh <= 0:
-        print("opsdash: --refresh: must be greater than 0", file=sys.stderr)
-        return 2
+    if args.refresh is not None:
+        try:
+            config_checks.number("refresh", args.refresh)
+        except config_checks.Invalid as exc:
+            print(f"opsdash: --refresh: {exc}", file=sys.stderr)
+            return 2
     try:
         config = load_config(
             args.config,
