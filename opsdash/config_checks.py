@@ -67,7 +67,10 @@ def range_of(key: str) -> tuple[float, float, str]:
     return RANGES[plain.rsplit(".", 1)[-1]]  # KeyError: a schema number without a range
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
+    """86400.0 as "86400", 1e9 as "1e+09", nan as "nan"."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -75,13 +78,12 @@ def number(key: str, value: int | float) -> int | float:
     """`value` if it is finite and within the documented range of `key`."""
     low, high, unit = range_of(key)
     if not low <= value <= high:  # also false for NaN; inf is past every bound
-        shown_value = shown(_number_text(value), 40)
+        shown_value = shown(number_text(value), 40)
         unit_text = f" {unit}" if unit else ""
         if low <= -1e300:
             raise Invalid(f"must be a finite number, not {shown_value}")
         raise Invalid(
-            f"must be from {_number_text(low)} to {_number_text(high)}{unit_text}, "
-            f"not {shown_value}"
+            f"must be from {number_text(low)} to {number_text(high)}{unit_text}, not {shown_value}"
         )
     return value
 

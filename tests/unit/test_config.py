@@ -261,3 +261,253 @@ def test_zero_config_ignores_other_hosts(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "x")
     _checkout(tmp_path, "https://bitbucket.org/acme/api.git")
     assert autodetect_pipelines(tmp_path) == ()
+
+
+# --- the twelve configs of issue 10 that were not clean ---------------------------
+# Each must end in exit 2 and one line naming the file and the key (and line).
+
+
+def cli_error(capsys, argv, key):
+    """Run the real CLI entry; return its one stderr line, checked for file, key, no escape."""
+    from opsdash.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert "Traceback" not in err and "\x1b" not in err
+    assert key in err, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "dev-zero", "not-pem"])
+def test_bad_ca_bundle_is_one_line(tmp_path, capsys, case):
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("hello\n")
+    bundle = {
+        "missing": str(tmp_path / "absent.pem"),
+        "directory": str(tmp_path),
+        "dev-zero": "/dev/zero",
+        "not-pem": str(not_pem),
+    }[case]
+    path = write(tmp_path, f'[[github]]\nrepo = "a/b"\nca_bundle = "{bundle}"\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "github[0].ca_bundle")
+    assert line.startswith(f"opsdash: {path}:3: github[0].ca_bundle: {bundle}: ")
+
+
+def test_a_good_ca_bundle_loads(tmp_path):
+    import certifi
+
+    path = write(tmp_path, f'[[mlflow]]\nurl = "https://m"\nca_bundle = "{certifi.where()}"\n')
+    assert load_config(path).mlflow[0].ca_bundle == certifi.where()
+
+
+@pytest.mark.parametrize("how", ["--config", "OPSDASH_CONFIG"])
+def test_config_dev_zero_is_refused_without_reading_it(capsys, monkeypatch, how):
+    if how == "--config":
+        argv = ["--config", "/dev/zero", "check"]
+    else:
+        monkeypatch.setenv("OPSDASH_CONFIG", "/dev/zero")
+        argv = ["check"]
+    line = cli_error(capsys, argv, "/dev/zero")
+    assert line.startswith("opsdash: /dev/zero: is a character device, not a regular file")
+
+
+def test_refresh_nan_is_refused(tmp_path, capsys):
+    path = write(tmp_path, "refresh = nan\n")
+    line = cli_error(capsys, ["--config", str(path), "check"], "refresh")
+    assert line == f"opsdash: {path}:1: refresh: must be from 0.5 to 86400 seconds, not nan"
+
+
+def test_stats_concurrency_is_bounded(tmp_path, capsys):
+    path = write(tmp_path, '[[docker]]\nhost = "unix:///x.sock"\nstats_concurrency = 100000000\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "docker[0].stats_concurrency")
+    assert line.endswith("must be from 1 to 64, not 100000000")
+
+
+def test_deep_nesting_is_one_line(tmp_path, capsys):
+    path = write(tmp_path, "refresh = 2\nx = " + "[" * 5000 + "\n")
+    line = cli_error(capsys, ["--config", str(path), "check"], str(path))
+    assert line == f"opsdash: {path}:2: arrays or inline tables nested deeper than 100"
+
+
+def test_keys_value_with_an_escape_is_refused(tmp_path, capsys):
+    path = write(tmp_path, '[keys]\nquit = "\\u001b]0;TITLE\\u0007"\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "keys.quit")
+    assert line.startswith(f"opsdash: {path}:2: keys.quit: must be key names of printable ASCII")
+
+
+def test_opsdash_config_naming_a_missing_file_is_an_error(tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "absent.toml"
+    monkeypatch.setenv("OPSDASH_CONFIG", str(missing))
+    line = cli_error(capsys, ["check"], str(missing))
+    assert line == f"opsdash: {missing}: config file not found (named by $OPSDASH_CONFIG)"
+
+
+def test_a_remap_onto_a_move_key_names_both_ids(tmp_path, capsys):
+    path = write(tmp_path, '[keys]\nquit = "j"\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "keys.quit")
+    assert (
+        line == f"opsdash: {path}:2: keys.quit: 'j' is a move key (cursor-down); pick another key"
+    )
+
+
+# --- more of the same rules ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("refresh = inf\n", "refresh", "not inf"),
+        ("refresh = -inf\n", "refresh", "not -inf"),
+        ("refresh = 0\n", "refresh", "not 0"),
+        ("refresh = -1\n", "refresh", "not -1"),
+        ("refresh = 1e9\n", "refresh", "not 1000000000"),
+        ("health_timeout = nan\n", "health_timeout", "not nan"),
+        ("[[host]]\nrefresh = 0\n", "host[0].refresh", "not 0"),
+        ('[[github]]\nrepo = "a/b"\ntimeout = nan\n', "github[0].timeout", "not nan"),
+        ('[[github]]\nrepo = "a/b"\nruns = 100000\n', "github[0].runs", "not 100000"),
+        (
+            '[[prometheus]]\nurl = "http://p"\nquery = "q"\ntrend = inf\n',
+            "prometheus[0].trend",
+            "inf",
+        ),
+        (
+            '[[prometheus]]\nurl = "http://p"\nquery = "q"\nbreach = nan\n',
+            "prometheus[0].breach",
+            "must be a finite number",
+        ),
+        (
+            '[[mlflow]]\nurl = "http://m"\nwarning = { rmse = inf }\n',
+            "mlflow[0].warning.rmse",
+            "must be a finite number",
+        ),
+        (
+            '[[github]]\nrepo = "a/b"\ndeploy_inputs = { n = nan }\n',
+            "github[0].deploy_inputs.n",
+            "finite",
+        ),
+        ("[dora]\nretention_days = 10000000000\n", "dora.retention_days", "from 1 to 3650"),
+        ("[dora]\nfailure_window = 1e308\n", "dora.failure_window", "not 1e+308"),
+        (
+            '[[redeploy]]\nmatch_name = "x"\nargv = ["a"]\ntimeout = -5\n',
+            "redeploy[0].timeout",
+            "not -5",
+        ),
+    ],
+)
+def test_every_number_is_finite_and_in_range(tmp_path, text, key, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert f": {key}: " in str(err.value) and message in str(err.value)
+
+
+def test_every_number_in_the_schema_has_a_documented_range():
+    from pathlib import Path
+
+    from opsdash import config
+    from opsdash.config_checks import RANGES, number_text, range_of
+
+    schemas = {
+        "docker": config._DOCKER_KEYS,
+        "host": config._HOST_KEYS,
+        "redeploy": config._REDEPLOY_KEYS,
+        "mlflow": config._MLFLOW_KEYS,
+        "prometheus": config._PROMETHEUS_KEYS,
+        "dora": config._DORA_KEYS,
+        "service": config._SERVICE_KEYS,
+        **config._PIPELINE_KEYS,
+    }
+    numeric = (int, float, (int, float))
+    for kind, schema in schemas.items():
+        for name, (expected, _default) in schema.items():
+            if expected in numeric or name in ("warning", "breach", "deploy_inputs"):
+                range_of(f"{kind}[0].{name}")  # KeyError: a number without a range
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    for low, high, _unit in RANGES.values():
+        if low > -1e300:
+            assert f"{number_text(low)} to {number_text(high)}" in docs
+
+
+def test_cli_refresh_must_be_in_range(capsys):
+    from opsdash.cli import main
+
+    for value in ("nan", "inf", "0", "-1", "1e12"):
+        assert main(["--refresh", value, "check"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("opsdash: --refresh: must be from 0.5 to 86400 seconds")
+
+
+def test_env_value_with_a_newline_or_escape_is_refused_without_showing_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPSDASH_T_HOST", "unix:///x.sock\n\x1b]0;pwned\x07")
+    monkeypatch.setenv("OPSDASH_T_TOKEN", "ghp_s3cret\r\nX-Injected: 1")
+    path = write(tmp_path, '[[docker]]\nhost = "${OPSDASH_T_HOST}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}:2: docker[0].host: contains a newline (U+000A); remove it "
+        "(after expanding ${OPSDASH_T_HOST})"
+    )
+    path = write(tmp_path, '[[github]]\nrepo = "a/b"\ntoken = "${OPSDASH_T_TOKEN}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "github[0].token" in str(err.value) and "s3cret" not in str(err.value)
+
+
+def test_hostile_key_names_are_shown_escaped(tmp_path):
+    path = write(tmp_path, '"\\u001b]0;EVIL\\u0007\\u202e" = 1\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: \\x1b]0;EVIL\\x07\\u202e: unknown key"
+
+
+def test_bom_is_skipped_and_bad_utf8_names_the_line(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbfrefresh = 3\n")
+    assert load_config(path).refresh == 3.0
+    path.write_bytes(b"refresh = 3\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r":2: not valid UTF-8 text"):
+        load_config(path)
+
+
+def test_big_files_and_fifos_are_refused(tmp_path):
+    import os
+
+    path = tmp_path / "config.toml"
+    path.write_text("# padding\n" * 120_000)
+    with pytest.raises(ConfigError, match="is larger than 1024 KiB"):
+        load_config(path)
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"is a pipe \(FIFO\), not a regular file"):
+        load_config(fifo)  # opened non-blocking: no writer, no hang
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('sort = "r"', "'r' is also the key of restart (Lists/Dashboard)"),
+        ('quit = "r"', "'r' is also the key of restart (Everywhere/Dashboard)"),
+        ('confirm-yes = "n"', "'n' is also the key of confirm-no (Confirm)"),
+        ('quit = "down"', "'down' is a move key"),
+        ('help = "ctrl+i"', "'ctrl+i' is also the key of panel-next"),  # ctrl+i is tab
+        ('logs-write = "ctlr+w"', "unknown key name 'ctlr+w'"),
+        ('quit = "F2"', "unknown key name 'F2'"),
+    ],
+)
+def test_bad_remaps_name_the_binding(tmp_path, capsys, keys, message):
+    path = write(tmp_path, f"[keys]\n{keys}\n")
+    line = cli_error(capsys, ["--config", str(path), "check"], "keys.")
+    assert message in line
+
+
+def test_good_remaps_load(tmp_path):
+    from opsdash.keys import validate_keymap
+
+    text = (
+        '[keys]\nfilter = "ctrl+f"\nsort = "o"\npanel-next = "tab"\nhelp = "?"\n'
+        'cursor-down = "k"\ncursor-up = "j"\nquit = "ctrl+q, Q"\n'
+    )
+    config = load_config(write(tmp_path, text))
+    validate_keymap(config)
+    assert config.keys["quit"] == "ctrl+q,Q"
