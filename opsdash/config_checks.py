@@ -90,8 +90,9 @@ def number(key: str, value: int | float) -> int | float:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_OR_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Bidi overrides and isolates (Trojan Source) and the marks: no config value needs them.
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Bidi overrides and isolates (Trojan Source), the bidi marks and the Unicode line and
+# paragraph separators: no config value needs them, and they reorder or break a line.
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def text(value: str, *, multiline: bool = False) -> str:
@@ -102,10 +103,13 @@ def text(value: str, *, multiline: bool = False) -> str:
     """
     if len(value) > MAX_TEXT:
         raise Invalid(f"is {len(value)} characters long, at most {MAX_TEXT} are allowed")
-    bad = (_CONTROL if multiline else _CONTROL_OR_LINE).search(value) or _BIDI.search(value)
+    bad = (_CONTROL if multiline else _CONTROL_OR_LINE).search(value) or _INVISIBLE.search(value)
     if bad:
         what = {"\n": "a newline", "\t": "a tab", "\x1b": "an escape", "\x00": "a NUL"}.get(
-            bad.group(), "a control character"
+            bad.group(),
+            "a control character"
+            if ord(bad.group()) < 0x100
+            else "a bidi or line-separator character",
         )
         raise Invalid(f"contains {what} (U+{ord(bad.group()):04X}); remove it")
     return value
