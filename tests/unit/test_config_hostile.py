@@ -30,6 +30,7 @@ from tests.unit.config_cases import (
     run_cli,
     toml_document,
 )
+from tests.unit.hostile_configs import CASES, FIFO, Case
 
 EXAMPLES = int(os.environ.get("OPSDASH_CONFIG_EXAMPLES", "200"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,6 +319,45 @@ def test_every_range_is_generated_inside_and_outside():
     assert {range_of(key) for key in numeric} | {
         range_of(k) for k in TOP if k != "read_only"
     } <= set(RANGES.values())
+
+
+# --- the hand-written list -----------------------------------------------------------
+
+
+def case_argv(tmp_path: Path, case: Case, monkeypatch) -> tuple[list[str], str]:
+    """Lay out the case's files; the argv for opsdash and the file its error must name."""
+    for name, content in case.files.items():
+        if content == FIFO:
+            os.mkfifo(tmp_path / name)
+        else:
+            (tmp_path / name).write_text(content)
+    target = tmp_path / "config.toml"
+    if case.path == "dev-zero":
+        target = Path("/dev/zero")
+    elif case.path == "directory":
+        target = tmp_path
+    elif case.path == "fifo":
+        os.mkfifo(target)
+    elif case.path != "missing":
+        content = case.text if case.text is not None else ""
+        if isinstance(content, str):
+            content = content.replace("{dir}", str(tmp_path)).encode()
+        target.write_bytes(content)
+    if case.via_env:
+        monkeypatch.setenv("OPSDASH_CONFIG", str(target))
+        argv = [*case.argv, "check"]
+    else:
+        argv = [*case.argv, "--config", str(target), "check"]
+    return argv, "--refresh" if "--refresh" in case.argv else str(target)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hand_written_hostile_configs_are_clean(tmp_path, monkeypatch, case):
+    argv, where = case_argv(tmp_path, case, monkeypatch)
+    outcome = run_cli(argv)
+    result = assert_clean(outcome, where, case.key, must_fail=not (case.ok or case.either))
+    if case.ok:
+        assert result == "loaded", outcome.stderr
 
 
 # --- a few through a real process: a hang or a 1 GB/s read would show here -------------
