@@ -592,7 +592,7 @@ def _parse(
                         f"unknown placeholder {{{field_name}}} (use {', '.join(PLACEHOLDERS)})",
                     )
         if not values["match_name"] and not values["match_label"]:
-            raise reader.error(key, "needs match_name or match_label")
+            raise reader.error(f"{key}.match_name", "empty: needs match_name or match_label")
         redeploy.append(
             RedeployCommand(
                 match_name=values["match_name"],
@@ -606,7 +606,9 @@ def _parse(
     for index, item in enumerate(reader.array_of_tables("protect", raw.get("protect", []))):
         values = reader.table(f"protect[{index}]", item, _PROTECT_KEYS)
         if not values["match_name"] and not values["match_label"]:
-            raise reader.error(f"protect[{index}]", "needs match_name or match_label")
+            raise reader.error(
+                f"protect[{index}].match_name", "empty: needs match_name or match_label"
+            )
         protect.append(Matcher(values["match_name"], values["match_label"]))
     health_timeout = reader.number(
         "health_timeout", raw.get("health_timeout", 60.0), "health_timeout"

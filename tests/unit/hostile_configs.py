@@ -108,6 +108,7 @@ CASES = [
     Case("disks-300", "[[host]]\ndisks = [" + '"/", ' * 300 + "]\n", key="host[0].disks"),
     Case("protect-65-tables", '[[protect]]\nmatch_name = "x"\n' * 65, key="protect"),
     Case("github-no-repo", "[[github]]\n", key="github[0].repo"),
+    Case("protect-empty-match", '[[protect]]\nmatch_name = ""\n', key="protect[0].match_name"),
     Case("deploy-input-array", GH + "deploy_inputs = { a = [1] }\n", key="github[0].deploy_inputs"),
     Case(
         "mlflow-warning-string",
