@@ -597,7 +597,7 @@ def _parse(
             RedeployCommand(
                 match_name=values["match_name"],
                 match_label=values["match_label"],
-                name=values["name"] or argv[0],
+                name=values["name"] or " ".join(argv[0].split()),  # argv may hold newlines
                 argv=tuple(argv),
                 timeout=float(values["timeout"]),
             )

@@ -141,6 +141,7 @@ CASES = [
     Case("name-nul", '[[docker]]\nname = "a\\u0000b"\n', key="docker[0].name"),
     Case("name-5000", '[[docker]]\nname = "' + "n" * 5000 + '"\n', key="docker[0].name"),
     Case("name-markup", '[[docker]]\nname = "[bold red]x[/]"\n', ok=True),
+    Case("argv-newline", '[[redeploy]]\nmatch_name = "x"\nargv = ["a\\nb"]\n', ok=True),
     Case("query-multiline", PROM.replace('"q"', '"""\nsum(\n  up\n)\n"""'), ok=True),
     Case("key-name-escape", '"\\u001b]0;EVIL\\u0007" = 1\n', key="\x1b]0;EVIL\x07"),
     Case("key-name-5000", '"' + "k" * 5000 + '" = 1\n', key="k" * 100),
