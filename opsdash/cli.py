@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from opsdash import __version__
+from opsdash import __version__, config_checks
 from opsdash.config import Config, ConfigError, load_config
 from opsdash.eventlog import log_to
 from opsdash.formatting import human_bytes, human_duration
@@ -94,10 +94,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "audit":  # reads the store only: no config, so no source's secret
+        if not 1 <= args.limit <= 1_000_000:
+            print("opsdash: audit --limit: must be from 1 to 1000000", file=sys.stderr)
+            return 2
         return run_audit(as_json=args.json, limit=args.limit)
-    if args.refresh is not None and args.refresh <= 0:
-        print("opsdash: --refresh: must be greater than 0", file=sys.stderr)
-        return 2
+    if args.refresh is not None:
+        try:
+            config_checks.number("refresh", args.refresh)
+        except config_checks.Invalid as exc:
+            print(f"opsdash: --refresh: {exc}", file=sys.stderr)
+            return 2
     try:
         config = load_config(
             args.config,

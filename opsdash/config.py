@@ -7,7 +7,6 @@ file, the key and, for syntax errors, the line. Secrets are only accepted as
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import re
@@ -17,23 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsdash import config_checks as checks
+from opsdash.config_checks import Invalid, syntax_line
+from opsdash.config_reader import ConfigError, suggestion
+from opsdash.config_reader import Reader as _Reader
+
 DEFAULT_REFRESH = 2.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEY = re.compile(r"(token|password|passwd|secret|api_?key|private_?key)$", re.I)
-
-
-class ConfigError(Exception):
-    """A config problem, rendered as one line: ``file:line: key: message``."""
-
-    def __init__(self, path: Path | str, key: str, message: str, line: int | None = None):
-        self.path = str(path)
-        self.key = key
-        self.line = line
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,92 +437,6 @@ def autodetect_mlflow() -> tuple[MlflowConfig, ...]:
     )
 
 
-def _syntax_line(err: tomllib.TOMLDecodeError, text: str) -> int | None:
-    lineno = getattr(err, "lineno", None)
-    if lineno:
-        return int(lineno)
-    match = re.search(r"at line (\d+)", str(err))
-    if match:
-        return int(match.group(1))
-    return max(1, len(text.splitlines())) if "end of document" in str(err) else None
-
-
-def line_of(text: str, key: str) -> int | None:
-    """Best-effort line number of a key, to point the user at it."""
-    leaf = key.rsplit(".", 1)[-1].split("[", 1)[0]
-    pattern = re.compile(rf"^\s*(\[\[?\s*)?\"?{re.escape(leaf)}\"?\s*(=|\]\]?)")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
-            return number
-    return None
-
-
-class _Reader:
-    """Validates one parsed document, collecting warnings."""
-
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.text = text
-        self.warnings: list[str] = []
-
-    def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(self.path, key, message, line_of(self.text, key))
-
-    def expand(self, key: str, value: str) -> str:
-        """Replace ${VAR} references; warn when a secret-looking key is literal."""
-        if _SECRET_KEY.search(key.rsplit(".", 1)[-1]) and value and not _ENV_REF.search(value):
-            self.warnings.append(
-                f"{self.path}: {key}: literal secret in config; use a ${{ENV_VAR}} reference"
-            )
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise self.error(key, f"environment variable {name} is not set")
-            return os.environ[name]
-
-        return _ENV_REF.sub(replace, value)
-
-    def table(
-        self, key: str, raw: Any, schema: dict[str, tuple[type | tuple[type, ...], Any]]
-    ) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            raise self.error(key, f"must be a table, not {type(raw).__name__}")
-        out: dict[str, Any] = {}
-        for name, value in raw.items():
-            full = f"{key}.{name}"
-            if name not in schema:
-                hint = difflib.get_close_matches(name, schema, n=1)
-                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise self.error(full, f"unknown key{suggestion}")
-            expected, _default = schema[name]
-            if isinstance(value, bool) and expected in ((int, float), int):
-                raise self.error(full, "must be a number, not a boolean")
-            if not isinstance(value, expected):
-                names = (
-                    " or ".join(t.__name__ for t in expected)
-                    if isinstance(expected, tuple)
-                    else expected.__name__
-                )
-                raise self.error(full, f"must be {names}, not {type(value).__name__}")
-            if isinstance(value, str):
-                value = self.expand(full, value)
-            out[name] = value
-        for name, (_expected, default) in schema.items():
-            out.setdefault(name, default)
-        return out
-
-    def positive(self, key: str, value: float | int) -> float:
-        if value <= 0:
-            raise self.error(key, f"must be greater than 0, not {value}")
-        return float(value)
-
-    def array_of_tables(self, key: str, raw: Any) -> list[Any]:
-        if not isinstance(raw, list):
-            raise self.error(key, f"must be an array of tables ([[{key}]]), not a single value")
-        return raw
-
-
 def load_config(
     path: Path | None = None,
     *,
@@ -543,14 +447,22 @@ def load_config(
     """Read the config at `path` (or autodetect when it does not exist).
 
     `explicit` means the user named the file (``--config``), so a missing file is
-    an error rather than a reason to autodetect.
+    an error rather than a reason to autodetect; so is a file named by
+    $OPSDASH_CONFIG. Only the default location may be absent.
     """
-    from opsdash.locations import config_path
+    from opsdash.locations import config_path, env_config_path
 
+    via = ""
+    if path is None and (named := env_config_path()) is not None:
+        path, explicit, via = named, True, " (named by $OPSDASH_CONFIG)"
     path = path or config_path()
-    if not path.exists():
+    try:
+        exists = os.path.lexists(path)
+    except (OSError, ValueError):
+        exists = True  # let the read below say what is wrong
+    if not exists:
         if explicit:
-            raise ConfigError(path, "", "config file not found")
+            raise ConfigError(path, "", f"config file not found{via}")
         base_refresh = refresh or DEFAULT_REFRESH
         return Config(
             path=None,
@@ -562,16 +474,19 @@ def load_config(
             mlflow=autodetect_mlflow(),
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(path, "", "not valid UTF-8 text") from None
+        text = checks.config_text(str(path))
+        checks.nesting(text)
+    except Invalid as exc:
+        raise ConfigError(path, "", f"{exc}{via}", exc.line) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
-        raise ConfigError(path, "", f"syntax error: {message}", _syntax_line(exc, text)) from None
+        raise ConfigError(path, "", f"syntax error: {message}", syntax_line(exc, text)) from None
+    except RecursionError:  # nesting() bounds the brackets; this is the backstop
+        raise ConfigError(path, "", "syntax error: nested too deeply") from None
+    except ValueError:  # int() refuses more than 4300 digits
+        raise ConfigError(path, "", "syntax error: a number with too many digits") from None
     return _parse(path, text, raw, read_only=read_only, refresh=refresh)
 
 
@@ -581,14 +496,11 @@ def _parse(
     reader = _Reader(path, text)
     for key in raw:
         if key not in _TOP_KEYS:
-            hint = difflib.get_close_matches(key, _TOP_KEYS, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise reader.error(key, f"unknown key{suggestion}")
+            raise reader.error(key, f"unknown key{suggestion(key, _TOP_KEYS)}")
 
-    base_refresh = raw.get("refresh", DEFAULT_REFRESH)
-    if isinstance(base_refresh, bool) or not isinstance(base_refresh, int | float):
-        raise reader.error("refresh", "must be a number of seconds")
-    base_refresh = refresh or reader.positive("refresh", base_refresh)
+    base_refresh = reader.number("refresh", raw.get("refresh", DEFAULT_REFRESH), "refresh")
+    if refresh is not None:
+        base_refresh = float(checks.number("refresh", refresh))  # the CLI checked it
     ro = raw.get("read_only", False)
     if not isinstance(ro, bool):
         raise reader.error("read_only", "must be true or false")
@@ -603,13 +515,11 @@ def _parse(
             if name in names:
                 raise reader.error(f"{key}.name", f"duplicate source name {name!r}")
             names.add(name)
-            host = values["host"] or default_docker_host()
+            host = values["host"] or reader.string(f"{key}.host", default_docker_host())
             if not re.match(r"^(unix|tcp|ssh|npipe)://", host):
                 raise reader.error(
                     f"{key}.host", "must start with unix://, tcp:// or ssh:// (e.g. ssh://user@box)"
                 )
-            if values["stats_concurrency"] < 1:
-                raise reader.error(f"{key}.stats_concurrency", "must be at least 1")
             docker.append(
                 DockerHostConfig(
                     name=name,
@@ -618,8 +528,8 @@ def _parse(
                     cert_path=os.path.expanduser(values["cert_path"]),
                     use_ssh_client=values["use_ssh_client"],
                     read_only=values["read_only"],
-                    refresh=reader.positive(f"{key}.refresh", values["refresh"] or base_refresh),
-                    timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                    refresh=float(values["refresh"] or base_refresh),
+                    timeout=float(values["timeout"]),
                     stats=values["stats"],
                     stats_concurrency=values["stats_concurrency"],
                     pull=values["pull"],
@@ -644,8 +554,8 @@ def _parse(
                 HostConfig(
                     name=name,
                     disks=tuple(disks) or ("/",),
-                    refresh=reader.positive(f"{key}.refresh", values["refresh"] or base_refresh),
-                    timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                    refresh=float(values["refresh"] or base_refresh),
+                    timeout=float(values["timeout"]),
                 )
             )
     else:
@@ -654,9 +564,16 @@ def _parse(
     keys = raw.get("keys", {})
     if not isinstance(keys, dict):
         raise reader.error("keys", "must be a table of binding id = key")
+    keymap: dict[str, str] = {}
     for binding_id, key_value in keys.items():
+        key = f"keys.{binding_id}"
         if not isinstance(key_value, str) or not key_value.strip():
-            raise reader.error(f"keys.{binding_id}", 'must be a key name such as "ctrl+r"')
+            raise reader.error(key, 'must be a key name such as "ctrl+r"')
+        try:
+            checks.text(binding_id)
+            keymap[binding_id] = checks.key_list(key_value)
+        except Invalid as exc:
+            raise reader.error(key, str(exc)) from None
 
     redeploy = []
     for index, item in enumerate(reader.array_of_tables("redeploy", raw.get("redeploy", []))):
@@ -675,25 +592,27 @@ def _parse(
                         f"unknown placeholder {{{field_name}}} (use {', '.join(PLACEHOLDERS)})",
                     )
         if not values["match_name"] and not values["match_label"]:
-            raise reader.error(key, "needs match_name or match_label")
+            raise reader.error(f"{key}.match_name", "empty: needs match_name or match_label")
         redeploy.append(
             RedeployCommand(
                 match_name=values["match_name"],
                 match_label=values["match_label"],
-                name=values["name"] or argv[0],
+                name=values["name"] or " ".join(argv[0].split()),  # argv may hold newlines
                 argv=tuple(argv),
-                timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                timeout=float(values["timeout"]),
             )
         )
     protect = []
     for index, item in enumerate(reader.array_of_tables("protect", raw.get("protect", []))):
         values = reader.table(f"protect[{index}]", item, _PROTECT_KEYS)
         if not values["match_name"] and not values["match_label"]:
-            raise reader.error(f"protect[{index}]", "needs match_name or match_label")
+            raise reader.error(
+                f"protect[{index}].match_name", "empty: needs match_name or match_label"
+            )
         protect.append(Matcher(values["match_name"], values["match_label"]))
-    health_timeout = raw.get("health_timeout", 60.0)
-    if isinstance(health_timeout, bool) or not isinstance(health_timeout, int | float):
-        raise reader.error("health_timeout", "must be a number of seconds")
+    health_timeout = reader.number(
+        "health_timeout", raw.get("health_timeout", 60.0), "health_timeout"
+    )
 
     if any(p in raw for p in PIPELINE_PROVIDERS):
         pipelines = _parse_pipelines(reader, raw, names)
@@ -710,10 +629,10 @@ def _parse(
         read_only=bool(read_only) or ro,
         docker=tuple(docker),
         hosts=tuple(hosts),
-        keys=dict(keys),
+        keys=keymap,
         redeploy=tuple(redeploy),
         protect=tuple(protect),
-        health_timeout=reader.positive("health_timeout", health_timeout),
+        health_timeout=health_timeout,
         pipelines=pipelines,
         mlflow=mlflow,
         prometheus=prometheus,
@@ -727,6 +646,16 @@ def _required(reader: _Reader, key: str, values: dict[str, Any], *names: str) ->
     for name in names:
         if not values.get(name):
             raise reader.error(f"{key}.{name}" if name else key, "is required")
+
+
+def _ca_bundle(reader: _Reader, key: str, value: str) -> str:
+    """Checked now, so a bad file is one line here, not a traceback at the first poll."""
+    if not value:
+        return ""
+    try:
+        return checks.ca_bundle(value)
+    except Invalid as exc:
+        raise reader.error(key, str(exc)) from None
 
 
 def _url(reader: _Reader, key: str, value: str) -> str:
@@ -774,8 +703,6 @@ def _parse_pipelines(
             inputs = values["deploy_inputs"]
             if not all(isinstance(v, str | int | float | bool) for v in inputs.values()):
                 raise reader.error(f"{key}.deploy_inputs", "values must be strings or numbers")
-            if values["runs"] < 1:
-                raise reader.error(f"{key}.runs", "must be at least 1")
             default_name = project.rsplit("/", 1)[-1] if project else provider
             name = values["name"] or (default_name if not index else f"{default_name}{index}")
             out.append(
@@ -800,11 +727,11 @@ def _parse_pipelines(
                         reader, f"{key}.environments", values.get("environments", [])
                     ),
                     service=values["service"],
-                    ca_bundle=os.path.expanduser(values["ca_bundle"]),
+                    ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
                     runs=values["runs"],
                     read_only=values["read_only"],
-                    refresh=reader.positive(f"{key}.refresh", values["refresh"]),
-                    timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                    refresh=float(values["refresh"]),
+                    timeout=float(values["timeout"]),
                 )
             )
     return tuple(out)
@@ -845,10 +772,10 @@ def _parse_mlflow(
                 challenger=values["challenger"],
                 warning=_thresholds(reader, f"{key}.warning", values["warning"]),
                 breach=_thresholds(reader, f"{key}.breach", values["breach"]),
-                ca_bundle=os.path.expanduser(values["ca_bundle"]),
+                ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
                 read_only=values["read_only"],
-                refresh=reader.positive(f"{key}.refresh", values["refresh"]),
-                timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                refresh=float(values["refresh"]),
+                timeout=float(values["timeout"]),
             )
         )
     return tuple(out)
@@ -877,11 +804,11 @@ def _parse_prometheus(
                 direction=values["direction"],
                 warning=None if values["warning"] is None else float(values["warning"]),
                 breach=None if values["breach"] is None else float(values["breach"]),
-                trend=reader.positive(f"{key}.trend", values["trend"]),
+                trend=float(values["trend"]),
                 token=values["token"],
-                ca_bundle=os.path.expanduser(values["ca_bundle"]),
-                refresh=reader.positive(f"{key}.refresh", values["refresh"]),
-                timeout=reader.positive(f"{key}.timeout", values["timeout"]),
+                ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
+                refresh=float(values["refresh"]),
+                timeout=float(values["timeout"]),
             )
         )
     return tuple(out)
@@ -917,8 +844,6 @@ def _parse_services(reader: _Reader, raw: dict[str, Any]) -> tuple[ServiceConfig
 
 def _parse_dora(reader: _Reader, raw: dict[str, Any]) -> DoraConfig:
     values = reader.table("dora", raw.get("dora", {}), _DORA_KEYS)
-    if values["retention_days"] < 1:
-        raise reader.error("dora.retention_days", "must be at least 1")
     zone = values["timezone"]
     if zone:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -928,7 +853,7 @@ def _parse_dora(reader: _Reader, raw: dict[str, Any]) -> DoraConfig:
         except (ZoneInfoNotFoundError, ValueError):
             raise reader.error("dora.timezone", f"unknown time zone {zone!r}") from None
     return DoraConfig(
-        failure_window=reader.positive("dora.failure_window", values["failure_window"]),
+        failure_window=float(values["failure_window"]),
         retention_days=values["retention_days"],
         timezone=zone,
     )

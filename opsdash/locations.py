@@ -11,12 +11,15 @@ def _xdg(var: str, fallback: str) -> Path:
     return Path(value) if value and Path(value).is_absolute() else Path.home() / fallback
 
 
+def env_config_path() -> Path | None:
+    """The file $OPSDASH_CONFIG names, if set: like --config, it must then exist."""
+    explicit = os.environ.get("OPSDASH_CONFIG")
+    return Path(explicit).expanduser() if explicit else None
+
+
 def config_path() -> Path:
     """$OPSDASH_CONFIG, else $XDG_CONFIG_HOME/opsdash/config.toml."""
-    explicit = os.environ.get("OPSDASH_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    return _xdg("XDG_CONFIG_HOME", ".config") / "opsdash" / "config.toml"
+    return env_config_path() or _xdg("XDG_CONFIG_HOME", ".config") / "opsdash" / "config.toml"
 
 
 def data_dir() -> Path:

@@ -261,3 +261,91 @@ def test_zero_config_ignores_other_hosts(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "x")
     _checkout(tmp_path, "https://bitbucket.org/acme/api.git")
     assert autodetect_pipelines(tmp_path) == ()
+
+
+# --- the twelve configs of issue 10 that were not clean ---------------------------
+# Each must end in exit 2 and one line naming the file and the key (and line).
+
+
+def cli_error(capsys, argv, key):
+    """Run the real CLI entry; return its one stderr line, checked for file, key, no escape."""
+    from opsdash.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert "Traceback" not in err and "\x1b" not in err
+    assert key in err, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "dev-zero", "not-pem"])
+def test_bad_ca_bundle_is_one_line(tmp_path, capsys, case):
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("hello\n")
+    bundle = {
+        "missing": str(tmp_path / "absent.pem"),
+        "directory": str(tmp_path),
+        "dev-zero": "/dev/zero",
+        "not-pem": str(not_pem),
+    }[case]
+    path = write(tmp_path, f'[[github]]\nrepo = "a/b"\nca_bundle = "{bundle}"\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "github[0].ca_bundle")
+    assert line.startswith(f"opsdash: {path}:3: github[0].ca_bundle: {bundle}: ")
+
+
+def test_a_good_ca_bundle_loads(tmp_path):
+    import certifi
+
+    path = write(tmp_path, f'[[mlflow]]\nurl = "https://m"\nca_bundle = "{certifi.where()}"\n')
+    assert load_config(path).mlflow[0].ca_bundle == certifi.where()
+
+
+@pytest.mark.parametrize("how", ["--config", "OPSDASH_CONFIG"])
+def test_config_dev_zero_is_refused_without_reading_it(capsys, monkeypatch, how):
+    if how == "--config":
+        argv = ["--config", "/dev/zero", "check"]
+    else:
+        monkeypatch.setenv("OPSDASH_CONFIG", "/dev/zero")
+        argv = ["check"]
+    line = cli_error(capsys, argv, "/dev/zero")
+    assert line.startswith("opsdash: /dev/zero: is a character device, not a regular file")
+
+
+def test_refresh_nan_is_refused(tmp_path, capsys):
+    path = write(tmp_path, "refresh = nan\n")
+    line = cli_error(capsys, ["--config", str(path), "check"], "refresh")
+    assert line == f"opsdash: {path}:1: refresh: must be from 0.5 to 86400 seconds, not nan"
+
+
+def test_stats_concurrency_is_bounded(tmp_path, capsys):
+    path = write(tmp_path, '[[docker]]\nhost = "unix:///x.sock"\nstats_concurrency = 100000000\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "docker[0].stats_concurrency")
+    assert line.endswith("must be from 1 to 64, not 100000000")
+
+
+def test_deep_nesting_is_one_line(tmp_path, capsys):
+    path = write(tmp_path, "refresh = 2\nx = " + "[" * 5000 + "\n")
+    line = cli_error(capsys, ["--config", str(path), "check"], str(path))
+    assert line == f"opsdash: {path}:2: arrays or inline tables nested deeper than 100"
+
+
+def test_keys_value_with_an_escape_is_refused(tmp_path, capsys):
+    path = write(tmp_path, '[keys]\nquit = "\\u001b]0;TITLE\\u0007"\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "keys.quit")
+    assert line.startswith(f"opsdash: {path}:2: keys.quit: must be key names of printable ASCII")
+
+
+def test_opsdash_config_naming_a_missing_file_is_an_error(tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "absent.toml"
+    monkeypatch.setenv("OPSDASH_CONFIG", str(missing))
+    line = cli_error(capsys, ["check"], str(missing))
+    assert line == f"opsdash: {missing}: config file not found (named by $OPSDASH_CONFIG)"
+
+
+def test_a_remap_onto_a_move_key_names_both_ids(tmp_path, capsys):
+    path = write(tmp_path, '[keys]\nquit = "j"\n')
+    line = cli_error(capsys, ["--config", str(path), "check"], "keys.quit")
+    assert (
+        line == f"opsdash: {path}:2: keys.quit: 'j' is a move key (cursor-down); pick another key"
+    )
