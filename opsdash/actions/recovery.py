@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -127,9 +128,10 @@ def _decide_redeploy(
             + f"rename {backup_name} back to {name}"
             + (" and start it" if was_running else "")
         )
-    elif is_old and was_running and not _running(current):
+    elif is_old and was_running:
+        # Even if it runs now: the engine may still be finishing the stop it was given.
         repair = START
-        fix = f"start {name} again (it was stopped for the redeploy)"
+        fix = f"make sure {name} runs again (it was being stopped for the redeploy)"
     elif current is not None and backup is not None:
         repair = CLOSE
         fix = (
@@ -283,6 +285,22 @@ def _remove(api: Any, container_id: str, progress: Progress, what: str) -> None:
         raise ActionError(f"remove {what}: {' '.join(str(exc).split())[:200]}") from None
 
 
+def _settle(api: Any, container_id: str, progress: Progress) -> None:
+    """Wait out a stop the engine may still be carrying out (its grace period, at
+    most), so that the start below is not undone by it."""
+    raw = _call("inspect", api.inspect_container, container_id)
+    if not (raw.get("State") or {}).get("Running"):
+        return
+    grace = int((raw.get("Config") or {}).get("StopTimeout") or 10)
+    progress("settle", f"waiting up to {grace + 2}s for a stop still under way")
+    deadline = time.monotonic() + grace + 2
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        raw = _call("inspect", api.inspect_container, container_id)
+        if not (raw.get("State") or {}).get("Running"):
+            return
+
+
 def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
@@ -324,9 +342,11 @@ def repair(item: Interrupted, api: Any, progress: Progress, wait_up: Any = None)
             " and running" if facts.get("was_running", "true") == "true" else ""
         )
     elif item.repair == START:
+        target = facts.get("old_id") or name
+        _settle(api, target, progress)
         progress("start", f"starting {name}")
-        _call("start", api.start, facts.get("old_id") or name)
-        done = f"{name} started again"
+        _call("start", api.start, target)
+        done = f"{name} runs again"
     for extra in filter(None, facts.get("extra_backups", "").split(",")):
         progress("note", f"an older backup {extra[:12]} is left for you to look at")
     if facts.get("lock_id"):

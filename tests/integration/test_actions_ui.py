@@ -104,17 +104,21 @@ async def test_cancel_in_dialog_does_nothing_and_restart_and_toggle_work(engine,
     engine.cli("rm", "-f", name)
 
 
-async def test_read_only_disables_keys_and_host_read_only_refuses(engine, tmp_path):
+async def test_read_only_refuses_every_key_and_host_read_only_refuses(engine, tmp_path):
     name = unique("ui-ro")
     run_isolated(engine, name, "local/busybox:1", "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
     app = real_app(docker_config(engine.docker_host, read_only=True), store=store)
     async with app.run_test(size=(160, 48)) as pilot:
         await select_container(pilot, name)
-        assert app.screen.check_action("act", ("redeploy",)) is None  # shown disabled
         await pilot.press("R", "r", "S", "u")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
+        # Each press is refused out loud and audited (none is silently disabled).
+        await wait_for(pilot, lambda: len(store.audit_entries()) >= 4)
+        assert all(
+            e.result.startswith("refused: opsdash runs read-only") for e in store.audit_entries()
+        )
     config = docker_config(engine.docker_host)
     config = dataclasses.replace(
         config, docker=(dataclasses.replace(config.docker[0], read_only=True),)
