@@ -1,20 +1,22 @@
 """Live container logs: follow, regex filter, bounded buffer, write to file.
 
-Lines are sanitised once when they arrive (colour kept, every other escape
-sequence dropped) and rendered as Rich Text, so markup in a log is just text.
-The reading thread hands lines over in batches to keep the UI responsive
-under heavy output.
+Whatever the rate, the screen stays instant: the reading thread only splits
+bytes into bounded lines (`opsdash.logbuffer`) and queues them (at most
+MAX_LINES waiting; what the queue cannot keep is dropped and counted in the
+title); every BATCH_SECONDS the screen takes the queue, keeps the newest
+MAX_LINES, and draws at most DRAW_PER_BATCH of them. Only drawn lines are turned
+into Rich Text (colour kept, every other escape dropped), so markup in a log is
+just text.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import threading
 from collections import deque
 from datetime import datetime
 from pathlib import Path
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,11 +24,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import get_current_worker
 
-from opsdash.safetext import ansi_text, literal
+from opsdash.logbuffer import MAX_LINE, LineQueue
+from opsdash.safetext import ansi_text, literal, strip_unsafe
 from opsdash.widgets.literal_input import LiteralInput
 
 MAX_LINES = 10_000
 BATCH_SECONDS = 0.1
+DRAW_PER_BATCH = 300  # more than a screenful: a flood skips lines nobody could read
 
 
 class LogsScreen(Screen):
@@ -45,14 +49,14 @@ class LogsScreen(Screen):
         self.container = container
         self.source = source
         self.tail = tail
-        self.lines: deque[Text] = deque(maxlen=MAX_LINES)
+        self.lines: deque[str] = deque(maxlen=MAX_LINES)  # as read, escapes still in
         self.follow = True
         self.pattern: re.Pattern[str] | None = None
         self._stream = None
         self._state = "connecting…"
         self._shown_state = ""
-        self._incoming: deque[Text] = deque(maxlen=MAX_LINES)
-        self._lock = threading.Lock()
+        self._incoming = LineQueue(MAX_LINES)
+        self.skipped = 0  # lines of a flood that were kept but never drawn
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title", classes="screen-title")
@@ -80,7 +84,7 @@ class LogsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs")
     def read_logs(self) -> None:
-        """Read in a thread; lines wait in `_incoming` until the UI timer drains them."""
+        """Read in a thread; lines wait in `_incoming` until the UI timer takes them."""
         worker = get_current_worker()
         try:
             if self.source is None:
@@ -88,45 +92,41 @@ class LogsScreen(Screen):
             self._stream = self.source.logs(self.container.id, tail=self.tail)
             self._state = "following"
             for line in self._stream:
-                if worker.is_cancelled:
+                if worker.is_cancelled or self._stream is None:
                     return
-                sanitized = ansi_text(line.rstrip("\r"))
-                with self._lock:
-                    self._incoming.append(sanitized)
+                self._incoming.put(line)
             self._state = "stream ended (the container stopped?)"
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self._state = f"error: {' '.join(str(exc).split())}"
 
     def _drain(self) -> None:
         """Every BATCH_SECONDS: hand new lines to the view in one batch."""
-        with self._lock:
-            batch = list(self._incoming)
-            self._incoming.clear()
+        batch = self._incoming.take()
         if batch:
             self.add_lines(batch)
         elif self._state != self._shown_state:
             self._update_title()
 
-    def add_lines(self, batch: list[Text]) -> None:
-        """Append sanitised lines; only the matching ones are drawn."""
+    def add_lines(self, batch: list[str]) -> None:
+        """Keep the newest lines; draw the newest matching ones, a bounded number."""
         self.lines.extend(batch)
+        matching = [line for line in batch[-MAX_LINES:] if self._matches(line)]
+        self.skipped += max(0, len(matching) - DRAW_PER_BATCH)
         log = self.query_one(RichLog)
-        for line in batch[-MAX_LINES:]:
-            if self._matches(line):
-                log.write(line, scroll_end=self.follow)
+        for line in matching[-DRAW_PER_BATCH:]:
+            log.write(ansi_text(line), scroll_end=self.follow)
         self._update_title()
 
     # --- view -------------------------------------------------------------------
 
-    def _matches(self, line: Text) -> bool:
-        return self.pattern is None or bool(self.pattern.search(line.plain))
+    def _matches(self, line: str) -> bool:
+        return self.pattern is None or bool(self.pattern.search(strip_unsafe(line)))
 
     def _redraw(self) -> None:
         log = self.query_one(RichLog)
         log.clear()
-        for line in self.lines:
-            if self._matches(line):
-                log.write(line, scroll_end=self.follow)
+        for line in [line for line in self.lines if self._matches(line)][-MAX_LINES:]:
+            log.write(ansi_text(line), scroll_end=self.follow)
 
     def _update_title(self) -> None:
         self._shown_state = self._state
@@ -134,6 +134,14 @@ class LogsScreen(Screen):
         title.append_text(literal(f"  [{self._state}]", "dim"))  # may hold an error
         title.append(f"  follow {'on' if self.follow else 'off'}", style="dim")
         title.append(f"  {len(self.lines)} lines", style="dim")
+        dropped = self._incoming.dropped
+        cut = getattr(self._stream, "cutter", None)
+        if dropped or self.skipped:
+            title.append(
+                f"  flood: {dropped:,} dropped, {self.skipped:,} not drawn", style="yellow"
+            )
+        if cut is not None and cut.cut_lines:
+            title.append(f"  {cut.cut_lines:,} cut at {MAX_LINE:,} chars", style="yellow")
         if self.pattern is not None:
             title.append("  filter: ", style="dim")
             title.append_text(literal(self.pattern.pattern))
@@ -195,12 +203,30 @@ class LogsScreen(Screen):
         self.query_one(RichLog).scroll_up(animate=False)
 
     def action_write(self) -> None:
+        """The buffer, as plain text, into a new file in the current directory:
+        never over an existing file or through a symlink planted in its place."""
         safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.container.name) or "container"
-        path = Path.cwd() / f"opsdash-{safe_name}-{datetime.now():%Y%m%d-%H%M%S}.log"
+        stem = f"opsdash-{safe_name}-{datetime.now():%Y%m%d-%H%M%S}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        for number in range(100):
+            path = Path.cwd() / (f"{stem}.log" if number == 0 else f"{stem}-{number}.log")
+            try:
+                fd = os.open(path, flags, 0o600)
+                break
+            except FileExistsError:
+                continue  # a file or a link has the name: take the next one
+            except OSError as exc:
+                self.notify(f"Could not write {path}: {exc.strerror}", severity="error")
+                return
+        else:
+            self.notify(
+                f"Could not write {stem}.log: 100 files of that name exist", severity="error"
+            )
+            return
         try:
-            with path.open("w", encoding="utf-8") as out:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 for line in self.lines:
-                    out.write(line.plain + "\n")
+                    out.write(strip_unsafe(line) + "\n")
         except OSError as exc:
             self.notify(f"Could not write {path}: {exc.strerror}", severity="error")
             return

@@ -32,6 +32,7 @@ import requests.exceptions
 from docker.tls import TLSConfig
 
 from opsdash.config import DockerHostConfig
+from opsdash.logbuffer import LineCutter
 from opsdash.model import (
     Container,
     ContainerDetails,
@@ -125,31 +126,36 @@ def _one_line(exc: BaseException) -> str:
 
 
 class LogStream:
-    """Decoded log lines of one container; `close()` from any thread stops it."""
+    """Log lines of one container, each at most `logbuffer.MAX_LINE` characters
+    (an endless line is cut, not kept); `close()` from any thread stops it."""
 
     def __init__(self, stream: Any):
         self._stream = stream
         self._closed = threading.Event()
+        self.cutter = LineCutter()
 
     def __iter__(self) -> Iterator[str]:
-        pending = ""
         try:
             for chunk in self._stream:
                 if self._closed.is_set():
                     return
-                pending += chunk.decode("utf-8", errors="replace")
-                *lines, pending = pending.split("\n")
-                yield from lines
+                yield from self.cutter.feed(chunk)
         except Exception:
             if not self._closed.is_set():
                 raise
-        if pending and not self._closed.is_set():
-            yield pending
+        last = self.cutter.flush()
+        if last is not None and not self._closed.is_set():
+            yield last
 
     def close(self) -> None:
+        """Returns at once: closing the HTTP response may wait on the socket."""
         self._closed.set()
-        with contextlib.suppress(Exception):
-            self._stream.close()
+
+        def close_response() -> None:
+            with contextlib.suppress(Exception):
+                self._stream.close()
+
+        threading.Thread(target=close_response, name="close-log-stream", daemon=True).start()
 
 
 class _TLSAPIClient(docker.APIClient):
