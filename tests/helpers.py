@@ -545,6 +545,20 @@ async def select_container(pilot, name: str):
     return table
 
 
+def spy_notifications(app) -> list[str]:
+    """Every message the app notifies from now on, in order (toasts are not drawn
+    in `run_test` unless asked, so tests read them here)."""
+    notes: list[str] = []
+    notify = app.notify
+
+    def spy(message, *args, **kwargs):
+        notes.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = spy
+    return notes
+
+
 def screen_text(app) -> str:
     """The visible text of the current screen, as a person would read it."""
     import html

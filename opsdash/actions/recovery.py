@@ -160,6 +160,27 @@ def _decide_redeploy(
     )
 
 
+def _journaled(
+    row: JournalRow, *, now: str, fix: str, repair: str, host: str = "", **facts: str
+) -> Interrupted:
+    """An Interrupted for a journaled action: who, what and when from its audit row."""
+    audit = row.audit
+    return Interrupted(
+        host=host or audit.host,
+        target=audit.target,
+        action=audit.action,
+        kind=audit.kind,
+        actor=audit.actor,
+        started=audit.at,
+        last_step=audit.steps[-1][1] if audit.steps else "",
+        now=now,
+        fix=fix,
+        repair=repair,
+        audit_id=audit.id,
+        facts={**row.facts, **facts},
+    )
+
+
 def _decide_simple(host: str, row: JournalRow, current: dict[str, Any] | None) -> Interrupted:
     """restart, stop, start: one step on the engine; only a restart or start that
     left the container stopped needs a start."""
@@ -169,19 +190,14 @@ def _decide_simple(host: str, row: JournalRow, current: dict[str, Any] | None) -
         repair, fix = START, f"start {audit.target} (the {audit.action} was cut short)"
     else:
         repair, fix = CLOSE, "nothing to change on the engine: close the record"
-    return Interrupted(
+    return _journaled(
+        row,
         host=host,
-        target=audit.target,
-        action=audit.action,
-        kind=audit.kind,
-        actor=audit.actor,
-        started=audit.at,
-        last_step=audit.steps[-1][1] if audit.steps else "",
         now=f"{audit.target}: {_state(current)}",
         fix=fix,
         repair=repair,
-        audit_id=audit.id,
-        facts={**row.facts, "name": audit.target, "old_id": (current or {}).get("Id", "")},
+        name=audit.target,
+        old_id=(current or {}).get("Id", ""),
     )
 
 
@@ -191,41 +207,20 @@ def _decide_elsewhere(row: JournalRow) -> Interrupted:
     audit = row.audit
     facts = row.facts
     if audit.kind == "model" and facts.get("model") and facts.get("new_version"):
-        return Interrupted(
-            host=audit.host,
-            target=audit.target,
-            action=audit.action,
-            kind=audit.kind,
-            actor=audit.actor,
-            started=audit.at,
-            last_step=audit.steps[-1][1] if audit.steps else "",
+        return _journaled(
+            row,
             now=f"{facts.get('alias')} of {facts['model']} was being moved from"
             f" v{facts.get('old_version') or '(none)'} to v{facts['new_version']}",
             fix="if the alias points at the new version, record the version before it"
             " (so u can roll back); else change nothing",
             repair=FINISH_MOVE,
-            audit_id=audit.id,
-            facts=dict(facts),
         )
     where = {
         "service": "Swarm carries a started update on by itself; see the service's UPDATE column",
         "model": "check the model's aliases: the move may lack its previous-version tag",
         "pipeline": "the CI server has the run; see the Pipelines panel",
     }.get(audit.kind, "check its state on its server")
-    return Interrupted(
-        host=audit.host,
-        target=audit.target,
-        action=audit.action,
-        kind=audit.kind,
-        actor=audit.actor,
-        started=audit.at,
-        last_step=audit.steps[-1][1] if audit.steps else "",
-        now=where,
-        fix="close the record in the audit log",
-        repair=CLOSE,
-        audit_id=audit.id,
-        facts=dict(row.facts),
-    )
+    return _journaled(row, now=where, fix="close the record in the audit log", repair=CLOSE)
 
 
 def find_interrupted(store: Store | None, engines: Mapping[str, Any]) -> list[Interrupted]:

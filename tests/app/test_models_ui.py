@@ -20,6 +20,7 @@ from tests.helpers import (
     screen_text,
     select_row,
     settle,
+    spy_notifications,
     wait_for,
 )
 
@@ -126,14 +127,7 @@ class ChangingSource(FixedModelsSource):
 async def test_a_breach_notifies_once_until_it_recovers():
     source = ChangingSource()
     app = fixed_app(models=source)
-    notes: list[str] = []
-    original = app.notify
-
-    def spy(message, *args, **kwargs):
-        notes.append(str(message))
-        return original(message, *args, **kwargs)
-
-    app.notify = spy  # type: ignore[method-assign]
+    notes = spy_notifications(app)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         for _ in range(4):

@@ -174,29 +174,8 @@ def test_sigkill_at_each_step_then_one_key_puts_it_right(engine, stack, tmp_path
         store.close()
 
 
-def test_sigkill_while_the_old_container_is_stopping(engine, stack):
-    """Killed during the stop's grace period: the engine gives up the stop with its
-    client (seen: the old container keeps running), or has stopped it; either
-    way it is not renamed, and putting it right leaves it running."""
-    name, config, data = stack
-    tui = _start(config, data)
-    try:
-        _redeploy_from_the_keyboard(tui, name, data)
-        tui.wait_for(
-            lambda: any(s[1] == "stop" for e in _audit(data) for s in e.steps),
-            "the stop to begin",
-        )
-        tui.signal(signal.SIGKILL)
-        tui.wait_exit(10)
-    finally:
-        tui.close()
-    _put_right(engine, name, config, data)
-    _assert_whole(engine, name)
-
-
-@pytest.mark.parametrize("number", [signal.SIGHUP, signal.SIGTERM])
-def test_hangup_or_term_mid_action_finishes_it_first(engine, stack, number):
-    name, config, data = stack
+def _signal_during_the_stop(name, config, data, number: int) -> None:
+    """Redeploy from the keyboard; send `number` once the stop has begun; wait for exit."""
     tui = _start(config, data)
     try:
         _redeploy_from_the_keyboard(tui, name, data)
@@ -208,6 +187,22 @@ def test_hangup_or_term_mid_action_finishes_it_first(engine, stack, number):
         tui.wait_exit(120)
     finally:
         tui.close()
+
+
+def test_sigkill_while_the_old_container_is_stopping(engine, stack):
+    """Killed during the stop's grace period: the engine gives up the stop with its
+    client (seen: the old container keeps running), or has stopped it; either
+    way it is not renamed, and putting it right leaves it running."""
+    name, config, data = stack
+    _signal_during_the_stop(name, config, data, signal.SIGKILL)
+    _put_right(engine, name, config, data)
+    _assert_whole(engine, name)
+
+
+@pytest.mark.parametrize("number", [signal.SIGHUP, signal.SIGTERM])
+def test_hangup_or_term_mid_action_finishes_it_first(engine, stack, number):
+    name, config, data = stack
+    _signal_during_the_stop(name, config, data, number)
     _assert_whole(engine, name)
     story = next(e for e in _audit(data) if e.action == "redeploy")
     assert story.result == "ok", story

@@ -17,16 +17,20 @@ HUGE = "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo after; sleep 100000"
 ENDLESS = "while :; do printf yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; done"
 
 
+async def _open_logs(pilot, name: str) -> LogsScreen:
+    await select_container(pilot, name)
+    await pilot.press("l")
+    assert isinstance(pilot.app.screen, LogsScreen)
+    return pilot.app.screen
+
+
 async def test_a_flood_keeps_the_keys_instant_and_says_what_it_dropped(engine):
     name = unique("flood")
     run_isolated(engine, name, "local/busybox:1", "sh", "-c", FLOOD)
     app = real_app(docker_config(engine.docker_host))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await select_container(pilot, name)
-            await pilot.press("l")
-            screen = app.screen
-            assert isinstance(screen, LogsScreen)
+            screen = await _open_logs(pilot, name)
             await wait_for(pilot, lambda: len(screen.lines) == MAX_LINES, timeout=60)
             await wait_for(pilot, lambda: screen.skipped > 0, timeout=60)
             await pilot.press("f")  # answered while the flood goes on
@@ -47,10 +51,7 @@ async def test_a_line_without_end_is_cut_and_shown(engine, script):
     app = real_app(docker_config(engine.docker_host))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await select_container(pilot, name)
-            await pilot.press("l")
-            screen = app.screen
-            assert isinstance(screen, LogsScreen)
+            screen = await _open_logs(pilot, name)
             if script == HUGE:
                 await wait_for(pilot, lambda: "after" in screen.lines, timeout=60)
                 [cut] = [line for line in screen.lines if line.startswith("xxx")]

@@ -19,7 +19,15 @@ from opsdash.model.ml import ModelRow, ThresholdState
 from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import confirm_and_finish, real_app, screen_text, select_row, settle, wait_for
+from tests.helpers import (
+    confirm_and_finish,
+    real_app,
+    screen_text,
+    select_row,
+    settle,
+    spy_notifications,
+    wait_for,
+)
 
 DEADLINE = 60.0
 
@@ -142,14 +150,7 @@ async def test_prometheus_breach_shows_and_notifies_once(tmp_path):
             ),
         )
         app = real_app(config)
-        notes: list[str] = []
-        notify = app.notify
-
-        def spy(message, *args, **kwargs):
-            notes.append(str(message))
-            return notify(message, *args, **kwargs)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = spy_notifications(app)
         async with app.run_test(size=(160, 48)) as pilot:
             await settle(pilot)
             row = await wait_for(pilot, lambda: row_of(app, "fraud"), timeout=DEADLINE)

@@ -22,6 +22,7 @@ from tests.helpers import (
     run_isolated,
     screen_text,
     select_container,
+    spy_notifications,
     unique,
     wait_for,
 )
@@ -158,14 +159,7 @@ async def test_dashboard_on_a_full_disk_says_so_and_refuses_without_crashing(eng
     store = Store(disk.root / "opsdash.db")
     _fill_under(store, disk)
     app = real_app(docker_config(engine.docker_host), store=store)
-    notes: list[str] = []
-    notify = app.notify
-
-    def spy(message, *args, **kwargs):
-        notes.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = spy  # type: ignore[method-assign]
+    notes = spy_notifications(app)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(
             pilot,
