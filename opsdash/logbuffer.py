@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 
-MAX_LINE = 16_384  # characters kept of one line; the rest is counted, not kept
+MAX_LINE = 4_096  # characters kept of one line (10,000 lines: at most ~40 MB); the rest is counted
 MAX_QUEUED = 10_000  # lines waiting for the screen; older ones are dropped first
 CUT_MARK = " …[cut {:,} more bytes]"
 
