@@ -67,14 +67,14 @@ class ActionFlow:
                         t.is_alive() and t is not threading.current_thread() for t in self._threads
                     )
                 if idle and self.exit_when_idle:
-                    self._call_ui(self.app.exit)
+                    self.call_ui(self.app.exit)
 
         thread = threading.Thread(target=run, name=name, daemon=False)
         with self._threads_lock:
             self._threads.add(thread)
         thread.start()
 
-    def _call_ui(self, fn: Callable[..., Any], *args: Any) -> None:
+    def call_ui(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn` on the UI thread if there still is one."""
         with contextlib.suppress(Exception):  # the app has exited or its terminal is gone
             self.app.call_from_thread(fn, *args)
@@ -204,7 +204,7 @@ class ActionFlow:
                     run = lambda p, progress, _ask: docker_actions.run_rollback(p, progress)  # noqa: E731
         except TargetBusy as exc:
             self.runner.refuse(self._early_plan(action, target), str(exc))
-            self._call_ui(self.app.notify, f"Refused: {exc}.", severity="warning", timeout=8)
+            self.call_ui(self.app.notify, f"Refused: {exc}.", severity="warning", timeout=8)
             return
         except ActionError as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", timeout=6)
@@ -459,7 +459,7 @@ class ActionFlow:
         self.app.push_screen(screen)
 
         def progress(step: str, line: str) -> None:
-            self._call_ui(screen.add_line, step, line)
+            self.call_ui(screen.add_line, step, line)
 
         def ask_local(question: str) -> bool:
             answer: dict[str, bool] = {}
@@ -474,7 +474,7 @@ class ActionFlow:
                     ConfirmScreen(plan, question=question + " Recreate from the local image?"), got
                 )
 
-            self._call_ui(show)
+            self.call_ui(show)
             while not done.wait(0.2):
                 if self.exit_when_idle or not self.app.is_running:
                     return False  # closing: nothing was changed yet, so do not go on
@@ -490,11 +490,11 @@ class ActionFlow:
                 ok, message = False, str(exc)
             except ActionError as exc:
                 ok, message = False, str(exc)
-            self._call_ui(self._finished, screen, ok, message)
+            self.call_ui(self.finished, screen, ok, message)
 
         self.run_in_thread(f"action:{plan.key}", work)
 
-    def _finished(self, screen: ProgressScreen, ok: bool, message: str) -> None:
+    def finished(self, screen: ProgressScreen, ok: bool, message: str) -> None:
         if screen.is_attached:
             screen.finish(ok, message)
         self.app.notify(message, severity="information" if ok else "error", timeout=6)

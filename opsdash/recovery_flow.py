@@ -126,7 +126,7 @@ class RecoveryFlow:
         runner = self.actions.runner
 
         def show(step: str, line: str) -> None:
-            self.actions._call_ui(screen.add_line, step, line)
+            self.actions.call_ui(screen.add_line, step, line)
 
         def work() -> None:
             failures = []
@@ -157,7 +157,7 @@ class RecoveryFlow:
                     show("failed", f"{item.target}: {exc}")
             ok = not failures
             message = "every interrupted action is put right" if ok else "; ".join(failures)
-            self.actions._call_ui(self.actions._finished, screen, ok, message)
+            self.actions.call_ui(self.actions.finished, screen, ok, message)
 
         self.actions.run_in_thread("action:recover", work)
 

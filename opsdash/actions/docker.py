@@ -50,6 +50,12 @@ def _split_ref(ref: str) -> tuple[str, str | None]:
     return ref, "latest"
 
 
+def _interrupted(name: str, left: str) -> TargetBusy:
+    return TargetBusy(
+        f"an interrupted redeploy of {name} left {left}: put it right first (! on the dashboard)"
+    )
+
+
 def _digest(image: dict[str, Any]) -> str:
     digests = image.get("RepoDigests") or []
     return digests[0].split("@", 1)[1] if digests else ""
@@ -133,16 +139,17 @@ class DockerActions:
             raise TargetBusy(
                 f"{name} is kept by an opsdash redeploy; act on the container it is for"
             )
-        containers = self._call("list containers", self.api.containers, all=True)
-        marks = engine_marks.scan(containers).get(name)
+        marks = self._marks(name)
         if marks is None:
             return
         if marks.lock is not None and not marks.lock.abandoned():
             raise TargetBusy(f"another redeploy of {name} is in progress, by {marks.lock.holder}")
-        raise TargetBusy(
-            f"an interrupted redeploy of {name} left {marks.left_behind}: put it right first"
-            " (! on the dashboard)"
-        )
+        raise _interrupted(name, marks.left_behind)
+
+    def _marks(self, name: str) -> engine_marks.TargetMarks | None:
+        """The lock and backups on the engine for `name`, if any."""
+        containers = self._call("list containers", self.api.containers, all=True)
+        return engine_marks.scan(containers).get(name)
 
     def plan_redeploy(self, container_id: str, image: str | None = None) -> ActionPlan:
         raw = self._inspect(container_id)
@@ -369,14 +376,12 @@ class DockerActions:
 
     def _refuse_if_backups(self, name: str, lock_id: str) -> None:
         """A backup left by an interrupted redeploy must be put right first."""
-        containers = self._call("list containers", self.api.containers, all=True)
-        marks = engine_marks.scan(containers).get(name)
+        marks = self._marks(name)
         if marks is not None and marks.backups:
             self._unlock(lock_id, lambda *_: None)
-            raise TargetBusy(
-                f"an interrupted redeploy of {name} left {marks.left_behind}: put it right"
-                " first (! on the dashboard)"
-            )
+            # Only the backups: the lock is this redeploy's own, just taken.
+            left = ", ".join(engine_marks.container_name(b) for b in marks.backups)
+            raise _interrupted(name, left)
 
     def _unlock(self, lock_id: str, progress: Progress) -> None:
         try:

@@ -136,9 +136,7 @@ class ActionRunner:
         except StoreError as exc:
             event(f"action {plan.action} {plan.target} refused: {exc}", warning=True)
             raise ActionError(f"refused: the audit log cannot be written: {exc}") from None
-        event(
-            f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}: started"
-        )
+        self._log(plan, "started")
         return ActionJournal(self.store, audit_id, show)
 
     def _execute(
@@ -199,11 +197,7 @@ class ActionRunner:
         result: ActionResult | None = None,
     ) -> None:
         error = redact(error)  # the audit log and the --log file keep no secret
-        event(
-            f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
-            f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
-            warning=outcome != "ok",
-        )
+        self._log(plan, outcome, error)
         if self.store is None or journal.audit_id is None:
             return
         try:
@@ -220,14 +214,18 @@ class ActionRunner:
             journal.lost = journal.lost or str(exc)
             event(f"audit log: {exc}", warning=True)
 
-    def _audit(self, plan: ActionPlan, outcome: str, duration: float | None, error: str) -> None:
-        """A refusal or cancellation: one row, nothing journaled (nothing was done)."""
-        error = redact(error)
+    def _log(self, plan: ActionPlan, outcome: str, error: str = "") -> None:
+        """One line in the --log file: what, where, by whom, and how it went."""
         event(
             f"action {plan.action} {plan.kind} {plan.target} on {plan.host} by {self.actor}:"
             f" {outcome}" + (f" ({' '.join(error.split())[:300]})" if error else ""),
-            warning=outcome != "ok",
+            warning=outcome not in ("ok", "started"),
         )
+
+    def _audit(self, plan: ActionPlan, outcome: str, duration: float | None, error: str) -> None:
+        """A refusal or cancellation: one row, nothing journaled (nothing was done)."""
+        error = redact(error)
+        self._log(plan, outcome, error)
         if self.store is None:
             return
         try:

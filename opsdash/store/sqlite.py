@@ -215,10 +215,14 @@ class Store:
     def add_audit(self, entry: AuditEntry) -> int:
         """One finished (or refused) action; StoreError if it cannot be written."""
         with self._lock:
-            cursor = self._write(
-                f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                astuple(entry)[:13],
-            )
+            return self._insert_audit(entry)
+
+    def _insert_audit(self, entry: AuditEntry) -> int:
+        """The row's id; callers hold the lock."""
+        cursor = self._write(
+            f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            astuple(entry)[:13],
+        )
         return int(cursor.lastrowid or 0)
 
     def audit_entries(self, limit: int = 1000) -> list[AuditEntry]:
@@ -242,13 +246,7 @@ class Store:
         """The audit row (result `running`) and its journal entry, in one transaction."""
         with self._lock:
             self._write("BEGIN IMMEDIATE")
-            audit_id = int(
-                self._write(
-                    f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                    astuple(entry)[:13],
-                ).lastrowid
-                or 0
-            )
+            audit_id = self._insert_audit(entry)
             self._write(
                 "INSERT INTO action_journal(audit_id, state, pid, machine, target_id, facts,"
                 " updated) VALUES (?, 'running', ?, ?, ?, ?, ?)",

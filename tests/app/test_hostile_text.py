@@ -120,7 +120,7 @@ async def test_every_toast_path_is_literal():
 
 async def test_dialogs_progress_and_the_rollback_toast_are_literal():
     """The confirm dialog (plain, protected with its name input, a question), the
-    progress log, its outcome and ActionFlow._finished's toast after a rollback."""
+    progress log, its outcome and ActionFlow.finished's toast after a rollback."""
     app = fixed_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
@@ -143,15 +143,15 @@ async def test_dialogs_progress_and_the_rollback_toast_are_literal():
             await app.push_screen(progress)
             progress.add_line("output", value)
             progress.add_line("rollback", value)
-            app.actions._finished(progress, False, f"rolled back: {value}")
+            app.actions.finished(progress, False, f"rolled back: {value}")
             await wait_shown(pilot, "rolled back:")
             assert_clean_screen(app)
             assert progress.done
             _count("progress log and outcome", 3)
-            _count("ActionFlow._finished toast")
+            _count("ActionFlow.finished toast")
             progress.dismiss(None)
             await pilot.pause()
-        app.actions._finished(ProgressScreen(hostile_plan("x")), False, LOG_TAIL)
+        app.actions.finished(ProgressScreen(hostile_plan("x")), False, LOG_TAIL)
         await wait_shown(pilot, "cannot read [/etc/app.conf]")
         assert_clean_screen(app)
         assert app.is_running
