@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
-from devstack.local_http import LocalHttpServer
+from devstack.local_http import LocalHttpServer, QuietHandler
 
 SHAPES = ("json", "nested", "html")
 
@@ -117,12 +117,7 @@ class EchoAuthServer(LocalHttpServer):
     def handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
+        class _Handler(QuietHandler):
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("content-length") or 0)
@@ -138,15 +133,7 @@ class EchoAuthServer(LocalHttpServer):
                 else:
                     status = server.mode.status
                     kind, payload = server.body(headers, parts.query)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", kind)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                self.send_reply(status, payload, [("Content-Type", kind)])
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
 
