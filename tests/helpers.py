@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from opsdash.app import OpsdashApp
-from opsdash.config import Config, DockerHostConfig, HostConfig, PipelineConfig
+from opsdash.config import Config, DockerHostConfig, DoraConfig, HostConfig, PipelineConfig
 from opsdash.model import (
     Container,
     DiskUsage,
@@ -496,6 +496,16 @@ def add_sample_deployments(store) -> None:
     store.close_issue("shop", "docker:demo", now - timedelta(days=4, hours=1, minutes=20))
 
 
+def midday_zone() -> str:
+    """A whole-hour zone in which it is now 12:00-12:59, so the sample deploys
+    (whole days and a few hours before now) fall on the same local dates
+    whatever the hour the tests run: at 00:30 in the machine's zone a deploy
+    "2 hours ago" would be yesterday's and shift the snapshot's bars."""
+    offset = (12 - datetime.now(timezone.utc).hour + 12) % 24 - 12  # -11..+12
+    # Etc/GMT signs are the other way round: Etc/GMT-3 is three hours east.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def fixed_app(
     *,
     read_only: bool = False,
@@ -512,7 +522,13 @@ def fixed_app(
     from opsdash.sources.dora import DoraSource
     from opsdash.store import Store
 
-    config = Config(path=None, refresh=3600, read_only=read_only, keys=keys or {})
+    config = Config(
+        path=None,
+        refresh=3600,
+        read_only=read_only,
+        keys=keys or {},
+        dora=DoraConfig(timezone=midday_zone()),
+    )
     pipelines = pipelines or FixedPipelineSource()
     models = models or FixedModelsSource()
     if store is None:
