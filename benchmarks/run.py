@@ -420,8 +420,7 @@ class Bench:
         return median(times)
 
     def source(self, **extra: Any):
-        from opsdash.config import DockerHostConfig
-        from opsdash.sources.docker import DockerSource
+        from opsdash.sources.docker import DockerHostConfig, DockerSource
 
         return DockerSource(
             DockerHostConfig(name="bench", host=self.engine.docker_host, timeout=30, **extra)

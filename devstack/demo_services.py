@@ -31,7 +31,10 @@ from devstack.buildbot_server import available as buildbot_available
 from devstack.mlflow_server import MlflowServer, mlflow_binary, seed
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
 from devstack.replay import ReplayServer, Reply
-from opsdash.config import MlflowConfig, PipelineConfig, PrometheusConfig
+from opsdash.sources.buildbot import BuildbotConfig
+from opsdash.sources.github import GitHubConfig
+from opsdash.sources.mlflow import MlflowConfig
+from opsdash.sources.prometheus import PrometheusConfig
 
 GITHUB_REPO = "acme/shop"
 GITHUB_TOKEN = "demo-token-not-a-secret"  # the replay server ignores it; never shown anyway
@@ -246,17 +249,15 @@ class DemoServices:
         self.log("waiting for Prometheus' first scrape (about 5 s)")
         self.prometheus.wait_for('model_accuracy{model="fraud"}')
 
-    def configs(
-        self,
-    ) -> tuple[tuple[PipelineConfig, ...], tuple[MlflowConfig, ...], tuple[PrometheusConfig, ...]]:
-        pipelines: list[PipelineConfig] = []
+    def configs(self) -> tuple[Any, ...]:
+        """The source configs of the running services, in the order opsdash builds them."""
+        pipelines: list[Any] = []
         if self.github is not None:
             pipelines.append(
-                PipelineConfig(
-                    "github",
-                    "shop",
-                    self.github.url,
-                    GITHUB_REPO,
+                GitHubConfig(
+                    name="shop",
+                    url=self.github.url,
+                    project=GITHUB_REPO,
                     token=GITHUB_TOKEN,
                     deploy="deploy.yml",
                     deploy_branch="main",
@@ -266,10 +267,9 @@ class DemoServices:
             )
         if self.buildbot is not None:
             pipelines.append(
-                PipelineConfig(
-                    "buildbot",
-                    "buildbot",
-                    self.buildbot.url,
+                BuildbotConfig(
+                    name="buildbot",
+                    url=self.buildbot.url,
                     deploy="deploy",
                     deploy_branch="main",
                     refresh=1.0,
@@ -279,8 +279,8 @@ class DemoServices:
         mlflow = (
             (
                 MlflowConfig(
-                    "registry",
-                    self.mlflow.url,
+                    name="registry",
+                    url=self.mlflow.url,
                     warning=(("accuracy", 0.9),),
                     breach=(("accuracy", 0.85),),
                     refresh=2.0,
@@ -293,9 +293,9 @@ class DemoServices:
         prometheus = (
             (
                 PrometheusConfig(
-                    "prod",
-                    self.prometheus.url,
-                    "model_accuracy",
+                    name="prod",
+                    url=self.prometheus.url,
+                    query="model_accuracy",
                     warning=0.9,
                     breach=0.85,
                     trend=300,
@@ -306,7 +306,7 @@ class DemoServices:
             if self.prometheus is not None
             else ()
         )
-        return tuple(pipelines), mlflow, prometheus
+        return (*pipelines, *mlflow, *prometheus)
 
     def close(self) -> None:
         self._stack.close()
@@ -322,7 +322,7 @@ class DemoServices:
 
 if __name__ == "__main__":
     with DemoServices() as services:
-        for config in (*services.configs()[0], *services.configs()[1], *services.configs()[2]):
+        for config in services.configs():
             print(f"{type(config).__name__}: {config.url}")
         print("running; Ctrl-C stops everything")
         with contextlib.suppress(KeyboardInterrupt):

@@ -21,7 +21,7 @@ _CHILD = """
 import sys
 from opsdash.actions.docker import DockerActions
 from opsdash.actions.journal import ActionJournal
-from opsdash.config import DockerHostConfig
+from opsdash.sources.docker import DockerHostConfig
 from opsdash.sources.docker import DockerSource
 
 source = DockerSource(DockerHostConfig(name=sys.argv[2], host=sys.argv[1], pull=False))

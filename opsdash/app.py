@@ -8,7 +8,7 @@ so polls of one source never overlap and a slow source never blocks another.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from opsdash.config import PIPELINE_PROVIDERS, Config
+from opsdash.config import Config
 from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
 from opsdash.model import (
@@ -37,8 +37,6 @@ from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.screens.main import MainScreen
 from opsdash.widgets.panels import PANEL_TITLES
-
-MODEL_KINDS = ("mlflow", "prometheus")
 
 
 def _now() -> datetime:
@@ -80,25 +78,31 @@ class OpsdashApp(LiteralTextApp):
 
     # --- lifecycle ----------------------------------------------------------
 
-    def on_mount(self) -> None:
+    @property
+    def _panels(self) -> dict[type, Callable[[], None]]:
+        """Snapshot type -> what draws it: the one place a source's data is routed
+        to the screen, by what its poll returns (`Source.feeds`), never its kind."""
+        return {
+            DockerSnapshot: self._render_docker,
+            HostStats: self._render_hosts,
+            PipelineSnapshot: self._render_pipelines,
+            ModelsSnapshot: self._render_models,
+            DeploymentsSnapshot: self._render_deployments,
+        }
+
+    async def on_mount(self) -> None:
         self._handle_exit_signals()
         if self.config.keys:
             self.set_keymap(self.config.keys)
-        self.push_screen(MainScreen(read_only=self.read_only))
+        await self.push_screen(MainScreen(read_only=self.read_only))
+        self._explain_unconfigured()
         for label in self.poller.sources:
             self._start_poll(label)
         self.set_interval(1.0, self._tick)
-        self.call_after_refresh(self._tick)
-        if not self._labels("docker"):
-            self.call_after_refresh(self._render_docker)  # says how to configure one
-        if not self._labels("host"):
-            self.call_after_refresh(self._render_hosts)  # says none is configured
-        if not self._labels(*PIPELINE_PROVIDERS):
-            self.call_after_refresh(self._render_pipelines)
-        if not self._labels(*MODEL_KINDS):
-            self.call_after_refresh(self._render_models)
-        if not self._labels("dora"):
-            self.call_after_refresh(self._render_deployments)
+        self._tick()
+        for feeds, render in self._panels.items():
+            if not self._labels(feeds):
+                render()  # says how to configure one
 
     def _handle_exit_signals(self) -> None:
         """SIGTERM, and SIGHUP (the SSH connection dropped), end opsdash cleanly,
@@ -146,7 +150,7 @@ class OpsdashApp(LiteralTextApp):
             )
             if recorded:  # the DORA keys change now, not at their next poll
                 with contextlib.suppress(RuntimeError):  # the app is closing
-                    self.call_from_thread(self.poll_now, quiet=True, kinds=("dora",))
+                    self.call_from_thread(self.poll_now, quiet=True, feeds=DeploymentsSnapshot)
         return result
 
     def _start_poll(self, label: str) -> None:
@@ -179,10 +183,10 @@ class OpsdashApp(LiteralTextApp):
             self.poller.next_delay(label), lambda: self._start_poll(label)
         )
 
-    def poll_now(self, *, quiet: bool = False, kinds: tuple[str, ...] = ()) -> None:
-        """ctrl+r: poll every source (or those of `kinds`) now instead of waiting."""
+    def poll_now(self, *, quiet: bool = False, feeds: type | None = None) -> None:
+        """ctrl+r: poll every source (or those feeding `feeds`) now instead of waiting."""
         for label, source in self.poller.sources.items():
-            if kinds and source.kind not in kinds:
+            if feeds is not None and not issubclass(source.feeds, feeds):
                 continue
             running = [w for w in self.workers if w.name == f"poll:{label}" and w.is_running]
             if not running:
@@ -200,35 +204,38 @@ class OpsdashApp(LiteralTextApp):
 
     @property
     def _has_main(self) -> bool:
-        """False while starting up (until the panels are mounted) or shutting down:
-        a finished poll then draws nothing."""
-        if not self.is_running:  # shutting down: the panels are being removed
-            return False
-        return any(isinstance(s, MainScreen) and s.ready for s in self.screen_stack)
+        """False while shutting down (the panels are being removed): a finished
+        poll then draws nothing. Polls start once the main screen is mounted."""
+        return self.is_running and any(isinstance(s, MainScreen) for s in self.screen_stack)
 
     def _apply(self, result: SourceResult) -> None:
         if not self._has_main:
-            if self.is_running and any(isinstance(s, MainScreen) for s in self.screen_stack):
-                self.set_timer(0.05, lambda: self._apply(result))  # still composing: soon
             return
         self._applied.add(result.source)
         self._tick()
-        source = self.poller.sources[result.source]
-        if source.kind == "docker":
-            self._render_docker()
-            if isinstance(result.data, DockerSnapshot):
-                self.recovery.after_docker_poll(result.data.containers)
-        elif source.kind == "host":
-            self._render_hosts()
-        elif source.kind in PIPELINE_PROVIDERS:
-            self._render_pipelines()
-        elif source.kind in MODEL_KINDS:
-            self._render_models()
-        elif source.kind == "dora":
-            self._render_deployments()
+        self._render(self.poller.sources[result.source].feeds)
+        if isinstance(result.data, DockerSnapshot):
+            self.recovery.after_docker_poll(result.data.containers)
 
-    def _labels(self, *kinds: str) -> list[str]:
-        return [label for label, s in self.poller.sources.items() if s.kind in kinds]
+    def _render(self, feeds: type) -> None:
+        for snapshot_type, render in self._panels.items():
+            if issubclass(feeds, snapshot_type):
+                render()
+
+    def _labels(self, feeds: type) -> list[str]:
+        """The sources whose polls return `feeds` (or a subclass of it)."""
+        return [label for label, s in self.poller.sources.items() if issubclass(s.feeds, feeds)]
+
+    def _explain_unconfigured(self) -> None:
+        """Each panel no source feeds says which [[kind]] tables would, and what
+        autodetection looked for: every installed kind, third-party ones too."""
+        from opsdash.sources.registry import classes_feeding
+
+        for feeds in self._panels:
+            if not self._labels(feeds):
+                self.main.explain_unconfigured(
+                    feeds, [(c.kind, c.setup_hint) for c in classes_feeding(feeds)]
+                )
 
     def _problems(self, labels: Iterable[str]) -> list[SourceHealth]:
         healths = [self.poller.health(label) for label in labels]
@@ -237,7 +244,7 @@ class OpsdashApp(LiteralTextApp):
     def _render_docker(self) -> None:
         if not self._has_main:
             return
-        labels = self._labels("docker")
+        labels = self._labels(DockerSnapshot)
         containers: list[Container] = []
         services = []
         for label in labels:
@@ -257,7 +264,7 @@ class OpsdashApp(LiteralTextApp):
     def _render_hosts(self) -> None:
         if not self._has_main:
             return
-        labels = self._labels("host")
+        labels = self._labels(HostStats)
         hosts = [
             d for d in (self.poller.data(label) for label in labels) if isinstance(d, HostStats)
         ]
@@ -265,7 +272,7 @@ class OpsdashApp(LiteralTextApp):
 
     def _pipeline_runs(self) -> list[PipelineRun]:
         runs: list[PipelineRun] = []
-        for label in self._labels(*PIPELINE_PROVIDERS):
+        for label in self._labels(PipelineSnapshot):
             snapshot = self.poller.data(label)
             if isinstance(snapshot, PipelineSnapshot):
                 runs.extend(snapshot.runs)
@@ -274,7 +281,7 @@ class OpsdashApp(LiteralTextApp):
     def _render_pipelines(self) -> None:
         if not self._has_main:
             return
-        labels = self._labels(*PIPELINE_PROVIDERS)
+        labels = self._labels(PipelineSnapshot)
         runs = self._pipeline_runs()
         self.main.pipelines_panel.update_data(
             runs,
@@ -290,16 +297,16 @@ class OpsdashApp(LiteralTextApp):
                 self.screen.show_run(fresh)
 
     def _model_snapshots(self) -> list[ModelsSnapshot]:
-        snapshots = (self.poller.data(label) for label in self._labels(*MODEL_KINDS))
+        snapshots = (self.poller.data(label) for label in self._labels(ModelsSnapshot))
         return [s for s in snapshots if isinstance(s, ModelsSnapshot)]
 
     def _render_models(self) -> None:
         if not self._has_main:
             return
-        labels = self._labels(*MODEL_KINDS)
+        labels = self._labels(ModelsSnapshot)
         snapshots = self._model_snapshots()
         problems = self._problems(labels)
-        failing = {f"{h.kind}:{h.source}" for h in problems}
+        failing = {h.label for h in problems}
         rows = [
             replace(row, stale=True) if snapshot.source in failing else row
             for snapshot in snapshots
@@ -324,7 +331,7 @@ class OpsdashApp(LiteralTextApp):
     def _render_deployments(self) -> None:
         if not self._has_main:
             return
-        labels = self._labels("dora")
+        labels = self._labels(DeploymentsSnapshot)
         snapshots = [self.poller.data(label) for label in labels]
         rows = [row for s in snapshots if isinstance(s, DeploymentsSnapshot) for row in s.services]
         self.main.deployments_panel.update_data(
@@ -341,13 +348,13 @@ class OpsdashApp(LiteralTextApp):
         self.main.show_health(
             healths, now, refresh, notice=self.store.notice if self.store is not None else None
         )
-        changed_kinds = set()
-        for label, health in zip(self.poller.sources, healths, strict=True):
+        changed: set[type] = set()
+        for (label, source), health in zip(self.poller.sources.items(), healths, strict=True):
             previous = self._last_states.get(label)
             if previous is not health.state:
                 self._last_states[label] = health.state
                 if previous is not None or health.state is not HealthState.OK:
-                    changed_kinds.add(health.kind)
+                    changed.add(source.feeds)
                     if health.state is not HealthState.PENDING:
                         event(
                             f"source {label} {health.state.value}: {health.message}".rstrip(": "),
@@ -355,17 +362,10 @@ class OpsdashApp(LiteralTextApp):
                         )
                     if self.store is not None and health.state is not HealthState.PENDING:
                         self.store.record_health(health)
-        if "docker" in changed_kinds:
-            self._render_docker()
-        if "host" in changed_kinds:
-            self._render_hosts()
-        if changed_kinds & set(MODEL_KINDS):
-            self._render_models()
-        if "dora" in changed_kinds:
-            self._render_deployments()
-        running = any(not r.status.finished for r in self._pipeline_runs())
-        if running or changed_kinds & set(PIPELINE_PROVIDERS):
-            self._render_pipelines()  # durations of running runs tick
+        if any(not r.status.finished for r in self._pipeline_runs()):
+            changed.add(PipelineSnapshot)  # durations of running runs tick
+        for feeds in changed:
+            self._render(feeds)
 
     # --- screens -------------------------------------------------------------
 
@@ -405,7 +405,9 @@ class OpsdashApp(LiteralTextApp):
     def show_service(self, row: ServiceDeployments) -> None:
         from opsdash.screens.deployments import ServiceScreen
 
-        source = next((self.poller.sources[label] for label in self._labels("dora")), None)
+        source = next(
+            (self.poller.sources[label] for label in self._labels(DeploymentsSnapshot)), None
+        )
         self.push_screen(ServiceScreen(row, source, self._pipeline_runs()))
 
     def show_audit(self) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -145,13 +147,14 @@ def _poller(
     config: Config, *, blocking_stats: bool = False, store=None, keys: bool = True
 ) -> Poller:
     """The configured sources; with `keys` and a store, the DORA keys too."""
+    from opsdash.sources.capabilities import RemembersDeployments, WaitsForStats
     from opsdash.sources.registry import build_sources
 
     sources = build_sources(config, store if keys else None)
     for source in sources:
-        if hasattr(source, "blocking_stats"):
+        if isinstance(source, WaitsForStats):
             source.blocking_stats = blocking_stats  # one-shot commands wait for stats
-        if store is not None and hasattr(source, "recorded"):
+        if store is not None and isinstance(source, RemembersDeployments):
             from opsdash.deployments import recorded_vendor_ids
 
             # deployments an earlier run recorded are not read again (cron snapshots)
@@ -245,24 +248,36 @@ def run_check(config: Config) -> int:
     return 0 if all(r.ok for r in results.values()) else 1
 
 
+def _docker_summary(data: DockerSnapshot) -> str:
+    running = sum(1 for c in data.containers if c.running)
+    text = f"engine {data.engine_version}, {running}/{len(data.containers)} containers running"
+    if data.swarm_manager:
+        text += f", {len(data.services)} services"
+    return text
+
+
+def _host_summary(data: HostStats) -> str:
+    return f"{data.hostname}: cpu {data.cpu_percent:.0f}%, mem {data.memory_percent:.0f}%"
+
+
+def _pipeline_summary(data: PipelineSnapshot) -> str:
+    failed = sum(1 for r in data.runs if r.status is RunStatus.FAILED)
+    running = sum(1 for r in data.runs if not r.status.finished)
+    text = f"{len(data.runs)} runs, {running} running or queued, {failed} failed"
+    return f"{text}; {data.quota}" if data.quota else text
+
+
 def _summary(result: SourceResult) -> str:
     if not result.ok:
         return result.error or ""
-    data = result.data
-    if isinstance(data, DockerSnapshot):
-        running = sum(1 for c in data.containers if c.running)
-        text = f"engine {data.engine_version}, {running}/{len(data.containers)} containers running"
-        if data.swarm_manager:
-            text += f", {len(data.services)} services"
-        return text
-    if isinstance(data, HostStats):
-        return f"{data.hostname}: cpu {data.cpu_percent:.0f}%, mem {data.memory_percent:.0f}%"
-    if isinstance(data, PipelineSnapshot):
-        failed = sum(1 for r in data.runs if r.status is RunStatus.FAILED)
-        running = sum(1 for r in data.runs if not r.status.finished)
-        text = f"{len(data.runs)} runs, {running} running or queued, {failed} failed"
-        return f"{text}; {data.quota}" if data.quota else text
-    return ""
+    summary = _by_type(SUMMARIES, result.data)
+    return summary(result.data) if summary is not None else ""
+
+
+def _by_type(table: dict[type, Any], data: object) -> Any:
+    """The entry for the snapshot's type (or a base of it): sources are routed by
+    what they return, so a new source of a known snapshot type needs nothing here."""
+    return next((entry for t, entry in table.items() if isinstance(data, t)), None)
 
 
 def run_snapshot(config: Config, *, as_json: bool) -> int:
@@ -270,13 +285,13 @@ def run_snapshot(config: Config, *, as_json: bool) -> int:
     poller = _poller(config, blocking_stats=True, store=store, keys=False)
     try:
         results = poller.poll_all_once()
-        health = {h.kind + ":" + h.source: h for h in poller.all_health()}
+        health = {h.label: h for h in poller.all_health()}
         if store is not None:
             # Recorded first, so the keys below include what this very poll saw.
             _record(store, config, results)
             keys = _keys_poller(config, store)
             results |= keys.poll_all_once()
-            health |= {h.kind + ":" + h.source: h for h in keys.all_health()}
+            health |= {h.label: h for h in keys.all_health()}
     finally:
         poller.close()
         store.close()
@@ -314,36 +329,35 @@ def _table(title: str, columns: list[Column], rows: list, skip: set[str]) -> Tab
     return table
 
 
+def _docker_tables(label: str, data: DockerSnapshot) -> list[Table]:
+    tables = [_table(f"{label}: containers", CONTAINER_COLUMNS, list(data.containers), {"host"})]
+    if data.swarm_manager:
+        tables.append(_table(f"{label}: services", SERVICE_COLUMNS, list(data.services), {"host"}))
+    return tables
+
+
+def _pipeline_tables(label: str, data: PipelineSnapshot) -> list[Table]:
+    return [_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), set())]
+
+
+def _deployment_tables(_label: str, data: DeploymentsSnapshot) -> list[Table]:
+    title = f"DORA keys over 30 days ({data.timezone})"
+    return [_table(title, DEPLOYMENT_COLUMNS, list(data.services), set())]
+
+
+def _model_tables(label: str, data: ModelsSnapshot) -> list[Table]:
+    return [_table(f"{label}: models", MODEL_COLUMNS, list(data.rows), set())]
+
+
 def _print_snapshot(results: dict[str, SourceResult]) -> None:
     console = _console()
     for label, result in results.items():
         if not result.ok:
             console.print(literal(f"{label}: error: ", "red bold") + literal(result.error))
             continue
-        data = result.data
-        if isinstance(data, DockerSnapshot):
-            console.print(
-                _table(f"{label}: containers", CONTAINER_COLUMNS, list(data.containers), {"host"})
-            )
-            if data.swarm_manager:
-                console.print(
-                    _table(f"{label}: services", SERVICE_COLUMNS, list(data.services), {"host"})
-                )
-        elif isinstance(data, HostStats):
-            console.print(_host_table(label, data))
-        elif isinstance(data, PipelineSnapshot):
-            console.print(_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), set()))
-        elif isinstance(data, DeploymentsSnapshot):
-            console.print(
-                _table(
-                    f"DORA keys over 30 days ({data.timezone})",
-                    DEPLOYMENT_COLUMNS,
-                    list(data.services),
-                    set(),
-                )
-            )
-        elif isinstance(data, ModelsSnapshot):
-            console.print(_table(f"{label}: models", MODEL_COLUMNS, list(data.rows), set()))
+        tables = _by_type(TABLES, result.data)
+        for table in tables(label, result.data) if tables is not None else ():
+            console.print(table)
         console.print()
 
 
@@ -371,6 +385,21 @@ def _host_table(label: str, host: HostStats) -> Table:
         )
     table.add_row("uptime", human_duration(uptime))
     return table
+
+
+# Snapshot type -> its line in `opsdash check` and its tables in `opsdash snapshot`.
+SUMMARIES: dict[type, Callable[[Any], str]] = {
+    DockerSnapshot: _docker_summary,
+    HostStats: _host_summary,
+    PipelineSnapshot: _pipeline_summary,
+}
+TABLES: dict[type, Callable[[str, Any], list[Table]]] = {
+    DockerSnapshot: _docker_tables,
+    HostStats: lambda label, data: [_host_table(label, data)],
+    PipelineSnapshot: _pipeline_tables,
+    DeploymentsSnapshot: _deployment_tables,
+    ModelsSnapshot: _model_tables,
+}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,33 +21,11 @@ from opsdash import config_checks as checks
 from opsdash.config_checks import Invalid, syntax_line
 from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
+from opsdash.sources import base
 
-DEFAULT_REFRESH = 2.0
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
-
-
-@dataclass(frozen=True, slots=True)
-class DockerHostConfig:
-    name: str
-    host: str  # unix://, tcp:// or ssh:// URL
-    tls_verify: bool = False
-    cert_path: str = ""  # directory holding ca.pem, cert.pem, key.pem
-    use_ssh_client: bool = True  # ssh:// through the system ssh binary (honours ~/.ssh/config)
-    read_only: bool = False
-    refresh: float = DEFAULT_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
-    stats: bool = True
-    stats_concurrency: int = 16
-    pull: bool = True  # R pulls the tag first; false: always recreate from the local image
-
-
-@dataclass(frozen=True, slots=True)
-class HostConfig:
-    name: str
-    disks: tuple[str, ...] = ("/",)
-    refresh: float = DEFAULT_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
+DEFAULT_REFRESH = base.DEFAULT_REFRESH
+DEFAULT_TIMEOUT = base.DEFAULT_TIMEOUT
+DEFAULT_PIPELINE_REFRESH = base.DEFAULT_REMOTE_REFRESH
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,84 +54,6 @@ class RedeployCommand(Matcher):
     name: str = ""
     argv: tuple[str, ...] = ()
     timeout: float = 600.0
-
-
-PIPELINE_PROVIDERS = ("github", "gitlab", "jenkins", "buildbot")
-DEFAULT_PIPELINE_REFRESH = 15.0
-DEFAULT_API_URL = {
-    "github": "https://api.github.com",
-    "gitlab": "https://gitlab.com",
-}
-TOKEN_ENV = {"github": ("GITHUB_TOKEN", "GH_TOKEN"), "gitlab": ("GITLAB_TOKEN",)}
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineConfig:
-    """One CI system: [[github]], [[gitlab]], [[jenkins]] or [[buildbot]]."""
-
-    provider: str
-    name: str
-    url: str  # API base URL (GitHub Enterprise: https://host/api/v3)
-    project: str = ""  # GitHub owner/repo, GitLab group/project (or numeric id)
-    jobs: tuple[str, ...] = ()  # GitHub workflows, Jenkins job paths, Buildbot builders
-    branch: str = ""  # show only runs of this branch
-    token: str = field(default="", repr=False)
-    user: str = ""
-    password: str = field(default="", repr=False)
-    deploy: str = ""  # the deploy workflow / job / Buildbot force scheduler
-    deploy_branch: str = ""  # its successful runs here are deployments; D's default ref
-    deploy_inputs: tuple[tuple[str, str], ...] = ()  # inputs / variables / parameters
-    ref_parameter: str = ""  # Jenkins parameter (Buildbot field) that carries the ref
-    environments: tuple[str, ...] = ()  # GitHub/GitLab deployments of these environments
-    service: str = ""  # what the deployments deploy (DORA); default: project or name
-    ca_bundle: str = ""
-    runs: int = 30  # newest runs shown
-    read_only: bool = False
-    refresh: float = DEFAULT_PIPELINE_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
-
-    @property
-    def service_name(self) -> str:
-        return self.service or self.project or self.name
-
-
-@dataclass(frozen=True, slots=True)
-class MlflowConfig:
-    name: str
-    url: str  # tracking URI, http(s)://
-    token: str = field(default="", repr=False)  # bearer (Databricks-style)
-    user: str = ""
-    password: str = field(default="", repr=False)
-    models: tuple[str, ...] = ()  # registered model names; empty: all
-    metrics: tuple[str, ...] = ("accuracy",)
-    lower_is_better: tuple[str, ...] = ()  # e.g. ("rmse",)
-    alias: str = "champion"  # the serving alias P moves
-    challenger: str = "challenger"
-    warning: tuple[tuple[str, float], ...] = ()  # metric -> value
-    breach: tuple[tuple[str, float], ...] = ()
-    ca_bundle: str = ""
-    read_only: bool = False
-    refresh: float = DEFAULT_PIPELINE_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
-
-
-@dataclass(frozen=True, slots=True)
-class PrometheusConfig:
-    name: str
-    url: str
-    query: str  # PromQL, e.g. model_accuracy{env="prod"}
-    metric: str = "accuracy"  # what the query measures, for display
-    labels: tuple[str, ...] = ("model", "version")  # label names shown per row
-    model_label: str = "model"
-    version_label: str = "version"
-    direction: str = "higher"  # higher or lower is better
-    warning: float | None = None
-    breach: float | None = None
-    trend: float = 3600.0  # seconds of history in the sparkline
-    token: str = field(default="", repr=False)
-    ca_bundle: str = ""
-    refresh: float = DEFAULT_PIPELINE_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,33 +86,30 @@ class Config:
     path: Path | None  # None when no config file exists (autodetected)
     refresh: float = DEFAULT_REFRESH
     read_only: bool = False
-    docker: tuple[DockerHostConfig, ...] = ()
-    hosts: tuple[HostConfig, ...] = ()
+    # One record per [[kind]] table (or autodetected), each of its source's
+    # `config_class`, in the order the sources are built.
+    sources: tuple[Any, ...] = ()
     keys: dict[str, str] = field(default_factory=dict)
     redeploy: tuple[RedeployCommand, ...] = ()
     protect: tuple[Matcher, ...] = ()
     health_timeout: float = 60.0
-    pipelines: tuple[PipelineConfig, ...] = ()
-    mlflow: tuple[MlflowConfig, ...] = ()
-    prometheus: tuple[PrometheusConfig, ...] = ()
     services: tuple[ServiceConfig, ...] = ()
     dora: DoraConfig = field(default_factory=DoraConfig)
     warnings: tuple[str, ...] = ()
 
+    def of_kind(self, *kinds: str) -> tuple[Any, ...]:
+        """The configured records of these source kinds, in build order."""
+        return tuple(c for c in self.sources if c.kind in kinds)
+
 
 # key -> (type or tuple of types, default); "required" marks mandatory keys.
-_TOP_KEYS = {
+_CORE_KEYS = {
     "refresh",
     "read_only",
     "health_timeout",
-    "docker",
-    "host",
     "keys",
     "redeploy",
     "protect",
-    *PIPELINE_PROVIDERS,
-    "mlflow",
-    "prometheus",
     "service",
     "dora",
 }
@@ -342,99 +240,29 @@ _DORA_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
 }
 
 
-def default_docker_host() -> str:
-    return os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_DOCKER_SOCKET}"
+def autodetected(refresh: float, present: Iterable[str] = ()) -> tuple[Any, ...]:
+    """What each installed source kind finds by itself (env vars, sockets, the
+    git checkout), for every kind without a table in the config."""
+    from opsdash.sources.registry import installed_kinds, source_class
+
+    detection = base.Detection(refresh=refresh)
+    found: list[Any] = []
+    for kind in _build_order(installed_kinds()):
+        if kind not in present:
+            found.extend(source_class(kind).autodetect(detection))
+    return tuple(found)
 
 
-def _autodetect_docker(refresh: float) -> tuple[DockerHostConfig, ...]:
-    """DOCKER_HOST if set, else the default socket if it exists, else nothing."""
-    env_host = os.environ.get("DOCKER_HOST")
-    if env_host:
-        return (
-            DockerHostConfig(
-                name="local",
-                host=env_host,
-                tls_verify=os.environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0"),
-                cert_path=os.environ.get("DOCKER_CERT_PATH", ""),
-                refresh=refresh,
-            ),
-        )
-    if Path(DEFAULT_DOCKER_SOCKET).exists():
-        return (DockerHostConfig(name="local", host=default_docker_host(), refresh=refresh),)
-    return ()
+_FIRST = ("docker", "host")  # engines and hosts lead the header, as the panels do
 
 
-def _autodetect_host(refresh: float) -> tuple[HostConfig, ...]:
-    return (HostConfig(name=socket.gethostname(), refresh=refresh),)
+def _rank(kind: str) -> int:
+    return _FIRST.index(kind) if kind in _FIRST else len(_FIRST)
 
 
-_REMOTE = re.compile(
-    r"^(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^/:]+)(?::\d+)?[:/](?P<path>.+?)(?:\.git)?/?$"
-)
-
-
-def git_remote(start: Path) -> str:
-    """The `origin` URL of the git checkout holding `start`, or "" (no git binary needed)."""
-    for folder in (start, *start.parents):
-        dot_git = folder / ".git"
-        if dot_git.is_file():  # a worktree: "gitdir: <path>"
-            text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
-            dot_git = (folder / text.removeprefix("gitdir:").strip()).resolve()
-            common = dot_git / "commondir"
-            if common.exists():
-                dot_git = (dot_git / common.read_text().strip()).resolve()
-        if dot_git.is_dir():
-            try:
-                lines = (dot_git / "config").read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                return ""
-            section = ""
-            for line in lines.splitlines():
-                line = line.strip()
-                if line.startswith("["):
-                    section = line
-                elif section == '[remote "origin"]' and line.startswith("url"):
-                    return line.split("=", 1)[1].strip()
-            return ""
-    return ""
-
-
-def _env_token(provider: str) -> str:
-    return next((os.environ[v] for v in TOKEN_ENV.get(provider, ()) if os.environ.get(v)), "")
-
-
-def autodetect_pipelines(start: Path | None = None) -> tuple[PipelineConfig, ...]:
-    """A GitHub or GitLab checkout with a token in the environment shows its pipelines."""
-    match = _REMOTE.match(git_remote(start or Path.cwd()))
-    if not match:
-        return ()
-    host, project = match["host"].lower(), match["path"].strip("/")
-    if host == "github.com" and project.count("/") == 1:
-        provider, url = "github", DEFAULT_API_URL["github"]
-    elif "gitlab" in host:
-        provider, url = "gitlab", f"https://{host}"
-    else:
-        return ()
-    token = _env_token(provider)
-    if not token:
-        return ()
-    return (PipelineConfig(provider, project.rsplit("/", 1)[-1], url, project, token=token),)
-
-
-def autodetect_mlflow() -> tuple[MlflowConfig, ...]:
-    """MLFLOW_TRACKING_URI (an http(s) server) and its token or user/password."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    if not uri.startswith(("http://", "https://")):
-        return ()
-    return (
-        MlflowConfig(
-            name="mlflow",
-            url=uri.rstrip("/"),
-            token=os.environ.get("MLFLOW_TRACKING_TOKEN", ""),
-            user=os.environ.get("MLFLOW_TRACKING_USERNAME", ""),
-            password=os.environ.get("MLFLOW_TRACKING_PASSWORD", ""),
-        ),
-    )
+def _build_order(kinds: Iterable[str]) -> list[str]:
+    """Engines, then hosts, then the rest in the order given (the file's)."""
+    return sorted(kinds, key=_rank)
 
 
 def load_config(
@@ -468,10 +296,7 @@ def load_config(
             path=None,
             refresh=base_refresh,
             read_only=bool(read_only),
-            docker=_autodetect_docker(base_refresh),
-            hosts=_autodetect_host(base_refresh),
-            pipelines=autodetect_pipelines(),
-            mlflow=autodetect_mlflow(),
+            sources=autodetected(base_refresh),
         )
     try:
         text = checks.config_text(str(path))
@@ -494,9 +319,18 @@ def _parse(
     path: Path, text: str, raw: dict[str, Any], *, read_only: bool | None, refresh: float | None
 ) -> Config:
     reader = _Reader(path, text)
+    from opsdash.sources.registry import installed_kinds
+
+    kinds = installed_kinds()
     for key in raw:
-        if key not in _TOP_KEYS:
-            raise reader.error(key, f"unknown key{suggestion(key, _TOP_KEYS)}")
+        if key in _CORE_KEYS or key in kinds:
+            continue
+        if isinstance(raw[key], list) and all(isinstance(t, dict) for t in raw[key]):
+            raise reader.error(
+                key,
+                f"unknown source kind{suggestion(key, kinds)}; installed: {', '.join(kinds)}",
+            )
+        raise reader.error(key, f"unknown key{suggestion(key, [*_CORE_KEYS, *kinds])}")
 
     base_refresh = reader.number("refresh", raw.get("refresh", DEFAULT_REFRESH), "refresh")
     if refresh is not None:
@@ -504,62 +338,6 @@ def _parse(
     ro = raw.get("read_only", False)
     if not isinstance(ro, bool):
         raise reader.error("read_only", "must be true or false")
-
-    docker: list[DockerHostConfig] = []
-    names: set[str] = set()
-    if "docker" in raw:
-        for index, item in enumerate(reader.array_of_tables("docker", raw["docker"])):
-            key = f"docker[{index}]"
-            values = reader.table(key, item, _DOCKER_KEYS)
-            name = values["name"] or (f"docker{index}" if index else "local")
-            if name in names:
-                raise reader.error(f"{key}.name", f"duplicate source name {name!r}")
-            names.add(name)
-            host = values["host"] or reader.string(f"{key}.host", default_docker_host())
-            if not re.match(r"^(unix|tcp|ssh|npipe)://", host):
-                raise reader.error(
-                    f"{key}.host", "must start with unix://, tcp:// or ssh:// (e.g. ssh://user@box)"
-                )
-            docker.append(
-                DockerHostConfig(
-                    name=name,
-                    host=host,
-                    tls_verify=values["tls_verify"],
-                    cert_path=os.path.expanduser(values["cert_path"]),
-                    use_ssh_client=values["use_ssh_client"],
-                    read_only=values["read_only"],
-                    refresh=float(values["refresh"] or base_refresh),
-                    timeout=float(values["timeout"]),
-                    stats=values["stats"],
-                    stats_concurrency=values["stats_concurrency"],
-                    pull=values["pull"],
-                )
-            )
-    else:
-        docker = list(_autodetect_docker(base_refresh))
-
-    hosts: list[HostConfig] = []
-    if "host" in raw:
-        for index, item in enumerate(reader.array_of_tables("host", raw["host"])):
-            key = f"host[{index}]"
-            values = reader.table(key, item, _HOST_KEYS)
-            disks = values["disks"]
-            if not all(isinstance(d, str) for d in disks):
-                raise reader.error(f"{key}.disks", "must be a list of paths (strings)")
-            name = values["name"] or socket.gethostname()
-            if name in names:
-                raise reader.error(f"{key}.name", f"duplicate source name {name!r}")
-            names.add(name)
-            hosts.append(
-                HostConfig(
-                    name=name,
-                    disks=tuple(disks) or ("/",),
-                    refresh=float(values["refresh"] or base_refresh),
-                    timeout=float(values["timeout"]),
-                )
-            )
-    else:
-        hosts = list(_autodetect_host(base_refresh))
 
     keys = raw.get("keys", {})
     if not isinstance(keys, dict):
@@ -614,12 +392,7 @@ def _parse(
         "health_timeout", raw.get("health_timeout", 60.0), "health_timeout"
     )
 
-    if any(p in raw for p in PIPELINE_PROVIDERS):
-        pipelines = _parse_pipelines(reader, raw, names)
-    else:
-        pipelines = autodetect_pipelines()
-    mlflow = _parse_mlflow(reader, raw, names) if "mlflow" in raw else autodetect_mlflow()
-    prometheus = _parse_prometheus(reader, raw, names)
+    sources = _parse_sources(reader, raw, base_refresh)
     services = _parse_services(reader, raw)
     dora = _parse_dora(reader, raw)
 
@@ -627,15 +400,11 @@ def _parse(
         path=path,
         refresh=base_refresh,
         read_only=bool(read_only) or ro,
-        docker=tuple(docker),
-        hosts=tuple(hosts),
+        sources=sources,
         keys=keymap,
         redeploy=tuple(redeploy),
         protect=tuple(protect),
         health_timeout=health_timeout,
-        pipelines=pipelines,
-        mlflow=mlflow,
-        prometheus=prometheus,
         services=services,
         dora=dora,
         warnings=tuple(reader.warnings),
@@ -677,64 +446,71 @@ def _unique(reader: _Reader, key: str, name: str, names: set[str]) -> str:
     return name
 
 
-def _parse_pipelines(
-    reader: _Reader, raw: dict[str, Any], names: set[str]
-) -> tuple[PipelineConfig, ...]:
-    out: list[PipelineConfig] = []
-    for provider in PIPELINE_PROVIDERS:
-        for index, item in enumerate(reader.array_of_tables(provider, raw.get(provider, []))):
-            key = f"{provider}[{index}]"
-            values = reader.table(key, item, _PIPELINE_KEYS[provider])
-            project = values.get("repo") or values.get("project") or ""
-            if provider == "github":
-                _required(reader, key, values, "repo")
-                if project.count("/") != 1:
-                    raise reader.error(f"{key}.repo", f'must be "owner/name", not {project!r}')
-            elif provider == "gitlab":
-                _required(reader, key, values, "project")
-            else:
-                _required(reader, key, values, "url")
-            url = _url(reader, f"{key}.url", values["url"] or DEFAULT_API_URL[provider])
-            jobs = values.get("workflows") or values.get("jobs") or values.get("builders") or []
-            job_key = next(k for k in ("workflows", "jobs", "builders", "url") if k in values)
-            jobs = _strings(reader, f"{key}.{job_key}", jobs)
-            if provider == "jenkins" and not jobs:
-                raise reader.error(f"{key}.jobs", 'is required, e.g. ["folder/app"]')
-            inputs = values["deploy_inputs"]
-            if not all(isinstance(v, str | int | float | bool) for v in inputs.values()):
-                raise reader.error(f"{key}.deploy_inputs", "values must be strings or numbers")
-            default_name = project.rsplit("/", 1)[-1] if project else provider
-            name = values["name"] or (default_name if not index else f"{default_name}{index}")
-            out.append(
-                PipelineConfig(
-                    provider=provider,
-                    name=_unique(reader, key, name, names),
-                    url=url,
-                    project=project,
-                    jobs=jobs,
-                    branch=values["branch"],
-                    token=values["token"] or _env_token(provider),
-                    user=values.get("user", ""),
-                    password=values.get("password", ""),
-                    deploy=values["deploy"],
-                    deploy_branch=values["deploy_branch"],
-                    deploy_inputs=tuple(
-                        (str(k), str(v).lower() if isinstance(v, bool) else str(v))
-                        for k, v in inputs.items()
-                    ),
-                    ref_parameter=values.get("ref_parameter", ""),
-                    environments=_strings(
-                        reader, f"{key}.environments", values.get("environments", [])
-                    ),
-                    service=values["service"],
-                    ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
-                    runs=values["runs"],
-                    read_only=values["read_only"],
-                    refresh=float(values["refresh"]),
-                    timeout=float(values["timeout"]),
-                )
+def _parse_ci(
+    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], _refresh: float
+) -> list[Any]:
+    out: list[Any] = []
+    for index, item in enumerate(tables):
+        key = f"{kind}[{index}]"
+        values = reader.table(key, item, _PIPELINE_KEYS[kind])
+        project = values.get("repo") or values.get("project") or ""
+        if kind == "github":
+            _required(reader, key, values, "repo")
+            if project.count("/") != 1:
+                raise reader.error(f"{key}.repo", f'must be "owner/name", not {project!r}')
+        elif kind == "gitlab":
+            _required(reader, key, values, "project")
+        else:
+            _required(reader, key, values, "url")
+        url = _url(reader, f"{key}.url", values["url"] or _default_url(cls))
+        jobs = values.get("workflows") or values.get("jobs") or values.get("builders") or []
+        job_key = next(k for k in ("workflows", "jobs", "builders", "url") if k in values)
+        jobs = _strings(reader, f"{key}.{job_key}", jobs)
+        if kind == "jenkins" and not jobs:
+            raise reader.error(f"{key}.jobs", 'is required, e.g. ["folder/app"]')
+        inputs = values["deploy_inputs"]
+        if not all(isinstance(v, str | int | float | bool) for v in inputs.values()):
+            raise reader.error(f"{key}.deploy_inputs", "values must be strings or numbers")
+        default_name = project.rsplit("/", 1)[-1] if project else kind
+        name = values["name"] or (default_name if not index else f"{default_name}{index}")
+        token_env = getattr(cls, "token_env", ())
+        out.append(
+            cls(
+                name=_unique(reader, key, name, names),
+                url=url,
+                project=project,
+                jobs=jobs,
+                branch=values["branch"],
+                token=values["token"]
+                or next((os.environ[v] for v in token_env if os.environ.get(v)), ""),
+                user=values.get("user", ""),
+                password=values.get("password", ""),
+                deploy=values["deploy"],
+                deploy_branch=values["deploy_branch"],
+                deploy_inputs=tuple(
+                    (str(k), str(v).lower() if isinstance(v, bool) else str(v))
+                    for k, v in inputs.items()
+                ),
+                ref_parameter=values.get("ref_parameter", ""),
+                environments=_strings(
+                    reader, f"{key}.environments", values.get("environments", [])
+                ),
+                service=values["service"],
+                ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
+                runs=values["runs"],
+                read_only=values["read_only"],
+                refresh=float(values["refresh"]),
+                timeout=float(values["timeout"]),
             )
-    return tuple(out)
+        )
+    return out
+
+
+def _default_url(cls: type) -> str:
+    from dataclasses import MISSING, fields
+
+    default = next(f.default for f in fields(cls) if f.name == "url")
+    return "" if default is MISSING else default
 
 
 def _thresholds(reader: _Reader, key: str, value: dict[str, Any]) -> tuple[tuple[str, float], ...]:
@@ -745,10 +521,10 @@ def _thresholds(reader: _Reader, key: str, value: dict[str, Any]) -> tuple[tuple
 
 
 def _parse_mlflow(
-    reader: _Reader, raw: dict[str, Any], names: set[str]
-) -> tuple[MlflowConfig, ...]:
-    out: list[MlflowConfig] = []
-    for index, item in enumerate(reader.array_of_tables("mlflow", raw["mlflow"])):
+    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], _refresh: float
+) -> list[Any]:
+    out: list[Any] = []
+    for index, item in enumerate(tables):
         key = f"mlflow[{index}]"
         values = reader.table(key, item, _MLFLOW_KEYS)
         _required(reader, key, values, "url")
@@ -757,7 +533,7 @@ def _parse_mlflow(
             raise reader.error(f"{key}.metrics", 'needs at least one metric, e.g. ["accuracy"]')
         name = values["name"] or ("mlflow" if not index else f"mlflow{index}")
         out.append(
-            MlflowConfig(
+            cls(
                 name=_unique(reader, key, name, names),
                 url=_url(reader, f"{key}.url", values["url"]),
                 token=values["token"],
@@ -778,14 +554,14 @@ def _parse_mlflow(
                 timeout=float(values["timeout"]),
             )
         )
-    return tuple(out)
+    return out
 
 
 def _parse_prometheus(
-    reader: _Reader, raw: dict[str, Any], names: set[str]
-) -> tuple[PrometheusConfig, ...]:
-    out: list[PrometheusConfig] = []
-    for index, item in enumerate(reader.array_of_tables("prometheus", raw.get("prometheus", []))):
+    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], _refresh: float
+) -> list[Any]:
+    out: list[Any] = []
+    for index, item in enumerate(tables):
         key = f"prometheus[{index}]"
         values = reader.table(key, item, _PROMETHEUS_KEYS)
         _required(reader, key, values, "url", "query")
@@ -793,7 +569,7 @@ def _parse_prometheus(
             raise reader.error(f"{key}.direction", 'must be "higher" or "lower" (is better)')
         name = values["name"] or ("prometheus" if not index else f"prometheus{index}")
         out.append(
-            PrometheusConfig(
+            cls(
                 name=_unique(reader, key, name, names),
                 url=_url(reader, f"{key}.url", values["url"]),
                 query=values["query"],
@@ -811,7 +587,90 @@ def _parse_prometheus(
                 timeout=float(values["timeout"]),
             )
         )
-    return tuple(out)
+    return out
+
+
+def _parse_docker(
+    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], refresh: float
+) -> list[Any]:
+    from opsdash.sources.docker import default_docker_host
+
+    out: list[Any] = []
+    for index, item in enumerate(tables):
+        key = f"docker[{index}]"
+        values = reader.table(key, item, _DOCKER_KEYS)
+        name = values["name"] or (f"docker{index}" if index else "local")
+        host = values["host"] or reader.string(f"{key}.host", default_docker_host())
+        if not re.match(r"^(unix|tcp|ssh|npipe)://", host):
+            raise reader.error(
+                f"{key}.host", "must start with unix://, tcp:// or ssh:// (e.g. ssh://user@box)"
+            )
+        out.append(
+            cls(
+                name=_unique(reader, key, name, names),
+                host=host,
+                tls_verify=values["tls_verify"],
+                cert_path=os.path.expanduser(values["cert_path"]),
+                use_ssh_client=values["use_ssh_client"],
+                read_only=values["read_only"],
+                refresh=float(values["refresh"] or refresh),
+                timeout=float(values["timeout"]),
+                stats=values["stats"],
+                stats_concurrency=values["stats_concurrency"],
+                pull=values["pull"],
+            )
+        )
+    return out
+
+
+def _parse_host(
+    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], refresh: float
+) -> list[Any]:
+    out: list[Any] = []
+    for index, item in enumerate(tables):
+        key = f"host[{index}]"
+        values = reader.table(key, item, _HOST_KEYS)
+        disks = values["disks"]
+        if not all(isinstance(d, str) for d in disks):
+            raise reader.error(f"{key}.disks", "must be a list of paths (strings)")
+        name = values["name"] or socket.gethostname()
+        out.append(
+            cls(
+                name=_unique(reader, key, name, names),
+                disks=tuple(disks) or ("/",),
+                refresh=float(values["refresh"] or refresh),
+                timeout=float(values["timeout"]),
+            )
+        )
+    return out
+
+
+_PARSERS = {
+    "docker": _parse_docker,
+    "host": _parse_host,
+    "github": _parse_ci,
+    "gitlab": _parse_ci,
+    "jenkins": _parse_ci,
+    "buildbot": _parse_ci,
+    "mlflow": _parse_mlflow,
+    "prometheus": _parse_prometheus,
+}
+
+
+def _parse_sources(reader: _Reader, raw: dict[str, Any], refresh: float) -> tuple[Any, ...]:
+    """Every [[kind]] table, in the panels' order; kinds without one autodetect."""
+    from opsdash.sources.registry import installed_kinds, source_class
+
+    names: set[str] = set()
+    out: list[Any] = []
+    installed = installed_kinds()
+    present = [k for k in raw if k in installed]
+    for kind in _build_order(present):
+        tables = reader.array_of_tables(kind, raw[kind])
+        cls = source_class(kind).config_class
+        out.extend(_PARSERS[kind](reader, kind, tables, cls, names, refresh))
+    out.extend(autodetected(refresh, present))
+    return tuple(sorted(out, key=lambda c: _rank(c.kind)))
 
 
 def _parse_services(reader: _Reader, raw: dict[str, Any]) -> tuple[ServiceConfig, ...]:

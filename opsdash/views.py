@@ -668,7 +668,7 @@ def service_search_text(s: Service) -> str:
 def health_badge(health: SourceHealth, now: datetime, refresh: float | None = None) -> Text:
     """`docker:local ok 2s`: the word says the state, colour only repeats it (NO_COLOR)."""
     text = Text()
-    text.append(strip_label(f"{health.kind}:{health.source}"))
+    text.append(strip_label(health.label))
     text.append(" ")
     text.append(health.state.value, style=SOURCE_STYLE[health.state])
     if health.state is HealthState.OK and health.message:

@@ -69,7 +69,10 @@ TOKEN_VAR = "OPSDASH_DEMO_GITHUB_TOKEN"
 
 def service_tables(services: DemoServices) -> str:
     """TOML for the demo's CI, MLflow and Prometheus sources (JSON strings are TOML strings)."""
-    pipelines, mlflow, prometheus = services.configs()
+    configs = services.configs()
+    pipelines = [c for c in configs if c.kind not in ("mlflow", "prometheus")]
+    mlflow = [c for c in configs if c.kind == "mlflow"]
+    prometheus = [c for c in configs if c.kind == "prometheus"]
     out = []
     for p in pipelines:
         out += [f"[[{p.provider}]]", f"name = {json.dumps(p.name)}", f"url = {json.dumps(p.url)}"]

@@ -54,7 +54,7 @@ from devstack.sample_stack import (  # noqa: E402
     wait_for_sample_stack,
 )
 from opsdash.app import OpsdashApp  # noqa: E402
-from opsdash.config import Config, DockerHostConfig, HostConfig  # noqa: E402
+from opsdash.config import Config  # noqa: E402
 from opsdash.model import HealthState  # noqa: E402
 from opsdash.poller import Poller  # noqa: E402
 from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen  # noqa: E402
@@ -63,6 +63,9 @@ from opsdash.screens.help import HelpScreen  # noqa: E402
 from opsdash.screens.logs import LogsScreen  # noqa: E402
 from opsdash.screens.models import ModelScreen  # noqa: E402
 from opsdash.screens.pipeline import JobLogScreen, RunScreen  # noqa: E402
+from opsdash.sources.ci import CiConfig  # noqa: E402
+from opsdash.sources.docker import DockerHostConfig  # noqa: E402
+from opsdash.sources.host import HostConfig  # noqa: E402
 from opsdash.sources.registry import build_sources  # noqa: E402
 from opsdash.store import Store  # noqa: E402
 from opsdash.widgets.panels import HostPanel  # noqa: E402
@@ -78,17 +81,14 @@ def log(message: str) -> None:
 
 
 def make_config(docker_host: str, services: DemoServices | None = None) -> Config:
-    pipelines, mlflow, prometheus = services.configs() if services else ((), (), ())
     return Config(
-        pipelines=pipelines,
-        mlflow=mlflow,
-        prometheus=prometheus,
         path=None,
         refresh=1.0,
-        docker=(
+        sources=(
             DockerHostConfig(name="demo", host=docker_host, refresh=1.0, timeout=5, pull=False),
+            HostConfig(name="demo-host", refresh=1.0),
+            *(services.configs() if services else ()),
         ),
-        hosts=(HostConfig(name="demo-host", refresh=1.0),),
     )
 
 
@@ -168,17 +168,18 @@ def dashboard_missing(app: OpsdashApp) -> list[str]:
     if "Waiting for the first poll" in screen_text(app):
         missing.append("host panel")
     runs = list(table(app, "pipelines-table").records.values())
-    for provider in {p.provider for p in app.config.pipelines}:
+    pipelines = [c for c in app.config.sources if isinstance(c, CiConfig)]
+    for provider in {p.kind for p in pipelines}:
         if not any(r.provider == provider for r in runs):
             missing.append(f"{provider} runs")
-    if app.config.pipelines and not any(not r.status.finished for r in runs):
+    if pipelines and not any(not r.status.finished for r in runs):
         missing.append("a running pipeline")
     models = {(r.kind, r.model) for r in table(app, "models-table").records.values()}
-    if app.config.mlflow and ("mlflow", "churn") not in models:
+    if app.config.of_kind("mlflow") and ("mlflow", "churn") not in models:
         missing.append("MLflow churn")
-    if app.config.prometheus and ("prometheus", "fraud") not in models:
+    if app.config.of_kind("prometheus") and ("prometheus", "fraud") not in models:
         missing.append("Prometheus fraud")
-    if app.config.pipelines and not table(app, "deployments-table").records:
+    if pipelines and not table(app, "deployments-table").records:
         missing.append("deployments")
     return missing
 
@@ -405,7 +406,7 @@ async def recovery(app: OpsdashApp, pilot) -> None:
     from opsdash.screens.recovery import RecoveryScreen
 
     await dashboard_ready(app, pilot)
-    await asyncio.to_thread(_interrupt, app.config.docker[0].host)
+    await asyncio.to_thread(_interrupt, app.config.of_kind("docker")[0].host)
     await wait_for(pilot, lambda: isinstance(app.screen, RecoveryScreen), "recovery dialog", 60)
     await settle(pilot)
 
@@ -496,7 +497,7 @@ async def take(config: Config, out_dir: Path, name: str) -> Path:
             path = Path(app.save_screenshot(filename, path=str(out_dir)))
     finally:
         if name in AFTER:
-            AFTER[name](config.docker[0].host)
+            AFTER[name](config.of_kind("docker")[0].host)
     check_svg(path, must_show)
     return path
 

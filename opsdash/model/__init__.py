@@ -32,6 +32,11 @@ class SourceHealth:
     failures: int = 0
     next_retry: datetime | None = None
 
+    @property
+    def label(self) -> str:
+        """kind:name, the key the poller and the store know the source by."""
+        return f"{self.kind}:{self.source}"
+
 
 @dataclass(frozen=True, slots=True)
 class Port:

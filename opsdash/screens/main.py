@@ -63,7 +63,6 @@ class MainScreen(Screen):
         super().__init__()
         self.read_only = read_only
         self.active_panel = 1
-        self.ready = False
         self._focus_target: Widget | None = None
 
     def compose(self) -> ComposeResult:
@@ -81,9 +80,14 @@ class MainScreen(Screen):
         self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
         self._set_active(1)
         self.query_one("#containers-table").focus()
-        self.ready = True  # the panels exist: polls may draw now
 
     # --- data in ----------------------------------------------------------
+
+    def explain_unconfigured(self, feeds: type, kinds: Sequence[tuple[str, str]]) -> None:
+        """The panel showing `feeds` says how to configure a source of it."""
+        for panel in self.query(Panel):
+            if issubclass(feeds, panel.FEEDS) and panel.FEEDS is not object:
+                panel.explain_unconfigured(kinds)
 
     def show_health(
         self,

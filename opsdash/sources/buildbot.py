@@ -14,10 +14,10 @@ and then sends the session cookie, as the web UI does.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from opsdash.config import PipelineConfig
 from opsdash.model import (
     PipelineJob,
     PipelineRun,
@@ -27,7 +27,7 @@ from opsdash.model import (
 )
 from opsdash.redact import clip
 from opsdash.sources.base import SourceError
-from opsdash.sources.ci import PipelineSource, first_line, tail
+from opsdash.sources.ci import CiConfig, PipelineSource, first_line, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 
 # buildbot.process.results: code -> (status, word)
@@ -80,10 +80,19 @@ def rpc_error_text(error: Any) -> str:
     return clip(message, 200)  # redacted before the cut
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildbotConfig(CiConfig):
+    """One [[buildbot]] table: the builds of a master's builders."""
+
+    kind: ClassVar[str] = "buildbot"
+    ref_parameter: str = "branch"
+
+
 class BuildbotSource(PipelineSource):
     kind = "buildbot"
+    config_class = BuildbotConfig
 
-    def __init__(self, config: PipelineConfig, client: HttpClient | None = None):
+    def __init__(self, config: BuildbotConfig, client: HttpClient | None = None):
         self.www = config.url.rstrip("/")
         if client is None:
             client = HttpClient(

@@ -10,25 +10,61 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from opsdash.config import PipelineConfig
 from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
-from opsdash.sources.base import Source, SourceError
+from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, Source, SourceError
 from opsdash.sources.http import HttpClient
 
 T = TypeVar("T")
 LOG_TAIL_BYTES = 64 * 1024  # a job log's tail: enough for the failure, cheap to fetch
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CiConfig:
+    """What every CI table ([[github]], [[gitlab]], [[jenkins]], [[buildbot]]) holds;
+    each provider's module subclasses it with its `kind` and its own keys."""
+
+    kind: ClassVar[str]
+    name: str
+    url: str  # API base URL (GitHub Enterprise: https://host/api/v3)
+    project: str = ""  # GitHub owner/repo, GitLab group/project (or numeric id)
+    jobs: tuple[str, ...] = ()  # GitHub workflows, Jenkins job paths, Buildbot builders
+    branch: str = ""  # show only runs of this branch
+    token: str = field(default="", repr=False)
+    user: str = ""
+    password: str = field(default="", repr=False)
+    deploy: str = ""  # the deploy workflow / job / Buildbot force scheduler
+    deploy_branch: str = ""  # its successful runs here are deployments; D's default ref
+    deploy_inputs: tuple[tuple[str, str], ...] = ()  # inputs / variables / parameters
+    ref_parameter: str = ""  # Jenkins parameter (Buildbot field) that carries the ref
+    environments: tuple[str, ...] = ()  # GitHub/GitLab deployments of these environments
+    service: str = ""  # what the deployments deploy (DORA); default: project or name
+    ca_bundle: str = ""
+    runs: int = 30  # newest runs shown
+    read_only: bool = False
+    refresh: float = DEFAULT_REMOTE_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def provider(self) -> str:
+        return self.kind
+
+    @property
+    def service_name(self) -> str:
+        return self.service or self.project or self.name
+
+
 class PipelineSource(Source):
     """A CI system. Subclasses implement the coroutines; the bridge runs them."""
 
     kind: ClassVar[str]
+    feeds = PipelineSnapshot
     # What r, F, c and D mean for this provider, for the confirmation dialog.
     can_rerun_failed: ClassVar[bool] = False
 
-    def __init__(self, config: PipelineConfig, client: HttpClient):
+    def __init__(self, config: CiConfig, client: HttpClient):
         super().__init__(config.name, config.refresh, config.timeout)
         self.config = config
         self.client = client

@@ -22,16 +22,16 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import docker
 import docker.errors
 import requests.exceptions
 from docker.tls import TLSConfig
 
-from opsdash.config import DockerHostConfig
 from opsdash.logbuffer import LineCutter
 from opsdash.model import (
     Container,
@@ -42,7 +42,7 @@ from opsdash.model import (
     Port,
     Service,
 )
-from opsdash.sources.base import Source, SourceError
+from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
 from opsdash.sources.docker_ssh import SSHAPIClient, ssh_reason
 
 StatsTuple = tuple[float | None, int | None, int | None]  # cpu %, memory used, limit
@@ -171,8 +171,59 @@ class _TLSAPIClient(docker.APIClient):
         return super()._retrieve_server_version()
 
 
+DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DockerHostConfig:
+    """One [[docker]] table: an engine, local or remote."""
+
+    kind: ClassVar[str] = "docker"
+    name: str
+    host: str  # unix://, tcp:// or ssh:// URL
+    tls_verify: bool = False
+    cert_path: str = ""  # directory holding ca.pem, cert.pem, key.pem
+    use_ssh_client: bool = True  # ssh:// through the system ssh binary (honours ~/.ssh/config)
+    read_only: bool = False
+    refresh: float = DEFAULT_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+    stats: bool = True
+    stats_concurrency: int = 16
+    pull: bool = True  # R pulls the tag first; false: always recreate from the local image
+
+
+def default_docker_host(environ=os.environ) -> str:
+    return environ.get("DOCKER_HOST") or f"unix://{DEFAULT_DOCKER_SOCKET}"
+
+
 class DockerSource(Source):
     kind = "docker"
+    feeds = DockerSnapshot
+    config_class = DockerHostConfig
+    setup_hint = f"set DOCKER_HOST or start Docker ({DEFAULT_DOCKER_SOCKET})"
+
+    @classmethod
+    def autodetect(cls, detection: Detection) -> tuple[DockerHostConfig, ...]:
+        """DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) if set, else the
+        default socket if it exists, else nothing."""
+        env = detection.environ
+        if env.get("DOCKER_HOST"):
+            return (
+                DockerHostConfig(
+                    name="local",
+                    host=env["DOCKER_HOST"],
+                    tls_verify=env.get("DOCKER_TLS_VERIFY", "") not in ("", "0"),
+                    cert_path=env.get("DOCKER_CERT_PATH", ""),
+                    refresh=detection.refresh,
+                ),
+            )
+        if Path(DEFAULT_DOCKER_SOCKET).exists():
+            return (
+                DockerHostConfig(
+                    name="local", host=default_docker_host(env), refresh=detection.refresh
+                ),
+            )
+        return ()
 
     def __init__(self, config: DockerHostConfig):
         super().__init__(config.name, config.refresh, config.timeout)

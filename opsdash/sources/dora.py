@@ -74,7 +74,10 @@ def to_deploy(event: DeploymentEvent) -> dora.Deploy | None:
 
 
 class DoraSource(Source):
+    """Not a plugin: built from the store by whoever has one, never from a table."""
+
     kind = "dora"
+    feeds = DeploymentsSnapshot
 
     def __init__(self, config: Config, store: Store, *, refresh: float = 10.0):
         super().__init__("keys", refresh=refresh, timeout=30.0)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from opsdash.config import PipelineConfig
 from opsdash.model import (
     PipelineJob,
     PipelineRun,
@@ -27,8 +27,16 @@ from opsdash.model import (
     VendorDeployment,
 )
 from opsdash.redact import clip
-from opsdash.sources.base import SourceError
-from opsdash.sources.ci import LOG_TAIL_BYTES, PipelineSource, first_line, status_from, tail
+from opsdash.sources.base import Detection, SourceError
+from opsdash.sources.checkout import env_token, origin
+from opsdash.sources.ci import (
+    LOG_TAIL_BYTES,
+    CiConfig,
+    PipelineSource,
+    first_line,
+    status_from,
+    tail,
+)
 from opsdash.sources.http import (
     USER_AGENT,
     HttpClient,
@@ -100,11 +108,34 @@ def workflow_file(path: str | None) -> str:
     return (path or "").split("@", 1)[0]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GitHubConfig(CiConfig):
+    """One [[github]] table: a repository's workflow runs."""
+
+    kind: ClassVar[str] = "github"
+    token_env: ClassVar[tuple[str, ...]] = ("GITHUB_TOKEN", "GH_TOKEN")
+    url: str = DEFAULT_API
+
+
 class GitHubSource(PipelineSource):
     kind = "github"
+    config_class = GitHubConfig
+    setup_hint = "run opsdash inside a GitHub checkout with GITHUB_TOKEN set"
     can_rerun_failed = True
 
-    def __init__(self, config: PipelineConfig):
+    @classmethod
+    def autodetect(cls, detection: Detection) -> tuple[GitHubConfig, ...]:
+        """A github.com checkout with GITHUB_TOKEN (or GH_TOKEN) set shows its runs."""
+        found = origin(detection.cwd)
+        if found is None or found[0] != "github.com" or found[1].count("/") != 1:
+            return ()
+        token = env_token(detection.environ, GitHubConfig.token_env)
+        if not token:
+            return ()
+        project = found[1]
+        return (GitHubConfig(name=project.rsplit("/", 1)[-1], project=project, token=token),)
+
+    def __init__(self, config: GitHubConfig):
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
-from opsdash.config import PipelineConfig
 from opsdash.model import (
     PipelineJob,
     PipelineRun,
@@ -30,7 +30,9 @@ from opsdash.model import (
     RunStatus,
     VendorDeployment,
 )
-from opsdash.sources.ci import PipelineSource, first_line, status_from, tail
+from opsdash.sources.base import Detection
+from opsdash.sources.checkout import env_token, origin
+from opsdash.sources.ci import CiConfig, PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 
 T = TypeVar("T")
@@ -82,12 +84,37 @@ async def _bounded(semaphore: asyncio.Semaphore, coros: Iterable[Awaitable[T]]) 
     return list(await asyncio.gather(*(one(c) for c in coros)))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GitLabConfig(CiConfig):
+    """One [[gitlab]] table: a project's pipelines."""
+
+    kind: ClassVar[str] = "gitlab"
+    token_env: ClassVar[tuple[str, ...]] = ("GITLAB_TOKEN",)
+    url: str = "https://gitlab.com"
+
+
 class GitLabSource(PipelineSource):
     kind = "gitlab"
+    config_class = GitLabConfig
+    setup_hint = "inside a GitLab checkout with GITLAB_TOKEN set"
+
+    @classmethod
+    def autodetect(cls, detection: Detection) -> tuple[GitLabConfig, ...]:
+        """A checkout whose origin is a GitLab host, with GITLAB_TOKEN set."""
+        found = origin(detection.cwd)
+        if found is None or "gitlab" not in found[0]:
+            return ()
+        token = env_token(detection.environ, GitLabConfig.token_env)
+        if not token:
+            return ()
+        host, project = found
+        name = project.rsplit("/", 1)[-1]
+        return (GitLabConfig(name=name, url=f"https://{host}", project=project, token=token),)
+
     # GitLab's retry reruns only the failed and canceled jobs, which is what F means.
     can_rerun_failed = True
 
-    def __init__(self, config: PipelineConfig, client: HttpClient | None = None):
+    def __init__(self, config: GitLabConfig, client: HttpClient | None = None):
         root = config.url.rstrip("/")
         self.web = root.removesuffix("/api/v4")
         if client is None:

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import psutil
 
-from opsdash.config import HostConfig
 from opsdash.model import DiskUsage, HostStats
-from opsdash.sources.base import Source
+from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostConfig:
+    """One [[host]] table: the machine opsdash runs on."""
+
+    kind: ClassVar[str] = "host"
+    name: str
+    disks: tuple[str, ...] = ("/",)
+    refresh: float = DEFAULT_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
 
 
 class HostSource(Source):
     kind = "host"
+    feeds = HostStats
+    config_class = HostConfig
+
+    @classmethod
+    def autodetect(cls, detection: Detection) -> tuple[HostConfig, ...]:
+        """Always this machine."""
+        return (HostConfig(name=socket.gethostname(), refresh=detection.refresh),)
 
     def __init__(self, config: HostConfig):
         super().__init__(config.name, config.refresh, config.timeout)

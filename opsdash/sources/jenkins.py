@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
-from opsdash.config import PipelineConfig
 from opsdash.model import (
     PipelineJob,
     PipelineRun,
@@ -32,7 +32,7 @@ from opsdash.model import (
 )
 from opsdash.redact import clip
 from opsdash.sources.base import SourceError
-from opsdash.sources.ci import PipelineSource, first_line, status_from, tail
+from opsdash.sources.ci import CiConfig, PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 
 # hudson.model.Result
@@ -153,12 +153,20 @@ def _status(build: dict[str, Any]) -> tuple[RunStatus, str]:
     return status_from(RESULTS, str(result), RunStatus.FAILED), str(result)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JenkinsConfig(CiConfig):
+    """One [[jenkins]] table: the builds of some jobs."""
+
+    kind: ClassVar[str] = "jenkins"
+
+
 class JenkinsSource(PipelineSource):
     kind = "jenkins"
+    config_class = JenkinsConfig
     queue_tries = 6  # queue item checks after a trigger (Jenkins' quiet period is 5 s)
     queue_interval = 1.0
 
-    def __init__(self, config: PipelineConfig, client: HttpClient | None = None):
+    def __init__(self, config: JenkinsConfig, client: HttpClient | None = None):
         self.root = config.url.rstrip("/")
         secret = config.token or config.password
         if client is None:

@@ -23,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from opsdash.config import MlflowConfig
 from opsdash.model.ml import (
     AliasChange,
     AliasPlan,
@@ -36,7 +36,13 @@ from opsdash.model.ml import (
     ModelVersion,
     threshold_state,
 )
-from opsdash.sources.base import Source, SourceError
+from opsdash.sources.base import (
+    DEFAULT_REMOTE_REFRESH,
+    DEFAULT_TIMEOUT,
+    Detection,
+    Source,
+    SourceError,
+)
 from opsdash.sources.http import HttpClient, HttpError, run_sync, shape_error
 
 # progress(step, detail), called before each step of an alias move (an action's journal)
@@ -106,14 +112,57 @@ def thin(points: list[MetricPoint], limit: int) -> tuple[MetricPoint, ...]:
     return tuple(points[i] for i in picks)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MlflowConfig:
+    """One [[mlflow]] table: a tracking server's model registry."""
+
+    kind: ClassVar[str] = "mlflow"
+    name: str
+    url: str  # tracking URI, http(s)://
+    token: str = field(default="", repr=False)  # bearer (Databricks-style)
+    user: str = ""
+    password: str = field(default="", repr=False)
+    models: tuple[str, ...] = ()  # registered model names; empty: all
+    metrics: tuple[str, ...] = ("accuracy",)
+    lower_is_better: tuple[str, ...] = ()  # e.g. ("rmse",)
+    alias: str = "champion"  # the serving alias P moves
+    challenger: str = "challenger"
+    warning: tuple[tuple[str, float], ...] = ()  # metric -> value
+    breach: tuple[tuple[str, float], ...] = ()
+    ca_bundle: str = ""
+    read_only: bool = False
+    refresh: float = DEFAULT_REMOTE_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+
+
 class MlflowSource(Source):
     kind: ClassVar[str] = "mlflow"
+    feeds = ModelsSnapshot
+    config_class = MlflowConfig
+    setup_hint = "set MLFLOW_TRACKING_URI"
     PAGE_SIZE: ClassVar[int] = 100  # registered models / versions per page
     MAX_MODELS: ClassVar[int] = 500
     MAX_VERSIONS: ClassVar[int] = 200  # newest versions read per model
     DETAIL_VERSIONS: ClassVar[int] = 10  # newest versions whose runs are read (plus aliased ones)
     TREND_POINTS: ClassVar[int] = 120
     CONCURRENCY: ClassVar[int] = 6
+
+    @classmethod
+    def autodetect(cls, detection: Detection) -> tuple[MlflowConfig, ...]:
+        """MLFLOW_TRACKING_URI (an http(s) server) and its token or user/password."""
+        env = detection.environ
+        uri = env.get("MLFLOW_TRACKING_URI", "")
+        if not uri.startswith(("http://", "https://")):
+            return ()
+        return (
+            MlflowConfig(
+                name="mlflow",
+                url=uri.rstrip("/"),
+                token=env.get("MLFLOW_TRACKING_TOKEN", ""),
+                user=env.get("MLFLOW_TRACKING_USERNAME", ""),
+                password=env.get("MLFLOW_TRACKING_PASSWORD", ""),
+            ),
+        )
 
     def __init__(self, config: MlflowConfig, client: HttpClient | None = None):
         super().__init__(config.name, config.refresh, config.timeout)

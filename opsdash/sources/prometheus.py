@@ -13,13 +13,13 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from opsdash.config import PrometheusConfig
 from opsdash.model.ml import MetricPoint, ModelRow, ModelsSnapshot, threshold_state
 from opsdash.redact import clip
-from opsdash.sources.base import Source
+from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, Source
 from opsdash.sources.http import HttpClient, HttpError, run_sync
 
 # 400: bad parameters, 422: the expression cannot run. Both carry the error envelope;
@@ -44,8 +44,32 @@ def _describe(value: float) -> str:
     return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrometheusConfig:
+    """One [[prometheus]] table: a query whose series are model metrics."""
+
+    kind: ClassVar[str] = "prometheus"
+    name: str
+    url: str
+    query: str  # PromQL, e.g. model_accuracy{env="prod"}
+    metric: str = "accuracy"  # what the query measures, for display
+    labels: tuple[str, ...] = ("model", "version")  # label names shown per row
+    model_label: str = "model"
+    version_label: str = "version"
+    direction: str = "higher"  # higher or lower is better
+    warning: float | None = None
+    breach: float | None = None
+    trend: float = 3600.0  # seconds of history in the sparkline
+    token: str = field(default="", repr=False)
+    ca_bundle: str = ""
+    refresh: float = DEFAULT_REMOTE_REFRESH
+    timeout: float = DEFAULT_TIMEOUT
+
+
 class PrometheusSource(Source):
     kind: ClassVar[str] = "prometheus"
+    feeds = ModelsSnapshot
+    config_class = PrometheusConfig
     TREND_POINTS: ClassVar[int] = 60
     MAX_SERIES: ClassVar[int] = 500
 

@@ -1,43 +1,76 @@
-"""Build the configured sources. Adding a source kind means one line here.
+"""The installed source kinds, found through the `opsdash.sources` entry points.
 
-Modules are imported only when their kind is configured, so a dashboard
-without CI or MLflow never loads their code.
+Built-in sources are registered in opsdash's own pyproject.toml exactly as a
+third-party package registers its own, so there is one way in. Listing the
+kinds reads only the distributions' metadata; a source module is imported when
+its kind is configured, or asked to autodetect.
 """
 
 from __future__ import annotations
 
-import importlib
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
-from opsdash.config import Config
 from opsdash.sources.base import Source
-from opsdash.store import Store
 
-# kind -> (module, class); each class takes its config record.
-SOURCE_CLASSES = {
-    "github": ("opsdash.sources.github", "GitHubSource"),
-    "gitlab": ("opsdash.sources.gitlab", "GitLabSource"),
-    "jenkins": ("opsdash.sources.jenkins", "JenkinsSource"),
-    "buildbot": ("opsdash.sources.buildbot", "BuildbotSource"),
-    "mlflow": ("opsdash.sources.mlflow", "MlflowSource"),
-    "prometheus": ("opsdash.sources.prometheus", "PrometheusSource"),
-}
+if TYPE_CHECKING:
+    from opsdash.config import Config
+    from opsdash.store import Store
+
+GROUP = "opsdash.sources"
+
+
+class UnknownKind(LookupError):
+    """No installed distribution provides this source kind."""
+
+
+@cache
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for point in entry_points(group=GROUP):
+        found.setdefault(point.name, point)  # the first distribution wins a clash
+    return found
+
+
+def installed_kinds() -> tuple[str, ...]:
+    """Every kind that can be configured, sorted; imports nothing."""
+    return tuple(sorted(_entry_points()))
 
 
 def source_class(kind: str) -> type[Source]:
-    module, name = SOURCE_CLASSES[kind]
-    return getattr(importlib.import_module(module), name)
+    """The Source subclass of `kind`, importing its module now."""
+    point = _entry_points().get(kind)
+    if point is None:
+        raise UnknownKind(kind)
+    loaded = point.load()
+    if not (isinstance(loaded, type) and issubclass(loaded, Source)):
+        raise UnknownKind(f"{kind}: entry point {point.value} is not a Source subclass")
+    return loaded
+
+
+def classes_feeding(feeds: type) -> list[type[Source]]:
+    """The installed source classes whose polls return `feeds`, for the hint of
+    an empty panel; imports every installed source module (only then)."""
+    out = []
+    for kind in installed_kinds():
+        try:
+            cls = source_class(kind)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break the hint
+            continue
+        if issubclass(cls.feeds, feeds):
+            out.append(cls)
+    return out
+
+
+def forget() -> None:
+    """Read the entry points again (a test that installs a distribution)."""
+    _entry_points.cache_clear()
 
 
 def build_sources(config: Config, store: Store | None = None) -> list[Source]:
     """Every configured source; with a store, also the DORA keys computed from it."""
-    from opsdash.sources.docker import DockerSource
-    from opsdash.sources.host import HostSource
-
-    sources: list[Source] = [DockerSource(d) for d in config.docker]
-    sources += [HostSource(h) for h in config.hosts]
-    sources += [source_class(p.provider)(p) for p in config.pipelines]
-    sources += [source_class("mlflow")(m) for m in config.mlflow]
-    sources += [source_class("prometheus")(p) for p in config.prometheus]
+    sources = [source_class(c.kind).from_config(c) for c in config.sources]
     if store is not None:
         from opsdash.sources.dora import DoraSource
 

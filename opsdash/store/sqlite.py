@@ -201,7 +201,7 @@ class Store:
         when = (at or datetime.now().astimezone()).isoformat()
         self._history(
             "INSERT INTO source_events(at, source, state, message) VALUES (?, ?, ?, ?)",
-            (when, f"{health.kind}:{health.source}", health.state.value, health.message),
+            (when, health.label, health.state.value, health.message),
         )
 
     def health_events(self, limit: int = 100) -> list[tuple[str, str, str, str]]:

@@ -14,9 +14,17 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from opsdash.formatting import human_bytes, human_duration
-from opsdash.model import Container, HostStats, PipelineRun, Service, SourceHealth
-from opsdash.model.deployments import ServiceDeployments
-from opsdash.model.ml import ModelRow
+from opsdash.model import (
+    Container,
+    DockerSnapshot,
+    HostStats,
+    PipelineRun,
+    PipelineSnapshot,
+    Service,
+    SourceHealth,
+)
+from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
+from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.safetext import literal
 from opsdash.views import (
     CONTAINER_COLUMNS,
@@ -36,13 +44,36 @@ from opsdash.widgets.resource_table import ResourceTable
 PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models")
 
 
+def setup_text(noun: str, kinds: Sequence[tuple[str, str]]) -> str:
+    """What an empty panel says: the [[kind]] tables that would feed it and what
+    autodetection looks for, from the installed sources (third-party ones too)."""
+    tables = [f"[[{kind}]]" for kind, _hint in kinds]
+    either = ", ".join(tables[:-1]) + f" or {tables[-1]}" if len(tables) > 1 else tables[0]
+    text = f"No {noun} configured. Add {either} (docs/config.md)"
+    hints = [hint for _kind, hint in kinds if hint]
+    return text + "".join(f", or {hint}" for hint in hints) + "."
+
+
 class Panel(Vertical):
-    """A bordered, numbered panel; `focus_target` is what 1..5 and tab focus."""
+    """A bordered, numbered panel; `focus_target` is what 1..5 and tab focus.
+
+    `FEEDS` is the snapshot type whose data it shows; `NOUN` names its sources
+    in the line it shows while none is configured."""
+
+    FEEDS: type = object
+    NOUN: str = "source"
+    NOT_CONFIGURED: str = ""
 
     def __init__(self, number: int, *, id: str):
         super().__init__(id=id, classes="panel")
         self.number = number
         self.border_title = f"{number} {PANEL_TITLES[number - 1]}"
+        self.not_configured = self.NOT_CONFIGURED
+
+    def explain_unconfigured(self, kinds: Sequence[tuple[str, str]]) -> None:
+        """`kinds`: (kind, setup hint) of every installed source that could feed it."""
+        if kinds:
+            self.not_configured = setup_text(self.NOUN, kinds)
 
     @property
     def focus_targets(self) -> list:
@@ -62,13 +93,16 @@ def _status_line(problems: Sequence[SourceHealth]) -> Text:
     for health in problems:
         if text:
             text.append("\n")
-        text.append(f"{health.kind}:{health.source} {health.state.value}: ", style="bold red")
+        text.append(f"{health.label} {health.state.value}: ", style="bold red")
         text.append_text(literal(health.message))
     return text
 
 
 class ContainersPanel(Panel):
     """Containers of every Docker host, then Swarm services when there are any."""
+
+    FEEDS = DockerSnapshot
+    NOUN = "container engine"
 
     def compose(self) -> ComposeResult:
         yield Static(id="containers-status", classes="panel-status")
@@ -114,13 +148,7 @@ class ContainersPanel(Panel):
         services_table.update_records(services)
         self.set_class(not services, "-no-services")
         if not configured:
-            self.show_message(
-                Text(
-                    "No Docker engine found: DOCKER_HOST is unset and /var/run/docker.sock "
-                    "does not exist. Add a [[docker]] table (see docs/config.md).",
-                    style="yellow",
-                )
-            )
+            self.show_message(Text(self.not_configured, style="yellow"))
         elif problems:
             self.show_message(_status_line(problems))
         else:
@@ -136,7 +164,6 @@ class TablePanel(Panel):
     """
 
     PREFIX: str = ""
-    NOT_CONFIGURED: str = ""
 
     def __init__(self, number: int, *, id: str, columns, search_text, sort_column=None):
         super().__init__(number, id=id)
@@ -175,7 +202,7 @@ class TablePanel(Panel):
         empty: str = "",
     ) -> None:
         if not configured:
-            self.show_message(Text(self.NOT_CONFIGURED, style="yellow"))
+            self.show_message(Text(self.not_configured, style="yellow"))
         elif problems or notes:
             text = _status_line(problems)
             for note in notes:
@@ -193,11 +220,8 @@ class PipelinesPanel(TablePanel):
     """Runs of every CI source, newest first. Its keys act on the selected run."""
 
     PREFIX = "pipelines"
-    NOT_CONFIGURED = (
-        "No CI source configured. Add [[github]], [[gitlab]], [[jenkins]] or [[buildbot]] "
-        "(docs/config.md), or run opsdash inside a GitHub/GitLab checkout with GITHUB_TOKEN "
-        "or GITLAB_TOKEN set."
-    )
+    FEEDS = PipelineSnapshot
+    NOUN = "CI source"
     BINDINGS = [
         Binding("r", "screen.pipeline('rerun')", "Rerun", id="pipeline-rerun"),
         Binding("F", "screen.pipeline('rerun-failed')", "Rerun failed", id="pipeline-rerun-failed"),
@@ -226,6 +250,7 @@ class DeploymentsPanel(TablePanel):
     """The DORA keys per service (apps and models) over 30 days, with trends."""
 
     PREFIX = "deployments"
+    FEEDS = DeploymentsSnapshot
     NOT_CONFIGURED = "The DORA keys need the data store; it could not be opened."
 
     def __init__(self, number: int, *, id: str):
@@ -253,10 +278,8 @@ class ModelsPanel(TablePanel):
     """Model quality per model and metric: serving vs challenger, trend, thresholds."""
 
     PREFIX = "models"
-    NOT_CONFIGURED = (
-        "No model source configured. Add [[mlflow]] or [[prometheus]] (docs/config.md), "
-        "or set MLFLOW_TRACKING_URI."
-    )
+    FEEDS = ModelsSnapshot
+    NOUN = "model source"
     BINDINGS = [
         Binding("P", "screen.model('promote')", "Promote", id="model-promote"),
         Binding("u", "screen.model('rollback')", "Roll back alias", id="model-rollback"),
@@ -282,6 +305,9 @@ class ModelsPanel(TablePanel):
 class HostPanel(Panel):
     """CPU, load, memory, swap, disks and uptime of each host source."""
 
+    FEEDS = HostStats
+    NOUN = "host source"
+    NOT_CONFIGURED = "No host source configured."
     can_focus = True
 
     def compose(self) -> ComposeResult:
@@ -295,7 +321,7 @@ class HostPanel(Panel):
         for host in hosts:
             parts.append(_host_table(host, now))
         body = self.query_one("#host-body", Static)
-        body.update(Group(*parts) if parts else Text("No host source configured.", style="dim"))
+        body.update(Group(*parts) if parts else Text(self.not_configured, style="dim"))
 
 
 def _bar(percent: float, width: int = 12) -> Text:

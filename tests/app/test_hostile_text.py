@@ -22,7 +22,7 @@ import opsdash
 from devstack.replay import ReplayServer, Reply, load_fixture
 from opsdash.actions.base import ActionPlan
 from opsdash.app import OpsdashApp
-from opsdash.config import Config, PipelineConfig
+from opsdash.config import Config
 from opsdash.literal_app import LiteralTextApp
 from opsdash.poller import Poller
 from opsdash.safetext import strip_unsafe
@@ -30,6 +30,7 @@ from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 from opsdash.screens.details import RecordScreen
 from opsdash.screens.help import HelpScreen
 from opsdash.sources.dora import DoraSource
+from opsdash.sources.github import GitHubConfig
 from opsdash.store import Store
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.resource_table import ResourceTable
@@ -345,14 +346,11 @@ async def test_ci_server_error_on_deploy_is_shown_literally(tmp_path):
         )
         config = Config(
             path=None,
-            docker=(),
-            hosts=(),
-            pipelines=(
-                PipelineConfig(
-                    "github",
-                    "gh",
-                    github.url,
-                    "acme/shop",
+            sources=(
+                GitHubConfig(
+                    name="gh",
+                    url=github.url,
+                    project="acme/shop",
                     token="ghp_hostileTextTest0123456789abcdefABCD",
                     deploy="deploy.yml",
                     deploy_branch="main",

@@ -36,7 +36,8 @@ async def test_redeploy_key_confirms_shows_progress_and_audits(engine, tmp_path)
     run_isolated(engine, name, "-e", "API_KEY=very-secret-value", ref, "sleep", "100000")
     store = Store(tmp_path / "db.sqlite")
     config = docker_config(engine.docker_host)
-    config = dataclasses.replace(config, docker=(dataclasses.replace(config.docker[0], pull=True),))
+    docker, *others = config.sources
+    config = dataclasses.replace(config, sources=(dataclasses.replace(docker, pull=True), *others))
     app = real_app(config, store=store)
     async with app.run_test(size=(160, 48)) as pilot:
         await select_container(pilot, name)
@@ -120,8 +121,9 @@ async def test_read_only_refuses_every_key_and_host_read_only_refuses(engine, tm
             e.result.startswith("refused: opsdash runs read-only") for e in store.audit_entries()
         )
     config = docker_config(engine.docker_host)
+    docker, *others = config.sources
     config = dataclasses.replace(
-        config, docker=(dataclasses.replace(config.docker[0], read_only=True),)
+        config, sources=(dataclasses.replace(docker, read_only=True), *others)
     )
     app = real_app(config, store=store)
     async with app.run_test(size=(160, 48)) as pilot:

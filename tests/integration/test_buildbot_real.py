@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from devstack.buildbot_server import MARKUP_LINE, TITLE, BuildbotServer, available, buildbot_bin
-from opsdash.config import PipelineConfig
 from opsdash.model import PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.sources import buildbot as buildbot_module
 from opsdash.sources.base import SourceError
-from opsdash.sources.buildbot import BuildbotSource, rpc_error_text, status_of
+from opsdash.sources.buildbot import BuildbotConfig, BuildbotSource, rpc_error_text, status_of
 from tests.helpers import sync_wait
 
 DEADLINE = 60.0  # generous: a build here takes about a second
@@ -42,8 +41,7 @@ def make_source(server) -> Iterator[Callable[..., BuildbotSource]]:
     sources: list[BuildbotSource] = []
 
     def make(**kw) -> BuildbotSource:
-        config = PipelineConfig(
-            provider="buildbot",
+        config = BuildbotConfig(
             name="bb",
             url=server.url,
             ref_parameter="branch",
@@ -273,9 +271,7 @@ def test_login_with_user_and_password():
     with BuildbotServer(users={"admin": password}) as bb:
 
         def source(**kw) -> BuildbotSource:
-            return BuildbotSource(
-                PipelineConfig(provider="buildbot", name="auth", url=bb.url, deploy="deploy", **kw)
-            )
+            return BuildbotSource(BuildbotConfig(name="auth", url=bb.url, deploy="deploy", **kw))
 
         anonymous, wrong, admin = (
             source(),

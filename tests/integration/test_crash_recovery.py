@@ -20,8 +20,7 @@ import pytest
 
 from opsdash.actions.base import TargetBusy
 from opsdash.actions.docker import DockerActions
-from opsdash.config import DockerHostConfig
-from opsdash.sources.docker import DockerSource
+from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.store import Store
 from tests.helpers import run_isolated, unique
 from tests.tui_process import TuiProcess

@@ -9,11 +9,10 @@ import sys
 
 import pytest
 
-from opsdash.config import DockerHostConfig
 from opsdash.model import DockerSnapshot, HealthState
 from opsdash.safetext import ansi_text
 from opsdash.screens.logs import LogsScreen
-from opsdash.sources.docker import DockerSource
+from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import (
     docker_config,
@@ -356,7 +355,8 @@ async def test_details_screen_masks_env_values_and_logs_write_to_file(
 
 async def test_two_hosts_unix_and_tcp_with_tls_side_by_side(tmp_path):
     from devstack.docker_engine import PrivateDockerEngine
-    from opsdash.config import Config, HostConfig
+    from opsdash.config import Config
+    from opsdash.sources.host import HostConfig
     from tests.conftest import _need_docker
 
     _need_docker()
@@ -366,7 +366,7 @@ async def test_two_hosts_unix_and_tcp_with_tls_side_by_side(tmp_path):
         config = Config(
             path=None,
             refresh=0.5,
-            docker=(
+            sources=(
                 DockerHostConfig(name="unix", host=eng.docker_host, refresh=0.5),
                 DockerHostConfig(
                     name="tls",
@@ -382,8 +382,8 @@ async def test_two_hosts_unix_and_tcp_with_tls_side_by_side(tmp_path):
                     cert_path=str(tmp_path),  # no certificates there
                     refresh=0.5,
                 ),
+                HostConfig(name="h", refresh=0.5),
             ),
-            hosts=(HostConfig(name="h", refresh=0.5),),
         )
         app = real_app(config)
         async with app.run_test(size=(160, 48)) as pilot:

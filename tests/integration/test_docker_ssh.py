@@ -16,10 +16,9 @@ import pytest
 from devstack.sshd_server import SSHServer, available
 from opsdash.actions.docker import DockerActions
 from opsdash.actions.runner import ActionRunner
-from opsdash.config import DockerHostConfig
 from opsdash.model import HealthState
 from opsdash.sources.base import SourceError
-from opsdash.sources.docker import DockerSource
+from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.sources.docker_ssh import MAX_SSH_CONNECTIONS, SSHError, SSHTarget
 from opsdash.store import Store
 from tests.helpers import docker_config, real_app, run_isolated, sync_wait, unique, wait_for

@@ -9,8 +9,8 @@ import dataclasses
 
 import pytest
 
-from opsdash.config import PipelineConfig
 from opsdash.model.deployments import ServiceDeployments
+from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import (
@@ -52,10 +52,9 @@ async def test_redeploys_builds_and_a_rollback_move_the_keys_and_survive_a_resta
     config = dataclasses.replace(
         config,
         pipelines=(
-            PipelineConfig(
-                "buildbot",
-                "bb",
-                buildbot.url,
+            BuildbotConfig(
+                name="bb",
+                url=buildbot.url,
                 deploy="deploy",
                 deploy_branch="main",
                 refresh=0.5,

@@ -294,9 +294,9 @@ def test_own_redeploy_is_recorded_under_the_revision_and_gets_a_lead_time(engine
 
     from opsdash.actions.docker import DockerActions
     from opsdash.actions.runner import ActionRunner
-    from opsdash.config import Config, DockerHostConfig, DoraConfig, ServiceConfig
+    from opsdash.config import Config, DoraConfig, ServiceConfig
     from opsdash.deployments import record_events
-    from opsdash.sources.docker import DockerSource
+    from opsdash.sources.docker import DockerHostConfig, DockerSource
     from opsdash.sources.dora import DoraSource
     from opsdash.store import Store
     from tests.helpers import run_isolated, unique
@@ -312,7 +312,7 @@ def test_own_redeploy_is_recorded_under_the_revision_and_gets_a_lead_time(engine
     host = DockerHostConfig(name="test", host=engine.docker_host, timeout=20, pull=False)
     config = Config(
         path=None,
-        docker=(host,),
+        sources=(host,),
         services=(ServiceConfig(name="shop", match_name=name, repo=str(repo), branch="main"),),
         dora=DoraConfig(timezone="UTC"),
     )

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from devstack.replay import ReplayServer, Reply, Request, load_fixture
-from opsdash.config import PipelineConfig
 from opsdash.model import PipelineJob, PipelineRun, RunStatus
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import LOG_TAIL_BYTES
-from opsdash.sources.github import GitHubSource
+from opsdash.sources.github import GitHubConfig, GitHubSource
 from opsdash.sources.http import HttpError, RateLimited
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
@@ -70,7 +69,6 @@ def make_source(server):
 
     def make(**overrides) -> GitHubSource:
         values = {
-            "provider": "github",
             "name": "shop",
             "url": server.url,
             "project": "acme/shop",
@@ -79,7 +77,7 @@ def make_source(server):
             "timeout": 5.0,
         }
         values.update(overrides)
-        source = GitHubSource(PipelineConfig(**values))
+        source = GitHubSource(GitHubConfig(**values))
         source.client.backoff = 0.001  # retries without real waiting
         source.clock = lambda: FIXTURES_NOW  # the fixtures' deployments are recent
         made.append(source)

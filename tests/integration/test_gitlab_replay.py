@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from devstack.replay import ReplayServer, Reply, Request, load_fixture
-from opsdash.config import PipelineConfig
 from opsdash.model import RunStatus
 from opsdash.sources.base import SourceError
-from opsdash.sources.gitlab import GitLabSource
+from opsdash.sources.gitlab import GitLabConfig, GitLabSource
 from opsdash.sources.http import RateLimited
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gitlab"
@@ -43,7 +42,6 @@ def fixture(file: str, /, **replace) -> Reply:
 
 def make_source(server: ReplayServer, **overrides) -> GitLabSource:
     values = {
-        "provider": "gitlab",
         "name": "shop",
         "url": server.url,
         "project": "acme/shop",
@@ -52,7 +50,7 @@ def make_source(server: ReplayServer, **overrides) -> GitLabSource:
         "timeout": 5.0,
     }
     values.update(overrides)
-    return GitLabSource(PipelineConfig(**values))
+    return GitLabSource(GitLabConfig(**values))
 
 
 def detail_reply(request: Request) -> Reply:

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from devstack.replay import ReplayServer, Reply, load_fixture
-from opsdash.config import PipelineConfig
 from opsdash.model import RunStatus
 from opsdash.sources.base import SourceError
-from opsdash.sources.jenkins import JenkinsSource
+from opsdash.sources.jenkins import JenkinsConfig, JenkinsSource
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jenkins"
 TOKEN = "11c0ffee5ecret7a9d2b3c4d5e6f7a8b9c"
@@ -42,7 +41,6 @@ def fixture(file: str, /, **replace) -> Reply:
 
 def make_source(server: ReplayServer, **overrides) -> JenkinsSource:
     values = {
-        "provider": "jenkins",
         "name": "ci",
         "url": server.url,
         "jobs": ("shop/app",),
@@ -54,7 +52,7 @@ def make_source(server: ReplayServer, **overrides) -> JenkinsSource:
         "timeout": 5.0,
     }
     values.update(overrides)
-    source = JenkinsSource(PipelineConfig(**values))
+    source = JenkinsSource(JenkinsConfig(**values))
     source.queue_interval = 0.01  # the real loop, without Jenkins' 5 s quiet period
     source.client.backoff = 0.01
     return source

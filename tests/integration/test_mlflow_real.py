@@ -22,11 +22,10 @@ from devstack.mlflow_server import (
     servers_dir,
 )
 from devstack.replay import ReplayServer, Reply
-from opsdash.config import MlflowConfig
 from opsdash.model.ml import ThresholdState
 from opsdash.sources.base import SourceError
 from opsdash.sources.http import HttpError
-from opsdash.sources.mlflow import MlflowSource
+from opsdash.sources.mlflow import MlflowConfig, MlflowSource
 from tests.helpers import sync_wait
 
 

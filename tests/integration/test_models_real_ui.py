@@ -14,9 +14,11 @@ import pytest
 
 from devstack.mlflow_server import MlflowServer, mlflow_binary, rest, seed
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
-from opsdash.config import Config, MlflowConfig, PrometheusConfig
+from opsdash.config import Config
 from opsdash.model.ml import ModelRow, ThresholdState
 from opsdash.screens.actions import ConfirmScreen
+from opsdash.sources.mlflow import MlflowConfig
+from opsdash.sources.prometheus import PrometheusConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import (
@@ -79,9 +81,7 @@ async def test_mlflow_values_promote_and_roll_back_from_the_keyboard(mlflow, tmp
     config = Config(
         path=None,
         refresh=1,
-        docker=(),
-        hosts=(),
-        mlflow=(
+        sources=(
             MlflowConfig(
                 name="reg", url=mlflow.url, breach=(("accuracy", 0.5),), refresh=1, timeout=5
             ),
@@ -134,9 +134,7 @@ async def test_prometheus_breach_shows_and_notifies_once(tmp_path):
         config = Config(
             path=None,
             refresh=1,
-            docker=(),
-            hosts=(),
-            prometheus=(
+            sources=(
                 PrometheusConfig(
                     name="prom",
                     url=prometheus.url,

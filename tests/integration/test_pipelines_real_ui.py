@@ -7,10 +7,11 @@ success becomes a deployment event; `c` cancels a slow build.
 
 from __future__ import annotations
 
-from opsdash.config import Config, PipelineConfig
+from opsdash.config import Config
 from opsdash.model import PipelineRun, RunStatus
 from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.pipeline import RunScreen
+from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import confirm_and_finish, real_app, screen_text, select_row, settle, wait_for
@@ -22,11 +23,8 @@ def ci_config(buildbot, **extra) -> Config:
     return Config(
         path=None,
         refresh=0.5,
-        docker=(),
-        hosts=(),
-        pipelines=(
-            PipelineConfig(
-                provider="buildbot",
+        sources=(
+            BuildbotConfig(
                 name="bb",
                 url=buildbot.url,
                 deploy="deploy",

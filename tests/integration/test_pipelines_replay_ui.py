@@ -9,9 +9,12 @@ import base64
 from pathlib import Path
 
 from devstack.replay import ReplayServer, Reply, load_fixture
-from opsdash.config import Config, PipelineConfig
+from opsdash.config import Config
 from opsdash.model import PipelineRun
 from opsdash.screens.actions import ConfirmScreen
+from opsdash.sources.github import GitHubConfig
+from opsdash.sources.gitlab import GitLabConfig
+from opsdash.sources.jenkins import JenkinsConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
 from tests.helpers import confirm_and_finish, real_app, select_row, settle, wait_for
@@ -51,14 +54,11 @@ async def test_rerun_cancel_and_deploy_from_the_keyboard_reach_each_vendor(tmp_p
         )
         config = Config(
             path=None,
-            docker=(),
-            hosts=(),
-            pipelines=(
-                PipelineConfig(
-                    "github",
-                    "gh",
-                    github.url,
-                    "acme/shop",
+            sources=(
+                GitHubConfig(
+                    name="gh",
+                    url=github.url,
+                    project="acme/shop",
                     token=GH_TOKEN,
                     deploy="deploy.yml",
                     deploy_branch="main",
@@ -66,20 +66,18 @@ async def test_rerun_cancel_and_deploy_from_the_keyboard_reach_each_vendor(tmp_p
                     refresh=0.5,
                     timeout=5,
                 ),
-                PipelineConfig(
-                    "gitlab",
-                    "gl",
-                    gitlab.url,
-                    "acme/shop",
+                GitLabConfig(
+                    name="gl",
+                    url=gitlab.url,
+                    project="acme/shop",
                     token=GL_TOKEN,
                     runs=4,
                     refresh=0.5,
                     timeout=5,
                 ),
-                PipelineConfig(
-                    "jenkins",
-                    "jk",
-                    jenkins.url,
+                JenkinsConfig(
+                    name="jk",
+                    url=jenkins.url,
                     jobs=("shop/app",),
                     user="alice",
                     token=JENKINS_TOKEN,

@@ -11,10 +11,9 @@ import pytest
 
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
 from devstack.replay import ReplayServer, Reply
-from opsdash.config import PrometheusConfig
 from opsdash.model.ml import ThresholdState
 from opsdash.sources.http import HttpError
-from opsdash.sources.prometheus import PrometheusSource
+from opsdash.sources.prometheus import PrometheusConfig, PrometheusSource
 from tests.helpers import sync_wait
 
 QUERY = 'model_accuracy{job="opsdash-model"}'

@@ -10,8 +10,7 @@ from opsdash.actions.base import ActionError
 from opsdash.actions.docker import DockerActions
 from opsdash.actions.runner import ActionRunner
 from opsdash.actions.swarm import SwarmActions
-from opsdash.config import DockerHostConfig
-from opsdash.sources.docker import DockerSource
+from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.store import Store
 from tests.helpers import run_isolated, unique
 

@@ -16,7 +16,9 @@ import pytest
 
 from devstack.counting_proxy import CountingProxy
 from devstack.replay import Reply, load_fixture
-from opsdash.config import PipelineConfig
+from opsdash.sources.buildbot import BuildbotConfig
+from opsdash.sources.github import GitHubConfig
+from opsdash.sources.gitlab import GitLabConfig
 from tests.integration.test_github_replay import FIXTURES as GITHUB
 from tests.integration.test_github_replay import FIXTURES_NOW, REPO, RUNS
 from tests.integration.test_gitlab_replay import API, SHA_B
@@ -55,8 +57,7 @@ def test_github(server):
     for deployment, state in ((1400003, "success"), (1400002, "failure"), (1400001, "success")):
         reply = load_fixture(GITHUB / f"deployment_statuses_{state}.json")
         server.add("GET", f"{REPO}/deployments/{deployment}/statuses", reply)
-    config = PipelineConfig(
-        provider="github",
+    config = GitHubConfig(
         name="shop",
         url=server.url,
         project="acme/shop",
@@ -94,8 +95,7 @@ def test_gitlab(server):
         server.add("GET", f"{API}/pipelines/{item['id']}/jobs", gitlab_fixture("jobs.json"))
     server.add("GET", f"{API}/repository/commits/{SHA_B}", gitlab_fixture("commit.json"))
     server.add("GET", f"{API}/deployments", gitlab_fixture("deployments.json"))
-    config = PipelineConfig(
-        provider="gitlab",
+    config = GitLabConfig(
         name="shop",
         url=server.url,
         project="acme/shop",
@@ -119,9 +119,7 @@ def test_buildbot_real(buildbot):
     from opsdash.sources.buildbot import BuildbotSource
 
     with CountingProxy(buildbot.url) as proxy:
-        config = PipelineConfig(
-            provider="buildbot", name="bb", url=proxy.url, deploy="deploy", timeout=10
-        )
+        config = BuildbotConfig(name="bb", url=proxy.url, deploy="deploy", timeout=10)
         setup = "real master, its builders, deploy builder"
         unchanged_cost("buildbot", BuildbotSource(config), proxy.count, setup)
 

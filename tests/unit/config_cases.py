@@ -100,13 +100,9 @@ def assert_sane(config: Config) -> None:
     for warning in config.warnings:
         assert not _CONTROL.search(warning)
     groups = {
-        "docker": config.docker,
-        "host": config.hosts,
+        "sources": config.sources,
         "redeploy": config.redeploy,
         "protect": config.protect,
-        "pipeline": config.pipelines,
-        "mlflow": config.mlflow,
-        "prometheus": config.prometheus,
         "service": config.services,
         "dora": (config.dora,),
     }
@@ -114,7 +110,8 @@ def assert_sane(config: Config) -> None:
         assert len(records) <= 64
         for record in records:
             for item in dataclasses.fields(record):
-                _sane_value(kind, item.name, getattr(record, item.name))
+                where = getattr(record, "kind", kind)  # a source's table is its kind
+                _sane_value(where, item.name, getattr(record, item.name))
 
 
 def _sane_value(kind: str, name: str, value: Any) -> None:

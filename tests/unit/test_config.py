@@ -45,8 +45,8 @@ def test_env_reference_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_DOCKER", "tcp://127.0.0.1:2376")
     path = write(tmp_path, '[[docker]]\nname = "remote"\nhost = "${MY_DOCKER}"\n')
     config = load_config(path)
-    assert config.docker[0].host == "tcp://127.0.0.1:2376"
-    assert config.docker[0].name == "remote"
+    assert config.of_kind("docker")[0].host == "tcp://127.0.0.1:2376"
+    assert config.of_kind("docker")[0].name == "remote"
 
 
 def test_missing_env_reference_is_an_error(tmp_path, monkeypatch):
@@ -63,8 +63,8 @@ def test_several_docker_hosts_and_duplicate_names(tmp_path):
         '[[docker]]\nname = "b"\nhost = "ssh://ops@box"\nread_only = true\n',
     )
     config = load_config(path)
-    assert [d.name for d in config.docker] == ["a", "b"]
-    assert config.docker[1].read_only
+    assert [d.name for d in config.of_kind("docker")] == ["a", "b"]
+    assert config.of_kind("docker")[1].read_only
     dup = write(tmp_path, '[[docker]]\nname = "a"\n[[docker]]\nname = "a"\n')
     with pytest.raises(ConfigError, match="duplicate source name"):
         load_config(dup)
@@ -74,8 +74,8 @@ def test_missing_file_autodetects_docker_host(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/some.sock")
     config = load_config(tmp_path / "absent.toml")
     assert config.path is None
-    assert config.docker[0].host == "unix:///tmp/some.sock"
-    assert len(config.hosts) == 1
+    assert config.of_kind("docker")[0].host == "unix:///tmp/some.sock"
+    assert len(config.of_kind("host")) == 1
 
 
 def test_explicit_missing_file_is_an_error(tmp_path):
@@ -86,13 +86,13 @@ def test_explicit_missing_file_is_an_error(tmp_path):
 def test_empty_docker_array_disables_autodetect(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/some.sock")
     config = load_config(write(tmp_path, "docker = []\n"))
-    assert config.docker == ()
+    assert config.of_kind("docker") == ()
 
 
 def test_cli_flags_override(tmp_path):
     config = load_config(write(tmp_path, "refresh = 5\n"), read_only=True, refresh=1.5)
     assert config.read_only and config.refresh == 1.5
-    assert all(h.refresh == 1.5 for h in config.hosts)
+    assert all(h.refresh == 1.5 for h in config.of_kind("host"))
 
 
 def test_keys_table_validated_by_cli(tmp_path, capsys):
@@ -153,7 +153,7 @@ url = "http://127.0.0.1:8010"
 """,
     )
     config = load_config(path)
-    github, jenkins, buildbot = config.pipelines
+    github, jenkins, buildbot = config.of_kind("github", "jenkins", "buildbot")
     assert (github.provider, github.name, github.url) == ("github", "api", "https://api.github.com")
     assert github.token == "ghp_s3cret" and github.jobs == ("ci.yml",)
     assert github.deploy_inputs == (("env", "prod"), ("dry_run", "false"))
@@ -205,8 +205,8 @@ direction = "higher"
 """,
     )
     config = load_config(path)
-    (mlflow,) = config.mlflow
-    (prom,) = config.prometheus
+    (mlflow,) = config.of_kind("mlflow")
+    (prom,) = config.of_kind("prometheus")
     assert mlflow.breach == (("accuracy", 0.85), ("rmse", 2.0))
     assert prom.breach == 0.8 and prom.warning is None
     bad = write(tmp_path, '[[prometheus]]\nurl = "http://x"\nquery = "q"\ndirection = "up"\n')
@@ -234,19 +234,26 @@ def _checkout(root, url):
         ),
     ],
 )
+def _ci_found(start):
+    """What the CI sources autodetect in the checkout holding `start`."""
+    from opsdash.sources.base import Detection
+    from opsdash.sources.registry import source_class
+
+    detection = Detection(cwd=start)
+    return tuple(c for k in ("github", "gitlab") for c in source_class(k).autodetect(detection))
+
+
 def test_zero_config_pipelines_from_the_checkout(
     tmp_path, monkeypatch, url, provider, project, api
 ):
-    from opsdash.config import autodetect_pipelines
-
     _checkout(tmp_path / "repo", url)
     nested = tmp_path / "repo" / "src" / "pkg"
     nested.mkdir(parents=True)
     for var in ("GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN"):
         monkeypatch.delenv(var, raising=False)
-    assert autodetect_pipelines(nested) == ()  # no token: nothing
+    assert _ci_found(nested) == ()  # no token: nothing
     monkeypatch.setenv("GH_TOKEN" if provider == "github" else "GITLAB_TOKEN", "t0ken")
-    (found,) = autodetect_pipelines(nested)
+    (found,) = _ci_found(nested)
     assert (found.provider, found.project, found.url, found.token) == (
         provider,
         project,
@@ -256,11 +263,9 @@ def test_zero_config_pipelines_from_the_checkout(
 
 
 def test_zero_config_ignores_other_hosts(tmp_path, monkeypatch):
-    from opsdash.config import autodetect_pipelines
-
     monkeypatch.setenv("GITHUB_TOKEN", "x")
     _checkout(tmp_path, "https://bitbucket.org/acme/api.git")
-    assert autodetect_pipelines(tmp_path) == ()
+    assert _ci_found(tmp_path) == ()
 
 
 # --- the twelve configs of issue 10 that were not clean ---------------------------

@@ -1,0 +1,97 @@
+"""What a source can do beyond `poll()`, as typed protocols.
+
+The UI and the actions ask `isinstance(source, RerunsRuns)` rather than
+probing for a maybe-attribute, so a new backend gets a key by implementing
+the protocol, and a type checker sees every call. The methods are blocking
+and are called from worker threads, never from the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from opsdash.model import ContainerDetails, PipelineJob, PipelineRun
+    from opsdash.model.deployments import TimelineEntry
+
+
+@runtime_checkable
+class LogStream(Protocol):
+    """Lines as they come; `close()` ends the stream from another thread."""
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ContainerEngine(Protocol):
+    """An engine whose containers opsdash inspects, follows and redeploys (d, l, R)."""
+
+    @property
+    def client(self) -> Any:
+        """The engine API the container actions drive."""
+        ...
+
+    def details(self, container_id: str) -> ContainerDetails: ...
+
+    def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream: ...
+
+
+@runtime_checkable
+class WaitsForStats(Protocol):
+    """Samples in the background; a one-shot CLI command sets this to wait for them."""
+
+    blocking_stats: bool
+
+
+@runtime_checkable
+class RunDetails(Protocol):
+    """The jobs of a pipeline run and the tail of one job's log (Enter on a run)."""
+
+    def jobs(self, run: PipelineRun) -> list[PipelineJob]: ...
+
+    def log_tail(self, run: PipelineRun, job: PipelineJob) -> str: ...
+
+
+@runtime_checkable
+class RerunsRuns(Protocol):
+    """r reruns a run, c cancels one; F reruns only the failed jobs where
+    `can_rerun_failed` says the vendor can."""
+
+    can_rerun_failed: bool
+
+    def rerun(self, run: PipelineRun, failed_only: bool = False) -> str: ...
+
+    def cancel(self, run: PipelineRun) -> str: ...
+
+
+@runtime_checkable
+class Deploys(Protocol):
+    """D triggers the configured deploy (`deploy_target` is "" when none is)."""
+
+    @property
+    def deploy_target(self) -> str: ...
+
+    @property
+    def default_ref(self) -> str: ...
+
+    def deploy(self, ref: str) -> str: ...
+
+
+@runtime_checkable
+class RemembersDeployments(Protocol):
+    """Reads vendor deployments; `recorded` says which ids the store already has,
+    so a one-shot command does not read them again."""
+
+    recorded: Callable[[], Collection[str]] | None
+
+
+@runtime_checkable
+class HasTimeline(Protocol):
+    """The deployments screen's history of one service (or all)."""
+
+    def timeline(
+        self, service: str | None, runs: Iterable[PipelineRun] = (), limit: int = 500
+    ) -> list[TimelineEntry]: ...
