@@ -23,7 +23,7 @@ from opsdash.actions.docker import DockerActions
 from opsdash.config import DockerHostConfig
 from opsdash.sources.docker import DockerSource
 from opsdash.store import Store
-from tests.helpers import run_isolated, unique
+from tests.fakes import run_isolated, unique
 from tests.tui_process import TuiProcess
 
 pytestmark = pytest.mark.docker

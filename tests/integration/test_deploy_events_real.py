@@ -10,7 +10,8 @@ from opsdash.config import DockerHostConfig
 from opsdash.deployments import record_events
 from opsdash.sources.docker import DockerSource
 from opsdash.store import Store
-from tests.helpers import docker_config, run_isolated, sync_wait, unique
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import sync_wait
 
 pytestmark = pytest.mark.docker
 DEADLINE = 60.0

@@ -13,16 +13,8 @@ from opsdash.config import PipelineConfig
 from opsdash.model.deployments import ServiceDeployments
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
-    confirm_and_finish,
-    docker_config,
-    real_app,
-    run_isolated,
-    select_container,
-    settle,
-    unique,
-    wait_for,
-)
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import confirm_and_finish, real_app, select_container, settle, wait_for
 
 pytestmark = pytest.mark.docker
 DEADLINE = 90.0

@@ -19,7 +19,7 @@ from opsdash.model.ml import ModelRow, ThresholdState
 from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
+from tests.pilot import (
     confirm_and_finish,
     real_app,
     screen_text,

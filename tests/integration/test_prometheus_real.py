@@ -15,7 +15,7 @@ from opsdash.config import PrometheusConfig
 from opsdash.model.ml import ThresholdState
 from opsdash.sources.http import HttpError
 from opsdash.sources.prometheus import PrometheusSource
-from tests.helpers import sync_wait
+from tests.pilot import sync_wait
 
 QUERY = 'model_accuracy{job="opsdash-model"}'
 
