@@ -34,21 +34,17 @@ from opsdash.sources.github import GitHubConfig
 from opsdash.store import Store
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
+from tests.fakes import (
     FixedDockerSource,
     FixedHostSource,
     FixedModelsSource,
     FixedPipelineSource,
     docker_config,
-    fixed_app,
-    real_app,
     run_isolated,
-    select_container,
-    settle,
     unique,
-    wait_for,
 )
 from tests.hostile import HOSTILE, LOG_TAIL, MARKUP, assert_clean_screen, shown, unsafe_chars
+from tests.pilot import fixed_app, real_app, select_container, settle, wait_for
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SIZE = (160, 48)

@@ -6,7 +6,7 @@ from opsdash.screens.details import RecordScreen
 from opsdash.screens.help import HelpScreen
 from opsdash.screens.main import MainScreen
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import fixed_app, settle
+from tests.pilot import fixed_app, settle
 
 
 def table(app, name="containers") -> ResourceTable:

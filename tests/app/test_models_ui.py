@@ -13,8 +13,8 @@ from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.models import ModelScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
-    FixedModelsSource,
+from tests.fakes import FixedModelsSource
+from tests.pilot import (
     confirm_and_finish,
     fixed_app,
     screen_text,

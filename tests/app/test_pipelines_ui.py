@@ -13,15 +13,8 @@ from opsdash.screens.actions import ConfirmScreen
 from opsdash.screens.pipeline import JobLogScreen, RunScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
-    FixedPipelineSource,
-    confirm_and_finish,
-    fixed_app,
-    screen_text,
-    select_row,
-    settle,
-    wait_for,
-)
+from tests.fakes import FixedPipelineSource
+from tests.pilot import confirm_and_finish, fixed_app, screen_text, select_row, settle, wait_for
 
 
 def runs_table(app) -> ResourceTable:

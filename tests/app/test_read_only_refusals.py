@@ -7,7 +7,7 @@ import pytest
 
 from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import Store
-from tests.helpers import fixed_app, select_container, select_row, settle
+from tests.pilot import fixed_app, select_container, select_row, settle
 
 
 async def press_and_look(pilot, key: str) -> None:

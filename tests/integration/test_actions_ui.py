@@ -11,15 +11,8 @@ import pytest
 from opsdash.config import Matcher, RedeployCommand
 from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
 from opsdash.store import Store
-from tests.helpers import (
-    docker_config,
-    real_app,
-    run_isolated,
-    screen_text,
-    select_container,
-    unique,
-    wait_for,
-)
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import real_app, screen_text, select_container, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -17,7 +17,7 @@ from opsdash.model import PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.sources import buildbot as buildbot_module
 from opsdash.sources.base import SourceError
 from opsdash.sources.buildbot import BuildbotConfig, BuildbotSource, rpc_error_text, status_of
-from tests.helpers import sync_wait
+from tests.pilot import sync_wait
 
 DEADLINE = 60.0  # generous: a build here takes about a second
 

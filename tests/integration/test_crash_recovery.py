@@ -22,7 +22,7 @@ from opsdash.actions.base import TargetBusy
 from opsdash.actions.docker import DockerActions
 from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.store import Store
-from tests.helpers import run_isolated, unique
+from tests.fakes import run_isolated, unique
 from tests.tui_process import TuiProcess
 
 pytestmark = pytest.mark.docker

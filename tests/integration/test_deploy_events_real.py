@@ -9,7 +9,8 @@ import pytest
 from opsdash.deployments import record_events
 from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.store import Store
-from tests.helpers import docker_config, run_isolated, sync_wait, unique
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import sync_wait
 
 pytestmark = pytest.mark.docker
 DEADLINE = 60.0

@@ -14,16 +14,8 @@ from opsdash.safetext import ansi_text
 from opsdash.screens.logs import LogsScreen
 from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
-    docker_config,
-    real_app,
-    run_isolated,
-    screen_text,
-    select_container,
-    sync_wait,
-    unique,
-    wait_for,
-)
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import real_app, screen_text, select_container, sync_wait, wait_for
 
 pytestmark = pytest.mark.docker
 

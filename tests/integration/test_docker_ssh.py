@@ -21,7 +21,8 @@ from opsdash.sources.base import SourceError
 from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.sources.docker_ssh import MAX_SSH_CONNECTIONS, SSHError, SSHTarget
 from opsdash.store import Store
-from tests.helpers import docker_config, real_app, run_isolated, sync_wait, unique, wait_for
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import real_app, sync_wait, wait_for
 
 pytestmark = pytest.mark.docker  # all but the first three need the private engine
 

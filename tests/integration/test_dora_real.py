@@ -13,16 +13,8 @@ from opsdash.model.deployments import ServiceDeployments
 from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
-    confirm_and_finish,
-    docker_config,
-    real_app,
-    run_isolated,
-    select_container,
-    settle,
-    unique,
-    wait_for,
-)
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import confirm_and_finish, real_app, select_container, settle, wait_for
 
 pytestmark = pytest.mark.docker
 DEADLINE = 90.0
@@ -51,7 +43,8 @@ async def test_redeploys_builds_and_a_rollback_move_the_keys_and_survive_a_resta
     config = docker_config(engine.docker_host)
     config = dataclasses.replace(
         config,
-        pipelines=(
+        sources=(
+            *config.sources,
             BuildbotConfig(
                 name="bb",
                 url=buildbot.url,

@@ -299,7 +299,7 @@ def test_own_redeploy_is_recorded_under_the_revision_and_gets_a_lead_time(engine
     from opsdash.sources.docker import DockerHostConfig, DockerSource
     from opsdash.sources.dora import DoraSource
     from opsdash.store import Store
-    from tests.helpers import run_isolated, unique
+    from tests.fakes import run_isolated, unique
 
     base = NOW - timedelta(days=2)
     shas = [commit(repo, f"c{i}", base + timedelta(hours=i)) for i in range(5)]

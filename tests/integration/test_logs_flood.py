@@ -8,7 +8,8 @@ import pytest
 
 from opsdash.logbuffer import MAX_LINE
 from opsdash.screens.logs import MAX_LINES, LogsScreen
-from tests.helpers import docker_config, real_app, run_isolated, select_container, unique, wait_for
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import real_app, select_container, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -26,7 +26,7 @@ from opsdash.model.ml import ThresholdState
 from opsdash.sources.base import SourceError
 from opsdash.sources.http import HttpError
 from opsdash.sources.mlflow import MlflowConfig, MlflowSource
-from tests.helpers import sync_wait
+from tests.pilot import sync_wait
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from opsdash.sources.mlflow import MlflowConfig
 from opsdash.sources.prometheus import PrometheusConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import (
+from tests.pilot import (
     confirm_and_finish,
     real_app,
     screen_text,

@@ -16,7 +16,7 @@ from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 from opsdash.screens.pipeline import RunScreen
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import real_app, screen_text, settle, wait_for
+from tests.pilot import real_app, screen_text, settle, wait_for
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
 TOKEN = "ghp_0pSd4shT3stT0k3nN3v3rSh0wn000000000"

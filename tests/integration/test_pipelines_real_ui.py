@@ -14,7 +14,7 @@ from opsdash.screens.pipeline import RunScreen
 from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import confirm_and_finish, real_app, screen_text, select_row, settle, wait_for
+from tests.pilot import confirm_and_finish, real_app, screen_text, select_row, settle, wait_for
 
 DEADLINE = 60.0
 

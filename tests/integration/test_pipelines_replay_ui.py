@@ -17,10 +17,10 @@ from opsdash.sources.gitlab import GitLabConfig
 from opsdash.sources.jenkins import JenkinsConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.helpers import confirm_and_finish, real_app, select_row, settle, wait_for
 from tests.integration.test_gitlab_replay import API as GITLAB_API
 from tests.integration.test_gitlab_replay import route_project
 from tests.integration.test_jenkins_replay import APP, route_jobs
+from tests.pilot import confirm_and_finish, real_app, select_row, settle, wait_for
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GH_TOKEN, GL_TOKEN, JENKINS_TOKEN = "ghp_ui_t0ken_42", "glpat-ui-t0ken-42", "jenk1ns-ui-t0ken"

@@ -14,7 +14,7 @@ from devstack.replay import ReplayServer, Reply
 from opsdash.model.ml import ThresholdState
 from opsdash.sources.http import HttpError
 from opsdash.sources.prometheus import PrometheusConfig, PrometheusSource
-from tests.helpers import sync_wait
+from tests.pilot import sync_wait
 
 QUERY = 'model_accuracy{job="opsdash-model"}'
 

@@ -12,7 +12,7 @@ from opsdash.actions.runner import ActionRunner
 from opsdash.actions.swarm import SwarmActions
 from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.store import Store
-from tests.helpers import run_isolated, unique
+from tests.fakes import run_isolated, unique
 
 pytestmark = pytest.mark.docker
 
@@ -324,7 +324,7 @@ def test_swarm_rolling_update_and_rollback(own_engine, tmp_path):
     store = Store(tmp_path / "s.db")
     swarm, runner = SwarmActions(source, timeout=120), ActionRunner(store)
     try:
-        from tests.helpers import sync_wait
+        from tests.pilot import sync_wait
 
         sync_wait(
             lambda: "2/2" in own_engine.cli("service", "ls", "--format", "{{.Replicas}}").stdout, 60

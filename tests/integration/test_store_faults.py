@@ -16,16 +16,8 @@ from opsdash.actions.runner import ActionRunner
 from opsdash.model import HealthState, SourceHealth
 from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 from opsdash.store import DeploymentEvent, Store, StoreError
-from tests.helpers import (
-    docker_config,
-    real_app,
-    run_isolated,
-    screen_text,
-    select_container,
-    spy_notifications,
-    unique,
-    wait_for,
-)
+from tests.fakes import docker_config, run_isolated, unique
+from tests.pilot import real_app, screen_text, select_container, spy_notifications, wait_for
 
 
 def _mount(path, options: str) -> None:

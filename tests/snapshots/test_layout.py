@@ -5,7 +5,7 @@ Update after reviewing the report: pytest tests/snapshots --snapshot-update
 
 from __future__ import annotations
 
-from tests.helpers import fixed_app, settle
+from tests.pilot import fixed_app, settle
 
 
 async def _ready(pilot) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from opsdash.cli import main
 from opsdash.store import Store
-from tests.helpers import add_sample_deployments
+from tests.fakes import add_sample_deployments
 
 
 def test_snapshot_json_includes_the_dora_keys(tmp_path, capsys):

@@ -1,14 +1,16 @@
-"""Small test helpers: build the real app, wait for a condition."""
+"""Test doubles and sample data: fixed sources (real `Source` subclasses that
+return canned records), the sample rows they return, sample deployments for a
+store, configs and names for the tests that run against the private engine.
+
+Nothing here imports Textual: fakes are core-side, like the sources they stand in for.
+"""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from opsdash.app import OpsdashApp
-from opsdash.config import Config, DockerHostConfig, DoraConfig, HostConfig, PipelineConfig
+from opsdash.config import Config
 from opsdash.model import (
     Container,
     DiskUsage,
@@ -31,8 +33,11 @@ from opsdash.model.ml import (
     ModelVersion,
     ThresholdState,
 )
-from opsdash.poller import Poller
 from opsdash.sources.base import Source
+from opsdash.sources.docker import DockerHostConfig
+from opsdash.sources.github import GitHubConfig
+from opsdash.sources.host import HostConfig
+from opsdash.sources.mlflow import MlflowConfig
 
 
 def unique(prefix: str) -> str:
@@ -43,40 +48,19 @@ def docker_config(docker_host: str, *, refresh: float = 0.5, **extra) -> Config:
     return Config(
         path=None,
         refresh=refresh,
-        docker=(
+        sources=(
             DockerHostConfig(name="test", host=docker_host, refresh=refresh, timeout=5, pull=False),
+            HostConfig(name="testhost", refresh=refresh),
         ),
-        hosts=(HostConfig(name="testhost", refresh=refresh),),
         **extra,
     )
 
 
-def real_app(config: Config, *, max_backoff: float = 2.0, store=None) -> OpsdashApp:
-    from opsdash.sources.registry import build_sources
-
-    sources = build_sources(config, store)
-    return OpsdashApp(config, Poller(sources, max_backoff=max_backoff), store=store)
-
-
-async def wait_for(pilot, condition: Callable[[], object], timeout: float = 30.0, step=0.1):
-    """Let the app run until `condition()` is truthy; fail with a clear message."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(step)
-    raise AssertionError(f"condition not met within {timeout}s: {condition.__doc__ or condition}")
-
-
-def sync_wait(condition: Callable[[], object], timeout: float = 30.0, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s")
+def run_isolated(engine, name: str, *args: str) -> str:
+    """`docker run -d` a container named `name` with no network (loopback only)."""
+    return engine.cli(
+        "run", "-d", "--name", name, "--network", "none", "--stop-timeout", "1", *args
+    ).stdout.strip()
 
 
 # --- a fixed source, for layout snapshots and key tests that need no engine ---
@@ -162,6 +146,8 @@ def sample_services() -> tuple[Service, ...]:
 
 class FixedDockerSource(Source):
     kind = "docker"
+    feeds = DockerSnapshot
+    config_class = DockerHostConfig
 
     def __init__(self, name="demo", services=True):
         super().__init__(name, refresh=3600, timeout=5)
@@ -179,6 +165,8 @@ class FixedDockerSource(Source):
 
 class FixedHostSource(Source):
     kind = "host"
+    feeds = HostStats
+    config_class = HostConfig
 
     def __init__(self):
         super().__init__("demohost", refresh=3600, timeout=5)
@@ -258,15 +246,16 @@ class FixedPipelineSource(Source):
     """A CI source with fixed runs that records what was asked of it."""
 
     kind = "github"
+    feeds = PipelineSnapshot
+    config_class = GitHubConfig
     can_rerun_failed = True
 
     def __init__(self, name="api", *, deploy="deploy.yml", read_only=False):
         super().__init__(name, refresh=3600, timeout=5)
-        self.config = PipelineConfig(
-            "github",
-            name,
-            "https://api.github.com",
-            "acme/api",
+        self.config = GitHubConfig(
+            name=name,
+            url="https://api.github.com",
+            project="acme/api",
             deploy=deploy,
             deploy_branch="main",
         )
@@ -415,6 +404,8 @@ class FixedModelsSource(Source):
     """An MLflow-like source with fixed rows that records alias moves."""
 
     kind = "mlflow"
+    feeds = ModelsSnapshot
+    config_class = MlflowConfig
 
     def __init__(self, name="registry", *, read_only=False):
         super().__init__(name, refresh=3600, timeout=5)
@@ -504,115 +495,3 @@ def midday_zone() -> str:
     offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -11..+12
     # Etc/GMT signs are the other way round: Etc/GMT-3 is three hours east.
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
-
-
-def fixed_app(
-    *,
-    read_only: bool = False,
-    keys: dict | None = None,
-    services=True,
-    store=None,
-    pipelines=None,
-    models=None,
-) -> OpsdashApp:
-    """Fixed data everywhere; the DORA keys come from a real store (sample
-    deployments in a temp dir unless `store` is given)."""
-    from pathlib import Path
-
-    from opsdash.sources.dora import DoraSource
-    from opsdash.store import Store
-
-    config = Config(
-        path=None,
-        refresh=3600,
-        read_only=read_only,
-        keys=keys or {},
-        dora=DoraConfig(timezone=midday_zone()),
-    )
-    pipelines = pipelines or FixedPipelineSource()
-    models = models or FixedModelsSource()
-    if store is None:
-        dora_store = Store(Path(":memory:"))  # nothing left behind on disk
-        add_sample_deployments(dora_store)
-    else:
-        dora_store = store
-    dora = DoraSource(config, dora_store, refresh=3600)
-    sources = [FixedDockerSource(services=services), FixedHostSource(), pipelines, models, dora]
-    return OpsdashApp(config, Poller(sources), store=store)
-
-
-async def settle(pilot) -> None:
-    """Wait for the first polls to land."""
-    await wait_for(pilot, lambda: pilot.app.all_polled, timeout=30, step=0.02)
-    await pilot.app.workers.wait_for_complete()
-    for _ in range(3):
-        await pilot.pause(0.05)
-    await pilot.wait_for_scheduled_animations()
-
-
-async def select_container(pilot, name: str):
-    """Wait until the container `name` is listed, then put the cursor on it."""
-    from opsdash.widgets.resource_table import ResourceTable
-
-    table = pilot.app.screen.query_one("#containers-table", ResourceTable)
-    await wait_for(pilot, lambda: any(r.name == name for r in table.records.values()))
-    key = next(k for k, r in table.records.items() if r.name == name)
-    table.move_cursor(row=table.get_row_index(key))
-    return table
-
-
-def spy_notifications(app) -> list[str]:
-    """Every message the app notifies from now on, in order (toasts are not drawn
-    in `run_test` unless asked, so tests read them here)."""
-    notes: list[str] = []
-    notify = app.notify
-
-    def spy(message, *args, **kwargs):
-        notes.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = spy
-    return notes
-
-
-def screen_text(app) -> str:
-    """The visible text of the current screen, as a person would read it."""
-    import html
-    import re
-
-    svg = app.export_screenshot()
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
-
-
-def run_isolated(engine, name: str, *args: str) -> str:
-    """`docker run -d` a container named `name` with no network (loopback only)."""
-    return engine.cli(
-        "run", "-d", "--name", name, "--network", "none", "--stop-timeout", "1", *args
-    ).stdout.strip()
-
-
-async def confirm_and_finish(pilot, timeout: float = 60.0) -> str:
-    """Answer y to the confirmation, wait for the action to end, close the dialog;
-    returns the outcome line."""
-    from opsdash.screens.actions import ConfirmScreen, ProgressScreen
-
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), timeout=timeout)
-    await pilot.press("y")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen), timeout=timeout)
-    screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.done, timeout=timeout)
-    await pilot.press("escape")
-    return screen.outcome
-
-
-async def select_row(pilot, table_id: str, match: Callable[[object], object]):
-    """Focus the table `table_id` and put the cursor on the first record `match` accepts."""
-    from opsdash.widgets.resource_table import ResourceTable
-
-    table = pilot.app.screen.query_one(f"#{table_id}", ResourceTable)
-    table.focus()
-    await pilot.pause()
-    key = next(k for k, r in table.records.items() if match(r))
-    table.move_cursor(row=table.get_row_index(key))
-    await pilot.pause()
-    return table
