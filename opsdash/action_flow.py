@@ -17,7 +17,7 @@ from textual.app import App
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, TargetBusy
 from opsdash.actions.runner import ActionRunner
 from opsdash.config import Config, Matcher
-from opsdash.model import Container, PipelineRun, RunStatus, Service
+from opsdash.model import Container, PipelineRun, Service
 from opsdash.model.ml import ModelRow
 from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 
@@ -115,7 +115,7 @@ class ActionFlow:
     def _refused(self, action: str, target: Target) -> bool:
         source = self._source(target)
         plan = self._early_plan(action, target)
-        reason = self.runner.refusal(plan, host_read_only=bool(getattr(source, "read_only", False)))
+        reason = self.runner.refusal(plan, host_read_only=source is not None and source.read_only)
         if source is None:
             reason = f"{target.host} is not a configured Docker host"
         if reason is None:
@@ -140,8 +140,7 @@ class ActionFlow:
 
     def _plan(self, action: str, target: Target, image: str | None = None) -> None:
         from opsdash.actions.custom import CustomCommand, plan_custom
-        from opsdash.actions.docker import DockerActions
-        from opsdash.actions.swarm import SwarmActions
+        from opsdash.actions.targets import PlanContext, plan_target
 
         source = self._source(target)
         protected = self._protected(target)
@@ -170,38 +169,11 @@ class ActionFlow:
                 )
                 command = CustomCommand(custom.timeout)
                 run, cancel = (lambda p, progress, _ask: command.run(p, progress)), command.cancel
-            elif isinstance(target, Service):
-                swarm = SwarmActions(source)
-                if action == "redeploy":
-                    plan = swarm.plan_update(target.id, image)
-                    run = lambda p, progress, _ask: swarm.run_update(p, progress)  # noqa: E731
-                elif action == "rollback":
-                    plan = swarm.plan_rollback(target.id)
-                    run = lambda p, progress, _ask: swarm.run_rollback(p, progress)  # noqa: E731
-                else:
-                    raise ActionError(f"{action} applies to containers; for a service use R or u")
             else:
-                docker_actions = DockerActions(
-                    source, health_timeout=self.config.health_timeout, actor=self.runner.actor
+                context = PlanContext(
+                    source, self.config.health_timeout, self.runner.actor, self.runner.store
                 )
-                if action == "restart":
-                    plan = docker_actions.plan_restart(target.id)
-                    run = lambda p, progress, _ask: docker_actions.run_restart(p, progress)  # noqa: E731
-                elif action == "toggle":
-                    plan = docker_actions.plan_toggle(target.id)
-                    run = lambda p, progress, _ask: docker_actions.run_toggle(p, progress)  # noqa: E731
-                elif action == "redeploy":
-                    plan = docker_actions.plan_redeploy(target.id, image)
-                    run = docker_actions.run_redeploy
-                else:
-                    store = self.runner.store
-                    previous = store.previous_image(target.host, target.name) if store else None
-                    if previous is None:
-                        raise ActionError(
-                            f"no earlier redeploy of {target.name} is recorded, so there is nothing to roll back to"
-                        )
-                    plan = docker_actions.plan_rollback(target.id, *previous)
-                    run = lambda p, progress, _ask: docker_actions.run_rollback(p, progress)  # noqa: E731
+                plan, run = plan_target(context, action, target, image)
         except TargetBusy as exc:
             self.runner.refuse(self._early_plan(action, target), str(exc))
             self.call_ui(self.app.notify, f"Refused: {exc}.", severity="warning", timeout=8)
@@ -242,12 +214,12 @@ class ActionFlow:
 
     def pipeline_source(self, run: PipelineRun | None) -> Any:
         """The run's source; for D without a run, the first source with a deploy."""
-        from opsdash.config import PIPELINE_PROVIDERS
+        from opsdash.sources.capabilities import Deploys
 
-        sources = [s for s in self.poller.sources.values() if s.kind in PIPELINE_PROVIDERS]
         if run is not None:
             return self.poller.sources.get(run.source)
-        return next((s for s in sources if s.deploy_target), None)
+        deployers = (s for s in self.poller.sources.values() if isinstance(s, Deploys))
+        return next((s for s in deployers if s.deploy_target), None)
 
     def start_pipeline(self, action: str, run: PipelineRun | None, ref: str | None = None) -> None:
         """action: rerun, rerun-failed, cancel (of `run`), deploy (to `ref`)."""
@@ -255,8 +227,10 @@ class ActionFlow:
         if source is None:
             self.app.notify("No CI source is configured.", severity="warning", timeout=4)
             return
+        from opsdash.actions.pipeline import plan_pipeline
+
         try:
-            plan, call = self._pipeline_plan(action, run, source, ref)
+            plan, call = plan_pipeline(action, source, run, ref)
         except ActionError as exc:
             self.app.notify(str(exc), severity="warning", timeout=5)
             return
@@ -286,66 +260,6 @@ class ActionFlow:
         )
         self._confirm(plan, work, None, other)
 
-    def _pipeline_plan(
-        self, action: str, run: PipelineRun | None, source: Any, ref: str | None
-    ) -> tuple[ActionPlan, Callable[[], str]]:
-        if action == "deploy":
-            if not source.deploy_target:
-                raise ActionError(
-                    f"No deploy is configured for {source.label}: set deploy = ... in its"
-                    " table (docs/config.md)."
-                )
-            ref = ref or source.default_ref
-            plan = ActionPlan(
-                action="deploy",
-                kind="pipeline",
-                target=source.deploy_target,
-                target_id=source.config.deploy,
-                host=source.label,
-                ref=ref,
-                steps=(
-                    f"Trigger {source.deploy_target} on ref {ref}.",
-                    "The new run appears in the Pipelines panel; a successful deploy is"
-                    " recorded as a deployment.",
-                ),
-            )
-            return plan, lambda: source.deploy(ref)
-        if run is None:
-            raise ActionError("Select a run in the Pipelines panel first.")
-        number = f"#{run.number}" if run.number is not None else run.id
-        title = f"{run.pipeline} {number}"
-        where = f"{run.provider}:{run.project}"
-        if action == "cancel":
-            if run.status.finished:
-                raise ActionError(
-                    f"{title} already finished ({run.status.value}); nothing to cancel."
-                )
-            steps = (f"Cancel {title} of {where} ({run.status.value} now).",)
-            call: Callable[[], str] = lambda: source.cancel(run)  # noqa: E731
-        elif action == "rerun-failed":
-            if not getattr(source, "can_rerun_failed", False):
-                raise ActionError(f"{run.provider} cannot rerun only the failed jobs; use r.")
-            if run.status is not RunStatus.FAILED:
-                raise ActionError(f"{title} has no failed jobs ({run.status.value}).")
-            steps = (f"Rerun the failed jobs of {title} (and the jobs that need them) on {where}.",)
-            call = lambda: source.rerun(run, True)  # noqa: E731
-        elif action == "rerun":
-            if not run.status.finished and run.provider == "github":
-                raise ActionError(f"{title} is still {run.status.value}; cancel it first or wait.")
-            steps = (f"Rerun {title} of {where} ({run.status.value}).",)
-            call = lambda: source.rerun(run, False)  # noqa: E731
-        else:
-            raise ActionError(f"{action} does not apply to a pipeline run")
-        plan = ActionPlan(
-            action=action,
-            kind="pipeline",
-            target=title,
-            target_id=run.id,
-            host=source.label,
-            steps=(*steps, "The panel refreshes when it is done."),
-        )
-        return plan, call
-
     # --- models (P promotes, u rolls the serving alias back) ------------------------
 
     def start_model(self, action: str, row: ModelRow, version: str | None = None) -> None:
@@ -372,9 +286,7 @@ class ActionFlow:
         early = ActionPlan(
             action=action, kind="model", target=row.model, target_id=row.model, host=source.label
         )
-        reason = self.runner.refusal(
-            early, host_read_only=bool(getattr(source, "read_only", False))
-        )
+        reason = self.runner.refusal(early, host_read_only=source.read_only)
         if reason is not None:
             self.runner.refuse(early, reason)
             self.app.notify(f"Refused: {reason}.", severity="warning", timeout=4)

@@ -249,6 +249,7 @@ class FixedPipelineSource(Source):
     feeds = PipelineSnapshot
     config_class = GitHubConfig
     can_rerun_failed = True
+    can_rerun_running = False  # as GitHub
 
     def __init__(self, name="api", *, deploy="deploy.yml", read_only=False):
         super().__init__(name, refresh=3600, timeout=5)

@@ -58,9 +58,11 @@ class RunDetails(Protocol):
 @runtime_checkable
 class RerunsRuns(Protocol):
     """r reruns a run, c cancels one; F reruns only the failed jobs where
-    `can_rerun_failed` says the vendor can."""
+    `can_rerun_failed` says the vendor can; a run still going is rerun only
+    where `can_rerun_running` says so (GitHub refuses)."""
 
     can_rerun_failed: bool
+    can_rerun_running: bool
 
     def rerun(self, run: PipelineRun, failed_only: bool = False) -> str: ...
 

@@ -63,6 +63,7 @@ class PipelineSource(Source):
     feeds = PipelineSnapshot
     # What r, F, c and D mean for this provider, for the confirmation dialog.
     can_rerun_failed: ClassVar[bool] = False
+    can_rerun_running: ClassVar[bool] = True
 
     def __init__(self, config: CiConfig, client: HttpClient):
         super().__init__(config.name, config.refresh, config.timeout)

@@ -122,6 +122,7 @@ class GitHubSource(PipelineSource):
     config_class = GitHubConfig
     setup_hint = "run opsdash inside a GitHub checkout with GITHUB_TOKEN set"
     can_rerun_failed = True
+    can_rerun_running = False  # a run in progress must end (or be cancelled) first
 
     @classmethod
     def autodetect(cls, detection: Detection) -> tuple[GitHubConfig, ...]:

@@ -221,6 +221,15 @@ def _checkout(root, url):
     )
 
 
+def _ci_found(start):
+    """What the CI sources autodetect in the checkout holding `start`."""
+    from opsdash.sources.base import Detection
+    from opsdash.sources.registry import source_class
+
+    detection = Detection(cwd=start)
+    return tuple(c for k in ("github", "gitlab") for c in source_class(k).autodetect(detection))
+
+
 @pytest.mark.parametrize(
     ("url", "provider", "project", "api"),
     [
@@ -234,15 +243,6 @@ def _checkout(root, url):
         ),
     ],
 )
-def _ci_found(start):
-    """What the CI sources autodetect in the checkout holding `start`."""
-    from opsdash.sources.base import Detection
-    from opsdash.sources.registry import source_class
-
-    detection = Detection(cwd=start)
-    return tuple(c for k in ("github", "gitlab") for c in source_class(k).autodetect(detection))
-
-
 def test_zero_config_pipelines_from_the_checkout(
     tmp_path, monkeypatch, url, provider, project, api
 ):
@@ -303,7 +303,7 @@ def test_a_good_ca_bundle_loads(tmp_path):
     import certifi
 
     path = write(tmp_path, f'[[mlflow]]\nurl = "https://m"\nca_bundle = "{certifi.where()}"\n')
-    assert load_config(path).mlflow[0].ca_bundle == certifi.where()
+    assert load_config(path).of_kind("mlflow")[0].ca_bundle == certifi.where()
 
 
 @pytest.mark.parametrize("how", ["--config", "OPSDASH_CONFIG"])
