@@ -9,7 +9,7 @@ from rich.text import Text
 from opsdash.formatting import age, human_bytes, percent
 from opsdash.model import Container, Service
 from opsdash.safetext import literal
-from opsdash.views.common import NAME_WIDTH, Column, short
+from opsdash.views.common import NAME_WIDTH, Column, labels_text, search_text, short
 
 STATE_STYLE = {
     "running": "green",
@@ -55,19 +55,22 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         "NAME",
         lambda c, _: literal(short(c.name, NAME_WIDTH), "bold"),
         lambda c: c.name.lower(),
+        search=lambda c: c.name,
     ),
-    Column("host", "HOST", lambda c, _: literal(c.host), lambda c: c.host),
+    Column("host", "HOST", lambda c, _: literal(c.host), lambda c: c.host, search=lambda c: c.host),
     Column(
         "state",
         "STATE",
         lambda c, _: literal(c.state, STATE_STYLE.get(c.state, "")),
         lambda c: (c.state != "running", c.state),
+        search=lambda c: c.state,
     ),
     Column(
         "health",
         "HEALTH",
         lambda c, _: literal(c.health or "-", HEALTH_STYLE.get(c.health, "dim")),
         lambda c: (c.health != "unhealthy", c.health),
+        search=lambda c: c.health,
     ),
     Column(
         "cpu",
@@ -93,6 +96,7 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         "IMAGE",
         lambda c, _: literal(short(c.image, NAME_WIDTH)),
         lambda c: c.image.lower(),
+        search=lambda c: c.image,
     ),
     Column("ports", "PORTS", lambda c, _: literal(_ports(c)), _ports),
     Column(
@@ -102,12 +106,19 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
             f"{c.compose_project}/{c.compose_service}" if c.compose_project else ""
         ),
         lambda c: (c.compose_project, c.compose_service),
+        search=lambda c: f"{c.compose_project} {c.compose_service}",
     ),
 ]
 
 SERVICE_COLUMNS: list[Column[Service]] = [
-    Column("name", "SERVICE", lambda s, _: literal(s.name, "bold"), lambda s: s.name.lower()),
-    Column("host", "HOST", lambda s, _: literal(s.host), lambda s: s.host),
+    Column(
+        "name",
+        "SERVICE",
+        lambda s, _: literal(s.name, "bold"),
+        lambda s: s.name.lower(),
+        search=lambda s: s.name,
+    ),
+    Column("host", "HOST", lambda s, _: literal(s.host), lambda s: s.host, search=lambda s: s.host),
     Column(
         "replicas",
         "REPLICAS",
@@ -117,8 +128,14 @@ SERVICE_COLUMNS: list[Column[Service]] = [
         ),
         lambda s: (s.replicas_running - (s.replicas_desired or 0), s.name),
     ),
-    Column("mode", "MODE", lambda s, _: literal(s.mode), lambda s: s.mode),
-    Column("image", "IMAGE", lambda s, _: literal(s.image), lambda s: s.image.lower()),
+    Column("mode", "MODE", lambda s, _: literal(s.mode), lambda s: s.mode, search=lambda s: s.mode),
+    Column(
+        "image",
+        "IMAGE",
+        lambda s, _: literal(s.image),
+        lambda s: s.image.lower(),
+        search=lambda s: s.image,
+    ),
     Column(
         "update",
         "UPDATE",
@@ -126,6 +143,7 @@ SERVICE_COLUMNS: list[Column[Service]] = [
             s.update_state or "-", "yellow" if s.update_state == "updating" else ""
         ),
         lambda s: s.update_state,
+        search=lambda s: s.update_state,
     ),
     Column(
         "updated",
@@ -136,13 +154,5 @@ SERVICE_COLUMNS: list[Column[Service]] = [
 ]
 
 
-def container_search_text(c: Container) -> str:
-    """What `/` matches against: every column a user can see, plus labels."""
-    labels = " ".join(f"{k}={v}" for k, v in c.labels)
-    return " ".join(
-        (c.name, c.host, c.image, c.state, c.health, c.compose_project, c.compose_service, labels)
-    ).lower()
-
-
-def service_search_text(s: Service) -> str:
-    return " ".join((s.name, s.host, s.image, s.mode, s.update_state)).lower()
+container_search_text = search_text(CONTAINER_COLUMNS, labels_text)
+service_search_text = search_text(SERVICE_COLUMNS)

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from opsdash.formatting import age, human_duration
 from opsdash.safetext import literal
-from opsdash.views.common import Column, short
+from opsdash.views.common import Column, search_text, short
 
 LEVEL_STYLE = {
     "elite": "green bold",
@@ -102,6 +102,12 @@ def last_deploy_cell(row, now: datetime) -> Text:
     return text
 
 
+def _last_deploy_search(row) -> str:
+    """The whole version (the cell cuts it to 12) and the result."""
+    deploy = row.last_deploy
+    return f"{deploy.version} {deploy.result}" if deploy else ""
+
+
 def _service_name(row) -> Text:
     text = literal(row.service, "bold italic" if row.overall else "bold")
     kinds = "+".join(row.kinds)
@@ -111,7 +117,11 @@ def _service_name(row) -> Text:
 
 DEPLOYMENT_COLUMNS: list[Column[Any]] = [
     Column(
-        "service", "SERVICE", lambda r, _: _service_name(r), lambda r: (not r.overall, r.service)
+        "service",
+        "SERVICE",
+        lambda r, _: _service_name(r),
+        lambda r: (not r.overall, r.service),
+        search=lambda r: " ".join((r.service, *r.kinds)),
     ),
     Column(
         "days",
@@ -148,6 +158,7 @@ DEPLOYMENT_COLUMNS: list[Column[Any]] = [
         "LAST DEPLOY",
         last_deploy_cell,
         lambda r: -(r.last_deploy.at.timestamp() if r.last_deploy else 0.0),
+        search=_last_deploy_search,
     ),
     Column(
         "pending",
@@ -161,11 +172,7 @@ DEPLOYMENT_COLUMNS: list[Column[Any]] = [
 ]
 
 
-def deployment_search_text(row) -> str:
-    last = row.last_deploy
-    return " ".join(
-        (row.service, *row.kinds, last.version if last else "", last.result if last else "")
-    ).lower()
+deployment_search_text = search_text(DEPLOYMENT_COLUMNS)
 
 
 TIMELINE_STYLE = {
@@ -188,17 +195,30 @@ TIMELINE_COLUMNS: list[Column[Any]] = [
         "WHAT",
         lambda e, _: Text(e.what, style=TIMELINE_STYLE.get(e.what, "")),
         lambda e: e.what,
+        search=lambda e: e.what,
     ),
-    Column("detail", "DETAIL", lambda e, _: literal(short(e.detail, 60)), lambda e: e.detail),
+    Column(
+        "detail",
+        "DETAIL",
+        lambda e, _: literal(short(e.detail, 60)),
+        lambda e: e.detail,
+        search=lambda e: e.detail,
+    ),
     Column(
         "result",
         "RESULT",
         lambda e, _: literal(e.result, "red" if e.result.startswith("failed") else ""),
         lambda e: e.result,
+        search=lambda e: e.result,
     ),
-    Column("source", "SOURCE", lambda e, _: literal(e.source, "dim"), lambda e: e.source),
+    Column(
+        "source",
+        "SOURCE",
+        lambda e, _: literal(e.source, "dim"),
+        lambda e: e.source,
+        search=lambda e: e.source,
+    ),
 ]
 
 
-def timeline_search_text(entry) -> str:
-    return " ".join((entry.what, entry.detail, entry.result, entry.source)).lower()
+timeline_search_text = search_text(TIMELINE_COLUMNS)

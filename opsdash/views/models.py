@@ -7,7 +7,7 @@ from rich.text import Text
 from opsdash.formatting import age, metric_value, sparkline
 from opsdash.model.ml import ModelRow, ModelVersion, ThresholdState
 from opsdash.safetext import literal
-from opsdash.views.common import Column, badge, short
+from opsdash.views.common import Column, badge, labels_text, search_text, short
 
 THRESHOLD_LOOK = {
     ThresholdState.OK: ("✓", "green"),
@@ -70,15 +70,34 @@ def _model_state(row: ModelRow) -> Text:
 
 
 MODEL_COLUMNS: list[Column[ModelRow]] = [
-    Column("state", "STATE", lambda m, _: _model_state(m), lambda m: _STATE_ORDER[m.state]),
+    Column(
+        "state",
+        "STATE",
+        lambda m, _: _model_state(m),
+        lambda m: _STATE_ORDER[m.state],
+        search=lambda m: m.state.value,
+    ),
     Column(
         "model",
         "MODEL",
         lambda m, _: literal(short(m.model, 24), "bold"),
         lambda m: m.model.lower(),
+        search=lambda m: m.model,
     ),
-    Column("metric", "METRIC", lambda m, _: literal(m.metric), lambda m: m.metric),
-    Column("serving", "SERVING", lambda m, _: _serving(m), lambda m: m.version),
+    Column(
+        "metric",
+        "METRIC",
+        lambda m, _: literal(m.metric),
+        lambda m: m.metric,
+        search=lambda m: m.metric,
+    ),
+    Column(
+        "serving",
+        "SERVING",
+        lambda m, _: _serving(m),
+        lambda m: m.version,
+        search=lambda m: f"{m.version} {m.alias}",
+    ),
     Column(
         "value",
         "VALUE",
@@ -107,15 +126,12 @@ MODEL_COLUMNS: list[Column[ModelRow]] = [
         "SOURCE",
         lambda m, _: literal(m.source, "dim"),
         lambda m: m.source,
+        search=lambda m: m.source,
     ),
 ]
 
 
-def model_search_text(m: ModelRow) -> str:
-    labels = " ".join(f"{k}={v}" for k, v in m.labels)
-    return " ".join(
-        (m.state.value, m.model, m.metric, m.version, m.alias, m.source, labels)
-    ).lower()
+model_search_text = search_text(MODEL_COLUMNS, labels_text)
 
 
 def version_columns(metrics: tuple[str, ...]) -> list[Column[ModelVersion]]:
