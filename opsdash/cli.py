@@ -31,15 +31,12 @@ from opsdash.model.deployments import DeploymentsSnapshot
 from opsdash.model.ml import ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.safetext import literal, strip_unsafe
-from opsdash.views import (
-    CONTAINER_COLUMNS,
-    DEPLOYMENT_COLUMNS,
-    MODEL_COLUMNS,
-    RUN_COLUMNS,
-    SERVICE_COLUMNS,
-    Column,
-    audit_table,
-)
+from opsdash.views.audit import audit_table
+from opsdash.views.common import Column
+from opsdash.views.containers import CONTAINER_COLUMNS, SERVICE_COLUMNS
+from opsdash.views.deployments import DEPLOYMENT_COLUMNS
+from opsdash.views.models import MODEL_COLUMNS
+from opsdash.views.pipelines import RUN_COLUMNS
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Input, RichLog, Static
 from opsdash.actions.base import ActionPlan
 from opsdash.safetext import literal, strip_unsafe
 from opsdash.store import AuditEntry
-from opsdash.views import audit_table
+from opsdash.views.audit import audit_table
 from opsdash.widgets.literal_input import LiteralInput
 
 

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 from opsdash.model.deployments import WINDOWS, ServiceDeployments, TimelineEntry
 from opsdash.poller import describe_error
 from opsdash.safetext import literal
-from opsdash.views import (
+from opsdash.views.deployments import (
     TIMELINE_COLUMNS,
     cfr_cell,
     day_bars,

@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 from opsdash.formatting import age
 from opsdash.model import ContainerDetails
 from opsdash.safetext import literal
-from opsdash.views import container_uptime
+from opsdash.views.containers import container_uptime
 
 MASK = "••••••"
 

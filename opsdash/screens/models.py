@@ -18,7 +18,7 @@ from textual.widgets import Footer, Sparkline, Static
 from opsdash.formatting import age, metric_value
 from opsdash.model.ml import ModelRow, ModelVersion
 from opsdash.safetext import literal
-from opsdash.views import threshold_text, version_columns
+from opsdash.views.models import threshold_text, version_columns
 from opsdash.widgets.resource_table import ResourceTable
 
 

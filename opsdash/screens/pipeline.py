@@ -21,7 +21,7 @@ from opsdash.formatting import age, human_duration
 from opsdash.model import PipelineJob, PipelineRun
 from opsdash.poller import describe_error
 from opsdash.safetext import ansi_text, literal
-from opsdash.views import JOB_COLUMNS, job_search_text, run_status
+from opsdash.views.pipelines import JOB_COLUMNS, job_search_text, run_status
 from opsdash.widgets.resource_table import ResourceTable
 
 JOBS_REFRESH = 3.0  # seconds between job reloads while the run is not finished

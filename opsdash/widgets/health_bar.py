@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from opsdash.model import SourceHealth
 from opsdash.safetext import literal
-from opsdash.views import health_badge
+from opsdash.views.health import health_badge
 
 
 class HealthBar(Static):

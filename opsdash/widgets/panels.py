@@ -26,18 +26,15 @@ from opsdash.model import (
 from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
 from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.safetext import literal
-from opsdash.views import (
+from opsdash.views.containers import (
     CONTAINER_COLUMNS,
-    DEPLOYMENT_COLUMNS,
-    MODEL_COLUMNS,
-    RUN_COLUMNS,
     SERVICE_COLUMNS,
     container_search_text,
-    deployment_search_text,
-    model_search_text,
-    run_search_text,
     service_search_text,
 )
+from opsdash.views.deployments import DEPLOYMENT_COLUMNS, deployment_search_text
+from opsdash.views.models import MODEL_COLUMNS, model_search_text
+from opsdash.views.pipelines import RUN_COLUMNS, run_search_text
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.resource_table import ResourceTable
 

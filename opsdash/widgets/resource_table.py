@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from opsdash.views import Column
+from opsdash.views.common import Column
 
 
 class ResourceTable(DataTable):

@@ -1,0 +1,158 @@
+"""Containers and Swarm services: their table columns and what `/` matches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from opsdash.formatting import age, human_bytes, percent
+from opsdash.model import Container, Service
+from opsdash.safetext import literal
+from opsdash.views.common import NAME_WIDTH, Column, labels_text, search_text, short
+
+STATE_STYLE = {
+    "running": "green",
+    "restarting": "yellow",
+    "paused": "yellow",
+    "created": "cyan",
+    "exited": "red",
+    "dead": "red bold",
+    "removing": "yellow",
+}
+HEALTH_STYLE = {"healthy": "green", "unhealthy": "red bold", "starting": "yellow"}
+
+
+def container_uptime(c: Container, now: datetime) -> str:
+    if c.running and c.started_at:
+        return "up " + age(c.started_at, now)
+    if c.state in ("exited", "dead"):
+        code = "?" if c.exit_code is None else str(c.exit_code)
+        ago = f" {age(c.finished_at, now)} ago" if c.finished_at else ""
+        return f"exit {code}{ago}"
+    return c.state
+
+
+def _memory(c: Container) -> str:
+    if c.memory_used is None:
+        return "-"
+    return human_bytes(c.memory_used)
+
+
+def _ports(c: Container) -> str:
+    return ", ".join(str(p) for p in c.ports)
+
+
+def _uptime_sort(c: Container) -> tuple[int, float]:
+    if c.running and c.started_at:
+        return (0, -c.started_at.timestamp())
+    return (1, 0.0)
+
+
+CONTAINER_COLUMNS: list[Column[Container]] = [
+    Column(
+        "name",
+        "NAME",
+        lambda c, _: literal(short(c.name, NAME_WIDTH), "bold"),
+        lambda c: c.name.lower(),
+        search=lambda c: c.name,
+    ),
+    Column("host", "HOST", lambda c, _: literal(c.host), lambda c: c.host, search=lambda c: c.host),
+    Column(
+        "state",
+        "STATE",
+        lambda c, _: literal(c.state, STATE_STYLE.get(c.state, "")),
+        lambda c: (c.state != "running", c.state),
+        search=lambda c: c.state,
+    ),
+    Column(
+        "health",
+        "HEALTH",
+        lambda c, _: literal(c.health or "-", HEALTH_STYLE.get(c.health, "dim")),
+        lambda c: (c.health != "unhealthy", c.health),
+        search=lambda c: c.health,
+    ),
+    Column(
+        "cpu",
+        "CPU",
+        lambda c, _: Text(percent(c.cpu_percent), justify="right"),
+        lambda c: -(c.cpu_percent or 0.0),
+    ),
+    Column(
+        "mem",
+        "MEM",
+        lambda c, _: Text(_memory(c), justify="right"),
+        lambda c: -(c.memory_used or 0),
+    ),
+    Column("uptime", "UPTIME", lambda c, now: literal(container_uptime(c, now)), _uptime_sort),
+    Column(
+        "restarts",
+        "RESTARTS",
+        lambda c, _: Text(str(c.restart_count), justify="right"),
+        lambda c: -c.restart_count,
+    ),
+    Column(
+        "image",
+        "IMAGE",
+        lambda c, _: literal(short(c.image, NAME_WIDTH)),
+        lambda c: c.image.lower(),
+        search=lambda c: c.image,
+    ),
+    Column("ports", "PORTS", lambda c, _: literal(_ports(c)), _ports),
+    Column(
+        "project",
+        "PROJECT",
+        lambda c, _: literal(
+            f"{c.compose_project}/{c.compose_service}" if c.compose_project else ""
+        ),
+        lambda c: (c.compose_project, c.compose_service),
+        search=lambda c: f"{c.compose_project} {c.compose_service}",
+    ),
+]
+
+SERVICE_COLUMNS: list[Column[Service]] = [
+    Column(
+        "name",
+        "SERVICE",
+        lambda s, _: literal(s.name, "bold"),
+        lambda s: s.name.lower(),
+        search=lambda s: s.name,
+    ),
+    Column("host", "HOST", lambda s, _: literal(s.host), lambda s: s.host, search=lambda s: s.host),
+    Column(
+        "replicas",
+        "REPLICAS",
+        lambda s, _: literal(
+            f"{s.replicas_running}/{'-' if s.replicas_desired is None else s.replicas_desired}",
+            "green" if s.replicas_running == s.replicas_desired else "yellow",
+        ),
+        lambda s: (s.replicas_running - (s.replicas_desired or 0), s.name),
+    ),
+    Column("mode", "MODE", lambda s, _: literal(s.mode), lambda s: s.mode, search=lambda s: s.mode),
+    Column(
+        "image",
+        "IMAGE",
+        lambda s, _: literal(s.image),
+        lambda s: s.image.lower(),
+        search=lambda s: s.image,
+    ),
+    Column(
+        "update",
+        "UPDATE",
+        lambda s, _: literal(
+            s.update_state or "-", "yellow" if s.update_state == "updating" else ""
+        ),
+        lambda s: s.update_state,
+        search=lambda s: s.update_state,
+    ),
+    Column(
+        "updated",
+        "UPDATED",
+        lambda s, now: literal(age(s.updated, now) + " ago" if s.updated else "-"),
+        lambda s: -(s.updated.timestamp() if s.updated else 0),
+    ),
+]
+
+
+container_search_text = search_text(CONTAINER_COLUMNS, labels_text)
+service_search_text = search_text(SERVICE_COLUMNS)

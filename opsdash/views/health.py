@@ -1,0 +1,42 @@
+"""The health bar's per-source badge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+
+from opsdash.formatting import human_duration
+from opsdash.model import HealthState, SourceHealth
+from opsdash.safetext import literal
+
+SOURCE_STYLE = {
+    HealthState.OK: "green",
+    HealthState.PENDING: "cyan",
+    HealthState.STALE: "yellow",
+    HealthState.ERROR: "red bold",
+}
+
+
+def health_badge(health: SourceHealth, now: datetime, refresh: float | None = None) -> Text:
+    """`docker:local ok 2s`: the word says the state, colour only repeats it (NO_COLOR)."""
+    text = Text()
+    text.append(strip_label(health.label))
+    text.append(" ")
+    text.append(health.state.value, style=SOURCE_STYLE[health.state])
+    if health.state is HealthState.OK and health.message:
+        text.append(f" {strip_label(health.message)}", style="dim")  # e.g. rate limit left
+    if health.last_ok is not None and refresh is not None:
+        # Fresh data needs no age; it appears once a poll is late, so an idle
+        # screen stays still (no redraw every second).
+        seconds = (now - health.last_ok).total_seconds()
+        if seconds > refresh + 1:
+            text.append(f" {human_duration(seconds)} ago", style="dim")
+    if health.state is HealthState.ERROR and health.next_retry is not None:
+        wait = max(0.0, (health.next_retry - now).total_seconds())
+        text.append(f" retry {human_duration(wait)}", style="dim")
+    return text
+
+
+def strip_label(value: str) -> str:
+    return literal(value).plain
