@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from opsdash.app import OpsdashApp
 from opsdash.config import Config, DockerHostConfig, DoraConfig, HostConfig, PipelineConfig
@@ -501,7 +501,7 @@ def midday_zone() -> str:
     (whole days and a few hours before now) fall on the same local dates
     whatever the hour the tests run: at 00:30 in the machine's zone a deploy
     "2 hours ago" would be yesterday's and shift the snapshot's bars."""
-    offset = (12 - datetime.now(timezone.utc).hour + 12) % 24 - 12  # -11..+12
+    offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -11..+12
     # Etc/GMT signs are the other way round: Etc/GMT-3 is three hours east.
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
@@ -519,7 +519,7 @@ def fixed_app(
     deployments in a temp dir unless `store` is given)."""
     from pathlib import Path
 
-    from opsdash.sources.dora import DoraSource
+    from opsdash.dora.source import DoraSource
     from opsdash.store import Store
 
     config = Config(

@@ -39,7 +39,7 @@ def build_sources(config: Config, store: Store | None = None) -> list[Source]:
     sources += [source_class("mlflow")(m) for m in config.mlflow]
     sources += [source_class("prometheus")(p) for p in config.prometheus]
     if store is not None:
-        from opsdash.sources.dora import DoraSource
+        from opsdash.dora.source import DoraSource
 
         sources.append(DoraSource(config, store))
     return sources

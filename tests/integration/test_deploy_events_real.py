@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from opsdash.config import DockerHostConfig
-from opsdash.deployments import record_events
+from opsdash.dora.watcher import record_events
 from opsdash.sources.docker import DockerSource
 from opsdash.store import Store
 from tests.helpers import docker_config, run_isolated, sync_wait, unique
