@@ -21,6 +21,8 @@ from opsdash.store import DeploymentEvent, Store
 def watch_models(
     store: Store, config: Config, label: str, snapshot: ModelsSnapshot, now: datetime
 ) -> list[str]:
+    """The watcher for a ModelsSnapshot: each alias moved to another version is a
+    deployment (recorded under the source's kind); breaches open the service's issue."""
     done: list[str] = []
     breaches: dict[str, list[str]] = defaultdict(list)
     states: dict[str, list[ThresholdState]] = defaultdict(list)
