@@ -143,7 +143,7 @@ class OpsdashApp(LiteralTextApp):
         """In a worker thread: poll, then keep what must outlive the screen."""
         result = self.poller.run(label)
         if self.store is not None and result.ok:
-            from opsdash.deployments import record_poll
+            from opsdash.dora.watcher import record_poll
 
             recorded = record_poll(
                 self.store, self.config, label, result.data, acting=self.runner.acting_services

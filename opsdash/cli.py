@@ -152,7 +152,7 @@ def _poller(
         if isinstance(source, WaitsForStats):
             source.blocking_stats = blocking_stats  # one-shot commands wait for stats
         if store is not None and isinstance(source, RemembersDeployments):
-            from opsdash.deployments import recorded_vendor_ids
+            from opsdash.dora.ci_events import recorded_vendor_ids
 
             # deployments an earlier run recorded are not read again (cron snapshots)
             source.recorded = partial(recorded_vendor_ids, store, source.label)
@@ -160,7 +160,7 @@ def _poller(
 
 
 def _keys_poller(config: Config, store) -> Poller:
-    from opsdash.sources.dora import DoraSource
+    from opsdash.dora.source import DoraSource
 
     return Poller([DoraSource(config, store)])
 
@@ -214,7 +214,7 @@ def _open_store():
 
 def _record(store, config: Config, results: dict[str, SourceResult]) -> None:
     """What the polls saw goes into the store through the TUI's own watchers."""
-    from opsdash.deployments import record_poll
+    from opsdash.dora.watcher import record_poll
 
     for label, result in results.items():
         if result.ok:

@@ -60,7 +60,7 @@ def fixed_app(
     deployments in a temp dir unless `store` is given)."""
     from pathlib import Path
 
-    from opsdash.sources.dora import DoraSource
+    from opsdash.dora.source import DoraSource
     from opsdash.store import Store
 
     config = Config(

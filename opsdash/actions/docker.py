@@ -27,7 +27,7 @@ from opsdash.actions.base import (
 )
 from opsdash.actions.journal import note_facts
 from opsdash.actions.recreate import recreate_request
-from opsdash.deployments import REVISION_LABEL
+from opsdash.dora.docker_events import REVISION_LABEL
 from opsdash.sources.docker import DockerSource, _one_line
 from opsdash.sources.docker_ssh import ssh_reason
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from opsdash.dora import Deploy, KeysReport
+from opsdash.dora.keys import KeysReport
+from opsdash.dora.records import Deploy
 
 WINDOWS = (7, 30, 90)  # days; the panel shows 30, the service screen all three
 

@@ -50,7 +50,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from opsdash.dora import Change
+from opsdash.dora.records import Change
 from opsdash.sources.base import SourceError
 
 FIRST_DEPLOY_COMMITS = 500  # at most this many commits for the first known deploy ...

@@ -72,7 +72,7 @@ def build_sources(config: Config, store: Store | None = None) -> list[Source]:
     """Every configured source; with a store, also the DORA keys computed from it."""
     sources = [source_class(c.kind).from_config(c) for c in config.sources]
     if store is not None:
-        from opsdash.sources.dora import DoraSource
+        from opsdash.dora.source import DoraSource
 
         sources.append(DoraSource(config, store))
     return sources

@@ -23,13 +23,13 @@ from devstack.replay import ReplayServer, Reply, load_fixture
 from opsdash.actions.base import ActionPlan
 from opsdash.app import OpsdashApp
 from opsdash.config import Config
+from opsdash.dora.source import DoraSource
 from opsdash.literal_app import LiteralTextApp
 from opsdash.poller import Poller
 from opsdash.safetext import strip_unsafe
 from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 from opsdash.screens.details import RecordScreen
 from opsdash.screens.help import HelpScreen
-from opsdash.sources.dora import DoraSource
 from opsdash.sources.github import GitHubConfig
 from opsdash.store import Store
 from opsdash.widgets.literal_input import LiteralInput

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsdash.deployments import record_events
+from opsdash.dora.watcher import record_events
 from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.store import Store
 from tests.fakes import docker_config, run_isolated, unique

@@ -295,9 +295,9 @@ def test_own_redeploy_is_recorded_under_the_revision_and_gets_a_lead_time(engine
     from opsdash.actions.docker import DockerActions
     from opsdash.actions.runner import ActionRunner
     from opsdash.config import Config, DoraConfig, ServiceConfig
-    from opsdash.deployments import record_events
+    from opsdash.dora.source import DoraSource
+    from opsdash.dora.watcher import record_events
     from opsdash.sources.docker import DockerHostConfig, DockerSource
-    from opsdash.sources.dora import DoraSource
     from opsdash.store import Store
     from tests.fakes import run_isolated, unique
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from opsdash.config import Config, ServiceConfig
-from opsdash.deployments import record_events
+from opsdash.dora.watcher import record_events
 from opsdash.model import Container, DockerSnapshot, PipelineSnapshot, Service, VendorDeployment
 from opsdash.model.ml import ModelRow, ModelsSnapshot, ThresholdState
 from opsdash.store import DeploymentEvent, Store

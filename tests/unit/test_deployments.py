@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from opsdash.config import Config, ServiceConfig
-from opsdash.deployments import container_version, dora_result, record_events
+from opsdash.dora.ci_events import dora_result
+from opsdash.dora.docker_events import container_version
+from opsdash.dora.watcher import record_events
 from opsdash.model import Container, DockerSnapshot, PipelineSnapshot, Service, VendorDeployment
 from opsdash.model.ml import ModelRow, ModelsSnapshot, ThresholdState
 from opsdash.store import DeploymentEvent, Store

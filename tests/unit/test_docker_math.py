@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from opsdash.sources.docker import cpu_percent, memory_used, parse_time
+from opsdash.sources.docker import parse_time
+from opsdash.sources.docker_stats import cpu_percent, memory_used
 
 
 def test_cpu_percent_between_samples():

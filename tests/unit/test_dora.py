@@ -10,28 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opsdash.dora import (
+from opsdash.dora.failures import change_failure_rate, classify, median_recovery_time
+from opsdash.dora.frequency import deployment_frequency, deploys_per_day
+from opsdash.dora.keys import compute_keys, per_service, window_dates
+from opsdash.dora.lead_time import lead_times, median_lead_time
+from opsdash.dora.levels import (
     LEVELS,
     NO_DATA,
-    RESULTS,
-    Change,
-    Deploy,
-    HealthIssue,
     cfr_level,
-    change_failure_rate,
-    classify,
-    compute_keys,
-    deployment_frequency,
-    deploys_per_day,
     frequency_level,
     lead_time_level,
-    lead_times,
-    median_lead_time,
-    median_recovery_time,
-    per_service,
     recovery_level,
-    window_dates,
 )
+from opsdash.dora.records import RESULTS, Change, Deploy, HealthIssue
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from opsdash.dora import Deploy
-from opsdash.sightings import observer_of, one_per_change, same_version
+from opsdash.dora.records import Deploy
+from opsdash.dora.sightings import observer_of, one_per_change, same_version
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SHA = "4f2c1e9b7a0d3c5e8f1a2b4c6d8e0f1a3b5c7d9e"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from opsdash.config import Config, DoraConfig, ServiceConfig
-from opsdash.sources.dora import DoraSource
+from opsdash.dora.source import DoraSource
 from opsdash.store import DeploymentEvent, Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -128,7 +128,7 @@ def test_a_deploy_run_and_its_github_deployment_count_once(tmp_path):
 
 
 def test_before_any_deploy_the_running_revision_and_its_ancestors_are_deployed(repo, tmp_path):
-    from opsdash.deployments import record_events
+    from opsdash.dora.watcher import record_events
     from opsdash.model import Container, DockerSnapshot
 
     base = NOW - timedelta(days=3)

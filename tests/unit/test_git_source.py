@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from opsdash.dora import Deploy, lead_times, median_lead_time
+from opsdash.dora.lead_time import lead_times, median_lead_time
+from opsdash.dora.records import Deploy
 from opsdash.sources import git as gitmod
 from opsdash.sources.base import SourceError
 from opsdash.sources.git import FIRST_DEPLOY_DAYS, UNDEPLOYED_LIMIT, GitRepo

@@ -38,7 +38,8 @@ def _modules_after(imports: str) -> set[str]:
 def test_core_never_imports_textual():
     loaded = _modules_after(
         "import opsdash.model, opsdash.poller, opsdash.store, opsdash.config, "
-        "opsdash.sources.docker, opsdash.sources.host, opsdash.sources.registry"
+        "opsdash.sources.docker, opsdash.sources.host, opsdash.sources.registry, "
+        "opsdash.dora.watcher, opsdash.dora.source"
     )
     assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
 

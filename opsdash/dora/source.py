@@ -1,7 +1,7 @@
 """The Deployments panel's source: the DORA keys from the store (and git).
 
 It reads what the other sources recorded (deployment events, health issues),
-turns them into opsdash.dora records, adds each service's commits from its
+turns them into opsdash.dora.records, adds each service's commits from its
 local git checkout when one is configured, and computes the keys over 7, 30
 and 90 days. Polled like any source, so the UI never waits on the store or git.
 """
@@ -15,8 +15,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from opsdash import dora
 from opsdash.config import Config, ServiceConfig
+from opsdash.dora.failures import classify
+from opsdash.dora.frequency import deploys_per_day
+from opsdash.dora.keys import Keys, KeysReport, compute_keys, per_service
+from opsdash.dora.records import KINDS, Change, Deploy, HealthIssue
+from opsdash.dora.sightings import observer_of, one_per_change
 from opsdash.model import PipelineRun
 from opsdash.model.deployments import (
     WINDOWS,
@@ -24,7 +28,6 @@ from opsdash.model.deployments import (
     ServiceDeployments,
     TimelineEntry,
 )
-from opsdash.sightings import observer_of, one_per_change
 from opsdash.sources.base import Source
 from opsdash.store import DeploymentEvent, Store
 
@@ -58,16 +61,16 @@ def local_zone(name: str = "") -> tzinfo:
     return datetime.now().astimezone().tzinfo  # type: ignore[return-value]
 
 
-def to_deploy(event: DeploymentEvent) -> dora.Deploy | None:
+def to_deploy(event: DeploymentEvent) -> Deploy | None:
     result = RESULT_WORDS.get(event.result.lower())
     if result is None:
         return None
-    return dora.Deploy(
+    return Deploy(
         service=event.service,
         at=datetime.fromisoformat(event.at),
         version=event.version or event.digest or event.image,
         result=result,
-        kind=event.kind if event.kind in dora.KINDS else "app",
+        kind=event.kind if event.kind in KINDS else "app",
         environment=event.environment or "production",
         source=event.source,
     )
@@ -94,7 +97,7 @@ class DoraSource(Source):
         configured = self.services.get(service)
         return configured.environment if configured else "production"
 
-    def deploys(self, now: datetime) -> list[dora.Deploy]:
+    def deploys(self, now: datetime) -> list[Deploy]:
         """The production deploys, each once however many sources saw it."""
         since = now - timedelta(days=2 * max(WINDOWS) + 1)
         out = []
@@ -107,14 +110,14 @@ class DoraSource(Source):
             out.append((deploy, observer_of(event.source, event.external_id)))
         return one_per_change(out)
 
-    def issues(self) -> list[dora.HealthIssue]:
+    def issues(self) -> list[HealthIssue]:
         issues = []
         for row in self.store.health_issues():
             start = datetime.fromisoformat(row.start)
             end = datetime.fromisoformat(row.end) if row.end else None
             if end is not None and end < start:
                 end = start
-            issues.append(dora.HealthIssue(row.service, start, end))
+            issues.append(HealthIssue(row.service, start, end))
         return issues
 
     def _git(self, service: ServiceConfig):
@@ -123,10 +126,10 @@ class DoraSource(Source):
         return GitRepo(service.repo, service.branch)
 
     def changes(
-        self, deploys: Sequence[dora.Deploy]
-    ) -> tuple[dict[str, list[dora.Change]], dict[str, tuple[int | None, str]]]:
+        self, deploys: Sequence[Deploy]
+    ) -> tuple[dict[str, list[Change]], dict[str, tuple[int | None, str]]]:
         """Commits per deploy version, and per service (undeployed count, note)."""
-        changes: dict[str, list[dora.Change]] = {}
+        changes: dict[str, list[Change]] = {}
         pending: dict[str, tuple[int | None, str]] = {}
         for name, service in self.services.items():
             if not service.repo:
@@ -169,9 +172,7 @@ class DoraSource(Source):
         issues = self.issues()
         changes, pending = self.changes(deploys)
         reports = {
-            days: dora.per_service(
-                deploys, changes, issues, now, days, self.tz, self.failure_window
-            )
+            days: per_service(deploys, changes, issues, now, days, self.tz, self.failure_window)
             for days in WINDOWS
         }
         names = sorted(set(reports[30]) | set(self.services))
@@ -185,7 +186,7 @@ class DoraSource(Source):
                     reports=tuple(
                         reports[days].get(name) or self._empty(name, now, days) for days in WINDOWS
                     ),
-                    per_day=tuple(dora.deploys_per_day(mine, now, 30, self.tz)),
+                    per_day=tuple(deploys_per_day(mine, now, 30, self.tz)),
                     last_deploy=max(mine, key=lambda d: d.at) if mine else None,
                     undeployed=pending.get(name, (None, ""))[0],
                     note=pending.get(name, (None, ""))[1],
@@ -196,12 +197,10 @@ class DoraSource(Source):
                 service=OVERALL,
                 kinds=tuple(sorted({d.kind for d in deploys})) or ("app",),
                 reports=tuple(
-                    dora.compute_keys(
-                        deploys, changes, issues, now, days, self.tz, self.failure_window
-                    )
+                    compute_keys(deploys, changes, issues, now, days, self.tz, self.failure_window)
                     for days in WINDOWS
                 ),
-                per_day=tuple(dora.deploys_per_day(deploys, now, 30, self.tz)),
+                per_day=tuple(deploys_per_day(deploys, now, 30, self.tz)),
                 last_deploy=max(deploys, key=lambda d: d.at) if deploys else None,
                 overall=True,
             )
@@ -213,9 +212,9 @@ class DoraSource(Source):
             events=len(deploys),
         )
 
-    def _empty(self, service: str, now: datetime, days: int) -> dora.KeysReport:
-        empty = dora.compute_keys([], {}, [], now, days, self.tz, self.failure_window)
-        return dora.KeysReport(
+    def _empty(self, service: str, now: datetime, days: int) -> KeysReport:
+        empty = compute_keys([], {}, [], now, days, self.tz, self.failure_window)
+        return KeysReport(
             current=_named(empty.current, service),
             previous=_named(empty.previous, service),
             days=days,
@@ -233,7 +232,7 @@ class DoraSource(Source):
         deploys = self.deploys(now)
         outcomes = {
             (o.deploy.service, o.deploy.at, o.deploy.version): o
-            for o in dora.classify(deploys, self.issues(), self.failure_window, now)
+            for o in classify(deploys, self.issues(), self.failure_window, now)
         }
         entries: list[TimelineEntry] = []
         for d in deploys:
@@ -279,7 +278,7 @@ class DoraSource(Source):
         return entries[:limit]
 
 
-def _named(keys: dora.Keys, service: str) -> dora.Keys:
+def _named(keys: Keys, service: str) -> Keys:
     from dataclasses import replace
 
     return replace(keys, service=service)

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 
-from opsdash.dora import Deploy
+from opsdash.dora.records import Deploy
 
 SAME_CHANGE_WINDOW = timedelta(hours=1)
 _WORST_FIRST = ("failed", "rolled back", "success")
