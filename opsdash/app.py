@@ -22,6 +22,20 @@ from textual.worker import Worker, WorkerState
 from opsdash.config import PIPELINE_PROVIDERS, Config
 from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
+from opsdash.messages import (
+    ContainerAction,
+    FindInterrupted,
+    ModelAction,
+    PipelineAction,
+    RefreshNow,
+    ShowAudit,
+    ShowDetails,
+    ShowLogs,
+    ShowModel,
+    ShowRecord,
+    ShowRun,
+    ShowService,
+)
 from opsdash.model import (
     Container,
     DockerSnapshot,
@@ -368,6 +382,50 @@ class OpsdashApp(LiteralTextApp):
             self._render_pipelines()  # durations of running runs tick
 
     # --- screens -------------------------------------------------------------
+    # Screens post what the user asked for (opsdash.messages); these handlers
+    # decide what it means. The show_* methods stay the app's own verbs (the
+    # command palette and tests call them); a handler only unpacks its message.
+
+    def on_main_screen_ready(self, message: MainScreen.Ready) -> None:
+        """Hand the dashboard the lookup its F key (rerun failed) is enabled by."""
+        message.screen.pipeline_source = self.actions.pipeline_source
+        message.screen.refresh_bindings()
+
+    def on_show_details(self, message: ShowDetails) -> None:
+        self.show_details(message.container)
+
+    def on_show_logs(self, message: ShowLogs) -> None:
+        self.show_logs(message.container)
+
+    def on_show_run(self, message: ShowRun) -> None:
+        self.show_run(message.run)
+
+    def on_show_model(self, message: ShowModel) -> None:
+        self.show_model(message.row)
+
+    def on_show_service(self, message: ShowService) -> None:
+        self.show_service(message.row)
+
+    def on_show_record(self, message: ShowRecord) -> None:
+        self.show_record(message.record)
+
+    def on_show_audit(self, message: ShowAudit) -> None:
+        self.show_audit()
+
+    def on_refresh_now(self, message: RefreshNow) -> None:
+        self.poll_now()
+
+    def on_find_interrupted(self, message: FindInterrupted) -> None:
+        self.recovery.scan(show_always=True)
+
+    def on_container_action(self, message: ContainerAction) -> None:
+        self.actions.start(message.action, message.target)
+
+    def on_pipeline_action(self, message: PipelineAction) -> None:
+        self.actions.start_pipeline(message.action, message.run)
+
+    def on_model_action(self, message: ModelAction) -> None:
+        self.actions.start_model(message.action, message.row, message.version)
 
     def _docker_source(self, host: str) -> Any:
         return self.poller.sources.get(f"docker:{host}")

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
+from opsdash.messages import (
+    ContainerAction,
+    FindInterrupted,
+    ModelAction,
+    PipelineAction,
+    RefreshNow,
+    ShowAudit,
+    ShowDetails,
+    ShowLogs,
+    ShowModel,
+    ShowRecord,
+    ShowRun,
+    ShowService,
+)
 from opsdash.model import Container, PipelineRun, Service, SourceHealth
 from opsdash.model.deployments import ServiceDeployments
 from opsdash.model.ml import ModelRow
@@ -59,9 +75,20 @@ class MainScreen(Screen):
         Binding("z", "zoom", "Zoom panel", show=False, id="zoom"),
     ]
 
+    class Ready(Message):
+        """The panels are mounted. The app answers by handing down what only it
+        knows (`pipeline_source`), so the screen never reaches up into the app."""
+
+        def __init__(self, screen: MainScreen):
+            super().__init__()
+            self.screen = screen
+
     def __init__(self, *, read_only: bool = False):
         super().__init__()
         self.read_only = read_only
+        # The CI source a run belongs to (for D without a run: the deploy source).
+        # Set by the app on Ready; until then no source, so F shows as disabled.
+        self.pipeline_source: Callable[[PipelineRun | None], Any] = _no_source
         self.active_panel = 1
         self.ready = False
         self._focus_target: Widget | None = None
@@ -82,6 +109,7 @@ class MainScreen(Screen):
         self._set_active(1)
         self.query_one("#containers-table").focus()
         self.ready = True  # the panels exist: polls may draw now
+        self.post_message(self.Ready(self))
 
     # --- data in ----------------------------------------------------------
 
@@ -243,13 +271,13 @@ class MainScreen(Screen):
     def action_logs(self) -> None:
         run = self.selected_run
         if run is not None:
-            self.app.show_run(run)  # type: ignore[attr-defined]
+            self.post_message(ShowRun(run))
             return
         container = self.selected_container
         if container is None:
             self.notify("No container selected.", severity="warning", timeout=3)
             return
-        self.app.show_logs(container)  # type: ignore[attr-defined]
+        self.post_message(ShowLogs(container))
 
     def _selected_target(self) -> Container | Service | None:
         table = self._focused_table()
@@ -264,7 +292,7 @@ class MainScreen(Screen):
         if action == "pipeline":
             run = self.selected_run
             if parameters == ("rerun-failed",):
-                source = self.app.actions.pipeline_source(run)  # type: ignore[attr-defined]
+                source = self.pipeline_source(run)
                 return True if getattr(source, "can_rerun_failed", False) else None
             return True
         if action != "act":
@@ -282,14 +310,14 @@ class MainScreen(Screen):
         if target is None:
             self.notify("Select a container (or a service) first.", severity="warning", timeout=3)
             return
-        self.app.actions.start(action, target)  # type: ignore[attr-defined]
+        self.post_message(ContainerAction(action, target))
 
     def action_pipeline(self, action: str) -> None:
         run = self.selected_run
         if run is None and action != "deploy":
             self.notify("Select a run in the Pipelines panel first.", severity="warning", timeout=3)
             return
-        self.app.actions.start_pipeline(action, run)  # type: ignore[attr-defined]
+        self.post_message(PipelineAction(action, run))
 
     def action_model(self, action: str) -> None:
         table = self._focused_table()
@@ -297,7 +325,7 @@ class MainScreen(Screen):
         if not isinstance(row, ModelRow):
             self.notify("Select a model in the Models panel first.", severity="warning", timeout=3)
             return
-        self.app.actions.start_model(action, row)  # type: ignore[attr-defined]
+        self.post_message(ModelAction(action, row))
 
     def action_zoom(self) -> None:
         """The active panel fills the screen (again: all panels side by side)."""
@@ -305,24 +333,29 @@ class MainScreen(Screen):
         self._focus(self.panels[self.active_panel - 1].focus_targets[0])
 
     def action_recover(self) -> None:
-        self.app.recovery.scan(show_always=True)  # type: ignore[attr-defined]
+        self.post_message(FindInterrupted())
 
     def action_audit(self) -> None:
-        self.app.show_audit()  # type: ignore[attr-defined]
+        self.post_message(ShowAudit())
 
     def action_refresh(self) -> None:
-        self.app.poll_now()  # type: ignore[attr-defined]
+        self.post_message(RefreshNow())
 
     @on(ResourceTable.Activated)
     def _open_details(self, event: ResourceTable.Activated) -> None:
         record = event.table.records.get(event.key)
         if isinstance(record, Container):
-            self.app.show_details(record)  # type: ignore[attr-defined]
+            self.post_message(ShowDetails(record))
         elif isinstance(record, PipelineRun):
-            self.app.show_run(record)  # type: ignore[attr-defined]
+            self.post_message(ShowRun(record))
         elif isinstance(record, ModelRow):
-            self.app.show_model(record)  # type: ignore[attr-defined]
+            self.post_message(ShowModel(record))
         elif isinstance(record, ServiceDeployments):
-            self.app.show_service(record)  # type: ignore[attr-defined]
+            self.post_message(ShowService(record))
         elif record is not None:
-            self.app.show_record(record)  # type: ignore[attr-defined]
+            self.post_message(ShowRecord(record))
+
+
+def _no_source(run: PipelineRun | None) -> None:
+    """Outside opsdash's app (or before it answered Ready) no run has a source."""
+    return None

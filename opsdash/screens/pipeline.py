@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
 from opsdash.formatting import age, human_duration
+from opsdash.messages import PipelineAction
 from opsdash.model import PipelineJob, PipelineRun
 from opsdash.poller import describe_error
 from opsdash.safetext import ansi_text, literal
@@ -144,7 +145,7 @@ class RunScreen(Screen):
         self.app.push_screen(JobLogScreen(self.run, job, self.source))
 
     def action_act(self, action: str) -> None:
-        self.app.actions.start_pipeline(action, self.run)  # type: ignore[attr-defined]
+        self.post_message(PipelineAction(action, self.run))
 
     def on_resource_table_activated(self, event: ResourceTable.Activated) -> None:
         self.action_log()
