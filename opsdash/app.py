@@ -22,6 +22,20 @@ from textual.worker import Worker, WorkerState
 from opsdash.config import Config
 from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
+from opsdash.messages import (
+    ContainerAction,
+    FindInterrupted,
+    ModelAction,
+    PipelineAction,
+    RefreshNow,
+    ShowAudit,
+    ShowDetails,
+    ShowLogs,
+    ShowModel,
+    ShowRecord,
+    ShowRun,
+    ShowService,
+)
 from opsdash.model import (
     Container,
     DockerSnapshot,
@@ -94,7 +108,9 @@ class OpsdashApp(LiteralTextApp):
         self._handle_exit_signals()
         if self.config.keys:
             self.set_keymap(self.config.keys)
-        await self.push_screen(MainScreen(read_only=self.read_only))
+        await self.push_screen(
+            MainScreen(read_only=self.read_only, pipeline_source=self.actions.pipeline_source)
+        )
         self._explain_unconfigured()
         for label in self.poller.sources:
             self._start_poll(label)
@@ -368,6 +384,45 @@ class OpsdashApp(LiteralTextApp):
             self._render(feeds)
 
     # --- screens -------------------------------------------------------------
+    # Screens post what the user asked for (opsdash.messages); these handlers
+    # decide what it means. The show_* methods stay the app's own verbs (the
+    # command palette and tests call them); a handler only unpacks its message.
+
+    def on_show_details(self, message: ShowDetails) -> None:
+        self.show_details(message.container)
+
+    def on_show_logs(self, message: ShowLogs) -> None:
+        self.show_logs(message.container)
+
+    def on_show_run(self, message: ShowRun) -> None:
+        self.show_run(message.run)
+
+    def on_show_model(self, message: ShowModel) -> None:
+        self.show_model(message.row)
+
+    def on_show_service(self, message: ShowService) -> None:
+        self.show_service(message.row)
+
+    def on_show_record(self, message: ShowRecord) -> None:
+        self.show_record(message.record)
+
+    def on_show_audit(self, message: ShowAudit) -> None:
+        self.show_audit()
+
+    def on_refresh_now(self, message: RefreshNow) -> None:
+        self.poll_now()
+
+    def on_find_interrupted(self, message: FindInterrupted) -> None:
+        self.recovery.scan(show_always=True)
+
+    def on_container_action(self, message: ContainerAction) -> None:
+        self.actions.start(message.action, message.target)
+
+    def on_pipeline_action(self, message: PipelineAction) -> None:
+        self.actions.start_pipeline(message.action, message.run)
+
+    def on_model_action(self, message: ModelAction) -> None:
+        self.actions.start_model(message.action, message.row, message.version)
 
     def _docker_source(self, host: str) -> Any:
         return self.poller.sources.get(f"docker:{host}")
@@ -397,9 +452,9 @@ class OpsdashApp(LiteralTextApp):
 
         snapshot = self.poller.data(row.source)
         versions = snapshot.versions_of(row.model) if isinstance(snapshot, ModelsSnapshot) else ()
-        source = self.poller.sources.get(row.source)
-        config = getattr(source, "config", None)
-        metrics = tuple(getattr(config, "metrics", ())) or (row.metric,)
+        rows = snapshot.rows if isinstance(snapshot, ModelsSnapshot) else ()
+        metrics = tuple(dict.fromkeys(r.metric for r in rows if r.model == row.model))
+        metrics = metrics or (row.metric,)
         self.push_screen(ModelScreen(row, versions, metrics))
 
     def show_service(self, row: ServiceDeployments) -> None:

@@ -1,4 +1,8 @@
-"""All key bindings in one place, for the help screen and `[keys]` validation.
+"""`[keys]` validation, against the bindings each screen and widget declares.
+
+The bindings live where they are used (each class's BINDINGS, with ids); the
+help screen groups them (`opsdash.screens.help.binding_groups`) and this
+module checks a keymap against those groups.
 
 A remap in `[keys]` is checked three ways before the app starts: the id must
 exist, every key name must be one Textual can bind (a typo would silently bind
@@ -18,11 +22,9 @@ from textual.keys import KEY_ALIASES, KEY_NAME_REPLACEMENTS, Keys
 
 from opsdash.config import Config, ConfigError
 from opsdash.config_checks import config_text, line_of, shown
+from opsdash.screens.help import EVERYWHERE, LISTS, WITH_LISTS
+from opsdash.screens.help import binding_groups as help_groups
 
-LISTS = "Lists"
-# Groups on screens that hold a list: the list's bindings are live beside theirs.
-_WITH_LISTS = {"Dashboard", "Pipelines", "Models", "Pipeline run", "Service deployments", "Model"}
-EVERYWHERE = "Everywhere"
 MOVE_IDS = {
     "cursor-down",
     "cursor-up",
@@ -39,43 +41,15 @@ _MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
 
 
 def binding_groups() -> list[tuple[str, list[Binding]]]:
+    """The help screen's groups, with the app's own bindings as "Everywhere".
+
+    The app is imported here, not in `opsdash.screens.help`: this module sits
+    above the app (the CLI validates `[keys]` before starting it), while the help
+    screen sits below it and reads the running app's BINDINGS instead.
+    """
     from opsdash.app import OpsdashApp
-    from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
-    from opsdash.screens.deployments import ServiceScreen
-    from opsdash.screens.details import DetailsScreen
-    from opsdash.screens.help import HelpScreen
-    from opsdash.screens.logs import LogsScreen
-    from opsdash.screens.main import MainScreen
-    from opsdash.screens.models import ModelScreen
-    from opsdash.screens.pipeline import JobLogScreen, RunScreen
-    from opsdash.widgets.panels import ModelsPanel, PipelinesPanel
-    from opsdash.widgets.resource_table import ResourceTable
 
-    moves = [
-        Binding("up,down", "", "Move the cursor"),
-        Binding("pageup,pagedown", "", "Page up / down"),
-    ]
-
-    def bindings(cls) -> list[Binding]:
-        return [b for b in cls.BINDINGS if isinstance(b, Binding)]
-
-    return [
-        (EVERYWHERE, bindings(OpsdashApp)),
-        ("Dashboard", bindings(MainScreen)),
-        (LISTS, moves + bindings(ResourceTable)),
-        ("Pipelines", bindings(PipelinesPanel)),
-        ("Pipeline run", bindings(RunScreen)),
-        ("Job log", bindings(JobLogScreen)),
-        ("Service deployments", bindings(ServiceScreen)),
-        ("Models", bindings(ModelsPanel)),
-        ("Model", bindings(ModelScreen)),
-        ("Details", bindings(DetailsScreen)),
-        ("Logs", bindings(LogsScreen)),
-        ("Confirm", bindings(ConfirmScreen)),
-        ("Progress", bindings(ProgressScreen)),
-        ("Audit", bindings(AuditScreen)),
-        ("Help", bindings(HelpScreen)),
-    ]
+    return help_groups(OpsdashApp.BINDINGS)
 
 
 def binding_ids() -> set[str]:
@@ -142,7 +116,7 @@ def _live_together(a: _Live, b: _Live) -> bool:
     groups = {a.group, b.group}
     if a.group == b.group or EVERYWHERE in groups:
         return True
-    return LISTS in groups and bool(groups & _WITH_LISTS)
+    return LISTS in groups and bool(groups & WITH_LISTS)
 
 
 def _error(config: Config, key: str, message: str) -> ConfigError:

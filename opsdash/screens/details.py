@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from opsdash.formatting import age
+from opsdash.messages import ShowLogs
 from opsdash.model import ContainerDetails
 from opsdash.safetext import literal
 from opsdash.views.containers import container_uptime
@@ -136,7 +137,7 @@ class DetailsScreen(Screen):
             self.query_one("#details-body", Static).update(body)
 
     def action_logs(self) -> None:
-        self.app.show_logs(self.container)  # type: ignore[attr-defined]
+        self.post_message(ShowLogs(self.container))
 
 
 class RecordScreen(Screen):

@@ -1,17 +1,39 @@
-"""`?`: every key binding with its id, as remapped by the [keys] table."""
+"""`?`: every key binding with its id, as remapped by the [keys] table.
+
+Bindings are declared where they are used (each screen's and widget's BINDINGS,
+with ids); `binding_groups` only lists those classes under the names the help
+screen shows. The app's own bindings are handed in, read from the running app,
+because importing the app here would close a cycle (the app opens this screen).
+`opsdash.keys` validates `[keys]` against the same groups.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from opsdash.keys import binding_groups
 from opsdash.safetext import strip_unsafe
+from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
+from opsdash.screens.deployments import ServiceScreen
+from opsdash.screens.details import DetailsScreen
+from opsdash.screens.logs import LogsScreen
+from opsdash.screens.main import MainScreen
+from opsdash.screens.models import ModelScreen
+from opsdash.screens.pipeline import JobLogScreen, RunScreen
+from opsdash.widgets.panels import ModelsPanel, PipelinesPanel
+from opsdash.widgets.resource_table import ResourceTable
+
+EVERYWHERE = "Everywhere"
+LISTS = "Lists"
+# Groups on screens that hold a list: the list's bindings are live beside theirs.
+WITH_LISTS = {"Dashboard", "Pipelines", "Models", "Pipeline run", "Service deployments", "Model"}
 
 
 class HelpScreen(ModalScreen):
@@ -29,7 +51,7 @@ class HelpScreen(ModalScreen):
         table.add_column("Keys", style="bold")
         table.add_column("Does")
         table.add_column("Binding id", style="dim")
-        for where, bindings in binding_groups():
+        for where, bindings in binding_groups(getattr(self.app, "BINDINGS", ())):
             for binding in bindings:
                 keys = overrides.get(binding.id or "", binding.key)
                 table.add_row(  # plain Text (it wraps), cleaned: a [keys] value is anyone's
@@ -44,6 +66,35 @@ class HelpScreen(ModalScreen):
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()
+
+
+def binding_groups(everywhere: Iterable[BindingType]) -> list[tuple[str, list[Binding]]]:
+    """Each group's bindings, in the order help shows them; `everywhere` is the app's."""
+    moves = [
+        Binding("up,down", "", "Move the cursor"),
+        Binding("pageup,pagedown", "", "Page up / down"),
+    ]
+
+    def bindings(declared: Iterable[BindingType]) -> list[Binding]:
+        return [b for b in declared if isinstance(b, Binding)]
+
+    return [
+        (EVERYWHERE, bindings(everywhere)),
+        ("Dashboard", bindings(MainScreen.BINDINGS)),
+        (LISTS, moves + bindings(ResourceTable.BINDINGS)),
+        ("Pipelines", bindings(PipelinesPanel.BINDINGS)),
+        ("Pipeline run", bindings(RunScreen.BINDINGS)),
+        ("Job log", bindings(JobLogScreen.BINDINGS)),
+        ("Service deployments", bindings(ServiceScreen.BINDINGS)),
+        ("Models", bindings(ModelsPanel.BINDINGS)),
+        ("Model", bindings(ModelScreen.BINDINGS)),
+        ("Details", bindings(DetailsScreen.BINDINGS)),
+        ("Logs", bindings(LogsScreen.BINDINGS)),
+        ("Confirm", bindings(ConfirmScreen.BINDINGS)),
+        ("Progress", bindings(ProgressScreen.BINDINGS)),
+        ("Audit", bindings(AuditScreen.BINDINGS)),
+        ("Help", bindings(HelpScreen.BINDINGS)),
+    ]
 
 
 def _pretty(keys: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,9 +14,24 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
+from opsdash.messages import (
+    ContainerAction,
+    FindInterrupted,
+    ModelAction,
+    PipelineAction,
+    RefreshNow,
+    ShowAudit,
+    ShowDetails,
+    ShowLogs,
+    ShowModel,
+    ShowRecord,
+    ShowRun,
+    ShowService,
+)
 from opsdash.model import Container, PipelineRun, Service, SourceHealth
 from opsdash.model.deployments import ServiceDeployments
 from opsdash.model.ml import ModelRow
+from opsdash.sources.capabilities import RerunsRuns
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
@@ -59,9 +75,18 @@ class MainScreen(Screen):
         Binding("z", "zoom", "Zoom panel", show=False, id="zoom"),
     ]
 
-    def __init__(self, *, read_only: bool = False):
+    def __init__(
+        self,
+        *,
+        read_only: bool = False,
+        pipeline_source: Callable[[PipelineRun | None], Any] | None = None,
+    ):
         super().__init__()
         self.read_only = read_only
+        # The CI source a run belongs to (for D without a run: the deploy source),
+        # handed down by the app so the screen never reaches up into it; without
+        # one no run has a source, so F shows as disabled.
+        self.pipeline_source = pipeline_source or _no_source
         self.active_panel = 1
         self._focus_target: Widget | None = None
 
@@ -247,13 +272,13 @@ class MainScreen(Screen):
     def action_logs(self) -> None:
         run = self.selected_run
         if run is not None:
-            self.app.show_run(run)  # type: ignore[attr-defined]
+            self.post_message(ShowRun(run))
             return
         container = self.selected_container
         if container is None:
             self.notify("No container selected.", severity="warning", timeout=3)
             return
-        self.app.show_logs(container)  # type: ignore[attr-defined]
+        self.post_message(ShowLogs(container))
 
     def _selected_target(self) -> Container | Service | None:
         table = self._focused_table()
@@ -268,8 +293,8 @@ class MainScreen(Screen):
         if action == "pipeline":
             run = self.selected_run
             if parameters == ("rerun-failed",):
-                source = self.app.actions.pipeline_source(run)  # type: ignore[attr-defined]
-                return True if getattr(source, "can_rerun_failed", False) else None
+                source = self.pipeline_source(run)
+                return True if isinstance(source, RerunsRuns) and source.can_rerun_failed else None
             return True
         if action != "act":
             return True
@@ -286,14 +311,14 @@ class MainScreen(Screen):
         if target is None:
             self.notify("Select a container (or a service) first.", severity="warning", timeout=3)
             return
-        self.app.actions.start(action, target)  # type: ignore[attr-defined]
+        self.post_message(ContainerAction(action, target))
 
     def action_pipeline(self, action: str) -> None:
         run = self.selected_run
         if run is None and action != "deploy":
             self.notify("Select a run in the Pipelines panel first.", severity="warning", timeout=3)
             return
-        self.app.actions.start_pipeline(action, run)  # type: ignore[attr-defined]
+        self.post_message(PipelineAction(action, run))
 
     def action_model(self, action: str) -> None:
         table = self._focused_table()
@@ -301,7 +326,7 @@ class MainScreen(Screen):
         if not isinstance(row, ModelRow):
             self.notify("Select a model in the Models panel first.", severity="warning", timeout=3)
             return
-        self.app.actions.start_model(action, row)  # type: ignore[attr-defined]
+        self.post_message(ModelAction(action, row))
 
     def action_zoom(self) -> None:
         """The active panel fills the screen (again: all panels side by side)."""
@@ -309,24 +334,29 @@ class MainScreen(Screen):
         self._focus(self.panels[self.active_panel - 1].focus_targets[0])
 
     def action_recover(self) -> None:
-        self.app.recovery.scan(show_always=True)  # type: ignore[attr-defined]
+        self.post_message(FindInterrupted())
 
     def action_audit(self) -> None:
-        self.app.show_audit()  # type: ignore[attr-defined]
+        self.post_message(ShowAudit())
 
     def action_refresh(self) -> None:
-        self.app.poll_now()  # type: ignore[attr-defined]
+        self.post_message(RefreshNow())
 
     @on(ResourceTable.Activated)
     def _open_details(self, event: ResourceTable.Activated) -> None:
         record = event.table.records.get(event.key)
         if isinstance(record, Container):
-            self.app.show_details(record)  # type: ignore[attr-defined]
+            self.post_message(ShowDetails(record))
         elif isinstance(record, PipelineRun):
-            self.app.show_run(record)  # type: ignore[attr-defined]
+            self.post_message(ShowRun(record))
         elif isinstance(record, ModelRow):
-            self.app.show_model(record)  # type: ignore[attr-defined]
+            self.post_message(ShowModel(record))
         elif isinstance(record, ServiceDeployments):
-            self.app.show_service(record)  # type: ignore[attr-defined]
+            self.post_message(ShowService(record))
         elif record is not None:
-            self.app.show_record(record)  # type: ignore[attr-defined]
+            self.post_message(ShowRecord(record))
+
+
+def _no_source(run: PipelineRun | None) -> None:
+    """Outside opsdash's app no run has a source."""
+    return None

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from opsdash.formatting import age, metric_value
+from opsdash.messages import ModelAction
 from opsdash.model.ml import ModelRow, ModelVersion
 from opsdash.safetext import literal
 from opsdash.views.models import threshold_text, version_columns
@@ -130,4 +131,4 @@ class ModelScreen(Screen):
 
     def action_act(self, action: str) -> None:
         version = self.selected_version if action == "promote" else None
-        self.app.actions.start_model(action, self.row, version.version if version else None)  # type: ignore[attr-defined]
+        self.post_message(ModelAction(action, self.row, version.version if version else None))

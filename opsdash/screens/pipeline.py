@@ -18,9 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
 from opsdash.formatting import age, human_duration
+from opsdash.messages import PipelineAction
 from opsdash.model import PipelineJob, PipelineRun
 from opsdash.poller import describe_error
 from opsdash.safetext import ansi_text, literal
+from opsdash.sources.capabilities import RerunsRuns
 from opsdash.views.pipelines import JOB_COLUMNS, job_search_text, run_status
 from opsdash.widgets.resource_table import ResourceTable
 
@@ -93,7 +95,8 @@ class RunScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act" and parameters == ("rerun-failed",):
-            return True if getattr(self.source, "can_rerun_failed", False) else None
+            source = self.source
+            return True if isinstance(source, RerunsRuns) and source.can_rerun_failed else None
         return True
 
     def show_run(self, run: PipelineRun) -> None:
@@ -144,7 +147,7 @@ class RunScreen(Screen):
         self.app.push_screen(JobLogScreen(self.run, job, self.source))
 
     def action_act(self, action: str) -> None:
-        self.app.actions.start_pipeline(action, self.run)  # type: ignore[attr-defined]
+        self.post_message(PipelineAction(action, self.run))
 
     def on_resource_table_activated(self, event: ResourceTable.Activated) -> None:
         self.action_log()

@@ -1,0 +1,108 @@
+"""What screens ask of the app, as typed messages (Textual: attributes down, messages up).
+
+A screen knows what the user picked and which key was pressed; only the app
+knows the poller, the store and the action flow. So a screen posts one of these
+and the app decides what it means (``on_*`` handlers in `opsdash.app`). A screen
+then imports no app, works under any App in tests, and a handler can be found
+by the message's name instead of by grepping for ``self.app.``.
+
+Dataclasses, as in toolong's ``messages.py``: Textual's ``Message.__post_init__``
+initialises them, and the fields say what each request carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from opsdash.model import Container, PipelineRun, Service
+from opsdash.model.deployments import ServiceDeployments
+from opsdash.model.ml import ModelRow
+
+# --- show a screen ----------------------------------------------------------
+
+
+@dataclass
+class ShowDetails(Message):
+    """Enter on a container: its details (inspect, health log)."""
+
+    container: Container
+
+
+@dataclass
+class ShowLogs(Message):
+    """`l` on a container: its log stream."""
+
+    container: Container
+
+
+@dataclass
+class ShowRun(Message):
+    """Enter or `l` on a pipeline run: its jobs."""
+
+    run: PipelineRun
+
+
+@dataclass
+class ShowModel(Message):
+    """Enter on a model row: its versions and trend."""
+
+    row: ModelRow
+
+
+@dataclass
+class ShowService(Message):
+    """Enter on a deployments row: the service's DORA timeline."""
+
+    row: ServiceDeployments
+
+
+@dataclass
+class ShowRecord(Message):
+    """Enter on any other record (e.g. a Swarm service): its fields."""
+
+    record: object
+
+
+@dataclass
+class ShowAudit(Message):
+    """`a`: the audit log."""
+
+
+# --- ask the app to do something ----------------------------------------------
+
+
+@dataclass
+class RefreshNow(Message):
+    """ctrl+r: poll every source now."""
+
+
+@dataclass
+class FindInterrupted(Message):
+    """`!`: look for interrupted actions and show them, even when there are none."""
+
+
+@dataclass
+class ContainerAction(Message):
+    """restart, redeploy, rollback or toggle of a container or a Swarm service."""
+
+    action: str
+    target: Container | Service
+
+
+@dataclass
+class PipelineAction(Message):
+    """rerun, rerun-failed, cancel of `run`; deploy (`run` may then be None)."""
+
+    action: str
+    run: PipelineRun | None
+
+
+@dataclass
+class ModelAction(Message):
+    """promote or rollback of a model's serving alias (`version`: the one to promote)."""
+
+    action: str
+    row: ModelRow
+    version: str | None = None
