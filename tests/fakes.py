@@ -34,6 +34,7 @@ from opsdash.model.ml import (
     ThresholdState,
 )
 from opsdash.sources.base import Source
+from opsdash.sources.ci import PipelineSource
 from opsdash.sources.docker import DockerHostConfig
 from opsdash.sources.github import GitHubConfig
 from opsdash.sources.host import HostConfig
@@ -242,8 +243,12 @@ def sample_runs(source: str = "github:api") -> tuple[PipelineRun, ...]:
     )
 
 
-class FixedPipelineSource(Source):
-    """A CI source with fixed runs that records what was asked of it."""
+class FixedPipelineSource(PipelineSource):
+    """A CI source with fixed runs that records what was asked of it.
+
+    A real `PipelineSource` with no HTTP client: the blocking calls the app makes
+    (poll, jobs, log_tail, rerun, cancel, deploy) are answered here directly, and
+    the provider coroutines behind them return the same fixed data."""
 
     kind = "github"
     feeds = PipelineSnapshot
@@ -252,21 +257,38 @@ class FixedPipelineSource(Source):
     can_rerun_running = False  # as GitHub
 
     def __init__(self, name="api", *, deploy="deploy.yml", read_only=False):
-        super().__init__(name, refresh=3600, timeout=5)
-        self.config = GitHubConfig(
+        config = GitHubConfig(
             name=name,
             url="https://api.github.com",
             project="acme/api",
             deploy=deploy,
             deploy_branch="main",
+            read_only=read_only,
+            refresh=3600,
+            timeout=5,
         )
-        self.read_only = read_only
+        super().__init__(config, client=None)  # type: ignore[arg-type] - nothing is fetched
         self.calls: list[tuple] = []
 
     def poll(self):
         return PipelineSnapshot(
             self.label, "github", sample_runs(self.label), quota="4,990/5,000 left"
         )
+
+    async def fetch(self):
+        return self.poll()
+
+    async def fetch_jobs(self, run):
+        return self.jobs(run)
+
+    async def fetch_log(self, run, job):
+        return self.log_tail(run, job)
+
+    def health_note(self):
+        return ""
+
+    def close(self):
+        pass
 
     @property
     def deploy_target(self):

@@ -11,7 +11,6 @@ from opsdash.views.containers import CONTAINER_COLUMNS, container_search_text
 from opsdash.views.models import model_search_text
 from opsdash.views.pipelines import run_search_text
 from tests.helpers import sample_containers, sample_model_rows, sample_runs
-from tests.unit.test_store_and_hygiene import _modules_after
 
 
 def test_search_text_joins_the_searchable_columns_and_the_unshown_facts():
@@ -41,12 +40,3 @@ def test_containers_are_filtered_on_the_columns_a_user_types_words_from():
     """Numbers, ages and ports are not searched; the words are (as before the split)."""
     searched = {c.key for c in CONTAINER_COLUMNS if c.search is not None}
     assert searched == {"name", "host", "state", "health", "image", "project"}
-
-
-def test_views_never_import_textual():
-    loaded = _modules_after(
-        "import opsdash.views.common, opsdash.views.containers, opsdash.views.pipelines, "
-        "opsdash.views.models, opsdash.views.deployments, opsdash.views.audit, "
-        "opsdash.views.health"
-    )
-    assert not any(m == "textual" or m.startswith("textual.") for m in loaded)

@@ -1,0 +1,1 @@
+"""The Textual screens: the main grid, details, logs, pipelines, models, deployments, dialogs."""
