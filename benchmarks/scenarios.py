@@ -304,7 +304,7 @@ class Bench:
         from opsdash.app import OpsdashApp
         from opsdash.config import load_config
         from opsdash.poller import Poller
-        from opsdash.sources.registry import build_sources
+        from opsdash.sources.build import build_sources
 
         config = load_config(self.config_path, explicit=True)
 

@@ -144,8 +144,8 @@ def _poller(
     config: Config, *, blocking_stats: bool = False, store=None, keys: bool = True
 ) -> Poller:
     """The configured sources; with `keys` and a store, the DORA keys too."""
+    from opsdash.sources.build import build_sources
     from opsdash.sources.capabilities import RemembersDeployments, WaitsForStats
-    from opsdash.sources.registry import build_sources
 
     sources = build_sources(config, store if keys else None)
     for source in sources:

@@ -63,10 +63,10 @@ from opsdash.screens.help import HelpScreen  # noqa: E402
 from opsdash.screens.logs import LogsScreen  # noqa: E402
 from opsdash.screens.models import ModelScreen  # noqa: E402
 from opsdash.screens.pipeline import JobLogScreen, RunScreen  # noqa: E402
+from opsdash.sources.build import build_sources  # noqa: E402
 from opsdash.sources.ci import CiConfig  # noqa: E402
 from opsdash.sources.docker import DockerHostConfig  # noqa: E402
 from opsdash.sources.host import HostConfig  # noqa: E402
-from opsdash.sources.registry import build_sources  # noqa: E402
 from opsdash.store import Store  # noqa: E402
 from opsdash.widgets.panels import HostPanel  # noqa: E402
 from opsdash.widgets.resource_table import ResourceTable  # noqa: E402

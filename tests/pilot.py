@@ -20,7 +20,7 @@ from tests.fakes import (
 
 
 def real_app(config: Config, *, max_backoff: float = 2.0, store=None) -> OpsdashApp:
-    from opsdash.sources.registry import build_sources
+    from opsdash.sources.build import build_sources
 
     sources = build_sources(config, store)
     return OpsdashApp(config, Poller(sources, max_backoff=max_backoff), store=store)

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
 
 from opsdash.sources.base import Source
-
-if TYPE_CHECKING:
-    from opsdash.config import Config
-    from opsdash.store import Store
 
 GROUP = "opsdash.sources"
 
@@ -66,13 +61,3 @@ def classes_feeding(feeds: type) -> list[type[Source]]:
 def forget() -> None:
     """Read the entry points again (a test that installs a distribution)."""
     _entry_points.cache_clear()
-
-
-def build_sources(config: Config, store: Store | None = None) -> list[Source]:
-    """Every configured source; with a store, also the DORA keys computed from it."""
-    sources = [source_class(c.kind).from_config(c) for c in config.sources]
-    if store is not None:
-        from opsdash.dora.source import DoraSource
-
-        sources.append(DoraSource(config, store))
-    return sources

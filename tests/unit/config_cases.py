@@ -53,7 +53,7 @@ class Outcome:
 
 def run_cli(argv: list[str]) -> Outcome:
     """`opsdash.cli.main(argv)`, with `check` building the sources instead of polling them."""
-    from opsdash.sources.registry import build_sources
+    from opsdash.sources.build import build_sources
 
     loaded: list[Config] = []
 

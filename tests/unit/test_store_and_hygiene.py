@@ -77,6 +77,7 @@ UI = (
     "opsdash.widgets.*",
     "opsdash.literal_app",
     "opsdash.keys",
+    "opsdash.messages",  # Textual messages the screens post up
     "opsdash.action_flow",  # the App mixins that drive actions and recovery
     "opsdash.recovery_flow",
 )

@@ -10,7 +10,7 @@ from opsdash.views.common import Column, search_text
 from opsdash.views.containers import CONTAINER_COLUMNS, container_search_text
 from opsdash.views.models import model_search_text
 from opsdash.views.pipelines import run_search_text
-from tests.helpers import sample_containers, sample_model_rows, sample_runs
+from tests.fakes import sample_containers, sample_model_rows, sample_runs
 
 
 def test_search_text_joins_the_searchable_columns_and_the_unshown_facts():
