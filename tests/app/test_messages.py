@@ -12,7 +12,7 @@ from opsdash.screens.actions import AuditScreen
 from opsdash.screens.details import DetailsScreen
 from opsdash.screens.main import MainScreen
 from opsdash.widgets.resource_table import ResourceTable
-from tests.fakes import fixed_app, settle, wait_for
+from tests.pilot import fixed_app, settle, wait_for
 
 
 async def test_keys_post_typed_messages_and_the_app_answers_them():
