@@ -82,7 +82,9 @@ class ActionFlow:
     # --- helpers ------------------------------------------------------------------
 
     def _source(self, target: Target) -> Any:
-        return self.poller.sources.get(f"docker:{target.host}")
+        from opsdash.model import DockerSnapshot
+
+        return self.poller.source_of(DockerSnapshot, target.host)
 
     def _protected(self, target: Target) -> bool:
         return any(m.matches(target.name, _labels(target)) for m in self.config.protect)

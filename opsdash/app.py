@@ -8,8 +8,7 @@ so polls of one source never overlap and a slow source never blocks another.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -39,11 +38,7 @@ from opsdash.messages import (
 from opsdash.model import (
     Container,
     DockerSnapshot,
-    HealthState,
-    HostStats,
     PipelineRun,
-    PipelineSnapshot,
-    SourceHealth,
     SourceResult,
 )
 from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
@@ -75,11 +70,10 @@ class OpsdashApp(LiteralTextApp):
         self.store = store
         self.read_only = config.read_only
         self._poll_timers: dict[str, Timer] = {}
-        self._last_states: dict[str, HealthState] = {}
         self._applied: set[str] = set()
-        from opsdash.alerts import BreachTracker
+        from opsdash.panel_feed import PanelFeed
 
-        self.breaches = BreachTracker()
+        self.feed = PanelFeed(self)
         from opsdash.action_flow import ActionFlow
         from opsdash.actions.runner import ActionRunner
 
@@ -92,18 +86,6 @@ class OpsdashApp(LiteralTextApp):
 
     # --- lifecycle ----------------------------------------------------------
 
-    @property
-    def _panels(self) -> dict[type, Callable[[], None]]:
-        """Snapshot type -> what draws it: the one place a source's data is routed
-        to the screen, by what its poll returns (`Source.feeds`), never its kind."""
-        return {
-            DockerSnapshot: self._render_docker,
-            HostStats: self._render_hosts,
-            PipelineSnapshot: self._render_pipelines,
-            ModelsSnapshot: self._render_models,
-            DeploymentsSnapshot: self._render_deployments,
-        }
-
     async def on_mount(self) -> None:
         self._handle_exit_signals()
         if self.config.keys:
@@ -111,13 +93,13 @@ class OpsdashApp(LiteralTextApp):
         await self.push_screen(
             MainScreen(read_only=self.read_only, pipeline_source=self.actions.pipeline_source)
         )
-        self._explain_unconfigured()
+        self.feed.explain_unconfigured()
         for label in self.poller.sources:
             self._start_poll(label)
-        self.set_interval(1.0, self._tick)
-        self._tick()
-        for feeds, render in self._panels.items():
-            if not self._labels(feeds):
+        self.set_interval(1.0, self.feed.tick)
+        self.feed.tick()
+        for feeds, render in self.feed.panels.items():
+            if not self.feed.labels(feeds):
                 render()  # says how to configure one
 
     def _handle_exit_signals(self) -> None:
@@ -219,169 +201,19 @@ class OpsdashApp(LiteralTextApp):
         return self._applied >= set(self.poller.sources)
 
     @property
-    def _has_main(self) -> bool:
+    def has_main(self) -> bool:
         """False while shutting down (the panels are being removed): a finished
         poll then draws nothing. Polls start once the main screen is mounted."""
         return self.is_running and any(isinstance(s, MainScreen) for s in self.screen_stack)
 
     def _apply(self, result: SourceResult) -> None:
-        if not self._has_main:
+        if not self.has_main:
             return
         self._applied.add(result.source)
-        self._tick()
-        self._render(self.poller.sources[result.source].feeds)
+        self.feed.tick()
+        self.feed.render(self.poller.sources[result.source].feeds)
         if isinstance(result.data, DockerSnapshot):
             self.recovery.after_docker_poll(result.data.containers)
-
-    def _render(self, feeds: type) -> None:
-        for snapshot_type, render in self._panels.items():
-            if issubclass(feeds, snapshot_type):
-                render()
-
-    def _labels(self, feeds: type) -> list[str]:
-        """The sources whose polls return `feeds` (or a subclass of it)."""
-        return [label for label, s in self.poller.sources.items() if issubclass(s.feeds, feeds)]
-
-    def _explain_unconfigured(self) -> None:
-        """Each panel no source feeds says which [[kind]] tables would, and what
-        autodetection looked for: every installed kind, third-party ones too."""
-        from opsdash.sources.registry import classes_feeding
-
-        for feeds in self._panels:
-            if not self._labels(feeds):
-                self.main.explain_unconfigured(
-                    feeds, [(c.kind, c.setup_hint) for c in classes_feeding(feeds)]
-                )
-
-    def _problems(self, labels: Iterable[str]) -> list[SourceHealth]:
-        healths = [self.poller.health(label) for label in labels]
-        return [h for h in healths if h.state in (HealthState.ERROR, HealthState.STALE)]
-
-    def _render_docker(self) -> None:
-        if not self._has_main:
-            return
-        labels = self._labels(DockerSnapshot)
-        containers: list[Container] = []
-        services = []
-        for label in labels:
-            snapshot = self.poller.data(label)
-            if isinstance(snapshot, DockerSnapshot):
-                containers.extend(snapshot.containers)
-                services.extend(snapshot.services)
-        with self.batch_update():
-            self.main.containers_panel.update_data(
-                containers,
-                services,
-                multi_host=len(labels) > 1,
-                problems=self._problems(labels),
-                configured=bool(labels),
-            )
-
-    def _render_hosts(self) -> None:
-        if not self._has_main:
-            return
-        labels = self._labels(HostStats)
-        hosts = [
-            d for d in (self.poller.data(label) for label in labels) if isinstance(d, HostStats)
-        ]
-        self.main.host_panel.update_data(hosts, self._problems(labels), _now())
-
-    def _pipeline_runs(self) -> list[PipelineRun]:
-        runs: list[PipelineRun] = []
-        for label in self._labels(PipelineSnapshot):
-            snapshot = self.poller.data(label)
-            if isinstance(snapshot, PipelineSnapshot):
-                runs.extend(snapshot.runs)
-        return runs
-
-    def _render_pipelines(self) -> None:
-        if not self._has_main:
-            return
-        labels = self._labels(PipelineSnapshot)
-        runs = self._pipeline_runs()
-        self.main.pipelines_panel.update_data(
-            runs,
-            problems=self._problems(labels),
-            configured=bool(labels),
-            multi_source=len(labels) > 1,
-        )
-        from opsdash.screens.pipeline import RunScreen
-
-        if isinstance(self.screen, RunScreen):
-            fresh = next((r for r in runs if r.key == self.screen.run.key), None)
-            if fresh is not None:
-                self.screen.show_run(fresh)
-
-    def _model_snapshots(self) -> list[ModelsSnapshot]:
-        snapshots = (self.poller.data(label) for label in self._labels(ModelsSnapshot))
-        return [s for s in snapshots if isinstance(s, ModelsSnapshot)]
-
-    def _render_models(self) -> None:
-        if not self._has_main:
-            return
-        labels = self._labels(ModelsSnapshot)
-        snapshots = self._model_snapshots()
-        problems = self._problems(labels)
-        failing = {h.label for h in problems}
-        rows = [
-            replace(row, stale=True) if snapshot.source in failing else row
-            for snapshot in snapshots
-            for row in snapshot.rows
-        ]
-        for row in self.breaches.update([r for r in rows if not r.stale]):
-            self.notify(
-                f"{row.model} {row.metric} = {row.value:.4g} breaches its threshold"
-                f" ({row.breach:g}) on {row.source}",
-                title="Model metric breach",
-                severity="error",
-                timeout=15,
-            )
-        self.main.models_panel.update_data(
-            rows,
-            problems=problems,
-            notes=[note for snapshot in snapshots for note in snapshot.notes],
-            configured=bool(labels),
-            multi_source=len(labels) > 1,
-        )
-
-    def _render_deployments(self) -> None:
-        if not self._has_main:
-            return
-        labels = self._labels(DeploymentsSnapshot)
-        snapshots = [self.poller.data(label) for label in labels]
-        rows = [row for s in snapshots if isinstance(s, DeploymentsSnapshot) for row in s.services]
-        self.main.deployments_panel.update_data(
-            rows, problems=self._problems(labels), configured=bool(labels)
-        )
-
-    def _tick(self) -> None:
-        """Once a second: header ages, stale detection, health history."""
-        if not self._has_main:
-            return
-        healths = self.poller.all_health()
-        now = _now()
-        refresh = [s.refresh for s in self.poller.sources.values()]
-        self.main.show_health(
-            healths, now, refresh, notice=self.store.notice if self.store is not None else None
-        )
-        changed: set[type] = set()
-        for (label, source), health in zip(self.poller.sources.items(), healths, strict=True):
-            previous = self._last_states.get(label)
-            if previous is not health.state:
-                self._last_states[label] = health.state
-                if previous is not None or health.state is not HealthState.OK:
-                    changed.add(source.feeds)
-                    if health.state is not HealthState.PENDING:
-                        event(
-                            f"source {label} {health.state.value}: {health.message}".rstrip(": "),
-                            warning=health.state in (HealthState.ERROR, HealthState.STALE),
-                        )
-                    if self.store is not None and health.state is not HealthState.PENDING:
-                        self.store.record_health(health)
-        if any(not r.status.finished for r in self._pipeline_runs()):
-            changed.add(PipelineSnapshot)  # durations of running runs tick
-        for feeds in changed:
-            self._render(feeds)
 
     # --- screens -------------------------------------------------------------
     # Screens post what the user asked for (opsdash.messages); these handlers
@@ -425,7 +257,7 @@ class OpsdashApp(LiteralTextApp):
         self.actions.start_model(message.action, message.row, message.version)
 
     def _docker_source(self, host: str) -> Any:
-        return self.poller.sources.get(f"docker:{host}")
+        return self.poller.source_of(DockerSnapshot, host)
 
     def show_details(self, container: Container) -> None:
         from opsdash.screens.details import DetailsScreen
@@ -461,9 +293,9 @@ class OpsdashApp(LiteralTextApp):
         from opsdash.screens.deployments import ServiceScreen
 
         source = next(
-            (self.poller.sources[label] for label in self._labels(DeploymentsSnapshot)), None
+            (self.poller.sources[label] for label in self.feed.labels(DeploymentsSnapshot)), None
         )
-        self.push_screen(ServiceScreen(row, source, self._pipeline_runs()))
+        self.push_screen(ServiceScreen(row, source, self.feed.pipeline_runs()))
 
     def show_audit(self) -> None:
         from opsdash.screens.actions import AuditScreen

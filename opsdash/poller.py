@@ -54,6 +54,14 @@ class Poller:
         self._data: dict[str, object] = {}
         self._started: dict[str, datetime] = {}
 
+    def source_of(self, feeds: type, name: str) -> Source | None:
+        """The source called `name` among those whose polls return `feeds`: a
+        container names its engine by the engine source's name, not its label."""
+        return next(
+            (s for s in self.sources.values() if s.name == name and issubclass(s.feeds, feeds)),
+            None,
+        )
+
     def run(self, label: str) -> SourceResult:
         """Poll one source now (blocking) and record the outcome."""
         source = self.sources[label]

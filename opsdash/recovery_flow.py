@@ -47,7 +47,10 @@ class RecoveryFlow:
 
     @property
     def _docker(self) -> dict[str, Any]:
-        return {s.name: s for s in self.actions.poller.sources.values() if s.kind == "docker"}
+        from opsdash.sources.capabilities import ContainerEngine
+
+        sources = self.actions.poller.sources.values()
+        return {s.name: s for s in sources if isinstance(s, ContainerEngine)}
 
     def after_docker_poll(self, containers: Sequence[Container]) -> None:
         """UI thread: scan once at start, then when marks show that are not ours."""

@@ -78,6 +78,7 @@ UI = (
     "opsdash.literal_app",
     "opsdash.keys",
     "opsdash.messages",  # Textual messages the screens post up
+    "opsdash.panel_feed",  # snapshots routed to the panels
     "opsdash.action_flow",  # the App mixins that drive actions and recovery
     "opsdash.recovery_flow",
 )

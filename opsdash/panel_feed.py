@@ -1,0 +1,208 @@
+"""What the panels show: each poll's snapshot routed, by its type, to the
+panel that draws it, with the sources' problems and health beside it.
+
+Split from the app, which owns polling and screens: this is the one place a
+source's data meets the screen, by what its poll returns (`Source.feeds`),
+never by its kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from opsdash.alerts import BreachTracker
+from opsdash.eventlog import event
+from opsdash.model import (
+    Container,
+    DockerSnapshot,
+    HealthState,
+    HostStats,
+    PipelineRun,
+    PipelineSnapshot,
+    SourceHealth,
+)
+from opsdash.model.deployments import DeploymentsSnapshot
+from opsdash.model.ml import ModelsSnapshot
+
+if TYPE_CHECKING:
+    from opsdash.app import OpsdashApp
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class PanelFeed:
+    def __init__(self, app: OpsdashApp):
+        self.app = app
+        self.poller = app.poller
+        self.breaches = BreachTracker()
+        self._last_states: dict[str, HealthState] = {}
+
+    @property
+    def panels(self) -> dict[type, Callable[[], None]]:
+        """Snapshot type -> what draws it: the one place a source's data is routed
+        to the screen, by what its poll returns (`Source.feeds`), never its kind."""
+        return {
+            DockerSnapshot: self._render_docker,
+            HostStats: self._render_hosts,
+            PipelineSnapshot: self._render_pipelines,
+            ModelsSnapshot: self._render_models,
+            DeploymentsSnapshot: self._render_deployments,
+        }
+
+    def render(self, feeds: type) -> None:
+        for snapshot_type, render in self.panels.items():
+            if issubclass(feeds, snapshot_type):
+                render()
+
+    def labels(self, feeds: type) -> list[str]:
+        """The sources whose polls return `feeds` (or a subclass of it)."""
+        return [label for label, s in self.poller.sources.items() if issubclass(s.feeds, feeds)]
+
+    def explain_unconfigured(self) -> None:
+        """Each panel no source feeds says which [[kind]] tables would, and what
+        autodetection looked for: every installed kind, third-party ones too."""
+        from opsdash.sources.registry import classes_feeding
+
+        for feeds in self.panels:
+            if not self.labels(feeds):
+                self.app.main.explain_unconfigured(
+                    feeds, [(c.kind, c.setup_hint) for c in classes_feeding(feeds)]
+                )
+
+    def _problems(self, labels: Iterable[str]) -> list[SourceHealth]:
+        healths = [self.poller.health(label) for label in labels]
+        return [h for h in healths if h.state in (HealthState.ERROR, HealthState.STALE)]
+
+    def _render_docker(self) -> None:
+        if not self.app.has_main:
+            return
+        labels = self.labels(DockerSnapshot)
+        containers: list[Container] = []
+        services = []
+        for label in labels:
+            snapshot = self.poller.data(label)
+            if isinstance(snapshot, DockerSnapshot):
+                containers.extend(snapshot.containers)
+                services.extend(snapshot.services)
+        with self.app.batch_update():
+            self.app.main.containers_panel.update_data(
+                containers,
+                services,
+                multi_host=len(labels) > 1,
+                problems=self._problems(labels),
+                configured=bool(labels),
+            )
+
+    def _render_hosts(self) -> None:
+        if not self.app.has_main:
+            return
+        labels = self.labels(HostStats)
+        hosts = [
+            d for d in (self.poller.data(label) for label in labels) if isinstance(d, HostStats)
+        ]
+        self.app.main.host_panel.update_data(hosts, self._problems(labels), _now())
+
+    def pipeline_runs(self) -> list[PipelineRun]:
+        runs: list[PipelineRun] = []
+        for label in self.labels(PipelineSnapshot):
+            snapshot = self.poller.data(label)
+            if isinstance(snapshot, PipelineSnapshot):
+                runs.extend(snapshot.runs)
+        return runs
+
+    def _render_pipelines(self) -> None:
+        if not self.app.has_main:
+            return
+        labels = self.labels(PipelineSnapshot)
+        runs = self.pipeline_runs()
+        self.app.main.pipelines_panel.update_data(
+            runs,
+            problems=self._problems(labels),
+            configured=bool(labels),
+            multi_source=len(labels) > 1,
+        )
+        from opsdash.screens.pipeline import RunScreen
+
+        if isinstance(self.app.screen, RunScreen):
+            fresh = next((r for r in runs if r.key == self.app.screen.run.key), None)
+            if fresh is not None:
+                self.app.screen.show_run(fresh)
+
+    def _model_snapshots(self) -> list[ModelsSnapshot]:
+        snapshots = (self.poller.data(label) for label in self.labels(ModelsSnapshot))
+        return [s for s in snapshots if isinstance(s, ModelsSnapshot)]
+
+    def _render_models(self) -> None:
+        if not self.app.has_main:
+            return
+        labels = self.labels(ModelsSnapshot)
+        snapshots = self._model_snapshots()
+        problems = self._problems(labels)
+        failing = {h.label for h in problems}
+        rows = [
+            replace(row, stale=True) if snapshot.source in failing else row
+            for snapshot in snapshots
+            for row in snapshot.rows
+        ]
+        for row in self.breaches.update([r for r in rows if not r.stale]):
+            self.app.notify(
+                f"{row.model} {row.metric} = {row.value:.4g} breaches its threshold"
+                f" ({row.breach:g}) on {row.source}",
+                title="Model metric breach",
+                severity="error",
+                timeout=15,
+            )
+        self.app.main.models_panel.update_data(
+            rows,
+            problems=problems,
+            notes=[note for snapshot in snapshots for note in snapshot.notes],
+            configured=bool(labels),
+            multi_source=len(labels) > 1,
+        )
+
+    def _render_deployments(self) -> None:
+        if not self.app.has_main:
+            return
+        labels = self.labels(DeploymentsSnapshot)
+        snapshots = [self.poller.data(label) for label in labels]
+        rows = [row for s in snapshots if isinstance(s, DeploymentsSnapshot) for row in s.services]
+        self.app.main.deployments_panel.update_data(
+            rows, problems=self._problems(labels), configured=bool(labels)
+        )
+
+    def tick(self) -> None:
+        """Once a second: header ages, stale detection, health history."""
+        if not self.app.has_main:
+            return
+        healths = self.poller.all_health()
+        now = _now()
+        refresh = [s.refresh for s in self.poller.sources.values()]
+        self.app.main.show_health(
+            healths,
+            now,
+            refresh,
+            notice=self.app.store.notice if self.app.store is not None else None,
+        )
+        changed: set[type] = set()
+        for (label, source), health in zip(self.poller.sources.items(), healths, strict=True):
+            previous = self._last_states.get(label)
+            if previous is not health.state:
+                self._last_states[label] = health.state
+                if previous is not None or health.state is not HealthState.OK:
+                    changed.add(source.feeds)
+                    if health.state is not HealthState.PENDING:
+                        event(
+                            f"source {label} {health.state.value}: {health.message}".rstrip(": "),
+                            warning=health.state in (HealthState.ERROR, HealthState.STALE),
+                        )
+                    if self.app.store is not None and health.state is not HealthState.PENDING:
+                        self.app.store.record_health(health)
+        if any(not r.status.finished for r in self.pipeline_runs()):
+            changed.add(PipelineSnapshot)  # durations of running runs tick
+        for feeds in changed:
+            self.render(feeds)
