@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -18,25 +16,14 @@ from rich.text import Text
 from opsdash import __version__, config_checks
 from opsdash.config import Config, ConfigError, load_config
 from opsdash.eventlog import log_to
-from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import (
-    DockerSnapshot,
-    HostStats,
-    PipelineSnapshot,
-    RunStatus,
     SourceResult,
     to_jsonable,
 )
-from opsdash.model.deployments import DeploymentsSnapshot
-from opsdash.model.ml import ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.safetext import literal, strip_unsafe
+from opsdash.snapshot_output import snapshot_tables, summary
 from opsdash.views.audit import audit_table
-from opsdash.views.common import Column
-from opsdash.views.containers import CONTAINER_COLUMNS, SERVICE_COLUMNS
-from opsdash.views.deployments import DEPLOYMENT_COLUMNS
-from opsdash.views.models import MODEL_COLUMNS
-from opsdash.views.pipelines import RUN_COLUMNS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -237,44 +224,12 @@ def run_check(config: Config) -> int:
     for label, result in results.items():
         status = Text("ok", style="green") if result.ok else Text("error", style="red bold")
         table.add_row(
-            literal(label), status, f"{result.latency_s * 1000:.0f} ms", literal(_summary(result))
+            literal(label), status, f"{result.latency_s * 1000:.0f} ms", literal(summary(result))
         )
     if not results:
         console.print("no sources configured")
     console.print(table)
     return 0 if all(r.ok for r in results.values()) else 1
-
-
-def _docker_summary(data: DockerSnapshot) -> str:
-    running = sum(1 for c in data.containers if c.running)
-    text = f"engine {data.engine_version}, {running}/{len(data.containers)} containers running"
-    if data.swarm_manager:
-        text += f", {len(data.services)} services"
-    return text
-
-
-def _host_summary(data: HostStats) -> str:
-    return f"{data.hostname}: cpu {data.cpu_percent:.0f}%, mem {data.memory_percent:.0f}%"
-
-
-def _pipeline_summary(data: PipelineSnapshot) -> str:
-    failed = sum(1 for r in data.runs if r.status is RunStatus.FAILED)
-    running = sum(1 for r in data.runs if not r.status.finished)
-    text = f"{len(data.runs)} runs, {running} running or queued, {failed} failed"
-    return f"{text}; {data.quota}" if data.quota else text
-
-
-def _summary(result: SourceResult) -> str:
-    if not result.ok:
-        return result.error or ""
-    summary = _by_type(SUMMARIES, result.data)
-    return summary(result.data) if summary is not None else ""
-
-
-def _by_type(table: dict[type, Any], data: object) -> Any:
-    """The entry for the snapshot's type (or a base of it): sources are routed by
-    what they return, so a new source of a known snapshot type needs nothing here."""
-    return next((entry for t, entry in table.items() if isinstance(data, t)), None)
 
 
 def run_snapshot(config: Config, *, as_json: bool) -> int:
@@ -312,91 +267,15 @@ def run_snapshot(config: Config, *, as_json: bool) -> int:
     return 0 if all(r.ok for r in results.values()) else 1
 
 
-def _table(title: str, columns: list[Column], rows: list, skip: set[str]) -> Table:
-    now = datetime.now().astimezone()
-    shown = [c for c in columns if c.key not in skip]
-    table = Table(
-        *[c.label for c in shown],
-        title=literal(title, "table.title"),
-        title_justify="left",
-        box=None,
-    )
-    for row in rows:
-        table.add_row(*[c.render(row, now) for c in shown])
-    return table
-
-
-def _docker_tables(label: str, data: DockerSnapshot) -> list[Table]:
-    tables = [_table(f"{label}: containers", CONTAINER_COLUMNS, list(data.containers), {"host"})]
-    if data.swarm_manager:
-        tables.append(_table(f"{label}: services", SERVICE_COLUMNS, list(data.services), {"host"}))
-    return tables
-
-
-def _pipeline_tables(label: str, data: PipelineSnapshot) -> list[Table]:
-    return [_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), set())]
-
-
-def _deployment_tables(_label: str, data: DeploymentsSnapshot) -> list[Table]:
-    title = f"DORA keys over 30 days ({data.timezone})"
-    return [_table(title, DEPLOYMENT_COLUMNS, list(data.services), set())]
-
-
-def _model_tables(label: str, data: ModelsSnapshot) -> list[Table]:
-    return [_table(f"{label}: models", MODEL_COLUMNS, list(data.rows), set())]
-
-
 def _print_snapshot(results: dict[str, SourceResult]) -> None:
     console = _console()
     for label, result in results.items():
         if not result.ok:
             console.print(literal(f"{label}: error: ", "red bold") + literal(result.error))
             continue
-        tables = _by_type(TABLES, result.data)
-        for table in tables(label, result.data) if tables is not None else ():
+        for table in snapshot_tables(label, result.data):
             console.print(table)
         console.print()
-
-
-def _host_table(label: str, host: HostStats) -> Table:
-    table = Table(
-        "METRIC",
-        "VALUE",
-        title=literal(f"{label}: host", "table.title"),
-        title_justify="left",
-        box=None,
-    )
-    uptime = (datetime.now().astimezone() - host.boot_time).total_seconds()
-    table.add_row("cpu", f"{host.cpu_percent:.1f}% of {host.cpu_count} cores")
-    table.add_row("load", " ".join(f"{x:.2f}" for x in host.load))
-    table.add_row(
-        "memory",
-        f"{human_bytes(host.memory_used)} / {human_bytes(host.memory_total)} "
-        f"({host.memory_percent:.0f}%)",
-    )
-    table.add_row("swap", f"{human_bytes(host.swap_used)} / {human_bytes(host.swap_total)}")
-    for disk in host.disks:
-        table.add_row(
-            literal(f"disk {disk.path}"),
-            f"{human_bytes(disk.used)} / {human_bytes(disk.total)} ({disk.percent:.0f}%)",
-        )
-    table.add_row("uptime", human_duration(uptime))
-    return table
-
-
-# Snapshot type -> its line in `opsdash check` and its tables in `opsdash snapshot`.
-SUMMARIES: dict[type, Callable[[Any], str]] = {
-    DockerSnapshot: _docker_summary,
-    HostStats: _host_summary,
-    PipelineSnapshot: _pipeline_summary,
-}
-TABLES: dict[type, Callable[[str, Any], list[Table]]] = {
-    DockerSnapshot: _docker_tables,
-    HostStats: lambda label, data: [_host_table(label, data)],
-    PipelineSnapshot: _pipeline_tables,
-    DeploymentsSnapshot: _deployment_tables,
-    ModelsSnapshot: _model_tables,
-}
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ CORE = (
     "opsdash.redact",
     "opsdash.safetext",  # Rich text, no Textual
     "opsdash.services",
+    "opsdash.snapshot_output",  # the CLI's tables, Rich only
     "opsdash.views",  # Rich renderables shared by the TUI and the CLI
     "opsdash.views.*",
 )
