@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,63 +24,13 @@ from docker.tls import TLSConfig
 
 from opsdash.logbuffer import LineCutter
 from opsdash.model import (
-    Container,
     ContainerDetails,
     DockerSnapshot,
-    HealthProbe,
-    Mount,
-    Port,
-    Service,
 )
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
+from opsdash.sources.docker_map import container_from, details_from, services_from
 from opsdash.sources.docker_ssh import SSHAPIClient, ssh_reason
-from opsdash.sources.docker_stats import StatsSampler, StatsTuple
-
-_FRACTION = re.compile(r"\.(\d{6})\d*")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """Docker's RFC 3339 timestamps with nanoseconds -> aware datetime."""
-    if not value or value.startswith("0001-01-01"):
-        return None
-    text = _FRACTION.sub(r".\1", value.replace("Z", "+00:00"))
-    text = re.sub(r"\.(\d{1,5})(?=[+-])", lambda m: "." + m.group(1).ljust(6, "0"), text)
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _ports(raw: list[dict[str, Any]] | None) -> tuple[Port, ...]:
-    ports = {
-        Port(
-            container_port=int(p.get("PrivatePort", 0)),
-            protocol=p.get("Type", "tcp"),
-            host_ip=p.get("IP", ""),
-            host_port=p.get("PublicPort"),
-        )
-        for p in raw or []
-    }
-    # IPv4 and IPv6 bindings of one port look the same once the IP is hidden.
-    return tuple(sorted(ports, key=lambda p: (p.container_port, p.host_port or 0, p.host_ip)))
-
-
-def _ports_from_inspect(network_settings: dict[str, Any]) -> tuple[Port, ...]:
-    raw = []
-    for spec, bindings in (network_settings.get("Ports") or {}).items():
-        number, _, proto = spec.partition("/")
-        if not bindings:
-            raw.append({"PrivatePort": number, "Type": proto})
-        for b in bindings or []:
-            raw.append(
-                {
-                    "PrivatePort": number,
-                    "Type": proto,
-                    "IP": b.get("HostIp", ""),
-                    "PublicPort": int(b["HostPort"]) if b.get("HostPort") else None,
-                }
-            )
-    return _ports(raw)
+from opsdash.sources.docker_stats import StatsSampler
 
 
 def _one_line(exc: BaseException) -> str:
@@ -302,10 +250,18 @@ class DockerSource(Source):
                 del self._inspect_cache[cid]
 
         containers = tuple(
-            self._container(raw, detail, stats.get(raw["Id"]))
+            container_from(self.name, raw, detail, stats.get(raw["Id"]))
             for raw, detail in zip(listed, inspected, strict=True)
         )
-        services = self._services(api) if manager else ()
+        services = (
+            services_from(
+                self.name,
+                self._call(api.services),
+                self._call(api.tasks, filters={"desired-state": "running"}),
+            )
+            if manager
+            else ()
+        )
         return DockerSnapshot(
             host=self.name,
             containers=containers,
@@ -335,82 +291,6 @@ class DockerSource(Source):
         self._inspect_cache[cid] = (key, detail)
         return detail
 
-    def _container(
-        self,
-        raw: dict[str, Any],
-        detail: dict[str, Any] | None,
-        stats: StatsTuple | None,
-    ) -> Container:
-        labels = raw.get("Labels") or {}
-        names = raw.get("Names") or [raw["Id"][:12]]
-        state = (detail or {}).get("State") or {}
-        health = (state.get("Health") or {}).get("Status", "")
-        cpu, mem, limit = stats or (None, None, None)
-        exit_code = state.get("ExitCode") if raw.get("State") in ("exited", "dead") else None
-        created = raw.get("Created")
-        return Container(
-            host=self.name,
-            id=raw["Id"],
-            name=names[0].lstrip("/"),
-            image=raw.get("Image", ""),
-            image_id=raw.get("ImageID") or (detail or {}).get("Image", ""),
-            state=raw.get("State", ""),
-            status=raw.get("Status", ""),
-            health=health,
-            created=datetime.fromtimestamp(created).astimezone() if created else None,
-            started_at=parse_time(state.get("StartedAt")),
-            finished_at=parse_time(state.get("FinishedAt")),
-            exit_code=exit_code,
-            restart_count=int((detail or {}).get("RestartCount") or 0),
-            ports=_ports(raw.get("Ports")),
-            labels=tuple(sorted(labels.items())),
-            compose_project=labels.get("com.docker.compose.project", ""),
-            compose_service=labels.get("com.docker.compose.service", ""),
-            cpu_percent=cpu,
-            memory_used=mem,
-            memory_limit=limit,
-        )
-
-    def _services(self, api: docker.APIClient) -> tuple[Service, ...]:
-        raw_services = self._call(api.services)
-        tasks = self._call(api.tasks, filters={"desired-state": "running"})
-        running: dict[str, int] = {}
-        desired_global: dict[str, int] = {}
-        for task in tasks:
-            sid = task.get("ServiceID", "")
-            desired_global[sid] = desired_global.get(sid, 0) + 1
-            if (task.get("Status") or {}).get("State") == "running":
-                running[sid] = running.get(sid, 0) + 1
-        services = []
-        for raw in raw_services:
-            spec = raw.get("Spec") or {}
-            mode_spec = spec.get("Mode") or {}
-            mode = next(iter(mode_spec), "replicated")
-            if mode == "Replicated":
-                desired: int | None = int(mode_spec["Replicated"].get("Replicas", 0))
-            elif mode == "Global":
-                desired = desired_global.get(raw["ID"], 0)
-            else:
-                desired = None
-            image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
-            update = raw.get("UpdateStatus") or {}
-            services.append(
-                Service(
-                    host=self.name,
-                    id=raw["ID"],
-                    name=spec.get("Name", raw["ID"][:12]),
-                    image=image.split("@sha256:", 1)[0],
-                    mode=re.sub(r"(?<!^)([A-Z])", r"-\1", mode).lower(),
-                    replicas_running=running.get(raw["ID"], 0),
-                    replicas_desired=desired,
-                    update_state=update.get("State", ""),
-                    update_message=update.get("Message", ""),
-                    created=parse_time(raw.get("CreatedAt")),
-                    updated=parse_time(raw.get("UpdatedAt")),
-                )
-            )
-        return tuple(sorted(services, key=lambda s: s.name))
-
     # --- on demand ------------------------------------------------------------
 
     def details(self, container_id: str) -> ContainerDetails:
@@ -420,65 +300,11 @@ class DockerSource(Source):
             raw = self._call(api.inspect_container, container_id)
         except docker.errors.NotFound:
             raise SourceError(f"container {container_id[:12]} no longer exists") from None
-        config = raw.get("Config") or {}
-        host_config = raw.get("HostConfig") or {}
-        state = raw.get("State") or {}
         image_id = raw.get("Image", "")
         digests: tuple[str, ...] = ()
         with contextlib.suppress(SourceError, docker.errors.NotFound):
             digests = tuple(self._call(api.inspect_image, image_id).get("RepoDigests") or ())
-        listed = {
-            "Id": raw["Id"],
-            "Names": [raw.get("Name", "")],
-            "Image": config.get("Image", ""),
-            "State": state.get("Status", ""),
-            "Status": state.get("Status", ""),
-            "Labels": config.get("Labels") or {},
-            "Ports": [],
-        }
-        container = replace(
-            self._container(listed, raw, None),
-            ports=_ports_from_inspect(raw.get("NetworkSettings") or {}),
-            created=parse_time(raw.get("Created")),
-        )
-        policy = host_config.get("RestartPolicy") or {}
-        policy_text = policy.get("Name") or "no"
-        if policy.get("MaximumRetryCount"):
-            policy_text += f" (max {policy['MaximumRetryCount']} retries)"
-        networks = (raw.get("NetworkSettings") or {}).get("Networks") or {}
-        health = (state.get("Health") or {}).get("Log") or []
-        return ContainerDetails(
-            container=container,
-            image_id=image_id,
-            image_digests=digests,
-            command=tuple(config.get("Cmd") or ()),
-            entrypoint=tuple(config.get("Entrypoint") or ()),
-            working_dir=config.get("WorkingDir", ""),
-            user=config.get("User", ""),
-            mounts=tuple(
-                Mount(
-                    type=m.get("Type", ""),
-                    source=m.get("Name") or m.get("Source", ""),
-                    destination=m.get("Destination", ""),
-                    mode=m.get("Mode", ""),
-                    read_write=bool(m.get("RW", True)),
-                )
-                for m in raw.get("Mounts") or []
-            ),
-            networks=tuple(
-                (name, (net or {}).get("IPAddress", "")) for name, net in sorted(networks.items())
-            ),
-            restart_policy=policy_text,
-            env_names=tuple(item.split("=", 1)[0] for item in config.get("Env") or ()),
-            health_log=tuple(
-                HealthProbe(
-                    start=h.get("Start", ""),
-                    exit_code=int(h.get("ExitCode", 0)),
-                    output=str(h.get("Output", "")).strip(),
-                )
-                for h in health[-5:]
-            ),
-        )
+        return details_from(self.name, raw, digests)
 
     def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream:
         """A stream of the container's log lines (stdout and stderr interleaved)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsdash.sources.docker import parse_time
+from opsdash.sources.docker_map import parse_time
 from opsdash.sources.docker_stats import cpu_percent, memory_used
 
 
