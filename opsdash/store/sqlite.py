@@ -12,9 +12,6 @@ instead, so that no action runs without its audit row.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -26,17 +23,14 @@ from typing import Any
 from opsdash.model import SourceHealth
 from opsdash.redact import redact
 from opsdash.safetext import strip_unsafe
-from opsdash.store.rows import AuditEntry, DeploymentEvent, HealthIssueRow, JournalRow
+from opsdash.store.audit import AuditTables
+from opsdash.store.rows import DeploymentEvent, HealthIssueRow
 from opsdash.store.schema import _MIGRATIONS
 
 DB_NAME = "opsdash.db"
 
 _DEPLOYMENT_COLUMNS = (
     "at, service, host, kind, image, digest, result, source, environment, version, external_id"
-)
-_AUDIT_COLUMNS = (
-    "at, actor, action, kind, target, host, old_image, old_digest, new_image, new_digest,"
-    " result, duration_s, error"
 )
 
 
@@ -58,7 +52,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class Store:
+class Store(AuditTables):
     """A thin, thread-safe wrapper around one SQLite file in WAL mode."""
 
     def __init__(self, path: Path, *, read_only: bool = False):
@@ -209,126 +203,6 @@ class Store:
             "SELECT at, source, state, message FROM source_events ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-
-    # --- audit log -------------------------------------------------------------
-
-    def add_audit(self, entry: AuditEntry) -> int:
-        """One finished (or refused) action; StoreError if it cannot be written."""
-        with self._lock:
-            return self._insert_audit(entry)
-
-    def _insert_audit(self, entry: AuditEntry) -> int:
-        """The row's id; callers hold the lock."""
-        cursor = self._write(
-            f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            astuple(entry)[:13],
-        )
-        return int(cursor.lastrowid or 0)
-
-    def audit_entries(self, limit: int = 1000) -> list[AuditEntry]:
-        rows = self._read(
-            f"SELECT {_AUDIT_COLUMNS}, id FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        steps: dict[int, list[tuple[str, str, str]]] = {}
-        if rows:
-            oldest = min(row[-1] for row in rows)
-            for audit_id, at, step, detail in self._read(
-                "SELECT audit_id, at, step, detail FROM action_steps WHERE audit_id >= ?"
-                " ORDER BY rowid",
-                (oldest,),
-            ):
-                steps.setdefault(audit_id, []).append((at, step, detail))
-        return [AuditEntry(*row, steps=tuple(steps.get(row[-1], ()))) for row in rows]
-
-    # --- the journal: an action is written when confirmed and before each step -----
-
-    def begin_action(self, entry: AuditEntry, target_id: str, facts: dict[str, str]) -> int:
-        """The audit row (result `running`) and its journal entry, in one transaction."""
-        with self._lock:
-            self._write("BEGIN IMMEDIATE")
-            audit_id = self._insert_audit(entry)
-            self._write(
-                "INSERT INTO action_journal(audit_id, state, pid, machine, target_id, facts,"
-                " updated) VALUES (?, 'running', ?, ?, ?, ?, ?)",
-                (audit_id, os.getpid(), socket.gethostname(), target_id, json.dumps(facts), _now()),
-            )
-            self._write("COMMIT")
-        return audit_id
-
-    def add_step(self, audit_id: int, step: str, detail: str) -> None:
-        with self._lock:
-            self._write(
-                "INSERT INTO action_steps(audit_id, at, step, detail) VALUES (?, ?, ?, ?)",
-                (audit_id, _now(), step, " ".join(detail.split())[:500]),
-            )
-
-    def note_facts(self, audit_id: int, facts: dict[str, str]) -> None:
-        """Merge what recovery will need (a backup's name, the new container's id)."""
-        rows = self._read("SELECT facts FROM action_journal WHERE audit_id = ?", (audit_id,))
-        merged = {**json.loads(rows[0][0] if rows else "{}"), **facts}
-        with self._lock:
-            self._write(
-                "UPDATE action_journal SET facts = ?, updated = ? WHERE audit_id = ?",
-                (json.dumps(merged), _now(), audit_id),
-            )
-
-    def end_action(
-        self,
-        audit_id: int,
-        result: str,
-        *,
-        duration_s: float | None = None,
-        error: str = "",
-        new_image: str | None = None,
-        new_digest: str | None = None,
-    ) -> None:
-        """The outcome into the audit row; the journal entry goes."""
-        sets = ["result = ?", "error = ?"]
-        params: list[Any] = [result, " ".join(error.split())[:500]]
-        if duration_s is not None:
-            sets.append("duration_s = ?")
-            params.append(round(duration_s, 2))
-        if new_image:
-            sets.append("new_image = ?")
-            params.append(new_image)
-        if new_digest:
-            sets.append("new_digest = ?")
-            params.append(new_digest)
-        with self._lock:
-            self._write("BEGIN IMMEDIATE")
-            self._write(f"UPDATE audit_log SET {', '.join(sets)} WHERE id = ?", (*params, audit_id))
-            self._write("DELETE FROM action_journal WHERE audit_id = ?", (audit_id,))
-            self._write("COMMIT")
-
-    def mark_interrupted(self, audit_id: int, result: str) -> None:
-        """The action's opsdash is gone: say so in its audit row, keep the journal entry."""
-        with self._lock:
-            self._write("BEGIN IMMEDIATE")
-            self._write("UPDATE audit_log SET result = ? WHERE id = ?", (result, audit_id))
-            self._write(
-                "UPDATE action_journal SET state = 'interrupted', updated = ? WHERE audit_id = ?",
-                (_now(), audit_id),
-            )
-            self._write("COMMIT")
-
-    def unfinished_actions(self) -> list[JournalRow]:
-        """Every journal entry: actions running now (here or in another opsdash on
-        this store) and interrupted ones. Oldest first."""
-        journal = self._read(
-            "SELECT audit_id, state, pid, machine, target_id, facts, updated FROM action_journal"
-            " ORDER BY audit_id"
-        )
-        if not journal:
-            return []
-        entries = {e.id: e for e in self.audit_entries(limit=100_000) if e.id is not None}
-        rows = []
-        for audit_id, state, pid, machine, target_id, facts, updated in journal:
-            entry = entries.get(audit_id)
-            if entry is not None:
-                rows.append(
-                    JournalRow(entry, state, pid, machine, target_id, json.loads(facts), updated)
-                )
-        return rows
 
     # --- deployments ------------------------------------------------------------
 
