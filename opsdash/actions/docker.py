@@ -8,7 +8,6 @@ puts it back if not. Volumes are never removed.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from opsdash.actions.base import (
     TargetBusy,
 )
 from opsdash.actions.journal import note_facts
+from opsdash.actions.readiness import wait_up
 from opsdash.actions.recreate import recreate_request
 from opsdash.dora.docker_events import REVISION_LABEL
 from opsdash.sources.docker import DockerSource, _one_line
@@ -410,43 +410,12 @@ class DockerActions:
 
     def wait_up(self, container_id: str, progress: Progress, *, health: bool) -> None:
         """Running (and healthy when it has a healthcheck), or an ActionError."""
-        deadline = time.monotonic() + self.health_timeout
-        up_since: float | None = None
-        last = ""
-        while time.monotonic() < deadline:
-            raw = self._inspect(container_id)
-            state = raw.get("State") or {}
-            status = state.get("Status", "")
-            checked = state.get("Health")
-            if status in ("exited", "dead") or (status == "restarting" and state.get("ExitCode")):
-                raise ActionError(
-                    f"the new container exited with code {state.get('ExitCode')}"
-                    + self._log_tail(container_id)
-                )
-            if status == "running":
-                if health and checked:
-                    now = checked.get("Status", "")
-                    if now != last:
-                        progress("health", f"health: {now}")
-                        last = now
-                    if now == "healthy":
-                        return
-                    if now == "unhealthy":
-                        raise ActionError(
-                            "the new container is unhealthy" + self._log_tail(container_id)
-                        )
-                else:
-                    up_since = up_since or time.monotonic()
-                    if time.monotonic() - up_since >= (self.settle_seconds if health else 0):
-                        return
-            time.sleep(0.25)
-        raise ActionError(
-            f"the new container was not up and healthy within {self.health_timeout:g}s"
+        wait_up(
+            self.api,
+            self._inspect,
+            container_id,
+            progress,
+            health=health,
+            timeout=self.health_timeout,
+            settle=self.settle_seconds,
         )
-
-    def _log_tail(self, container_id: str) -> str:
-        try:
-            text = self.api.logs(container_id, tail=3).decode("utf-8", "replace").strip()
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return ""
-        return f" (last log: {' | '.join(text.splitlines())[:200]})" if text else ""
