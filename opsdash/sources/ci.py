@@ -31,7 +31,7 @@ class CiConfig:
     kind: ClassVar[str]
     name: str = option(
         doc="shown in the header and the SOURCE column; unique",
-        default_doc="the repository's or project's name",
+        default_doc="the repository's (project's) last part, else the kind",
     )
     url: str = option(doc="the API base URL", check=http_url)
     project: str = fixed("")  # GitHub owner/repo, GitLab group/project (or numeric id)
@@ -50,7 +50,9 @@ class CiConfig:
     ref_parameter: str = fixed("")  # Jenkins parameter (Buildbot field) that carries the ref
     environments: tuple[str, ...] = fixed(())  # GitHub/GitLab deployments of these environments
     service: str = option(
-        "", doc="the service its deployments deploy (DORA keys)", default_doc="the project"
+        "",
+        doc="the service its deployments deploy (DORA keys)",
+        default_doc="the project, else the name",
     )
     ca_bundle: str = option(
         "", doc="PEM file of CAs to trust instead of the system ones", check=ca_bundle

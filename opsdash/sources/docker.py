@@ -152,7 +152,10 @@ class DockerHostConfig:
     """One [[docker]] table: an engine, local or remote."""
 
     kind: ClassVar[str] = "docker"
-    name: str = option(doc="shown in the header and the HOST column; unique", default_doc='"local"')
+    name: str = option(
+        doc="shown in the header and the HOST column; unique",
+        default_doc='`"local"`, then `"docker1"`, ...',
+    )
     host: str = option(
         f"unix://{DEFAULT_DOCKER_SOCKET}",
         doc="unix://, tcp:// or ssh:// URL of the engine",

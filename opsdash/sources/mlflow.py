@@ -124,7 +124,7 @@ class MlflowConfig:
     """One [[mlflow]] table: a tracking server's model registry."""
 
     kind: ClassVar[str] = "mlflow"
-    name: str = option(doc="shown in the header; unique", default_doc='"mlflow"')
+    name: str = option(doc="shown in the header; unique")
     url: str = option(doc="the tracking server, http(s)://", check=http_url)
     token: str = option("", doc="bearer token (Databricks-style); or user + password", secret=True)
     user: str = option("", doc="basic-auth user")

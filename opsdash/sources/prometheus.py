@@ -50,7 +50,7 @@ class PrometheusConfig:
     """One [[prometheus]] table: a query whose series are model metrics."""
 
     kind: ClassVar[str] = "prometheus"
-    name: str = option(doc="shown in the header; unique", default_doc='"prometheus"')
+    name: str = option(doc="shown in the header; unique")
     url: str = option(doc="the server, http(s)://", check=http_url)
     query: str = option(
         doc='PromQL, e.g. model_accuracy{env="prod"}; one row per label set', multiline=True
