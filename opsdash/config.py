@@ -3,6 +3,12 @@
 Every problem becomes a `ConfigError` whose message is one line naming the
 file, the key and, for syntax errors, the line. Secrets are only accepted as
 `${ENV_VAR}` references; a literal one is allowed but warned about.
+
+This module reads what is not a source: the top-level options, [keys],
+[[redeploy]], [[protect]], [[service]] and [dora]. Each [[kind]] of source is
+read by `opsdash.config_tables` from the config dataclass its module declares,
+for every kind the registry lists; nothing here names a source kind (but for
+putting engines and hosts first).
 """
 
 from __future__ import annotations
@@ -24,8 +30,6 @@ from opsdash.config_tables import read_tables, schema_of
 from opsdash.sources import base
 
 DEFAULT_REFRESH = base.DEFAULT_REFRESH
-DEFAULT_TIMEOUT = base.DEFAULT_TIMEOUT
-DEFAULT_PIPELINE_REFRESH = base.DEFAULT_REMOTE_REFRESH
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,8 @@ class Config:
         return tuple(c for c in self.sources if c.kind in kinds)
 
 
-# key -> (type or tuple of types, default); "required" marks mandatory keys.
+# The top-level keys that are not source kinds; the tables' schemas below are
+# key -> (TOML type or tuple of types, default).
 _CORE_KEYS = {
     "refresh",
     "read_only",

@@ -3,7 +3,8 @@
 `Reader` checks each table's keys against its schema (type, then the value
 checks of `config_checks`), expands `${ENV}` references and collects warnings;
 every problem becomes a `ConfigError` naming the file, the key and its line.
-`opsdash.config` holds the schemas and assembles the settings.
+The schemas: each source's config dataclass (read by `opsdash.config_tables`),
+and in `opsdash.config` the tables that are not sources.
 """
 
 from __future__ import annotations
