@@ -3,6 +3,12 @@
 Every problem becomes a `ConfigError` whose message is one line naming the
 file, the key and, for syntax errors, the line. Secrets are only accepted as
 `${ENV_VAR}` references; a literal one is allowed but warned about.
+
+This module reads what is not a source: the top-level options, [keys],
+[[redeploy]], [[protect]], [[service]] and [dora]. Each [[kind]] of source is
+read by `opsdash.config_tables` from the config dataclass its module declares,
+for every kind the registry lists; nothing here names a source kind (but for
+putting engines and hosts first).
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import socket
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,11 +26,10 @@ from opsdash import config_checks as checks
 from opsdash.config_checks import Invalid, syntax_line
 from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
+from opsdash.config_tables import read_tables, schema_of
 from opsdash.sources import base
 
 DEFAULT_REFRESH = base.DEFAULT_REFRESH
-DEFAULT_TIMEOUT = base.DEFAULT_TIMEOUT
-DEFAULT_PIPELINE_REFRESH = base.DEFAULT_REMOTE_REFRESH
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,8 @@ class Config:
         return tuple(c for c in self.sources if c.kind in kinds)
 
 
-# key -> (type or tuple of types, default); "required" marks mandatory keys.
+# The top-level keys that are not source kinds; the tables' schemas below are
+# key -> (TOML type or tuple of types, default).
 _CORE_KEYS = {
     "refresh",
     "read_only",
@@ -125,104 +130,7 @@ _PROTECT_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "match_name": (str, ""),
     "match_label": (str, ""),
 }
-_DOCKER_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "name": (str, None),
-    "host": (str, None),
-    "tls_verify": (bool, False),
-    "cert_path": (str, ""),
-    "use_ssh_client": (bool, True),
-    "read_only": (bool, False),
-    "refresh": ((int, float), None),
-    "timeout": ((int, float), DEFAULT_TIMEOUT),
-    "stats": (bool, True),
-    "stats_concurrency": (int, 16),
-    "pull": (bool, True),
-}
-_HOST_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "name": (str, None),
-    "disks": (list, ["/"]),
-    "refresh": ((int, float), None),
-    "timeout": ((int, float), DEFAULT_TIMEOUT),
-}
-
-
 _NUMBER = (int, float)
-_PIPELINE_COMMON: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "name": (str, ""),
-    "url": (str, ""),
-    "token": (str, ""),
-    "deploy": (str, ""),
-    "deploy_branch": (str, ""),
-    "deploy_inputs": (dict, {}),
-    "branch": (str, ""),
-    "service": (str, ""),
-    "ca_bundle": (str, ""),
-    "runs": (int, 30),
-    "read_only": (bool, False),
-    "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
-    "timeout": (_NUMBER, DEFAULT_TIMEOUT),
-}
-_PIPELINE_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
-    "github": {
-        **_PIPELINE_COMMON,
-        "repo": (str, None),
-        "workflows": (list, []),
-        "environments": (list, []),
-    },
-    "gitlab": {**_PIPELINE_COMMON, "project": (str, None), "environments": (list, [])},
-    "jenkins": {
-        **_PIPELINE_COMMON,
-        "url": (str, None),
-        "jobs": (list, None),
-        "user": (str, ""),
-        "ref_parameter": (str, ""),
-    },
-    "buildbot": {
-        **_PIPELINE_COMMON,
-        "url": (str, None),
-        "builders": (list, []),
-        "user": (str, ""),
-        "password": (str, ""),
-        "ref_parameter": (str, "branch"),
-    },
-}
-_MLFLOW_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "name": (str, ""),
-    "url": (str, None),
-    "token": (str, ""),
-    "user": (str, ""),
-    "password": (str, ""),
-    "models": (list, []),
-    "metrics": (list, ["accuracy"]),
-    "lower_is_better": (list, []),
-    "alias": (str, "champion"),
-    "challenger": (str, "challenger"),
-    "warning": (dict, {}),
-    "breach": (dict, {}),
-    "ca_bundle": (str, ""),
-    "read_only": (bool, False),
-    "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
-    "timeout": (_NUMBER, DEFAULT_TIMEOUT),
-}
-_PROMETHEUS_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "name": (str, ""),
-    "url": (str, None),
-    "query": (str, None),
-    "metric": (str, "accuracy"),
-    "labels": (list, ["model", "version"]),
-    "model_label": (str, "model"),
-    "version_label": (str, "version"),
-    "direction": (str, "higher"),
-    "warning": (_NUMBER, None),
-    "breach": (_NUMBER, None),
-    "trend": (_NUMBER, 3600.0),
-    "token": (str, ""),
-    "ca_bundle": (str, ""),
-    "refresh": (_NUMBER, DEFAULT_PIPELINE_REFRESH),
-    "timeout": (_NUMBER, DEFAULT_TIMEOUT),
-}
-
-
 _SERVICE_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "name": (str, None),
     "match_name": (str, ""),
@@ -238,6 +146,21 @@ _DORA_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "retention_days": (int, 400),
     "timezone": (str, ""),
 }
+
+
+def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
+    """Every table's keys (key -> (TOML type, default)): the installed sources' from
+    their dataclasses, then [[redeploy]], [[protect]], [[service]] and [dora]."""
+    from opsdash.sources.registry import installed_kinds, source_class
+
+    found = {kind: schema_of(source_class(kind).config_class).types for kind in installed_kinds()}
+    return {
+        **found,
+        "redeploy": _REDEPLOY_KEYS,
+        "protect": _PROTECT_KEYS,
+        "service": _SERVICE_KEYS,
+        "dora": _DORA_KEYS,
+    }
 
 
 def autodetected(refresh: float, present: Iterable[str] = ()) -> tuple[Any, ...]:
@@ -417,244 +340,10 @@ def _required(reader: _Reader, key: str, values: dict[str, Any], *names: str) ->
             raise reader.error(f"{key}.{name}" if name else key, "is required")
 
 
-def _ca_bundle(reader: _Reader, key: str, value: str) -> str:
-    """Checked now, so a bad file is one line here, not a traceback at the first poll."""
-    if not value:
-        return ""
-    try:
-        return checks.ca_bundle(value)
-    except Invalid as exc:
-        raise reader.error(key, str(exc)) from None
-
-
-def _url(reader: _Reader, key: str, value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise reader.error(key, f"must be an http:// or https:// URL, not {value!r}")
-    return value.rstrip("/")
-
-
 def _strings(reader: _Reader, key: str, value: list[Any]) -> tuple[str, ...]:
     if not all(isinstance(v, str) and v for v in value):
         raise reader.error(key, "must be a list of non-empty strings")
     return tuple(value)
-
-
-def _unique(reader: _Reader, key: str, name: str, names: set[str]) -> str:
-    if name in names:
-        raise reader.error(f"{key}.name", f"duplicate source name {name!r}")
-    names.add(name)
-    return name
-
-
-def _parse_ci(
-    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], _refresh: float
-) -> list[Any]:
-    out: list[Any] = []
-    for index, item in enumerate(tables):
-        key = f"{kind}[{index}]"
-        values = reader.table(key, item, _PIPELINE_KEYS[kind])
-        project = values.get("repo") or values.get("project") or ""
-        if kind == "github":
-            _required(reader, key, values, "repo")
-            if project.count("/") != 1:
-                raise reader.error(f"{key}.repo", f'must be "owner/name", not {project!r}')
-        elif kind == "gitlab":
-            _required(reader, key, values, "project")
-        else:
-            _required(reader, key, values, "url")
-        url = _url(reader, f"{key}.url", values["url"] or _default_url(cls))
-        jobs = values.get("workflows") or values.get("jobs") or values.get("builders") or []
-        job_key = next(k for k in ("workflows", "jobs", "builders", "url") if k in values)
-        jobs = _strings(reader, f"{key}.{job_key}", jobs)
-        if kind == "jenkins" and not jobs:
-            raise reader.error(f"{key}.jobs", 'is required, e.g. ["folder/app"]')
-        inputs = values["deploy_inputs"]
-        if not all(isinstance(v, str | int | float | bool) for v in inputs.values()):
-            raise reader.error(f"{key}.deploy_inputs", "values must be strings or numbers")
-        default_name = project.rsplit("/", 1)[-1] if project else kind
-        name = values["name"] or (default_name if not index else f"{default_name}{index}")
-        token_env = getattr(cls, "token_env", ())
-        out.append(
-            cls(
-                name=_unique(reader, key, name, names),
-                url=url,
-                project=project,
-                jobs=jobs,
-                branch=values["branch"],
-                token=values["token"]
-                or next((os.environ[v] for v in token_env if os.environ.get(v)), ""),
-                user=values.get("user", ""),
-                password=values.get("password", ""),
-                deploy=values["deploy"],
-                deploy_branch=values["deploy_branch"],
-                deploy_inputs=tuple(
-                    (str(k), str(v).lower() if isinstance(v, bool) else str(v))
-                    for k, v in inputs.items()
-                ),
-                ref_parameter=values.get("ref_parameter", ""),
-                environments=_strings(
-                    reader, f"{key}.environments", values.get("environments", [])
-                ),
-                service=values["service"],
-                ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
-                runs=values["runs"],
-                read_only=values["read_only"],
-                refresh=float(values["refresh"]),
-                timeout=float(values["timeout"]),
-            )
-        )
-    return out
-
-
-def _default_url(cls: type) -> str:
-    from dataclasses import MISSING, fields
-
-    default = next(f.default for f in fields(cls) if f.name == "url")
-    return "" if default is MISSING else default
-
-
-def _thresholds(reader: _Reader, key: str, value: dict[str, Any]) -> tuple[tuple[str, float], ...]:
-    for metric, number in value.items():
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            raise reader.error(f"{key}.{metric}", "must be a number")
-    return tuple((str(k), float(v)) for k, v in value.items())
-
-
-def _parse_mlflow(
-    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], _refresh: float
-) -> list[Any]:
-    out: list[Any] = []
-    for index, item in enumerate(tables):
-        key = f"mlflow[{index}]"
-        values = reader.table(key, item, _MLFLOW_KEYS)
-        _required(reader, key, values, "url")
-        metrics = _strings(reader, f"{key}.metrics", values["metrics"])
-        if not metrics:
-            raise reader.error(f"{key}.metrics", 'needs at least one metric, e.g. ["accuracy"]')
-        name = values["name"] or ("mlflow" if not index else f"mlflow{index}")
-        out.append(
-            cls(
-                name=_unique(reader, key, name, names),
-                url=_url(reader, f"{key}.url", values["url"]),
-                token=values["token"],
-                user=values["user"],
-                password=values["password"],
-                models=_strings(reader, f"{key}.models", values["models"]),
-                metrics=metrics,
-                lower_is_better=_strings(
-                    reader, f"{key}.lower_is_better", values["lower_is_better"]
-                ),
-                alias=values["alias"],
-                challenger=values["challenger"],
-                warning=_thresholds(reader, f"{key}.warning", values["warning"]),
-                breach=_thresholds(reader, f"{key}.breach", values["breach"]),
-                ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
-                read_only=values["read_only"],
-                refresh=float(values["refresh"]),
-                timeout=float(values["timeout"]),
-            )
-        )
-    return out
-
-
-def _parse_prometheus(
-    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], _refresh: float
-) -> list[Any]:
-    out: list[Any] = []
-    for index, item in enumerate(tables):
-        key = f"prometheus[{index}]"
-        values = reader.table(key, item, _PROMETHEUS_KEYS)
-        _required(reader, key, values, "url", "query")
-        if values["direction"] not in ("higher", "lower"):
-            raise reader.error(f"{key}.direction", 'must be "higher" or "lower" (is better)')
-        name = values["name"] or ("prometheus" if not index else f"prometheus{index}")
-        out.append(
-            cls(
-                name=_unique(reader, key, name, names),
-                url=_url(reader, f"{key}.url", values["url"]),
-                query=values["query"],
-                metric=values["metric"],
-                labels=_strings(reader, f"{key}.labels", values["labels"]),
-                model_label=values["model_label"],
-                version_label=values["version_label"],
-                direction=values["direction"],
-                warning=None if values["warning"] is None else float(values["warning"]),
-                breach=None if values["breach"] is None else float(values["breach"]),
-                trend=float(values["trend"]),
-                token=values["token"],
-                ca_bundle=_ca_bundle(reader, f"{key}.ca_bundle", values["ca_bundle"]),
-                refresh=float(values["refresh"]),
-                timeout=float(values["timeout"]),
-            )
-        )
-    return out
-
-
-def _parse_docker(
-    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], refresh: float
-) -> list[Any]:
-    from opsdash.sources.docker import default_docker_host
-
-    out: list[Any] = []
-    for index, item in enumerate(tables):
-        key = f"docker[{index}]"
-        values = reader.table(key, item, _DOCKER_KEYS)
-        name = values["name"] or (f"docker{index}" if index else "local")
-        host = values["host"] or reader.string(f"{key}.host", default_docker_host())
-        if not re.match(r"^(unix|tcp|ssh|npipe)://", host):
-            raise reader.error(
-                f"{key}.host", "must start with unix://, tcp:// or ssh:// (e.g. ssh://user@box)"
-            )
-        out.append(
-            cls(
-                name=_unique(reader, key, name, names),
-                host=host,
-                tls_verify=values["tls_verify"],
-                cert_path=os.path.expanduser(values["cert_path"]),
-                use_ssh_client=values["use_ssh_client"],
-                read_only=values["read_only"],
-                refresh=float(values["refresh"] or refresh),
-                timeout=float(values["timeout"]),
-                stats=values["stats"],
-                stats_concurrency=values["stats_concurrency"],
-                pull=values["pull"],
-            )
-        )
-    return out
-
-
-def _parse_host(
-    reader: _Reader, kind: str, tables: list[Any], cls: type, names: set[str], refresh: float
-) -> list[Any]:
-    out: list[Any] = []
-    for index, item in enumerate(tables):
-        key = f"host[{index}]"
-        values = reader.table(key, item, _HOST_KEYS)
-        disks = values["disks"]
-        if not all(isinstance(d, str) for d in disks):
-            raise reader.error(f"{key}.disks", "must be a list of paths (strings)")
-        name = values["name"] or socket.gethostname()
-        out.append(
-            cls(
-                name=_unique(reader, key, name, names),
-                disks=tuple(disks) or ("/",),
-                refresh=float(values["refresh"] or refresh),
-                timeout=float(values["timeout"]),
-            )
-        )
-    return out
-
-
-_PARSERS = {
-    "docker": _parse_docker,
-    "host": _parse_host,
-    "github": _parse_ci,
-    "gitlab": _parse_ci,
-    "jenkins": _parse_ci,
-    "buildbot": _parse_ci,
-    "mlflow": _parse_mlflow,
-    "prometheus": _parse_prometheus,
-}
 
 
 def _parse_sources(reader: _Reader, raw: dict[str, Any], refresh: float) -> tuple[Any, ...]:
@@ -668,7 +357,7 @@ def _parse_sources(reader: _Reader, raw: dict[str, Any], refresh: float) -> tupl
     for kind in _build_order(present):
         tables = reader.array_of_tables(kind, raw[kind])
         cls = source_class(kind).config_class
-        out.extend(_PARSERS[kind](reader, kind, tables, cls, names, refresh))
+        out.extend(read_tables(reader, kind, tables, cls, names, refresh))
     out.extend(autodetected(refresh, present))
     return tuple(sorted(out, key=lambda c: _rank(c.kind)))
 

@@ -74,9 +74,11 @@ def number_text(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def number(key: str, value: int | float) -> int | float:
-    """`value` if it is finite and within the documented range of `key`."""
-    low, high, unit = range_of(key)
+def number(
+    key: str, value: int | float, bounds: tuple[float, float, str] | None = None
+) -> int | float:
+    """`value` if it is finite and within `bounds`, else the documented range of `key`."""
+    low, high, unit = bounds or range_of(key)
     if not low <= value <= high:  # also false for NaN; inf is past every bound
         shown_value = shown(number_text(value), 40)
         unit_text = f" {unit}" if unit else ""

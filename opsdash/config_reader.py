@@ -3,7 +3,8 @@
 `Reader` checks each table's keys against its schema (type, then the value
 checks of `config_checks`), expands `${ENV}` references and collects warnings;
 every problem becomes a `ConfigError` naming the file, the key and its line.
-`opsdash.config` holds the schemas and assembles the settings.
+The schemas: each source's config dataclass (read by `opsdash.config_tables`),
+and in `opsdash.config` the tables that are not sources.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ConfigError(Exception):
         super().__init__(": ".join(parts))
 
 
-_MULTILINE_KEYS = {"query", "argv"}  # a PromQL query or an argv item may span lines
+_MULTILINE_KEYS = frozenset({"query", "argv"})  # a PromQL query or an argv item may span lines
 
 
 def suggestion(name: str, known: Any) -> str:
@@ -92,7 +93,15 @@ class Reader:
         except Invalid as exc:
             raise self.error(key, str(exc)) from None
 
-    def _value(self, key: str, name: str, range_key: str, value: Any) -> Any:
+    def _value(
+        self,
+        key: str,
+        name: str,
+        range_key: str,
+        value: Any,
+        bounds: tuple[float, float, str] | None = None,
+        multiline: frozenset[str] = _MULTILINE_KEYS,
+    ) -> Any:
         """One value of a known key: strings checked, numbers ranged, lists bounded."""
         try:
             if isinstance(value, list | dict):
@@ -100,17 +109,17 @@ class Reader:
         except Invalid as exc:
             raise self.error(key, str(exc)) from None
         if isinstance(value, str):
-            return self.string(key, value, multiline=name in _MULTILINE_KEYS)
+            return self.string(key, value, multiline=name in multiline)
         if isinstance(value, bool):
             return value
         if isinstance(value, int | float):
             try:
-                return checks.number(range_key, value)
+                return checks.number(range_key, value, bounds)
             except Invalid as exc:
                 raise self.error(key, str(exc)) from None
         if isinstance(value, list):  # item types are checked where the list is used
             return [
-                self.string(key, item, multiline=name in _MULTILINE_KEYS)
+                self.string(key, item, multiline=name in multiline)
                 if isinstance(item, str)
                 else item
                 for item in value
@@ -123,15 +132,26 @@ class Reader:
                     if isinstance(item, str):
                         checks.text(item)
                     elif isinstance(item, int | float) and not isinstance(item, bool):
-                        checks.number(range_key, item)
+                        checks.number(range_key, item, bounds)
                 except Invalid as exc:
                     raise self.error(inner_key, str(exc)) from None
             return value
         return value
 
     def table(
-        self, key: str, raw: Any, schema: dict[str, tuple[type | tuple[type, ...], Any]]
+        self,
+        key: str,
+        raw: Any,
+        schema: dict[str, tuple[type | tuple[type, ...], Any]],
+        *,
+        bounds: dict[str, tuple[float, float, str]] | None = None,
+        multiline: frozenset[str] = _MULTILINE_KEYS,
     ) -> dict[str, Any]:
+        """`raw` checked against `schema` (key -> (TOML type, default)), defaults filled.
+
+        `bounds` gives the range of a number key that config_checks.RANGES does not
+        know (a third-party source's); `multiline` the string keys that may span lines.
+        """
         if not isinstance(raw, dict):
             raise self.error(key, f"must be a table, not {type(raw).__name__}")
         kind = key.split("[", 1)[0]
@@ -150,7 +170,9 @@ class Reader:
                     else expected.__name__
                 )
                 raise self.error(full, f"must be {names}, not {type(value).__name__}")
-            out[name] = self._value(full, name, f"{kind}.{name}", value)
+            out[name] = self._value(
+                full, name, f"{kind}.{name}", value, (bounds or {}).get(name), multiline
+            )
         for name, (_expected, default) in schema.items():
             out.setdefault(name, default)
         return out

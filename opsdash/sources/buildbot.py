@@ -29,6 +29,7 @@ from opsdash.redact import clip
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import CiConfig, PipelineSource, first_line, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.settings import option
 
 # buildbot.process.results: code -> (status, word)
 RESULTS: dict[int, tuple[RunStatus, str]] = {
@@ -85,7 +86,10 @@ class BuildbotConfig(CiConfig):
     """One [[buildbot]] table: the builds of a master's builders."""
 
     kind: ClassVar[str] = "buildbot"
-    ref_parameter: str = "branch"
+    jobs: tuple[str, ...] = option((), toml="builders", doc="these builders", default_doc="all")
+    user: str = option("", doc="only when the master requires a login")
+    password: str = option("", doc="${ENV} reference", secret=True)
+    ref_parameter: str = option("branch", doc="the force field that carries the ref")
 
 
 class BuildbotSource(PipelineSource):

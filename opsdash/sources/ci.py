@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, Source, SourceError
 from opsdash.sources.http import HttpClient
+from opsdash.sources.settings import ca_bundle, fixed, http_url, option
 
 T = TypeVar("T")
 LOG_TAIL_BYTES = 64 * 1024  # a job log's tail: enough for the failure, cheap to fetch
@@ -24,28 +25,49 @@ LOG_TAIL_BYTES = 64 * 1024  # a job log's tail: enough for the failure, cheap to
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CiConfig:
     """What every CI table ([[github]], [[gitlab]], [[jenkins]], [[buildbot]]) holds;
-    each provider's module subclasses it with its `kind` and its own keys."""
+    each provider's module subclasses it with its `kind` and its own keys (a field
+    that is `fixed` here is a key only where a provider declares it again)."""
 
     kind: ClassVar[str]
-    name: str
-    url: str  # API base URL (GitHub Enterprise: https://host/api/v3)
-    project: str = ""  # GitHub owner/repo, GitLab group/project (or numeric id)
-    jobs: tuple[str, ...] = ()  # GitHub workflows, Jenkins job paths, Buildbot builders
-    branch: str = ""  # show only runs of this branch
-    token: str = field(default="", repr=False)
-    user: str = ""
-    password: str = field(default="", repr=False)
-    deploy: str = ""  # the deploy workflow / job / Buildbot force scheduler
-    deploy_branch: str = ""  # its successful runs here are deployments; D's default ref
-    deploy_inputs: tuple[tuple[str, str], ...] = ()  # inputs / variables / parameters
-    ref_parameter: str = ""  # Jenkins parameter (Buildbot field) that carries the ref
-    environments: tuple[str, ...] = ()  # GitHub/GitLab deployments of these environments
-    service: str = ""  # what the deployments deploy (DORA); default: project or name
-    ca_bundle: str = ""
-    runs: int = 30  # newest runs shown
-    read_only: bool = False
-    refresh: float = DEFAULT_REMOTE_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
+    name: str = option(
+        doc="shown in the header and the SOURCE column; unique",
+        default_doc="the repository's (project's) last part, else the kind",
+    )
+    url: str = option(doc="the API base URL", check=http_url)
+    project: str = fixed("")  # GitHub owner/repo, GitLab group/project (or numeric id)
+    jobs: tuple[str, ...] = fixed(())  # GitHub workflows, Jenkins job paths, Buildbot builders
+    branch: str = option("", doc="show only runs of this branch")
+    token: str = option("", doc="${ENV} reference; never shown, logged or audited", secret=True)
+    user: str = fixed("")
+    password: str = fixed("", secret=True)
+    deploy: str = option("", doc="what D triggers and what counts as a deployment")
+    deploy_branch: str = option(
+        "", doc="successful deploy runs on this branch are deployments; D's default ref"
+    )
+    deploy_inputs: tuple[tuple[str, str], ...] = option(
+        (), doc='workflow inputs / pipeline variables / build parameters, e.g. { env = "prod" }'
+    )
+    ref_parameter: str = fixed("")  # Jenkins parameter (Buildbot field) that carries the ref
+    environments: tuple[str, ...] = fixed(())  # GitHub/GitLab deployments of these environments
+    service: str = option(
+        "",
+        doc="the service its deployments deploy (DORA keys)",
+        default_doc="the project, else the name",
+    )
+    ca_bundle: str = option(
+        "", doc="PEM file of CAs to trust instead of the system ones", check=ca_bundle
+    )
+    runs: int = option(30, doc="newest runs shown")
+    read_only: bool = option(False, doc="refuse r, F, c and D on this source")
+    refresh: float = option(DEFAULT_REMOTE_REFRESH, doc="seconds between polls")
+    timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one request may take")
+
+    @classmethod
+    def default_name(cls, index: int, values: dict[str, Any]) -> str:
+        """The repository's (project's) last part, else the kind; numbered from the second."""
+        project = values.get("project") or ""
+        name = project.rsplit("/", 1)[-1] if project else cls.kind
+        return name if not index else f"{name}{index}"
 
     @property
     def provider(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ import docker.errors
 import requests.exceptions
 from docker.tls import TLSConfig
 
+from opsdash.config_checks import Invalid
 from opsdash.logbuffer import LineCutter
 from opsdash.model import (
     ContainerDetails,
@@ -31,6 +33,7 @@ from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, So
 from opsdash.sources.docker_map import container_from, details_from, services_from
 from opsdash.sources.docker_ssh import SSHAPIClient, ssh_reason
 from opsdash.sources.docker_stats import StatsSampler
+from opsdash.sources.settings import expand_user, option
 
 
 def _one_line(exc: BaseException) -> str:
@@ -87,22 +90,50 @@ class _TLSAPIClient(docker.APIClient):
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
 
 
+def docker_host(value: str) -> str:
+    if not re.match(r"^(unix|tcp|ssh|npipe)://", value):
+        raise Invalid("must start with unix://, tcp:// or ssh:// (e.g. ssh://user@box)")
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DockerHostConfig:
     """One [[docker]] table: an engine, local or remote."""
 
     kind: ClassVar[str] = "docker"
-    name: str
-    host: str  # unix://, tcp:// or ssh:// URL
-    tls_verify: bool = False
-    cert_path: str = ""  # directory holding ca.pem, cert.pem, key.pem
-    use_ssh_client: bool = True  # ssh:// through the system ssh binary (honours ~/.ssh/config)
-    read_only: bool = False
-    refresh: float = DEFAULT_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
-    stats: bool = True
-    stats_concurrency: int = 16
-    pull: bool = True  # R pulls the tag first; false: always recreate from the local image
+    name: str = option(
+        doc="shown in the header and the HOST column; unique",
+        default_doc='`"local"`, then `"docker1"`, ...',
+    )
+    host: str = option(
+        f"unix://{DEFAULT_DOCKER_SOCKET}",
+        doc="unix://, tcp:// or ssh:// URL of the engine",
+        env=("DOCKER_HOST",),
+        blank_is_default=True,
+        check=docker_host,
+        default_doc="$DOCKER_HOST, else the local socket",
+    )
+    tls_verify: bool = option(False, doc="verify the daemon's certificate against ca.pem")
+    cert_path: str = option(
+        "", doc="directory holding ca.pem, cert.pem and key.pem", check=expand_user
+    )
+    use_ssh_client: bool = option(
+        True,
+        doc="ssh:// through the system ssh binary (honours ~/.ssh/config); "
+        "false: docker-py's paramiko",
+    )
+    read_only: bool = option(False, doc="refuse actions on this engine only")
+    refresh: float = option(DEFAULT_REFRESH, doc="seconds between polls", from_refresh=True)
+    timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one API call may take")
+    stats: bool = option(True, doc="CPU % and memory of running containers")
+    stats_concurrency: int = option(16, doc="how many stats/inspect calls run at once")
+    pull: bool = option(
+        True, doc="R pulls the tag first; false: always recreate from the local image"
+    )
+
+    @classmethod
+    def default_name(cls, index: int, values: dict[str, Any]) -> str:
+        return f"docker{index}" if index else "local"
 
 
 def default_docker_host(environ=os.environ) -> str:

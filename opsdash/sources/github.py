@@ -44,6 +44,7 @@ from opsdash.sources.http import (
     shape_error,
     ssl_context,
 )
+from opsdash.sources.settings import Invalid, option, token_option, url_option
 
 DEFAULT_API = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -108,13 +109,27 @@ def workflow_file(path: str | None) -> str:
     return (path or "").split("@", 1)[0]
 
 
+def owner_name(value: str) -> str:
+    if value.count("/") != 1:
+        raise Invalid(f'must be "owner/name", not {value!r}')
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GitHubConfig(CiConfig):
     """One [[github]] table: a repository's workflow runs."""
 
     kind: ClassVar[str] = "github"
     token_env: ClassVar[tuple[str, ...]] = ("GITHUB_TOKEN", "GH_TOKEN")
-    url: str = DEFAULT_API
+    url: str = url_option(DEFAULT_API, "GitHub Enterprise: https://github.example.com/api/v3")
+    project: str = option(toml="repo", required=True, check=owner_name, doc="owner/name")
+    jobs: tuple[str, ...] = option(
+        (), toml="workflows", doc="only these workflows (file name or id)", default_doc="all"
+    )
+    token: str = token_option(token_env)
+    environments: tuple[str, ...] = option(
+        (), doc="also read GitHub deployments of these environments and their statuses"
+    )
 
 
 class GitHubSource(PipelineSource):

@@ -34,6 +34,7 @@ from opsdash.sources.base import Detection
 from opsdash.sources.checkout import env_token, origin
 from opsdash.sources.ci import CiConfig, PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.settings import option, token_option, url_option
 
 T = TypeVar("T")
 
@@ -90,7 +91,12 @@ class GitLabConfig(CiConfig):
 
     kind: ClassVar[str] = "gitlab"
     token_env: ClassVar[tuple[str, ...]] = ("GITLAB_TOKEN",)
-    url: str = "https://gitlab.com"
+    url: str = url_option("https://gitlab.com", "self-managed: your GitLab's URL")
+    project: str = option(required=True, doc="path or numeric id")
+    token: str = token_option(token_env, "sent as PRIVATE-TOKEN; ${ENV} reference")
+    environments: tuple[str, ...] = option(
+        (), doc="also read GitLab deployments of these environments"
+    )
 
 
 class GitLabSource(PipelineSource):

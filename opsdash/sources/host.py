@@ -6,12 +6,20 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import psutil
 
+from opsdash.config_checks import Invalid
 from opsdash.model import DiskUsage, HostStats
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source
+from opsdash.sources.settings import option
+
+
+def paths(value: list[object]) -> tuple[str, ...]:
+    if not all(isinstance(d, str) for d in value):
+        raise Invalid("must be a list of paths (strings)")
+    return tuple(value)  # type: ignore[arg-type]  # checked above
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -19,10 +27,16 @@ class HostConfig:
     """One [[host]] table: the machine opsdash runs on."""
 
     kind: ClassVar[str] = "host"
-    name: str
-    disks: tuple[str, ...] = ("/",)
-    refresh: float = DEFAULT_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
+    name: str = option(doc="shown in the header; unique", default_doc="the hostname")
+    disks: tuple[str, ...] = option(
+        ("/",), doc="mount points to show", convert=paths, blank_is_default=True
+    )
+    refresh: float = option(DEFAULT_REFRESH, doc="seconds between polls", from_refresh=True)
+    timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one reading may take")
+
+    @classmethod
+    def default_name(cls, index: int, values: dict[str, Any]) -> str:
+        return socket.gethostname()
 
 
 class HostSource(Source):

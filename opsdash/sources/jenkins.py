@@ -34,6 +34,7 @@ from opsdash.redact import clip
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import CiConfig, PipelineSource, first_line, status_from, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.settings import option
 
 # hudson.model.Result
 RESULTS: dict[str, RunStatus] = {
@@ -158,6 +159,11 @@ class JenkinsConfig(CiConfig):
     """One [[jenkins]] table: the builds of some jobs."""
 
     kind: ClassVar[str] = "jenkins"
+    jobs: tuple[str, ...] = option(
+        (), required='is required, e.g. ["folder/app"]', doc='job paths, folders with "/"'
+    )
+    user: str = option("", doc="the user of the API token")
+    ref_parameter: str = option("", doc="the build parameter that carries the ref D asks for")
 
 
 class JenkinsSource(PipelineSource):

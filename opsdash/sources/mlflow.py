@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -44,6 +44,7 @@ from opsdash.sources.base import (
     SourceError,
 )
 from opsdash.sources.http import HttpClient, HttpError, run_sync, shape_error
+from opsdash.sources.settings import Invalid, ca_bundle, http_url, option
 
 # progress(step, detail), called before each step of an alias move (an action's journal)
 Progress = Callable[[str, str], None]
@@ -112,27 +113,43 @@ def thin(points: list[MetricPoint], limit: int) -> tuple[MetricPoint, ...]:
     return tuple(points[i] for i in picks)
 
 
+def some_metrics(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise Invalid('needs at least one metric, e.g. ["accuracy"]')
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MlflowConfig:
     """One [[mlflow]] table: a tracking server's model registry."""
 
     kind: ClassVar[str] = "mlflow"
-    name: str
-    url: str  # tracking URI, http(s)://
-    token: str = field(default="", repr=False)  # bearer (Databricks-style)
-    user: str = ""
-    password: str = field(default="", repr=False)
-    models: tuple[str, ...] = ()  # registered model names; empty: all
-    metrics: tuple[str, ...] = ("accuracy",)
-    lower_is_better: tuple[str, ...] = ()  # e.g. ("rmse",)
-    alias: str = "champion"  # the serving alias P moves
-    challenger: str = "challenger"
-    warning: tuple[tuple[str, float], ...] = ()  # metric -> value
-    breach: tuple[tuple[str, float], ...] = ()
-    ca_bundle: str = ""
-    read_only: bool = False
-    refresh: float = DEFAULT_REMOTE_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
+    name: str = option(doc="shown in the header; unique")
+    url: str = option(doc="the tracking server, http(s)://", check=http_url)
+    token: str = option("", doc="bearer token (Databricks-style); or user + password", secret=True)
+    user: str = option("", doc="basic-auth user")
+    password: str = option("", doc="${ENV} reference", secret=True)
+    models: tuple[str, ...] = option((), doc="registered models to show", default_doc="all")
+    metrics: tuple[str, ...] = option(
+        ("accuracy",), doc="metrics read from each version's run", check=some_metrics
+    )
+    lower_is_better: tuple[str, ...] = option(
+        (), doc='metrics where lower is better, e.g. ["rmse"]'
+    )
+    alias: str = option("champion", doc="the serving alias P moves and u moves back")
+    challenger: str = option("challenger", doc="shown beside it, with the difference")
+    warning: tuple[tuple[str, float], ...] = option(
+        (), doc='per metric: the row turns "warning" past it, e.g. { accuracy = 0.9 }'
+    )
+    breach: tuple[tuple[str, float], ...] = option(
+        (), doc='per metric: "breach", and one notification per breach'
+    )
+    ca_bundle: str = option(
+        "", doc="PEM file of CAs to trust instead of the system ones", check=ca_bundle
+    )
+    read_only: bool = option(False, doc="refuse P and u on this registry")
+    refresh: float = option(DEFAULT_REMOTE_REFRESH, doc="seconds between polls")
+    timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one request may take")
 
 
 class MlflowSource(Source):

@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -21,6 +21,7 @@ from opsdash.model.ml import MetricPoint, ModelRow, ModelsSnapshot, threshold_st
 from opsdash.redact import clip
 from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, Source
 from opsdash.sources.http import HttpClient, HttpError, run_sync
+from opsdash.sources.settings import ca_bundle, http_url, one_of, option
 
 # 400: bad parameters, 422: the expression cannot run. Both carry the error envelope;
 # 503 (timeout, shutting down) is left to the client, which retries it.
@@ -49,21 +50,29 @@ class PrometheusConfig:
     """One [[prometheus]] table: a query whose series are model metrics."""
 
     kind: ClassVar[str] = "prometheus"
-    name: str
-    url: str
-    query: str  # PromQL, e.g. model_accuracy{env="prod"}
-    metric: str = "accuracy"  # what the query measures, for display
-    labels: tuple[str, ...] = ("model", "version")  # label names shown per row
-    model_label: str = "model"
-    version_label: str = "version"
-    direction: str = "higher"  # higher or lower is better
-    warning: float | None = None
-    breach: float | None = None
-    trend: float = 3600.0  # seconds of history in the sparkline
-    token: str = field(default="", repr=False)
-    ca_bundle: str = ""
-    refresh: float = DEFAULT_REMOTE_REFRESH
-    timeout: float = DEFAULT_TIMEOUT
+    name: str = option(doc="shown in the header; unique")
+    url: str = option(doc="the server, http(s)://", check=http_url)
+    query: str = option(
+        doc='PromQL, e.g. model_accuracy{env="prod"}; one row per label set', multiline=True
+    )
+    metric: str = option("accuracy", doc="what the query measures, for the METRIC column")
+    labels: tuple[str, ...] = option(("model", "version"), doc="label names shown per row")
+    model_label: str = option("model", doc="the label naming the model")
+    version_label: str = option("version", doc="the label naming the version")
+    direction: str = option(
+        "higher",
+        doc='"higher" or "lower" is better',
+        check=one_of("higher", "lower", hint=" (is better)"),
+    )
+    warning: float | None = option(None, doc='the row turns "warning" past it')
+    breach: float | None = option(None, doc='"breach", and one notification per breach')
+    trend: float = option(3600.0, doc="seconds of history in the sparkline (query_range)")
+    token: str = option("", doc="bearer token, if your Prometheus needs one", secret=True)
+    ca_bundle: str = option(
+        "", doc="PEM file of CAs to trust instead of the system ones", check=ca_bundle
+    )
+    refresh: float = option(DEFAULT_REMOTE_REFRESH, doc="seconds between polls")
+    timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one request may take")
 
 
 class PrometheusSource(Source):

@@ -49,16 +49,7 @@ def _environment(monkeypatch):
 
 # --- valid values, by table kind and key ------------------------------------------
 
-SCHEMAS = {
-    "docker": schema._DOCKER_KEYS,
-    "host": schema._HOST_KEYS,
-    "redeploy": schema._REDEPLOY_KEYS,
-    "protect": schema._PROTECT_KEYS,
-    "mlflow": schema._MLFLOW_KEYS,
-    "prometheus": schema._PROMETHEUS_KEYS,
-    "service": schema._SERVICE_KEYS,
-    **schema._PIPELINE_KEYS,
-}
+SCHEMAS = {k: v for k, v in schema.schemas().items() if k != "dora"}  # dora: below
 TOP = {
     "refresh": ((int, float), 2),
     "read_only": (bool, False),

@@ -62,16 +62,7 @@ def test_every_number_in_the_schema_has_a_documented_range():
     from opsdash import config
     from opsdash.config_checks import RANGES, number_text, range_of
 
-    schemas = {
-        "docker": config._DOCKER_KEYS,
-        "host": config._HOST_KEYS,
-        "redeploy": config._REDEPLOY_KEYS,
-        "mlflow": config._MLFLOW_KEYS,
-        "prometheus": config._PROMETHEUS_KEYS,
-        "dora": config._DORA_KEYS,
-        "service": config._SERVICE_KEYS,
-        **config._PIPELINE_KEYS,
-    }
+    schemas = config.schemas()  # the sources' from their dataclasses
     numeric = (int, float, (int, float))
     for kind, schema in schemas.items():
         for name, (expected, _default) in schema.items():
