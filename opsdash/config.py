@@ -176,11 +176,15 @@ def autodetected(refresh: float, present: Iterable[str] = ()) -> tuple[Any, ...]
     return tuple(found)
 
 
-_FIRST = ("docker", "host")  # engines and hosts lead the header, as the panels do
-
-
 def _rank(kind: str) -> int:
-    return _FIRST.index(kind) if kind in _FIRST else len(_FIRST)
+    """Engines and hosts lead the header, as their panels do: by what a kind
+    feeds, not by its name."""
+    from opsdash.model import DockerSnapshot, HostStats
+    from opsdash.sources.registry import source_class
+
+    leading = (DockerSnapshot, HostStats)
+    feeds = source_class(kind).feeds
+    return next((i for i, t in enumerate(leading) if issubclass(feeds, t)), len(leading))
 
 
 def _build_order(kinds: Iterable[str]) -> list[str]:
