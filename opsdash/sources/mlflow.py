@@ -25,7 +25,6 @@ from opsdash.model.ml import (
     ModelRow,
     ModelsSnapshot,
     ModelVersion,
-    threshold_state,
 )
 from opsdash.sources.base import (
     DEFAULT_REMOTE_REFRESH,
@@ -39,9 +38,9 @@ from opsdash.sources.mlflow_map import (
     FINISHED_RUNS,
     aliases_and_tags,
     history_from,
+    model_rows_from,
     normalize_version,  # noqa: F401 - part of this module's interface
     quote_name,
-    recorded,
     run_from,
     thin,
     version_from,
@@ -106,9 +105,6 @@ class MlflowSource(HttpSource):
 
     def __init__(self, config: MlflowConfig, client: HttpClient | None = None):
         super().__init__(config, client)  # bearer token and/or Basic auth: the defaults
-        self._warning = dict(config.warning)
-        self._breach = dict(config.breach)
-        self._lower = frozenset(config.lower_is_better)
         # Finished runs never change: run_id -> run, (run_id, metric) -> history.
         self._runs: dict[str, dict[str, Any]] = {}
         self._histories: dict[tuple[str, str], tuple[MetricPoint, ...]] = {}
@@ -276,7 +272,6 @@ class MlflowSource(HttpSource):
         serving = alias_of.get(cfg.alias, "")
         if not serving and raw_versions:
             serving = raw_versions[0]["version"]
-        challenger = alias_of.get(cfg.challenger, "")
 
         detail = {v["version"] for v in raw_versions[: self.DETAIL_VERSIONS]}
         detail |= set(alias_of.values())
@@ -288,9 +283,7 @@ class MlflowSource(HttpSource):
                 version_from(name, v, aliases, run_of.get(v["version"]), self.config.metrics)
                 for v in raw_versions
             ]
-        by_version = {v.version: v for v in versions}
-        serving_v = by_version.get(serving)
-        challenger_v = by_version.get(challenger)
+        serving_v = next((v for v in versions if v.version == serving), None)
 
         trends: dict[str, tuple[MetricPoint, ...]] = {}
         if serving_v is not None and serving_v.run_id and serving_v.run_status:
@@ -300,47 +293,16 @@ class MlflowSource(HttpSource):
             )
             trends = dict(zip(cfg.metrics, histories, strict=True))
 
-        changed_at, previous = recorded(tags, cfg.alias, serving)
-        if changed_at is None and serving_v is not None:
-            changed_at = serving_v.updated
-        rows = []
-        for metric in cfg.metrics:
-            lower = metric in self._lower
-            value = serving_v.metric(metric) if serving_v else None
-            note = ""
-            if not raw_versions:
-                note = "no versions registered"
-            elif serving_v is not None and serving_v.run_id and not serving_v.run_status:
-                note = f"run of v{serving} not readable"
-            elif serving_v is not None and value is None:
-                note = f"v{serving} logged no {metric}"
-            elif cfg.alias not in alias_of:
-                note = f"no {cfg.alias} alias: newest version shown"
-            rows.append(
-                ModelRow(
-                    source=self.label,
-                    kind=self.kind,
-                    model=name,
-                    metric=metric,
-                    version=serving,
-                    value=value,
-                    direction="lower" if lower else "higher",
-                    state=threshold_state(
-                        value, self._warning.get(metric), self._breach.get(metric), not lower
-                    ),
-                    warning=self._warning.get(metric),
-                    breach=self._breach.get(metric),
-                    trend=trends.get(metric, ()),
-                    alias=cfg.alias if cfg.alias in alias_of else "",
-                    challenger_alias=cfg.challenger if challenger else "",
-                    challenger_version=challenger,
-                    challenger_value=challenger_v.metric(metric) if challenger_v else None,
-                    serving_changed_at=changed_at,
-                    previous_version=previous,
-                    run_id=serving_v.run_id if serving_v else "",
-                    note=note,
-                )
-            )
+        rows = model_rows_from(
+            source=self.label,
+            name=name,
+            config=cfg,
+            alias_of=alias_of,
+            tags=tags,
+            versions=versions,
+            serving=serving,
+            trends=trends,
+        )
         return versions, rows
 
     async def fetch(self) -> ModelsSnapshot:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from opsdash.model.ml import MetricPoint, ModelVersion
+from opsdash.model.ml import MetricPoint, ModelRow, ModelVersion, threshold_state
 from opsdash.sources.base import SourceError
 
 FINISHED_RUNS = frozenset({"FINISHED", "FAILED", "KILLED"})
@@ -147,3 +147,64 @@ def recorded(tags: dict[str, str], alias: str, current: str) -> tuple[datetime |
     if set_to and set_to != current:
         return None, ""
     return iso(tags.get(TAG_CHANGED + alias, "")), tags.get(TAG_PREVIOUS + alias, "")
+
+
+def model_rows_from(
+    *,
+    source: str,
+    name: str,
+    config: Any,
+    alias_of: dict[str, str],
+    tags: dict[str, str],
+    versions: list[ModelVersion],
+    serving: str,
+    trends: dict[str, tuple[MetricPoint, ...]],
+) -> list[ModelRow]:
+    """One row per configured metric of a model: its serving version's value
+    against the thresholds, the challenger's beside it, and a note on what is
+    missing. `config` is the MlflowConfig (metrics, aliases, thresholds)."""
+    warning, breach = dict(config.warning), dict(config.breach)
+    by_version = {v.version: v for v in versions}
+    serving_v = by_version.get(serving)
+    challenger = alias_of.get(config.challenger, "")
+    challenger_v = by_version.get(challenger)
+    changed_at, previous = recorded(tags, config.alias, serving)
+    if changed_at is None and serving_v is not None:
+        changed_at = serving_v.updated
+    rows = []
+    for metric in config.metrics:
+        lower = metric in config.lower_is_better
+        value = serving_v.metric(metric) if serving_v else None
+        note = ""
+        if not versions:
+            note = "no versions registered"
+        elif serving_v is not None and serving_v.run_id and not serving_v.run_status:
+            note = f"run of v{serving} not readable"
+        elif serving_v is not None and value is None:
+            note = f"v{serving} logged no {metric}"
+        elif config.alias not in alias_of:
+            note = f"no {config.alias} alias: newest version shown"
+        rows.append(
+            ModelRow(
+                source=source,
+                kind="mlflow",
+                model=name,
+                metric=metric,
+                version=serving,
+                value=value,
+                direction="lower" if lower else "higher",
+                state=threshold_state(value, warning.get(metric), breach.get(metric), not lower),
+                warning=warning.get(metric),
+                breach=breach.get(metric),
+                trend=trends.get(metric, ()),
+                alias=config.alias if config.alias in alias_of else "",
+                challenger_alias=config.challenger if challenger else "",
+                challenger_version=challenger,
+                challenger_value=challenger_v.metric(metric) if challenger_v else None,
+                serving_changed_at=changed_at,
+                previous_version=previous,
+                run_id=serving_v.run_id if serving_v else "",
+                note=note,
+            )
+        )
+    return rows

@@ -286,3 +286,40 @@ def test_mlflow_rollback_record_is_read_from_tags():
 def test_records_are_the_model_types():
     raw = body("github/runs_page1.json")["workflow_runs"][0]
     assert isinstance(github_map.run_from(raw, source="s", project="p"), PipelineRun)
+
+
+def test_mlflow_rows_compare_serving_with_challenger_against_thresholds():
+    from opsdash.model.ml import ThresholdState
+    from opsdash.sources.mlflow import MlflowConfig
+
+    config = MlflowConfig(
+        name="registry",
+        url="http://mlflow",
+        metrics=("accuracy", "rmse"),
+        lower_is_better=("rmse",),
+        warning=(("accuracy", 0.9),),
+        breach=(("accuracy", 0.85),),
+    )
+    run = {"run_name": "r", "status": "FINISHED", "metrics": {"accuracy": 0.88}}
+    better = {**run, "metrics": {"accuracy": 0.95}}
+    versions = [
+        mlflow_map.version_from(
+            "churn", {"version": "3", "run_id": "b"}, {}, better, ("accuracy",)
+        ),
+        mlflow_map.version_from("churn", {"version": "2", "run_id": "a"}, {}, run, ("accuracy",)),
+    ]
+    rows = mlflow_map.model_rows_from(
+        source="mlflow:registry",
+        name="churn",
+        config=config,
+        alias_of={"champion": "2", "challenger": "3"},
+        tags={"opsdash.previous.champion": "1"},
+        versions=versions,
+        serving="2",
+        trends={},
+    )
+    accuracy, rmse = rows
+    assert (accuracy.version, accuracy.value, accuracy.state) == ("2", 0.88, ThresholdState.WARNING)
+    assert accuracy.challenger_version == "3" and accuracy.challenger_value == 0.95
+    assert accuracy.previous_version == "1" and accuracy.kind == "mlflow"
+    assert rmse.direction == "lower" and rmse.note == "v2 logged no rmse"
