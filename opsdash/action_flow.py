@@ -266,8 +266,10 @@ class ActionFlow:
 
     def start_model(self, action: str, row: ModelRow, version: str | None = None) -> None:
         """Plan in a worker (it reads MLflow), then confirm, run, audit."""
+        from opsdash.sources.capabilities import ModelRegistry
+
         source = self.poller.sources.get(row.source)
-        if source is None or row.kind != "mlflow":
+        if not isinstance(source, ModelRegistry):
             self.app.notify(
                 "Promote and roll back move an MLflow alias; this row comes from"
                 f" {row.kind}, which has no versions to move.",
@@ -302,13 +304,14 @@ class ActionFlow:
         )
 
     def _plan_model(self, action: str, row: ModelRow, source: Any, version: str | None) -> None:
+        from opsdash.actions import models
         from opsdash.poller import describe_error
 
         try:
             if action == "promote":
-                alias_plan = source.plan_promote(row.model, version)
+                alias_plan = models.plan_promote(source, row.model, version)
             else:
-                alias_plan = source.plan_rollback(row.model)
+                alias_plan = models.plan_rollback(source, row.model)
         except Exception as exc:  # noqa: BLE001 - one line to the user
             self.app.call_from_thread(
                 self.app.notify,
@@ -356,9 +359,11 @@ class ActionFlow:
             )
             try:
                 if action == "promote":
-                    change = source.promote(row.model, alias_plan.new_version, progress=progress)
+                    change = models.promote(
+                        source, row.model, alias_plan.new_version, progress=progress
+                    )
                 else:
-                    change = source.rollback(row.model, progress=progress)
+                    change = models.rollback(source, row.model, progress=progress)
             except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
                 raise ActionError(describe_error(exc)) from None
             progress("done", str(change))

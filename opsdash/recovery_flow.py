@@ -176,15 +176,17 @@ class RecoveryFlow:
         return raw.get("Image", ""), (raw.get("Config") or {}).get("Image", "")
 
     def _finish_move(self, item: Interrupted) -> str:
+        from opsdash.actions.models import finish_move
         from opsdash.poller import describe_error
+        from opsdash.sources.capabilities import ModelRegistry
 
         source = self.actions.poller.sources.get(item.host)
-        if source is None or source.kind != "mlflow":
+        if not isinstance(source, ModelRegistry):
             raise ActionError(f"{item.host} is not a configured MLflow source")
         f = item.facts
         try:
-            return source.finish_move(
-                f["model"], f["alias"], f.get("old_version", ""), f["new_version"]
+            return finish_move(
+                source, f["model"], f["alias"], f.get("old_version", ""), f["new_version"]
             )
         except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
             raise ActionError(describe_error(exc)) from None

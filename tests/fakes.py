@@ -25,8 +25,6 @@ from opsdash.model import (
     Service,
 )
 from opsdash.model.ml import (
-    AliasChange,
-    AliasPlan,
     MetricPoint,
     ModelRow,
     ModelsSnapshot,
@@ -447,29 +445,25 @@ class FixedModelsSource(Source):
             "challenger",
         )
 
-    def plan_promote(self, model, version, alias=None):
-        return AliasPlan(
-            model,
-            "champion",
-            "promote",
-            "2",
-            version,
-            (("accuracy", 0.921),),
-            (("accuracy", 0.934),),
-        )
+    # A ModelRegistry whose state stays fixed, as the rows do: the alias moves
+    # opsdash.actions.models asks for are recorded, in the dialog's words, not applied.
+    serving_alias = "champion"
+    _metrics = {"3": 0.934, "2": 0.921, "1": 0.88}
 
-    def plan_rollback(self, model, alias=None):
-        return AliasPlan(
-            model, "champion", "rollback", "2", "1", (("accuracy", 0.921),), (("accuracy", 0.88),)
-        )
+    def model_state(self, model):
+        return {"champion": "2", "challenger": "3"}, {"opsdash.previous.champion": "1"}
 
-    def promote(self, model, version, alias=None, progress=None):
-        self.calls.append(("promote", model, version))
-        return AliasChange(model, "champion", "2", version, datetime.now().astimezone())
+    def version_metrics(self, model, version):
+        return "READY", (("accuracy", self._metrics[version]),)
 
-    def rollback(self, model, alias=None, progress=None):
-        self.calls.append(("rollback", model))
-        return AliasChange(model, "champion", "2", "1", datetime.now().astimezone(), "rollback")
+    def set_alias(self, plan):
+        if plan.action == "rollback":
+            self.calls.append(("rollback", plan.model))
+        else:
+            self.calls.append(("promote", plan.model, plan.new_version))
+
+    def set_tag(self, model, key, value):
+        pass
 
 
 def add_sample_deployments(store) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 
 from opsdash.model import (
@@ -27,50 +26,19 @@ from opsdash.model import (
 )
 from opsdash.redact import clip
 from opsdash.sources.base import SourceError
-from opsdash.sources.ci import CiConfig, PipelineSource, first_line, tail
+from opsdash.sources.buildbot_map import (
+    jobs_from,
+    queued_from,
+    run_from,
+    status_of,  # noqa: F401 - part of this module's interface
+)
+from opsdash.sources.ci import CiConfig, PipelineSource, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 from opsdash.sources.settings import option
 
-# buildbot.process.results: code -> (status, word)
-RESULTS: dict[int, tuple[RunStatus, str]] = {
-    0: (RunStatus.SUCCESS, "success"),
-    1: (RunStatus.SUCCESS, "warnings"),
-    2: (RunStatus.FAILED, "failure"),
-    3: (RunStatus.SKIPPED, "skipped"),
-    4: (RunStatus.FAILED, "exception"),
-    5: (RunStatus.FAILED, "retry"),
-    6: (RunStatus.CANCELLED, "cancelled"),
-}
 BUILD_PROPERTIES = ("branch", "revision", "owner", "reason", "scheduler")
 RPC_STATUSES = (200, 201, 202, 204, 400, 403, 404, 500)  # JSON-RPC errors come with these
 LOG_TAIL_LINES = 2000  # longer logs are read from their end through /contents
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        return None
-    return datetime.fromtimestamp(value).astimezone()
-
-
-def status_of(results: Any, complete: bool, state: str = "") -> tuple[RunStatus, str]:
-    """(status, vendor word) of a build or step from its result code."""
-    if not complete or results is None or results == -1:
-        if complete:
-            return RunStatus.FAILED, "unknown"
-        return RunStatus.RUNNING, first_line(state, 60) or "building"
-    return RESULTS.get(results, (RunStatus.FAILED, f"result {results}"))
-
-
-def _prop(properties: Any, name: str) -> str:
-    """A build property's value (properties are {name: [value, source]})."""
-    if not isinstance(properties, dict):
-        return ""
-    value = properties.get(name)
-    if isinstance(value, list) and value:
-        value = value[0]
-    if value is None or isinstance(value, dict | list):
-        return ""
-    return str(value)
 
 
 def rpc_error_text(error: Any) -> str:
@@ -98,14 +66,6 @@ class BuildbotSource(PipelineSource):
 
     def __init__(self, config: BuildbotConfig, client: HttpClient | None = None):
         self.www = config.url.rstrip("/")
-        if client is None:
-            client = HttpClient(
-                f"{self.www}/api/v2",
-                auth=(config.user, config.password) if config.user else None,
-                ca_bundle=config.ca_bundle,
-                timeout=config.timeout,
-                secrets=(config.password,),
-            )
         super().__init__(config, client)
         self._builders: dict[int, str] = {}  # builderid -> name
         self._schedulers: dict[str, tuple[str, ...]] | None = None  # force scheduler -> builders
@@ -114,6 +74,15 @@ class BuildbotSource(PipelineSource):
         self._logins = 0
         self._login_lock: asyncio.Lock | None = None
         self._rpc_id = 0
+
+    def api_url(self) -> str:
+        return f"{self.www}/api/v2"
+
+    def headers(self) -> dict[str, str]:
+        return {}  # Basic auth, or the session cookie of a login
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.config.password,)
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -294,57 +263,25 @@ class BuildbotSource(PipelineSource):
         return {s.get("bsid"): s for s in sets if s.get("bsid") in wanted}
 
     def _run(self, build: dict[str, Any]) -> PipelineRun:
-        builderid = build.get("builderid")
-        pipeline = self._builders.get(builderid, f"builder {builderid}")
-        status, word = status_of(
-            build.get("results"), bool(build.get("complete")), build.get("state_string") or ""
-        )
-        props = build.get("properties")
-        branch = _prop(props, "branch")
-        scheduler = _prop(props, "scheduler")
-        number = build.get("number")
-        return PipelineRun(
+        return run_from(
+            build,
             source=self.label,
-            provider=self.kind,
             project=self._title or "buildbot",
-            pipeline=pipeline,
-            id=str(build.get("buildid")),
-            status=status,
-            vendor_status=word,
-            number=number if isinstance(number, int) else None,
-            branch=branch,
-            sha=_prop(props, "revision"),
-            message=first_line(_prop(props, "reason")),
-            actor=_prop(props, "owner"),
-            event="force" if scheduler in (self._schedulers or {}) else scheduler,
-            created=_time(build.get("started_at")),
-            started=_time(build.get("started_at")),
-            finished=_time(build.get("complete_at")),
-            url=self._url(builderid, number),
-            is_deploy=self.is_deploy(pipeline, branch),
+            builders=self._builders,
+            forced=self._schedulers or {},
+            www=self.www,
+            is_deploy=self.is_deploy,
         )
 
     def _queued(self, request: dict[str, Any], buildset: dict[str, Any] | None) -> PipelineRun:
-        builderid = request.get("builderid")
-        pipeline = self._builders.get(builderid, f"builder {builderid}")
-        stamps = (buildset or {}).get("sourcestamps") or [{}]
-        stamp = stamps[0] if isinstance(stamps[0], dict) else {}
-        branch = str(stamp.get("branch") or "")
-        brid = request.get("buildrequestid")
-        return PipelineRun(
+        return queued_from(
+            request,
+            buildset,
             source=self.label,
-            provider=self.kind,
             project=self._title or "buildbot",
-            pipeline=pipeline,
-            id=f"req-{brid}",
-            status=RunStatus.QUEUED,
-            vendor_status="pending",
-            branch=branch,
-            sha=str(stamp.get("revision") or ""),
-            message=first_line((buildset or {}).get("reason")),
-            created=_time(request.get("submitted_at")),
-            url=f"{self.www}/#/buildrequests/{brid}",
-            is_deploy=self.is_deploy(pipeline, branch),
+            builders=self._builders,
+            www=self.www,
+            is_deploy=self.is_deploy,
         )
 
     def _deployment(self, run: PipelineRun, build: dict[str, Any]) -> VendorDeployment:
@@ -371,28 +308,7 @@ class BuildbotSource(PipelineSource):
         if run.id.startswith("req-"):
             return []  # no build yet, so no steps
         steps = await self._get(f"/builds/{self._build_id(run)}/steps", "steps")
-        jobs = []
-        for step in steps:
-            if step.get("hidden"):
-                continue
-            started = _time(step.get("started_at"))
-            complete = bool(step.get("complete"))
-            if started is None and not complete:
-                status, word = RunStatus.QUEUED, "pending"
-            else:
-                status, word = status_of(step.get("results"), complete, step.get("state_string"))
-            jobs.append(
-                PipelineJob(
-                    id=str(step.get("stepid", step.get("number"))),
-                    name=str(step.get("name") or f"step {step.get('number')}"),
-                    status=status,
-                    vendor_status=word,
-                    started=started,
-                    finished=_time(step.get("complete_at")),
-                    url=run.url,
-                )
-            )
-        return jobs
+        return jobs_from(steps, run)
 
     async def fetch_log(self, run: PipelineRun, job: PipelineJob) -> str:
         logs = await self._get(f"/steps/{job.id}/logs", "logs")

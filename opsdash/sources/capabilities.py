@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from opsdash.model import ContainerDetails, PipelineJob, PipelineRun
     from opsdash.model.deployments import TimelineEntry
+    from opsdash.model.ml import AliasPlan
 
 
 @runtime_checkable
@@ -97,3 +98,32 @@ class HasTimeline(Protocol):
     def timeline(
         self, service: str | None, runs: Iterable[PipelineRun] = (), limit: int = 500
     ) -> list[TimelineEntry]: ...
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    """A model registry whose serving alias P and u move (`opsdash.actions.models`).
+
+    Only the registry calls: read a model's aliases and tags, a version's status
+    and metrics, set an alias, set a tag. The plan, the journaled steps and the
+    rollback record are actions, so a second registry implements these five.
+    `set_alias` takes the whole plan: one vendor call, told why it is made.
+    """
+
+    read_only: bool
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def serving_alias(self) -> str: ...
+
+    def model_state(self, model: str) -> tuple[dict[str, str], dict[str, str]]: ...
+
+    def version_metrics(
+        self, model: str, version: str
+    ) -> tuple[str, tuple[tuple[str, float], ...]]: ...
+
+    def set_alias(self, plan: AliasPlan) -> None: ...
+
+    def set_tag(self, model: str, key: str, value: str) -> None: ...

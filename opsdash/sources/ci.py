@@ -9,16 +9,15 @@ its vendor's words onto `RunStatus`; nothing here knows a vendor.
 from __future__ import annotations
 
 import abc
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
-from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, Source, SourceError
+from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, SourceError
 from opsdash.sources.http import HttpClient
+from opsdash.sources.http_source import HttpSource
 from opsdash.sources.settings import ca_bundle, fixed, http_url, option
 
-T = TypeVar("T")
 LOG_TAIL_BYTES = 64 * 1024  # a job log's tail: enough for the failure, cheap to fetch
 
 
@@ -78,7 +77,7 @@ class CiConfig:
         return self.service or self.project or self.name
 
 
-class PipelineSource(Source):
+class PipelineSource(HttpSource):
     """A CI system. Subclasses implement the coroutines; the bridge runs them."""
 
     kind: ClassVar[str]
@@ -87,28 +86,13 @@ class PipelineSource(Source):
     can_rerun_failed: ClassVar[bool] = False
     can_rerun_running: ClassVar[bool] = True
 
-    def __init__(self, config: CiConfig, client: HttpClient):
-        super().__init__(config.name, config.refresh, config.timeout)
-        self.config = config
-        self.client = client
-        self.read_only = config.read_only
+    config: CiConfig
 
-    # --- the bridge -------------------------------------------------------------
-
-    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
-        from opsdash.sources.http import run_sync
-
-        return run_sync(coro, self.client.deadline * 4)
+    def __init__(self, config: CiConfig, client: HttpClient | None = None):
+        super().__init__(config, client)
 
     def poll(self) -> PipelineSnapshot:
         return self._sync(self.fetch())
-
-    def health_note(self) -> str:
-        """Shown in the header beside `ok`: the rate limit left, where there is one."""
-        return str(self.client.quota)
-
-    def close(self) -> None:
-        self.client.close()
 
     # --- reading ----------------------------------------------------------------
 

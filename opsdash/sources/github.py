@@ -22,7 +22,6 @@ from opsdash.model import (
     PipelineJob,
     PipelineRun,
     PipelineSnapshot,
-    PipelineStep,
     RunStatus,
     VendorDeployment,
 )
@@ -33,9 +32,15 @@ from opsdash.sources.ci import (
     LOG_TAIL_BYTES,
     CiConfig,
     PipelineSource,
-    first_line,
-    status_from,
     tail,
+)
+from opsdash.sources.github_map import (
+    deployment_from,
+    job_from,
+    map_status,  # noqa: F401 - part of this module's interface
+    parse_time,
+    run_deployment,
+    run_from,
 )
 from opsdash.sources.http import (
     USER_AGENT,
@@ -52,61 +57,6 @@ DEPLOYMENTS_PER_PAGE = 100  # GitHub's largest page
 HISTORY_DAYS = 90  # how far back deployments are read: the longest DORA window
 MAX_DEPLOYMENT_PAGES = 50  # a bound on one poll's reading, whatever the server says
 STATUS_REQUESTS_AT_ONCE = 8  # GitHub asks for few concurrent requests (secondary limits)
-
-_PENDING = {
-    "queued": RunStatus.QUEUED,
-    "requested": RunStatus.QUEUED,
-    "waiting": RunStatus.QUEUED,
-    "pending": RunStatus.QUEUED,
-    "in_progress": RunStatus.RUNNING,
-}
-_CONCLUSIONS = {
-    "success": RunStatus.SUCCESS,
-    "failure": RunStatus.FAILED,
-    "timed_out": RunStatus.FAILED,
-    "startup_failure": RunStatus.FAILED,
-    "action_required": RunStatus.FAILED,
-    "cancelled": RunStatus.CANCELLED,
-    "skipped": RunStatus.SKIPPED,
-    "neutral": RunStatus.SKIPPED,
-    "stale": RunStatus.SKIPPED,
-}
-# Deployment states that will not change any more; a deployment is reported
-# once it reaches one (the store keeps the first result it sees for an id).
-_SETTLED_DEPLOYMENT_STATES = frozenset({"success", "failure", "error", "inactive"})
-
-
-def map_status(status: str | None, conclusion: str | None) -> RunStatus:
-    """A run's, job's or step's status and conclusion as one RunStatus."""
-    if (status or "").lower() != "completed":
-        return status_from(_PENDING, status, RunStatus.RUNNING)
-    return status_from(_CONCLUSIONS, conclusion, RunStatus.SKIPPED)
-
-
-def vendor_words(status: str | None, conclusion: str | None) -> str:
-    return f"{status}/{conclusion}" if conclusion else str(status or "")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """GitHub's ISO 8601 timestamps ("2026-03-01T10:00:00Z") as aware datetimes."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"timestamp is a {type(value).__name__}, not text")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"bad timestamp {value[:40]!r}") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _login(user: Any) -> str:
-    return str(user.get("login") or "") if isinstance(user, dict) else ""
-
-
-def workflow_file(path: str | None) -> str:
-    """ ".github/workflows/deploy.yml@refs/heads/main" -> ".github/workflows/deploy.yml"."""
-    return (path or "").split("@", 1)[0]
 
 
 def owner_name(value: str) -> str:
@@ -151,17 +101,7 @@ class GitHubSource(PipelineSource):
         project = found[1]
         return (GitHubConfig(name=project.rsplit("/", 1)[-1], project=project, token=token),)
 
-    def __init__(self, config: GitHubConfig):
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        client = HttpClient(
-            config.url or DEFAULT_API,
-            headers=headers,
-            ca_bundle=config.ca_bundle,
-            timeout=config.timeout,
-            secrets=(config.token,),
-        )
+    def __init__(self, config: GitHubConfig, client: HttpClient | None = None):
         super().__init__(config, client)
         self.repo = config.project.strip().strip("/")
         # Settled deployments by vendor id ("deployment:<id>"): their status is final.
@@ -170,6 +110,21 @@ class GitHubSource(PipelineSource):
         # built the source with a store): what an earlier run recorded is not read again.
         self.recorded: Callable[[], Collection[str]] | None = None
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests replay a date
+
+    def api_url(self) -> str:
+        return self.config.url or DEFAULT_API
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        if self.config.token:
+            headers["Authorization"] = f"Bearer {self.config.token}"
+        return headers
+
+    def auth(self) -> None:
+        return None  # the token only
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.config.token,)
 
     # --- paths and errors -------------------------------------------------------
 
@@ -244,34 +199,7 @@ class GitHubSource(PipelineSource):
         return f"{base}/actions/workflows/{quote(workflow, safe='')}/runs"
 
     def _run(self, raw: dict[str, Any]) -> PipelineRun:
-        status, conclusion = raw["status"], raw.get("conclusion")
-        mapped = map_status(status, conclusion)
-        path = workflow_file(raw.get("path"))
-        branch = raw.get("head_branch") or ""
-        commit = raw.get("head_commit") or {}
-        message = commit.get("message") if isinstance(commit, dict) else None
-        created = parse_time(raw.get("created_at"))
-        return PipelineRun(
-            source=self.label,
-            provider=self.kind,
-            project=self.repo,
-            pipeline=raw.get("name") or path.rsplit("/", 1)[-1] or str(raw.get("workflow_id", "")),
-            id=str(int(raw["id"])),
-            status=mapped,
-            vendor_status=vendor_words(status, conclusion),
-            number=raw.get("run_number"),
-            branch=branch,
-            sha=raw.get("head_sha") or "",
-            message=first_line(message or raw.get("display_title")),
-            actor=_login(raw.get("actor")) or _login(raw.get("triggering_actor")),
-            event=raw.get("event") or "",
-            created=created,
-            started=None if mapped is RunStatus.QUEUED else parse_time(raw.get("run_started_at")),
-            finished=parse_time(raw.get("updated_at")) if mapped.finished else None,
-            url=raw.get("html_url") or "",
-            attempt=int(raw.get("run_attempt") or 1),
-            is_deploy=self._is_deploy_run(path, raw.get("workflow_id"), branch),
-        )
+        return run_from(raw, source=self.label, project=self.repo, is_deploy=self._is_deploy_run)
 
     def _is_deploy_run(self, path: str, workflow_id: Any, branch: str) -> bool:
         """The deploy workflow, named by file name, path or numeric id."""
@@ -285,16 +213,7 @@ class GitHubSource(PipelineSource):
         return self.config.environments[0] if self.config.environments else "production"
 
     def _run_deployment(self, run: PipelineRun) -> VendorDeployment:
-        return VendorDeployment(
-            id=f"run:{run.id}",
-            source=self.label,
-            service=self.config.service_name,
-            environment=self._environment,
-            version=run.sha,
-            at=run.finished or run.started or run.created or datetime.now(UTC),
-            result="success",
-            url=run.url,
-        )
+        return run_deployment(run, self.config.service_name, self._environment)
 
     async def _environment_deployments(self, base: str) -> list[VendorDeployment]:
         """The settled deployments of the configured environments, back to the
@@ -380,28 +299,7 @@ class GitHubSource(PipelineSource):
     def _deployment(
         self, raw: dict[str, Any], status: dict[str, Any] | None
     ) -> VendorDeployment | None:
-        if status is None:
-            return None  # created, no status yet
-        state = str(status["state"]).lower()
-        if state not in _SETTLED_DEPLOYMENT_STATES:
-            return None  # queued, pending, in_progress: reported once it settles
-        # An inactive status is dated when it was superseded: use the deployment's own time.
-        settled = None if state == "inactive" else parse_time(status.get("created_at"))
-        at = settled or parse_time(raw["created_at"])
-        if at is None:
-            raise ValueError("deployment without created_at")
-        return VendorDeployment(
-            id=f"deployment:{int(raw['id'])}",
-            source=self.label,
-            service=self.config.service_name,
-            environment=str(status.get("environment") or raw.get("environment") or ""),
-            version=str(raw.get("sha") or ""),
-            at=at,
-            # GitHub marks a successful deployment "inactive" once a newer one
-            # succeeds: it was deployed, so it counts as a success.
-            result="success" if state == "inactive" else state,
-            url=str(status.get("log_url") or status.get("target_url") or ""),
-        )
+        return deployment_from(raw, status, source=self.label, service=self.config.service_name)
 
     async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
         path = f"{self._base}/actions/runs/{quote(run.id, safe='')}/jobs"
@@ -413,34 +311,9 @@ class GitHubSource(PipelineSource):
             conditional=True,
         )
         try:
-            return [self._job(raw) for raw in jobs]
+            return [job_from(raw) for raw in jobs]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise self._shape("GET", path, exc) from None
-
-    def _job(self, raw: dict[str, Any]) -> PipelineJob:
-        status, conclusion = raw["status"], raw.get("conclusion")
-        mapped = map_status(status, conclusion)
-        steps = tuple(
-            PipelineStep(
-                name=str(step["name"]),
-                status=map_status(step["status"], step.get("conclusion")),
-                vendor_status=vendor_words(step["status"], step.get("conclusion")),
-                number=step.get("number"),
-                started=parse_time(step.get("started_at")),
-                finished=parse_time(step.get("completed_at")),
-            )
-            for step in raw.get("steps") or ()
-        )
-        return PipelineJob(
-            id=str(int(raw["id"])),
-            name=str(raw["name"]),
-            status=mapped,
-            vendor_status=vendor_words(status, conclusion),
-            started=None if mapped is RunStatus.QUEUED else parse_time(raw.get("started_at")),
-            finished=parse_time(raw.get("completed_at")) if mapped.finished else None,
-            url=raw.get("html_url") or "",
-            steps=steps,
-        )
 
     async def fetch_log(self, run: PipelineRun, job: PipelineJob) -> str:
         path = f"{self._base}/actions/jobs/{quote(job.id, safe='')}/logs"

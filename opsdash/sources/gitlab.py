@@ -33,39 +33,15 @@ from opsdash.model import (
 from opsdash.sources.base import Detection
 from opsdash.sources.checkout import env_token, origin
 from opsdash.sources.ci import CiConfig, PipelineSource, first_line, status_from, tail
+from opsdash.sources.gitlab_map import STATUSES, deployments_from, jobs_from, parse_time, run_from
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 from opsdash.sources.settings import option, token_option, url_option
 
 T = TypeVar("T")
 
-# Pipeline and job statuses (doc/api/pipelines.md, doc/api/jobs.md).
-STATUSES: dict[str, RunStatus] = {
-    "created": RunStatus.QUEUED,
-    "waiting_for_resource": RunStatus.QUEUED,
-    "preparing": RunStatus.QUEUED,
-    "pending": RunStatus.QUEUED,
-    "scheduled": RunStatus.QUEUED,
-    "manual": RunStatus.QUEUED,
-    "running": RunStatus.RUNNING,
-    "canceling": RunStatus.CANCELLED,
-    "success": RunStatus.SUCCESS,
-    "failed": RunStatus.FAILED,
-    "canceled": RunStatus.CANCELLED,
-    "skipped": RunStatus.SKIPPED,
-}
-FINISHED_DEPLOYMENTS = ("success", "failed", "canceled")  # created/running/blocked may change
 PER_PAGE_MAX = 100
 TITLES_ONE_BY_ONE = 3  # more unknown commit titles than this: one listing first
 CONCURRENCY = 8  # detail/commit/job requests in flight at once per poll
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _dicts(body: Any, method: str, url: str) -> list[dict[str, Any]]:
@@ -121,16 +97,7 @@ class GitLabSource(PipelineSource):
     can_rerun_failed = True
 
     def __init__(self, config: GitLabConfig, client: HttpClient | None = None):
-        root = config.url.rstrip("/")
-        self.web = root.removesuffix("/api/v4")
-        if client is None:
-            client = HttpClient(
-                f"{self.web}/api/v4",
-                headers={"PRIVATE-TOKEN": config.token} if config.token else None,
-                ca_bundle=config.ca_bundle,
-                timeout=config.timeout,
-                secrets=(config.token,),
-            )
+        self.web = config.url.rstrip("/").removesuffix("/api/v4")
         super().__init__(config, client)
         self.project = config.project
         self.base = f"/projects/{quote(str(config.project), safe='')}"
@@ -139,6 +106,18 @@ class GitLabSource(PipelineSource):
         self._titles: dict[str, str] = {}  # sha -> commit title
         # pipeline id -> (updated_at, finish time of its successful deploy job or None)
         self._deploy_jobs: dict[int, tuple[str, datetime | None]] = {}
+
+    def api_url(self) -> str:
+        return f"{self.web}/api/v4"
+
+    def headers(self) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": self.config.token} if self.config.token else {}
+
+    def auth(self) -> None:
+        return None  # the token only
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.config.token,)
 
     # --- reading ------------------------------------------------------------------
 
@@ -299,7 +278,7 @@ class GitLabSource(PipelineSource):
         at: datetime | None = None
         for job in jobs:
             if job.get("name") == self.config.deploy and job.get("status") == "success":
-                at = _time(job.get("finished_at")) or _time(item.get("updated_at"))
+                at = parse_time(job.get("finished_at")) or parse_time(item.get("updated_at"))
                 break
         self._deploy_jobs[pipeline_id] = (updated, at)
         return at
@@ -313,58 +292,20 @@ class GitLabSource(PipelineSource):
             "per_page": 20,
         }
         items = _dicts(await self.client.get_json(url, params), "GET", url)
-        out = []
-        for item in items:
-            status = str(item.get("status") or "")
-            at = _time(item.get("finished_at")) or _time(item.get("updated_at"))
-            if status not in FINISHED_DEPLOYMENTS or at is None or item.get("id") is None:
-                continue
-            env = item.get("environment")
-            name = env.get("name") if isinstance(env, dict) else None
-            deployable = item.get("deployable")
-            web_url = deployable.get("web_url") if isinstance(deployable, dict) else None
-            out.append(
-                VendorDeployment(
-                    id=f"deployment:{item['id']}",
-                    source=self.label,
-                    service=self.config.service_name,
-                    environment=str(name or environment),
-                    version=str(item.get("sha") or item.get("ref") or ""),
-                    at=at,
-                    result=status,
-                    url=str(web_url or ""),
-                )
-            )
-        return out
+        return deployments_from(
+            items, source=self.label, service=self.config.service_name, environment=environment
+        )
 
     def _run(
         self, item: dict[str, Any], detail: dict[str, Any], title: str, is_deploy: bool
     ) -> PipelineRun:
-        merged = {**item, **detail}
-        word = str(item.get("status") or merged.get("status") or "")
-        user = merged.get("user")
-        actor = ""
-        if isinstance(user, dict):
-            actor = str(user.get("username") or user.get("name") or "")
-        iid = merged.get("iid")
-        return PipelineRun(
+        return run_from(
+            item,
+            detail,
             source=self.label,
-            provider=self.kind,
-            project=self.project,
-            pipeline=str(merged.get("name") or "pipeline"),
-            id=str(item["id"]),
-            status=status_from(STATUSES, word, RunStatus.RUNNING),
-            vendor_status=word,
-            number=iid if isinstance(iid, int) else None,
-            branch=str(merged.get("ref") or ""),
-            sha=str(merged.get("sha") or ""),
-            message=title,
-            actor=actor,
-            event=str(merged.get("source") or ""),
-            created=_time(merged.get("created_at")),
-            started=_time(merged.get("started_at")),
-            finished=_time(merged.get("finished_at")),
-            url=str(merged.get("web_url") or f"{self.web}/{self.project}/-/pipelines/{item['id']}"),
+            project=str(self.project),
+            web=self.web,
+            title=title,
             is_deploy=is_deploy,
         )
 
@@ -385,25 +326,7 @@ class GitLabSource(PipelineSource):
         jobs = _dicts(
             await self.client.get_pages(url, {"per_page": PER_PAGE_MAX}, limit=1000), "GET", url
         )
-        out = []
-        # GitLab lists newest first; in creation order the stages read top to bottom.
-        for job in sorted(jobs, key=lambda j: j.get("id") if isinstance(j.get("id"), int) else 0):
-            word = str(job.get("status") or "")
-            if word == "failed" and job.get("allow_failure"):
-                word = "failed (allowed)"
-            out.append(
-                PipelineJob(
-                    id=str(job.get("id")),
-                    name=str(job.get("name") or f"job {job.get('id')}"),
-                    status=status_from(STATUSES, word.split(" ")[0], RunStatus.RUNNING),
-                    vendor_status=word,
-                    stage=str(job.get("stage") or ""),
-                    started=_time(job.get("started_at")),
-                    finished=_time(job.get("finished_at")),
-                    url=str(job.get("web_url") or ""),
-                )
-            )
-        return out
+        return jobs_from(jobs)
 
     async def fetch_log(self, run: PipelineRun, job: PipelineJob) -> str:
         response = await self.client.request("GET", f"{self.base}/jobs/{job.id}/trace")

@@ -12,7 +12,8 @@ What it does so that sources do not each do it again:
   touching the network; the remaining quota is kept for the source's health;
 - conditional GETs (ETag / If-None-Match, Last-Modified): a 304 returns the
   cached body, so unchanged polls cost no rate limit where the API says so;
-- pagination by the `Link: <...>; rel="next"` header;
+- pagination by the `Link: <...>; rel="next"` header (what the headers say is
+  read by the pure functions of `http_sansio`, re-exported here);
 - errors as one line naming method and path, with every secret redacted
   (`opsdash.redact`) before the line is cut. The client registers what it sends:
   the configured secrets, the Basic auth password (and its user, for the
@@ -30,7 +31,6 @@ import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -39,13 +39,21 @@ import httpx
 
 from opsdash.redact import clip, redact, remember
 from opsdash.sources.base import SourceError
+from opsdash.sources.http_sansio import (
+    DEFAULT_RATE_WAIT,  # noqa: F401 - re-exported
+    Quota,
+    next_link,
+    quota_from,
+    rate_limit_wait,
+    with_params,
+)
 
 T = TypeVar("T")
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "private-token", "job-token", "x-api-key"})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 SHORT_WAIT = 2.0  # a rate-limit wait this short is slept through instead of failing the poll
-DEFAULT_RATE_WAIT = 60.0  # GitHub's advice when a secondary limit names no time
+
 CACHE_ENTRIES = 512  # conditional-GET bodies kept per client
 USER_AGENT = "opsdash (+https://github.com/opsdash)"
 
@@ -91,97 +99,6 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     except TimeoutError:
         future.cancel()
         raise HttpError(f"no answer within {timeout:g}s") from None
-
-
-@dataclass(frozen=True, slots=True)
-class Quota:
-    """What the rate-limit headers said last."""
-
-    remaining: int | None = None
-    limit: int | None = None
-    reset: float | None = None  # epoch seconds
-
-    def __str__(self) -> str:
-        if self.remaining is None:
-            return ""
-        limit = f"/{self.limit:,}" if self.limit is not None else ""
-        text = f"{self.remaining:,}{limit} left"
-        if self.reset is not None and self.remaining == 0:
-            text += f", resets {datetime.fromtimestamp(self.reset).astimezone():%H:%M:%S}"
-        return text
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _header(headers: httpx.Headers, *names: str) -> str | None:
-    for name in names:
-        if name in headers:
-            return headers[name]
-    return None
-
-
-def quota_from(headers: httpx.Headers) -> Quota | None:
-    """GitHub `x-ratelimit-*` or GitLab `RateLimit-*` headers, if present."""
-    remaining = _int(_header(headers, "x-ratelimit-remaining", "ratelimit-remaining"))
-    if remaining is None:
-        return None
-    limit = _int(_header(headers, "x-ratelimit-limit", "ratelimit-limit"))
-    reset = _int(_header(headers, "x-ratelimit-reset", "ratelimit-reset"))
-    return Quota(remaining, limit, float(reset) if reset is not None else None)
-
-
-def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
-    """Seconds to wait if this response is a rate limit, else None.
-
-    Order as GitHub documents it: Retry-After, then the reset time when no
-    request is left, then 60 s for a limit that names no time.
-    """
-    status = response.status_code
-    if status not in (403, 429):
-        return None
-    headers = response.headers
-    retry_after = headers.get("retry-after")
-    if retry_after is not None:
-        seconds = _int(retry_after.strip())
-        if seconds is None:
-            with contextlib.suppress(TypeError, ValueError):
-                from email.utils import parsedate_to_datetime
-
-                seconds = int(parsedate_to_datetime(retry_after).timestamp() - now)
-        return max(0.0, float(seconds if seconds is not None else DEFAULT_RATE_WAIT))
-    quota = quota_from(headers)
-    if quota is not None and quota.remaining == 0 and quota.reset is not None:
-        return max(0.0, quota.reset - now)
-    if status == 429:
-        return DEFAULT_RATE_WAIT
-    if "rate limit" in response.text[:2000].lower():
-        return DEFAULT_RATE_WAIT  # GitHub's secondary limit: 403 with a message only
-    return None
-
-
-_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
-
-
-def next_link(headers: httpx.Headers) -> str | None:
-    """The `rel="next"` URL of a `Link` header (GitHub, GitLab)."""
-    for url, rels in _LINK.findall(headers.get("link", "")):
-        if "next" in rels.split():
-            return url
-    return None
-
-
-def with_params(url: str, params: Mapping[str, Any] | None) -> str:
-    """`url` with `params` added to the query it already has.
-
-    `httpx.URL(url, params=...)` replaces the query instead, so a `Link` next
-    URL (`...?page=2`) would lose its page and page 1 would be fetched again.
-    """
-    return str(httpx.URL(url).copy_merge_params(params)) if params else url
 
 
 def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:

@@ -7,110 +7,49 @@ the serving version's metric history (the trend). Finished runs never change,
 so their runs and histories are cached; a poll of an unchanged registry costs
 one request per model plus one per model for its versions.
 
-Promote and rollback move the serving alias (`registered-models/alias`) and keep
-what rollback needs as registered-model tags, so any opsdash can roll back:
-
-    opsdash.previous.<alias>  the version the alias pointed at before
-    opsdash.set.<alias>       the version opsdash moved it to
-    opsdash.changed.<alias>   when (ISO 8601, UTC)
-
-If the alias no longer points at `opsdash.set.<alias>`, someone moved it outside
-opsdash; rollback then refuses rather than guess.
+Promote and rollback (`opsdash.actions.models`) drive the registry calls at the
+end (`ModelRegistry`): the source reads and writes, the action decides.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 from opsdash.model.ml import (
-    AliasChange,
     AliasPlan,
     MetricPoint,
     ModelRow,
     ModelsSnapshot,
     ModelVersion,
-    threshold_state,
 )
 from opsdash.sources.base import (
     DEFAULT_REMOTE_REFRESH,
     DEFAULT_TIMEOUT,
     Detection,
-    Source,
     SourceError,
 )
-from opsdash.sources.http import HttpClient, HttpError, run_sync, shape_error
+from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.http_source import HttpSource
+from opsdash.sources.mlflow_map import (
+    FINISHED_RUNS,
+    aliases_and_tags,
+    history_from,
+    model_rows_from,
+    normalize_version,  # noqa: F401 - part of this module's interface
+    quote_name,
+    run_from,
+    thin,
+    version_from,
+    version_number,
+)
 from opsdash.sources.settings import Invalid, ca_bundle, http_url, option
-
-# progress(step, detail), called before each step of an alias move (an action's journal)
-Progress = Callable[[str, str], None]
 
 T = TypeVar("T")
 API = "/api/2.0/mlflow"
-FINISHED_RUNS = frozenset({"FINISHED", "FAILED", "KILLED"})
-TAG_PREVIOUS = "opsdash.previous."
-TAG_SET = "opsdash.set."
-TAG_CHANGED = "opsdash.changed."
-
-
-def _ms(value: Any) -> datetime | None:
-    """MLflow's epoch milliseconds (int or string) as an aware datetime."""
-    if value in (None, "", 0, "0"):
-        return None
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def _iso(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _pairs(items: Any) -> dict[str, str]:
-    """MLflow's `[{key, value}]` tags as a dict."""
-    return {str(t["key"]): str(t.get("value", "")) for t in items or ()}
-
-
-def _number(version: str) -> int:
-    try:
-        return int(version)
-    except ValueError:
-        return -1
-
-
-def _quote(name: str) -> str:
-    """A model name as a string literal of MLflow's search filter."""
-    return f'"{name}"' if "'" in name else f"'{name}'"
-
-
-def normalize_version(version: object) -> str:
-    """ "3", 3 and "v3" all mean version 3."""
-    text = str(version).strip()
-    if text[:1] in ("v", "V") and text[1:].isdigit():
-        text = text[1:]
-    if not text.isdigit():
-        raise SourceError(f"{version!r} is not a model version number")
-    return str(int(text))
-
-
-def thin(points: list[MetricPoint], limit: int) -> tuple[MetricPoint, ...]:
-    """At most `limit` points spread evenly over the series, keeping first and last."""
-    if len(points) <= limit:
-        return tuple(points)
-    if limit < 2:
-        return tuple(points[-limit:]) if limit > 0 else ()
-    last = len(points) - 1
-    picks = sorted({round(i * last / (limit - 1)) for i in range(limit)})
-    return tuple(points[i] for i in picks)
 
 
 def some_metrics(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -152,7 +91,7 @@ class MlflowConfig:
     timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one request may take")
 
 
-class MlflowSource(Source):
+class MlflowSource(HttpSource):
     kind: ClassVar[str] = "mlflow"
     feeds = ModelsSnapshot
     config_class = MlflowConfig
@@ -182,32 +121,12 @@ class MlflowSource(Source):
         )
 
     def __init__(self, config: MlflowConfig, client: HttpClient | None = None):
-        super().__init__(config.name, config.refresh, config.timeout)
-        self.config = config
-        self.read_only = config.read_only
-        headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
-        auth = (config.user, config.password) if config.user else None
-        self.client = client or HttpClient(
-            config.url,
-            headers=headers,
-            auth=auth,
-            ca_bundle=config.ca_bundle,
-            timeout=config.timeout,
-            secrets=(config.token, config.password),
-        )
-        self._warning = dict(config.warning)
-        self._breach = dict(config.breach)
-        self._lower = frozenset(config.lower_is_better)
+        super().__init__(config, client)  # bearer token and/or Basic auth: the defaults
         # Finished runs never change: run_id -> run, (run_id, metric) -> history.
         self._runs: dict[str, dict[str, Any]] = {}
         self._histories: dict[tuple[str, str], tuple[MetricPoint, ...]] = {}
         self._limit: asyncio.Semaphore | None = None
         self._models_seen = 0
-
-    # --- the bridge ---------------------------------------------------------------
-
-    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
-        return run_sync(coro, self.client.deadline * 4)
 
     def poll(self) -> ModelsSnapshot:
         return self._sync(self.fetch())
@@ -216,9 +135,6 @@ class MlflowSource(Source):
         quota = str(self.client.quota)
         models = f"{self._models_seen} models" if self._models_seen != 1 else "1 model"
         return f"{models}, {quota}" if quota else models
-
-    def close(self) -> None:
-        self.client.close()
 
     # --- requests -----------------------------------------------------------------
 
@@ -309,7 +225,7 @@ class MlflowSource(Source):
         name = str(model["name"])
         versions = await self._pages(
             "model-versions/search",
-            {"filter": f"name={_quote(name)}", "order_by": "version_number DESC"},
+            {"filter": f"name={quote_name(name)}", "order_by": "version_number DESC"},
             "model_versions",
             self.MAX_VERSIONS,
         )
@@ -320,13 +236,13 @@ class MlflowSource(Source):
         # Aliased versions older than the newest MAX_VERSIONS still matter.
         known = {v["version"] for v in versions}
         missing = {str(a.get("version")) for a in model.get("aliases") or ()} - known
-        for version in sorted(missing, key=_number):
+        for version in sorted(missing, key=version_number):
             body = await self._get("model-versions/get", {"name": name, "version": version})
             with self._shape("GET", "model-versions/get"):
                 extra = body["model_version"]
                 extra["version"] = str(extra["version"])
             versions.append(extra)
-        versions.sort(key=lambda v: _number(v["version"]), reverse=True)
+        versions.sort(key=lambda v: version_number(v["version"]), reverse=True)
         return versions
 
     async def _run(self, run_id: str, notes: list[str]) -> dict[str, Any] | None:
@@ -341,16 +257,7 @@ class MlflowSource(Source):
                 return None
             raise
         with self._shape("GET", "runs/get"):
-            run = body["run"]
-            info = run.get("info") or {}
-            metrics: dict[str, tuple[float, int]] = {}
-            for m in (run.get("data") or {}).get("metrics") or ():
-                metrics[str(m["key"])] = (float(m["value"]), int(m.get("step") or 0))
-            parsed = {
-                "run_name": str(info.get("run_name") or ""),
-                "status": str(info.get("status") or ""),
-                "metrics": {k: v for k, (v, _step) in metrics.items()},
-            }
+            parsed = run_from(body)
         if parsed["status"] in FINISHED_RUNS:
             self._runs[run_id] = parsed
         return parsed
@@ -361,50 +268,18 @@ class MlflowSource(Source):
             return cached
         body = await self._get("metrics/get-history", {"run_id": run_id, "metric_key": metric})
         with self._shape("GET", "metrics/get-history"):
-            points = [
-                MetricPoint(
-                    _ms(m.get("timestamp")),
-                    float(m["value"]),
-                    int(m["step"]) if m.get("step") is not None else None,
-                )
-                for m in body.get("metrics") or ()
-            ]
-        points.sort(key=lambda p: (p.step or 0, p.at or datetime.min.replace(tzinfo=UTC)))
+            points = history_from(body)
         trend = thin(points, self.TREND_POINTS)
         if finished:
             self._histories[(run_id, metric)] = trend
         return trend
-
-    def _version_record(
-        self, model: str, raw: dict[str, Any], aliases: dict[str, list[str]], run: dict | None
-    ) -> ModelVersion:
-        version = raw["version"]
-        run_metrics = (run or {}).get("metrics", {})
-        return ModelVersion(
-            model=model,
-            version=version,
-            aliases=tuple(sorted(aliases.get(version, ()))),
-            stage=str(raw.get("current_stage") or ""),
-            status=str(raw.get("status") or ""),
-            tags=tuple(sorted(_pairs(raw.get("tags")).items())),
-            created=_ms(raw.get("creation_timestamp")),
-            updated=_ms(raw.get("last_updated_timestamp")),
-            run_id=str(raw.get("run_id") or ""),
-            run_name=(run or {}).get("run_name", ""),
-            run_status=(run or {}).get("status", ""),
-            source=str(raw.get("source") or ""),
-            metrics=tuple((m, run_metrics[m]) for m in self.config.metrics if m in run_metrics),
-            description=str(raw.get("description") or ""),
-            user=str(raw.get("user_id") or ""),
-        )
 
     async def _model(
         self, model: dict[str, Any], notes: list[str]
     ) -> tuple[list[ModelVersion], list[ModelRow]]:
         with self._shape("GET", "registered-models/get"):
             name = str(model["name"])
-            alias_of = {str(a["alias"]): str(a["version"]) for a in model.get("aliases") or ()}
-            tags = _pairs(model.get("tags"))
+            alias_of, tags = aliases_and_tags(model)
         raw_versions = await self._versions(model)
         aliases: dict[str, list[str]] = {}
         for alias, version in alias_of.items():
@@ -414,7 +289,6 @@ class MlflowSource(Source):
         serving = alias_of.get(cfg.alias, "")
         if not serving and raw_versions:
             serving = raw_versions[0]["version"]
-        challenger = alias_of.get(cfg.challenger, "")
 
         detail = {v["version"] for v in raw_versions[: self.DETAIL_VERSIONS]}
         detail |= set(alias_of.values())
@@ -423,12 +297,10 @@ class MlflowSource(Source):
         run_of = {v["version"]: run for v, run in zip(wanted, runs, strict=True)}
         with self._shape("GET", "model-versions/search"):
             versions = [
-                self._version_record(name, v, aliases, run_of.get(v["version"]))
+                version_from(name, v, aliases, run_of.get(v["version"]), self.config.metrics)
                 for v in raw_versions
             ]
-        by_version = {v.version: v for v in versions}
-        serving_v = by_version.get(serving)
-        challenger_v = by_version.get(challenger)
+        serving_v = next((v for v in versions if v.version == serving), None)
 
         trends: dict[str, tuple[MetricPoint, ...]] = {}
         if serving_v is not None and serving_v.run_id and serving_v.run_status:
@@ -438,57 +310,17 @@ class MlflowSource(Source):
             )
             trends = dict(zip(cfg.metrics, histories, strict=True))
 
-        changed_at, previous = self._recorded(tags, cfg.alias, serving)
-        if changed_at is None and serving_v is not None:
-            changed_at = serving_v.updated
-        rows = []
-        for metric in cfg.metrics:
-            lower = metric in self._lower
-            value = serving_v.metric(metric) if serving_v else None
-            note = ""
-            if not raw_versions:
-                note = "no versions registered"
-            elif serving_v is not None and serving_v.run_id and not serving_v.run_status:
-                note = f"run of v{serving} not readable"
-            elif serving_v is not None and value is None:
-                note = f"v{serving} logged no {metric}"
-            elif cfg.alias not in alias_of:
-                note = f"no {cfg.alias} alias: newest version shown"
-            rows.append(
-                ModelRow(
-                    source=self.label,
-                    kind=self.kind,
-                    model=name,
-                    metric=metric,
-                    version=serving,
-                    value=value,
-                    direction="lower" if lower else "higher",
-                    state=threshold_state(
-                        value, self._warning.get(metric), self._breach.get(metric), not lower
-                    ),
-                    warning=self._warning.get(metric),
-                    breach=self._breach.get(metric),
-                    trend=trends.get(metric, ()),
-                    alias=cfg.alias if cfg.alias in alias_of else "",
-                    challenger_alias=cfg.challenger if challenger else "",
-                    challenger_version=challenger,
-                    challenger_value=challenger_v.metric(metric) if challenger_v else None,
-                    serving_changed_at=changed_at,
-                    previous_version=previous,
-                    run_id=serving_v.run_id if serving_v else "",
-                    note=note,
-                )
-            )
+        rows = model_rows_from(
+            source=self.label,
+            name=name,
+            config=cfg,
+            alias_of=alias_of,
+            tags=tags,
+            versions=versions,
+            serving=serving,
+            trends=trends,
+        )
         return versions, rows
-
-    @staticmethod
-    def _recorded(tags: dict[str, str], alias: str, current: str) -> tuple[datetime | None, str]:
-        """(when opsdash moved `alias`, the version before) if the alias is still where
-        opsdash put it; (None, "") when it was moved elsewhere or never by opsdash."""
-        set_to = tags.get(TAG_SET + alias, "")
-        if set_to and set_to != current:
-            return None, ""
-        return _iso(tags.get(TAG_CHANGED + alias, "")), tags.get(TAG_PREVIOUS + alias, "")
 
     async def fetch(self) -> ModelsSnapshot:
         notes: list[str] = []
@@ -512,14 +344,17 @@ class MlflowSource(Source):
             notes=tuple(notes),
         )
 
-    # --- acting -------------------------------------------------------------------
+    # --- the registry calls behind promote and rollback (opsdash.actions.models) --
+
+    @property
+    def serving_alias(self) -> str:
+        return self.config.alias
 
     def _writable(self) -> None:
         if self.read_only:
             raise SourceError(f"{self.label} is read-only: aliases are not moved")
 
     async def _model_state(self, model: str) -> tuple[dict[str, str], dict[str, str]]:
-        """(alias -> version, tags) of a registered model."""
         try:
             body = await self._get("registered-models/get", {"name": model})
         except HttpError as exc:
@@ -527,14 +362,11 @@ class MlflowSource(Source):
                 raise SourceError(f"registered model {model!r} not found") from None
             raise
         with self._shape("GET", "registered-models/get"):
-            raw = body["registered_model"]
-            aliases = {str(a["alias"]): str(a["version"]) for a in raw.get("aliases") or ()}
-            return aliases, _pairs(raw.get("tags"))
+            return aliases_and_tags(body["registered_model"])
 
     async def _version_metrics(
         self, model: str, version: str
-    ) -> tuple[dict[str, Any], tuple[tuple[str, float], ...]]:
-        """The model version (404 -> SourceError) and the configured metrics of its run."""
+    ) -> tuple[str, tuple[tuple[str, float], ...]]:
         try:
             body = await self._get("model-versions/get", {"name": model, "version": version})
         except HttpError as exc:
@@ -546,160 +378,25 @@ class MlflowSource(Source):
             run_id = str(raw.get("run_id") or "")
         run = await self._run(run_id, []) if run_id else None
         values = (run or {}).get("metrics", {})
-        return raw, tuple((m, values[m]) for m in self.config.metrics if m in values)
+        metrics = tuple((m, values[m]) for m in self.config.metrics if m in values)
+        return str(raw.get("status") or ""), metrics
 
-    async def _plan(self, action: str, model: str, version: object | None, alias: str | None):
-        alias = alias or self.config.alias
-        aliases, tags = await self._model_state(model)
-        old = aliases.get(alias, "")
-        set_to = tags.get(TAG_SET + alias, "")
-        changed = _iso(tags.get(TAG_CHANGED + alias, "")) if set_to == old else None
-        if action == "rollback":
-            previous = tags.get(TAG_PREVIOUS + alias, "")
-            if set_to and set_to != old:
-                where = f"v{old}" if old else "nowhere"
-                raise SourceError(
-                    f"{model}: {alias} points at {where} but opsdash last set v{set_to}"
-                    " (moved outside opsdash): promote a version instead"
-                )
-            if not previous:
-                raise SourceError(
-                    f"{model}: no earlier {alias} version recorded by opsdash to roll back to"
-                )
-            new = previous
-        else:
-            new = normalize_version(version)
-        old_metrics: tuple[tuple[str, float], ...] = ()
-        if old:
-            with contextlib.suppress(SourceError):
-                _raw, old_metrics = await self._version_metrics(model, old)
-        raw, new_metrics = await self._version_metrics(model, new)
-        status = str(raw.get("status") or "")
-        warning = ""
-        if status and status != "READY":
-            warning = f"v{new} is {status}, not READY"
-        elif new == old:
-            warning = f"v{new} already is {alias}"
-        return AliasPlan(
-            model=model,
-            alias=alias,
-            action=action,
-            old_version=old,
-            new_version=new,
-            old_metrics=old_metrics,
-            new_metrics=new_metrics,
-            changed_at=changed,
-            warning=warning,
-        ), status
+    def model_state(self, model: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(alias -> version, tags) of a registered model; SourceError if there is none."""
+        return self._sync(self._model_state(model))
 
-    async def _move(self, plan: AliasPlan, status: str, progress: Progress | None) -> AliasChange:
-        """Two steps, each announced before it runs (an action's journal): the alias
-        moves, then the tags record what it pointed at before."""
+    def version_metrics(
+        self, model: str, version: str
+    ) -> tuple[str, tuple[tuple[str, float], ...]]:
+        """A version's status ("READY", ...) and the configured metrics of its run."""
+        return self._sync(self._version_metrics(model, version))
+
+    def set_alias(self, plan: AliasPlan) -> None:
         self._writable()
-        if plan.noop:
-            raise SourceError(f"{plan.model}: v{plan.new_version} already is {plan.alias}")
-        if status and status != "READY":
-            raise SourceError(f"{plan.model}: v{plan.new_version} is {status}, not READY")
-        if progress is not None:
-            progress("alias", f"moving {plan.alias} of {plan.model} to v{plan.new_version}")
-        await self._post(
-            "registered-models/alias",
-            {"name": plan.model, "alias": plan.alias, "version": plan.new_version},
-        )
-        if progress is not None:
-            progress("tags", f"recording v{plan.old_version or '(none)'} as the version before")
-        try:
-            now = await self._record(plan.model, plan.alias, plan.old_version, plan.new_version)
-        except SourceError as exc:
-            raise SourceError(
-                f"{plan.model}: {plan.alias} moved to v{plan.new_version}, but recording the"
-                f" previous version failed ({exc}): rollback may not work"
-            ) from None
-        return AliasChange(
-            plan.model, plan.alias, plan.old_version, plan.new_version, now, plan.action
-        )
+        body = {"name": plan.model, "alias": plan.alias, "version": plan.new_version}
+        self._sync(self._post("registered-models/alias", body))
 
-    async def _record(self, model: str, alias: str, old: str, new: str) -> datetime:
-        now = datetime.now(UTC).replace(microsecond=0)
-        record = {
-            TAG_PREVIOUS + alias: old,
-            TAG_SET + alias: new,
-            TAG_CHANGED + alias: now.isoformat(),
-        }
-        for key, value in record.items():
-            await self._post(
-                "registered-models/set-tag", {"name": model, "key": key, "value": value}
-            )
-        return now
-
-    async def do_finish_move(self, model: str, alias: str, old: str, new: str) -> str:
-        """After an opsdash died between moving an alias and recording it: record it
-        if the alias still points where that move put it. One line on what was done."""
+    def set_tag(self, model: str, key: str, value: str) -> None:
         self._writable()
-        aliases, tags = await self._model_state(model)
-        now_at = aliases.get(alias, "")
-        if now_at == new and tags.get(TAG_SET + alias) != new:
-            await self._record(model, alias, old, new)
-            return f"{alias} is at v{new}: recorded v{old or '(none)'} as the version before"
-        if now_at == new:
-            return f"{alias} is at v{new} and the move is recorded"
-        if now_at == old:
-            return f"{alias} was not moved (still v{old or '(none)'}): nothing to do"
-        return f"{alias} was moved since (now v{now_at or '(none)'}): nothing changed"
-
-    def finish_move(self, model: str, alias: str, old: str, new: str) -> str:
-        return self._sync(self.do_finish_move(model, alias, old, new))
-
-    async def do_plan_promote(
-        self, model: str, version: object, alias: str | None = None
-    ) -> AliasPlan:
-        plan, _status = await self._plan("promote", model, version, alias)
-        return plan
-
-    async def do_plan_rollback(self, model: str, alias: str | None = None) -> AliasPlan:
-        plan, _status = await self._plan("rollback", model, None, alias)
-        return plan
-
-    async def do_promote(
-        self,
-        model: str,
-        version: object,
-        alias: str | None = None,
-        progress: Progress | None = None,
-    ) -> AliasChange:
-        self._writable()
-        plan, status = await self._plan("promote", model, version, alias)
-        return await self._move(plan, status, progress)
-
-    async def do_rollback(
-        self, model: str, alias: str | None = None, progress: Progress | None = None
-    ) -> AliasChange:
-        self._writable()
-        plan, status = await self._plan("rollback", model, None, alias)
-        return await self._move(plan, status, progress)
-
-    def plan_promote(self, model: str, version: object, alias: str | None = None) -> AliasPlan:
-        """What promoting `version` of `model` to `alias` (default: the serving alias)
-        would change, with both versions' metrics. Raises SourceError if it cannot."""
-        return self._sync(self.do_plan_promote(model, version, alias))
-
-    def plan_rollback(self, model: str, alias: str | None = None) -> AliasPlan:
-        """What rolling `alias` back would change. Raises SourceError if nothing is
-        recorded to roll back to, or the alias was moved outside opsdash."""
-        return self._sync(self.do_plan_rollback(model, alias))
-
-    def promote(
-        self,
-        model: str,
-        version: object,
-        alias: str | None = None,
-        progress: Progress | None = None,
-    ) -> AliasChange:
-        """Point `alias` (default: the serving alias) at `version`; record the previous one."""
-        return self._sync(self.do_promote(model, version, alias, progress))
-
-    def rollback(
-        self, model: str, alias: str | None = None, progress: Progress | None = None
-    ) -> AliasChange:
-        """Point `alias` back at the version opsdash recorded before the last move."""
-        return self._sync(self.do_rollback(model, alias, progress))
+        body = {"name": model, "key": key, "value": value}
+        self._sync(self._post("registered-models/set-tag", body))

@@ -19,8 +19,9 @@ from typing import Any, ClassVar
 
 from opsdash.model.ml import MetricPoint, ModelRow, ModelsSnapshot, threshold_state
 from opsdash.redact import clip
-from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT, Source
-from opsdash.sources.http import HttpClient, HttpError, run_sync
+from opsdash.sources.base import DEFAULT_REMOTE_REFRESH, DEFAULT_TIMEOUT
+from opsdash.sources.http import HttpClient, HttpError
+from opsdash.sources.http_source import HttpSource
 from opsdash.sources.settings import ca_bundle, http_url, one_of, option
 
 # 400: bad parameters, 422: the expression cannot run. Both carry the error envelope;
@@ -75,7 +76,7 @@ class PrometheusConfig:
     timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one request may take")
 
 
-class PrometheusSource(Source):
+class PrometheusSource(HttpSource):
     kind: ClassVar[str] = "prometheus"
     feeds = ModelsSnapshot
     config_class = PrometheusConfig
@@ -88,29 +89,21 @@ class PrometheusSource(Source):
         client: HttpClient | None = None,
         clock: Callable[[], float] = time.time,
     ):
-        super().__init__(config.name, config.refresh, config.timeout)
-        self.config = config
-        headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
-        self.client = client or HttpClient(
-            config.url,
-            headers=headers,
-            ca_bundle=config.ca_bundle,
-            timeout=config.timeout,
-            secrets=(config.token,),
-        )
+        super().__init__(config, client)  # a bearer token, where there is one
         self._clock = clock
         self._series = 0
 
-    # --- the bridge ---------------------------------------------------------------
-
     def poll(self) -> ModelsSnapshot:
-        return run_sync(self.fetch(), self.client.deadline * 4)
+        return self._sync(self.fetch())
 
     def health_note(self) -> str:
         return f"{self._series} series" if self._series != 1 else "1 series"
 
-    def close(self) -> None:
-        self.client.close()
+    def secrets(self) -> tuple[str, ...]:
+        return (self.config.token,)
+
+    def auth(self) -> None:
+        return None
 
     # --- requests -----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from devstack.mlflow_server import (
     servers_dir,
 )
 from devstack.replay import ReplayServer, Reply
+from opsdash.actions import models
 from opsdash.model.ml import ThresholdState
 from opsdash.sources.base import SourceError
 from opsdash.sources.http import HttpError
@@ -206,13 +207,13 @@ def test_without_the_serving_alias_the_newest_version_is_shown(mlflow):
 
 def test_promote_moves_the_alias_and_rollback_moves_it_back(mlflow, source):
     model = new_model(mlflow)
-    plan = source.plan_promote(model, "v3")
+    plan = models.plan_promote(source, model, "v3")
     assert (plan.alias, plan.old_version, plan.new_version) == ("champion", "1", "3")
     assert dict(plan.new_metrics)["accuracy"] == run_metric(mlflow, model, "3", "accuracy")
     assert dict(plan.old_metrics)["accuracy"] == run_metric(mlflow, model, "1", "accuracy")
     assert alias_version(mlflow, model, "champion") == "1"  # a plan changes nothing
 
-    change = source.promote(model, 3)
+    change = models.promote(source, model, 3)
     assert (change.old_version, change.new_version, change.action) == ("1", "3", "promote")
     assert alias_version(mlflow, model, "champion") == "3"
     tags = {
@@ -231,9 +232,9 @@ def test_promote_moves_the_alias_and_rollback_moves_it_back(mlflow, source):
     # Another opsdash (a fresh source) can roll back from the recorded tags.
     other = MlflowSource(config(mlflow))
     try:
-        back = other.plan_rollback(model)
+        back = models.plan_rollback(other, model)
         assert (back.old_version, back.new_version) == ("3", "1")
-        change = other.rollback(model)
+        change = models.rollback(other, model)
     finally:
         other.close()
     assert (change.old_version, change.new_version, change.action) == ("3", "1", "rollback")
@@ -266,26 +267,26 @@ def test_an_opsdash_killed_between_the_alias_move_and_its_record_is_put_right(
             raise RuntimeError("killed")  # the process ends here, as with SIGKILL
 
     with pytest.raises(RuntimeError, match="killed"):
-        source.promote(model, 3, progress=dies_before_the_record)
+        models.promote(source, model, 3, progress=dies_before_the_record)
     assert alias_version(mlflow, model, "champion") == "3"
     with pytest.raises(SourceError):
-        source.plan_rollback(model)  # nothing recorded: u could not roll back
+        models.plan_rollback(source, model)  # nothing recorded: u could not roll back
     # As if its opsdash were gone: a pid that is not alive.
     store._db.execute("UPDATE action_journal SET pid = 2147483646")
 
     [item] = find_interrupted(store, {})
     assert item.repair == FINISH_MOVE and item.last_step == "tags"
-    done = source.finish_move(model, "champion", "1", "3")
+    done = models.finish_move(source, model, "champion", "1", "3")
     assert "recorded v1 as the version before" in done
-    back = source.plan_rollback(model)
+    back = models.plan_rollback(source, model)
     assert (back.old_version, back.new_version) == ("3", "1")
-    assert "nothing to do" in source.finish_move(model, "champion", "3", "2")
+    assert "nothing to do" in models.finish_move(source, model, "champion", "3", "2")
     store.close()
 
 
 def test_promote_to_another_alias(mlflow, source):
     model = new_model(mlflow)
-    change = source.promote(model, 2, alias="challenger")
+    change = models.promote(source, model, 2, alias="challenger")
     assert (change.alias, change.old_version, change.new_version) == ("challenger", "", "2")
     assert alias_version(mlflow, model, "challenger") == "2"
     assert alias_version(mlflow, model, "champion") == "1"
@@ -294,11 +295,11 @@ def test_promote_to_another_alias(mlflow, source):
 def test_refusals_are_one_clear_line(mlflow, source):
     model = new_model(mlflow)
     cases = [
-        (lambda: source.rollback(model), "no earlier champion version recorded"),
-        (lambda: source.promote(model, 1), "already is champion"),
-        (lambda: source.promote(model, 9), "has no version 9"),
-        (lambda: source.promote("no-such-model", 1), "not found"),
-        (lambda: source.plan_promote(model, "latest"), "not a model version number"),
+        (lambda: models.rollback(source, model), "no earlier champion version recorded"),
+        (lambda: models.promote(source, model, 1), "already is champion"),
+        (lambda: models.promote(source, model, 9), "has no version 9"),
+        (lambda: models.promote(source, "no-such-model", 1), "not found"),
+        (lambda: models.plan_promote(source, model, "latest"), "not a model version number"),
     ]
     for action, words in cases:
         with pytest.raises(SourceError, match=words) as info:
@@ -306,9 +307,9 @@ def test_refusals_are_one_clear_line(mlflow, source):
         assert "\n" not in str(info.value)
     read_only = MlflowSource(config(mlflow, read_only=True))
     try:
-        assert read_only.plan_promote(model, 2).new_version == "2"  # planning is allowed
+        assert models.plan_promote(read_only, model, 2).new_version == "2"  # planning is allowed
         with pytest.raises(SourceError, match="read-only"):
-            read_only.promote(model, 2)
+            models.promote(read_only, model, 2)
     finally:
         read_only.close()
     assert alias_version(mlflow, model, "champion") == "1"
@@ -316,7 +317,7 @@ def test_refusals_are_one_clear_line(mlflow, source):
 
 def test_rollback_refuses_after_a_move_outside_opsdash(mlflow, source):
     model = new_model(mlflow)
-    source.promote(model, 3)
+    models.promote(source, model, 3)
     rest(
         mlflow.url,
         "POST",
@@ -324,7 +325,7 @@ def test_rollback_refuses_after_a_move_outside_opsdash(mlflow, source):
         {"name": model, "alias": "champion", "version": "2"},
     )
     with pytest.raises(SourceError, match="moved outside opsdash"):
-        source.rollback(model)
+        models.rollback(source, model)
     assert alias_version(mlflow, model, "champion") == "2"
     acc = row(source.poll(), model, "accuracy")
     assert acc.version == "2" and acc.previous_version == ""  # the record is stale
@@ -384,7 +385,7 @@ def test_killed_server_is_a_clear_error_and_a_restart_recovers(mlflow, source):
     assert "\n" not in message and "cannot connect" in message
     assert "registered-models/search" in message
     with pytest.raises(HttpError):
-        source.promote("churn", 3)
+        models.promote(source, "churn", 3)
     mlflow.start()
     snap = sync_wait(lambda: _poll_or_none(source), timeout=60)
     assert row(snap, "churn", "accuracy").version == mlflow.seeded.versions["train-v2"]
