@@ -287,7 +287,10 @@ class OpsdashApp(LiteralTextApp):
         rows = snapshot.rows if isinstance(snapshot, ModelsSnapshot) else ()
         metrics = tuple(dict.fromkeys(r.metric for r in rows if r.model == row.model))
         metrics = metrics or (row.metric,)
-        self.push_screen(ModelScreen(row, versions, metrics))
+        from opsdash.sources.capabilities import ModelRegistry
+
+        registry = isinstance(self.poller.sources.get(row.source), ModelRegistry)
+        self.push_screen(ModelScreen(row, versions, metrics, moves_aliases=registry))
 
     def show_service(self, row: ServiceDeployments) -> None:
         from opsdash.screens.deployments import ServiceScreen

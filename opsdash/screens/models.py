@@ -90,11 +90,20 @@ class ModelScreen(Screen):
         Binding("u", "act('rollback')", "Roll back alias", id="model-screen-rollback"),
     ]
 
-    def __init__(self, row: ModelRow, versions: tuple[ModelVersion, ...], metrics: tuple[str, ...]):
+    def __init__(
+        self,
+        row: ModelRow,
+        versions: tuple[ModelVersion, ...],
+        metrics: tuple[str, ...],
+        *,
+        moves_aliases: bool = False,
+    ):
         super().__init__()
         self.row = row
         self.versions = versions
         self.metrics = metrics
+        # Whether the row's source is a registry whose aliases P and u move.
+        self.moves_aliases = moves_aliases
 
     def compose(self) -> ComposeResult:
         yield Static(literal(f"Model: {self.row.model}", "bold"), classes="screen-title")
@@ -118,7 +127,7 @@ class ModelScreen(Screen):
             table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "act" and self.row.kind != "mlflow":  # read-only: refused and audited
+        if action == "act" and not self.moves_aliases:  # shown disabled
             return None
         return True
 
