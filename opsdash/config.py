@@ -253,10 +253,12 @@ def _parse(
         if key in _CORE_KEYS or key in kinds:
             continue
         if isinstance(raw[key], list) and all(isinstance(t, dict) for t in raw[key]):
-            raise reader.error(
-                key,
-                f"unknown source kind{suggestion(key, kinds)}; installed: {', '.join(kinds)}",
+            installed = (
+                f"installed: {', '.join(kinds)}"
+                if kinds
+                else "no source kind is installed (opsdash runs uninstalled: pip install -e .)"
             )
+            raise reader.error(key, f"unknown source kind{suggestion(key, kinds)}; {installed}")
         raise reader.error(key, f"unknown key{suggestion(key, [*_CORE_KEYS, *kinds])}")
 
     base_refresh = reader.number("refresh", raw.get("refresh", DEFAULT_REFRESH), "refresh")
