@@ -1,0 +1,220 @@
+"""Builders for the Kubernetes objects the emulator serves, shaped as the API
+reference documents them (https://kubernetes.io/docs/reference/kubernetes-api/)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from typing import Any
+
+HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+
+# resource -> (apiVersion, kind, namespaced)
+KINDS: dict[str, tuple[str, str, bool]] = {
+    "namespaces": ("v1", "Namespace", False),
+    "pods": ("v1", "Pod", True),
+    "events": ("v1", "Event", True),
+    "deployments": ("apps/v1", "Deployment", True),
+    "replicasets": ("apps/v1", "ReplicaSet", True),
+}
+
+
+def now_iso() -> str:
+    """RFC 3339 in UTC, second resolution, as metav1.Time serialises."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def suffix(n: int = 5) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def status(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/status/
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        body["details"] = details
+    return body
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """Stable hash of a pod template without its own hash label (the real one is
+    fnv32a of the template, safe-encoded; only stability matters here)."""
+    clean = copy.deepcopy(template)
+    clean.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
+    digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(alphabet[int(digest[i : i + 2], 16) % len(alphabet)] for i in range(0, 20, 2))
+
+
+def namespace(name: str) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/namespace-v1/
+    return {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+def deployment(
+    ns: str,
+    name: str,
+    image: str,
+    replicas: int = 1,
+    *,
+    progress_deadline: int = 600,
+    max_surge: int | str = "25%",
+    max_unavailable: int | str = "25%",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/
+    labels = labels or {"app": name}
+    return {
+        "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "metadata": {"name": name, "namespace": ns, "labels": dict(labels), "annotations": {}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(labels)},
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "containers": [
+                        {"name": name, "image": image, "imagePullPolicy": "IfNotPresent"}
+                    ],
+                    "restartPolicy": "Always",
+                },
+            },
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": max_surge, "maxUnavailable": max_unavailable},
+            },
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": progress_deadline,
+        },
+        "status": {},
+    }
+
+
+def owner_ref(owner: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def replicaset(deploy: dict[str, Any], hash_: str, revision: int) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/replica-set-v1/
+    meta = deploy["metadata"]
+    template = copy.deepcopy(deploy["spec"]["template"])
+    template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = hash_
+    selector = copy.deepcopy(deploy["spec"]["selector"])
+    selector.setdefault("matchLabels", {})[HASH_LABEL] = hash_
+    return {
+        "kind": "ReplicaSet",
+        "apiVersion": "apps/v1",
+        "metadata": {
+            "name": f"{meta['name']}-{hash_}",
+            "namespace": meta["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": {
+                REVISION: str(revision),
+                "deployment.kubernetes.io/desired-replicas": str(deploy["spec"].get("replicas", 1)),
+            },
+            "ownerReferences": [owner_ref(deploy)],
+        },
+        "spec": {"replicas": 0, "selector": selector, "template": template},
+        "status": {"replicas": 0},
+    }
+
+
+def pod(rs: dict[str, Any]) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/
+    template = copy.deepcopy(rs["spec"]["template"])
+    containers = template["spec"]["containers"]
+    return {
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": f"{rs['metadata']['name']}-{suffix()}",
+            "namespace": rs["metadata"]["namespace"],
+            "labels": dict(template["metadata"].get("labels", {})),
+            "annotations": dict(template["metadata"].get("annotations", {})),
+            "ownerReferences": [owner_ref(rs)],
+        },
+        "spec": {**template["spec"], "nodeName": "emulator-node"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": c["name"],
+                    "image": c["image"],
+                    "ready": False,
+                    "restartCount": 0,
+                    "started": False,
+                    "state": {"waiting": {"reason": "ContainerCreating"}},
+                }
+                for c in containers
+            ],
+            "qosClass": "BestEffort",
+        },
+    }
+
+
+def event(
+    involved: dict[str, Any], reason: str, message: str, component: str, type_: str = "Normal"
+) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/
+    # (core v1 Event, /api/v1/namespaces/{ns}/events)
+    meta = involved["metadata"]
+    stamp = now_iso()
+    return {
+        "kind": "Event",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": f"{meta['name']}.{secrets.token_hex(8)}",
+            "namespace": meta.get("namespace", "default"),
+        },
+        "involvedObject": {
+            "kind": involved["kind"],
+            "namespace": meta.get("namespace", ""),
+            "name": meta["name"],
+            "uid": meta.get("uid", ""),
+            "apiVersion": involved["apiVersion"],
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "reason": reason,
+        "message": message,
+        "source": {"component": component},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "type": type_,
+        "eventTime": None,
+        "reportingComponent": component,
+        "reportingInstance": "",
+    }

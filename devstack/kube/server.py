@@ -1,0 +1,155 @@
+"""KubeApiServer: the HTTP side of the emulator (routing, auth, list/watch, patch).
+
+    with KubeApiServer(ready_delay=0.2) as api:
+        api.add_deployment("default", "web", "nginx:1.27", replicas=2)
+        httpx.get(api.url + "/apis/apps/v1/deployments", headers=api.auth_headers)
+
+Every mutating request is kept in `mutations` (method, path, content type and
+parsed body) and every request in `requests`, for tests to assert on.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from devstack.kube import discovery, objects
+from devstack.kube.controller import Controller
+from devstack.kube.handler import KubeHandler
+from devstack.kube.store import Store
+from devstack.local_http import LocalHttpServer
+
+
+@dataclass(frozen=True)
+class Mutation:
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str
+    body: Any  # parsed JSON, or the raw text when it was not JSON
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    accept: str
+    user_agent: str
+
+
+class KubeApiServer(LocalHttpServer):
+    thread_name = "kube-api"
+
+    def __init__(
+        self,
+        token: str = "opsdash-test-token",
+        *,
+        ready_delay: float = 0.3,
+        bookmark_interval: float = 1.0,
+        watch_timeout: float = 30.0,
+        history: int = 1000,
+        namespaces: tuple[str, ...] = ("default", "kube-system"),
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.bookmark_interval = bookmark_interval
+        self.watch_timeout = watch_timeout
+        self.store = Store(history)
+        self.controller = Controller(self.store, ready_delay=ready_delay)
+        self.mutations: list[Mutation] = []
+        self.requests: list[Seen] = []
+        self.stopping = threading.Event()
+        self._log_lock = threading.Lock()
+        for name in namespaces:
+            self.add_namespace(name)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self):
+        self.stopping.clear()
+        super().start()
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.controller.stop()
+        super().stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    # --- seeding (no HTTP, no recording) ------------------------------------------
+
+    def add_namespace(self, name: str) -> dict[str, Any]:
+        return self.store.create("namespaces", objects.namespace(name))
+
+    def add_deployment(self, ns: str, name: str, image: str, replicas: int = 1, **kw: Any):
+        if self.store.get("namespaces", "", ns) is None:
+            self.add_namespace(ns)
+        return self.store.create("deployments", objects.deployment(ns, name, image, replicas, **kw))
+
+    def deployment(self, ns: str, name: str) -> dict[str, Any] | None:
+        return self.store.get("deployments", ns, name)
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[Mutation]:
+        with self._log_lock:
+            return [
+                m
+                for m in self.mutations
+                if (method is None or m.method == method) and (path is None or m.path == path)
+            ]
+
+    # --- request log ------------------------------------------------------------
+
+    def log(self, method: str, raw_path: str, headers: Any, body: bytes) -> None:
+        parts = urlsplit(raw_path)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        agent = headers.get("User-Agent", "")
+        with self._log_lock:
+            self.requests.append(Seen(method, parts.path, query, headers.get("Accept", ""), agent))
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                try:
+                    parsed: Any = json.loads(body) if body else None
+                except ValueError:
+                    parsed = body.decode(errors="replace")
+                kind = headers.get("Content-Type", "")
+                self.mutations.append(Mutation(method, parts.path, query, kind, parsed, agent))
+
+    def discovery(self, path: str) -> dict[str, Any] | None:
+        return {
+            "/version": discovery.VERSION,
+            "/api": discovery.api_versions(f"127.0.0.1:{self.port}"),
+            "/api/v1": discovery.core_v1(),
+            "/apis": discovery.api_groups(),
+            "/apis/apps/v1": discovery.apps_v1(),
+        }.get(path.rstrip("/") or "/")
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(KubeHandler):
+            api = server
+
+        return _Handler
+
+    def wait_until(self, predicate, timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise TimeoutError("condition not met")
