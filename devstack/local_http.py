@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 from collections.abc import Iterable
@@ -51,6 +52,10 @@ class LocalHttpServer:
     def handler(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A server-side context to serve HTTPS instead of HTTP (None: plain HTTP)."""
+        return None
+
     @property
     def port(self) -> int:
         assert self._httpd is not None, "start() the server first"
@@ -58,6 +63,11 @@ class LocalHttpServer:
 
     def start(self):
         self._httpd = _Server(("127.0.0.1", 0), self.handler())
+        context = self.ssl_context()
+        if context is not None:  # the handshake then runs in the request's thread
+            self._httpd.socket = context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         threading.Thread(
             target=self._httpd.serve_forever, name=self.thread_name, daemon=True
         ).start()

@@ -219,7 +219,7 @@ class KubeHandler(QuietHandler):
                     last_mark = time.monotonic()
                 store.wait(cursor, min(0.1, max(0.0, deadline - time.monotonic())))
             self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client hung up (ConnectionError, or SSLEOFError over TLS)
             self.close_connection = True
         return 200, None
 

@@ -5,10 +5,19 @@ https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeco
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+
+def _cluster(server: Any) -> dict[str, str]:
+    entry = {"server": server.url}
+    ca = getattr(server, "ca_file", None)
+    if ca is not None:
+        entry["certificate-authority-data"] = base64.b64encode(Path(ca).read_bytes()).decode()
+    return entry
 
 
 def write_kubeconfig(
@@ -24,7 +33,7 @@ def write_kubeconfig(
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
-        "clusters": [{"name": n, "cluster": {"server": clusters[n].url}} for n in names],
+        "clusters": [{"name": n, "cluster": _cluster(clusters[n])} for n in names],
         "users": [{"name": f"{n}-user", "user": {"token": clusters[n].token}} for n in names],
         "contexts": [
             {"name": n, "context": {"cluster": n, "user": f"{n}-user", "namespace": namespace}}

@@ -54,10 +54,21 @@ def status(code: int, reason: str, message: str, **details: Any) -> dict[str, An
     return body
 
 
+def _pruned(value: Any) -> Any:
+    """Without nulls and empty maps: what the real server's defaulting makes equal
+    (kubectl rollout undo sends `creationTimestamp: null` and `resources: {}`)."""
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not None and v != {}}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
 def template_hash(template: dict[str, Any]) -> str:
     """Stable hash of a pod template without its own hash label (the real one is
     fnv32a of the template, safe-encoded; only stability matters here)."""
-    clean = copy.deepcopy(template)
+    clean = _pruned(copy.deepcopy(template))
     clean.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
     digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
     alphabet = "bcdfghjklmnpqrstvwxz2456789"

@@ -11,10 +11,12 @@ parsed body) and every request in `requests`, for tests to assert on.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,9 +58,12 @@ class KubeApiServer(LocalHttpServer):
         watch_timeout: float = 30.0,
         history: int = 1000,
         namespaces: tuple[str, ...] = ("default", "kube-system"),
+        tls_dir: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.token = token
+        # HTTPS with a throwaway CA: client-go (kubectl) sends a bearer token only over TLS
+        self.tls_dir = Path(tls_dir) if tls_dir is not None else None
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.store = Store(history)
@@ -85,7 +90,22 @@ class KubeApiServer(LocalHttpServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_dir else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.tls_dir / "ca.pem" if self.tls_dir else None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.tls_dir is None:
+            return None
+        from devstack.docker_engine import make_test_certificates  # openssl, as dockerd's TLS
+
+        if not (self.tls_dir / "server-cert.pem").exists():
+            make_test_certificates(self.tls_dir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.tls_dir / "server-cert.pem", self.tls_dir / "server-key.pem")
+        return context
 
     @property
     def auth_headers(self) -> dict[str, str]:
