@@ -10,7 +10,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devstack.kube import patch
+from devstack.kube import patch, table
 from devstack.kube.objects import KINDS, status
 from devstack.kube.store import Conflict, Expired, Filter
 from devstack.local_http import QuietHandler
@@ -123,6 +123,8 @@ class KubeHandler(QuietHandler):
         current = store.get(resource, key_ns, name)
         if current is None:
             return _not_found(resource, name)
+        if method == "GET" and sub is None and table.wants_table(self.headers.get("Accept", "")):
+            return 200, table.table(resource, [current], {"resourceVersion": str(store.rv)})
         if method == "GET":
             return 200, _scale(current) if sub == "scale" else current
         if method == "DELETE" and sub is None:
@@ -158,6 +160,8 @@ class KubeHandler(QuietHandler):
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if token:
             meta.update({"continue": token, "remainingItemCount": rest})
+        if table.wants_table(self.headers.get("Accept", "")):
+            return 200, table.table(resource, items, meta)
         return 200, {
             "kind": f"{kind}List",
             "apiVersion": api_version,

@@ -326,6 +326,21 @@ def test_deleted_pod_is_replaced(api, client):
     assert client.get(f"/api/v1/namespaces/default/pods/{name}").status_code == 404
 
 
+def test_table_for_kubectl_get(api, client):
+    api.add_deployment("default", "web", "nginx:1", replicas=2)
+    sync_wait(lambda: rollout_done(client, "web"), timeout=10)
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    got = client.get(f"{APPS}/deployments", headers={"Accept": accept}).json()
+    assert got["kind"] == "Table" and got["apiVersion"] == "meta.k8s.io/v1"
+    assert [c["name"] for c in got["columnDefinitions"] if c["priority"] == 0] == [
+        "Name", "Ready", "Up-to-date", "Available", "Age"
+    ]  # fmt: skip
+    (row,) = got["rows"]
+    assert row["cells"][:4] == ["web", "2/2", 2, 2]
+    assert row["object"]["kind"] == "PartialObjectMetadata"
+    assert row["object"]["metadata"]["namespace"] == "default"
+
+
 def test_kubeconfig_with_two_clusters(tmp_path):
     with KubeApiServer(token="a") as one, KubeApiServer(token="b") as two:
         one.add_deployment("default", "left", "nginx:1", replicas=0)

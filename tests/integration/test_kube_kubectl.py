@@ -53,11 +53,13 @@ def kubectl(base: list[str], *args: str) -> str:
 
 def test_get_restart_status_undo(clusters):
     prod, stage, base = clusters
-    listing = kubectl(base, "get", "deploy", "-A")
-    rows = [line.split()[:2] for line in listing.splitlines()[1:]]
-    assert rows == [["default", "web"], ["team-a", "api"]]
-    assert "canary" in kubectl(base, "--context", "staging", "get", "deploy")
     kubectl(base, "rollout", "status", "deploy/web", "--timeout=20s")
+    kubectl(base, "-n", "team-a", "rollout", "status", "deploy/api", "--timeout=20s")
+    listing = kubectl(base, "get", "deploy", "-A")  # a server-side Table
+    assert listing.split()[:6] == ["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    rows = [line.split()[:5] for line in listing.splitlines()[1:]]
+    assert rows == [["default", "web", "2/2", "2", "2"], ["team-a", "api", "1/1", "1", "1"]]
+    assert "canary" in kubectl(base, "--context", "staging", "get", "deploy")
 
     assert (
         kubectl(base, "rollout", "restart", "deploy/web").strip() == "deployment.apps/web restarted"
