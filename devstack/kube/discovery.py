@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-VERSION = {  # GET /version  https://kubernetes.io/docs/reference/using-api/health-checks/ (version.Info)
+# GET /version: version.Info (k8s.io/apimachinery/pkg/version/types.go); kubectl reads it
+VERSION = {
     "major": "1",
     "minor": "30",
     "gitVersion": "v1.30.0-opsdash-emulator",

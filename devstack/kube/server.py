@@ -63,6 +63,7 @@ class KubeApiServer(LocalHttpServer):
         super().__init__()
         self.token = token
         # HTTPS with a throwaway CA: client-go (kubectl) sends a bearer token only over TLS
+        # (https://github.com/kubernetes/kubectl/issues/744)
         self.tls_dir = Path(tls_dir) if tls_dir is not None else None
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout

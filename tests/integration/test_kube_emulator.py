@@ -193,7 +193,9 @@ def test_template_patch_rolls_out_a_new_replicaset(api, client):
     assert by_rev["1"]["spec"]["replicas"] == 0 and by_rev["2"]["spec"]["replicas"] == 3
     new_hash = by_rev["2"]["metadata"]["labels"]["pod-template-hash"]
     assert by_rev["2"]["metadata"]["name"] == f"web-{new_hash}"
-    assert by_rev["2"]["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+    (container,) = by_rev["2"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "nginx:2"  # merged by name: the other fields stay
+    assert container["imagePullPolicy"] == "IfNotPresent"
     pods = client.get("/api/v1/namespaces/default/pods", params={"labelSelector": "app=web"})
     assert {p["metadata"]["labels"]["pod-template-hash"] for p in pods.json()["items"]} == {
         new_hash
@@ -323,6 +325,8 @@ def test_deleted_pod_is_replaced(api, client):
         return [p for p in items if p["metadata"]["name"] != name]
 
     assert sync_wait(replaced, timeout=10)
+    (delete,) = api.calls("DELETE")
+    assert delete.path == f"/api/v1/namespaces/default/pods/{name}" and delete.body is None
     assert client.get(f"/api/v1/namespaces/default/pods/{name}").status_code == 404
 
 

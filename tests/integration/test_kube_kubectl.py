@@ -3,7 +3,8 @@
 No kube-apiserver runs here; Debian's kubectl can be had without installing it:
 `apt-get download kubernetes-client && dpkg-deb -x kubernetes-client_*.deb DIR`,
 then OPSDASH_KUBECTL=DIR/usr/bin/kubectl. kubectl sends a bearer token only over
-TLS (client-go), so the emulator serves HTTPS with a throwaway CA here.
+TLS (client-go; kubernetes/kubectl#744), so the emulator serves HTTPS with a
+throwaway CA here.
 """
 
 from __future__ import annotations
