@@ -94,6 +94,17 @@ class Controller:
                 self._sync_pod(pod)
             for deploy in self.store.list("deployments")[1]:
                 self._deployment_status(deploy)
+            self._collect_garbage()
+
+    def _collect_garbage(self) -> None:
+        """Foreground-less cascading delete: ReplicaSets and pods whose owner is gone."""
+        for resource, owner in (("replicasets", "deployments"), ("pods", "replicasets")):
+            alive = {o["metadata"]["uid"] for o in self.store.list(owner)[1]}
+            for obj in self.store.list(resource)[1]:
+                refs = obj["metadata"].get("ownerReferences", [])
+                if refs and not any(r["uid"] in alive for r in refs):
+                    meta = obj["metadata"]
+                    self.store.delete(resource, meta["namespace"], meta["name"])
 
     def _emit(
         self,

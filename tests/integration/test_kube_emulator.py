@@ -328,6 +328,10 @@ def test_deleted_pod_is_replaced(api, client):
     (delete,) = api.calls("DELETE")
     assert delete.path == f"/api/v1/namespaces/default/pods/{name}" and delete.body is None
     assert client.get(f"/api/v1/namespaces/default/pods/{name}").status_code == 404
+    # deleting the Deployment takes its ReplicaSets and pods with it (garbage collection)
+    assert client.delete(deploy_path("web")).status_code == 200
+    sync_wait(lambda: not client.get("/api/v1/pods").json()["items"], timeout=10)
+    assert not client.get(f"{APPS}/replicasets").json()["items"]
 
 
 def test_table_for_kubectl_get(api, client):
