@@ -27,3 +27,21 @@ server_venv() {
   [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
   "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@" >/dev/null
 }
+
+debian_kubectl() {
+  # The reference client for the Kubernetes emulator's tests: Debian's kubectl,
+  # unpacked into .servers/kubectl without installing it (a newer kubectl from
+  # another package may own /usr/bin/kubectl). Prints its path; empty if none.
+  local dir=".servers/kubectl"
+  if [ ! -x "$dir/usr/bin/kubectl" ]; then
+    local tmp
+    tmp="$(mktemp -d)"
+    if (cd "$tmp" && apt-get download -q kubernetes-client >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get download -q kubernetes-client >/dev/null 2>&1; }); then
+      mkdir -p "$dir" && dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$dir"
+    fi
+    rm -rf "$tmp"
+  fi
+  [ -x "$dir/usr/bin/kubectl" ] && echo "$PWD/$dir/usr/bin/kubectl"
+  return 0
+}
