@@ -171,7 +171,7 @@ def make_test_certificates(cert_dir: Path) -> None:
         )
 
 
-class PrivateDockerEngine:
+class PrivateDockerEngine(processes.ServerUnderDir):
     """One dockerd with its own socket, data root and exec root under ``base_dir``."""
 
     def __init__(self, base_dir: str | os.PathLike[str] | None = None, *, tls: bool = False):
@@ -204,21 +204,9 @@ class PrivateDockerEngine:
 
     # --- state -----------------------------------------------------------------
 
-    def _is_our_dockerd(self, pid: int) -> bool:
+    def _is_ours(self, pid: int) -> bool:
         argv = processes.cmdline(pid)
         return bool(argv) and os.path.basename(argv[0]) == "dockerd" and self.docker_host in argv
-
-    @property
-    def pid(self) -> int | None:
-        """pid of this engine's dockerd, or None."""
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc.pid
-        self._proc = None
-        return processes.pid_from_file(self.pid_file, self._is_our_dockerd)
-
-    @property
-    def running(self) -> bool:
-        return self.pid is not None
 
     def env(self) -> dict[str, str]:
         """os.environ with DOCKER_HOST set to this daemon (and nothing pointing elsewhere)."""

@@ -115,18 +115,6 @@ class MlflowServer(processes.ServerUnderDir):
         argv = processes.cmdline(pid)
         return any("mlflow" in a for a in argv) and any(str(self.db_path) in a for a in argv)
 
-    @property
-    def pid(self) -> int | None:
-        """pid of this server's `mlflow` process (its process group leader), or None."""
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc.pid
-        self._proc = None
-        return processes.pid_from_file(self.pid_file, self._is_ours)
-
-    @property
-    def running(self) -> bool:
-        return self.pid is not None
-
     def answers(self) -> bool:
         """GET /health returns 200 "OK"."""
         return processes.http_ok(f"{self.url}/health")

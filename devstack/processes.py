@@ -227,10 +227,30 @@ def cli(
 
 
 class ServerUnderDir:
-    """restart, cleanup and `with` for a harness whose server and data live in
-    `base_dir`; the harness provides start(timeout) and stop()."""
+    """restart, cleanup, `with` and the server's pid for a harness whose server
+    and data live in `base_dir`; the harness provides start(timeout), stop(),
+    its `pid_file`, the process it launched (`_proc`) and `_is_ours(pid)`."""
 
     base_dir: Path
+    pid_file: Path
+    _proc: _Popen | None
+
+    def _is_ours(self, pid: int) -> bool:
+        """Whether `pid` (read from pid_file) is this harness's server, not a reused pid."""
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        """pid of this harness's server: the process it launched while it runs,
+        else the one its pid file names if that is still ours; None if neither."""
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc.pid
+        self._proc = None
+        return pid_from_file(self.pid_file, self._is_ours)
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
 
     def start(self, timeout: float) -> None:
         raise NotImplementedError

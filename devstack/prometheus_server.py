@@ -144,17 +144,6 @@ class PrometheusServer(processes.ServerUnderDir):
     def _is_ours(self, pid: int) -> bool:
         return any(str(self.config_file) in a for a in processes.cmdline(pid))
 
-    @property
-    def pid(self) -> int | None:
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc.pid
-        self._proc = None
-        return processes.pid_from_file(self.pid_file, self._is_ours)
-
-    @property
-    def running(self) -> bool:
-        return self.pid is not None
-
     def rss_bytes(self) -> int:
         pid = self.pid
         return 0 if pid is None else processes.rss_bytes(pid)

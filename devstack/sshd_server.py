@@ -132,17 +132,6 @@ class SSHServer(processes.ServerUnderDir):
         # sshd rewrites its argv into one title line ("sshd: /usr/sbin/sshd -D ... [listener]").
         return any(str(self.config_file) in a for a in processes.cmdline(pid))
 
-    @property
-    def pid(self) -> int | None:
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc.pid
-        self._proc = None
-        return processes.pid_from_file(self.pid_file, self._is_ours)
-
-    @property
-    def running(self) -> bool:
-        return self.pid is not None
-
     def ready(self) -> bool:
         """sshd sends its version banner."""
         try:
