@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from textual.app import SystemCommand
@@ -46,10 +45,6 @@ from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.screens.main import MainScreen
 from opsdash.widgets.panels import PANEL_TITLES
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
 
 
 class OpsdashApp(LiteralTextApp):

@@ -7,7 +7,6 @@ recoveries, pipeline runs) is read from the store in a worker.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +19,7 @@ from textual.widgets import Footer, Static
 from opsdash.model.deployments import WINDOWS, ServiceDeployments, TimelineEntry
 from opsdash.poller import describe_error
 from opsdash.safetext import literal
+from opsdash.sources.capabilities import HasTimeline
 from opsdash.views.deployments import (
     TIMELINE_COLUMNS,
     cfr_cell,
@@ -74,7 +74,7 @@ class ServiceScreen(Screen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="service-reload"),
     ]
 
-    def __init__(self, row: ServiceDeployments, source: Any, runs: list):
+    def __init__(self, row: ServiceDeployments, source: HasTimeline | None, runs: list):
         super().__init__()
         self.row = row
         self.source = source

@@ -22,7 +22,7 @@ from opsdash.messages import PipelineAction
 from opsdash.model import PipelineJob, PipelineRun
 from opsdash.poller import describe_error
 from opsdash.safetext import ansi_text, literal
-from opsdash.sources.capabilities import RerunsRuns
+from opsdash.sources.capabilities import RerunsRuns, RunDetails
 from opsdash.views.pipelines import JOB_COLUMNS, job_search_text, run_status
 from opsdash.widgets.resource_table import ResourceTable
 
@@ -116,6 +116,10 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="run-jobs", exit_on_error=False)
     def load_jobs(self) -> None:
+        if not isinstance(self.source, RunDetails):  # a source that only lists runs
+            reason = f"{self.run.source} does not list a run's jobs"
+            self.app.call_from_thread(self._show_jobs, None, reason)
+            return
         try:
             jobs = self.source.jobs(self.run)
         except Exception as exc:  # noqa: BLE001 - one line to the user

@@ -120,3 +120,23 @@ def test_check_and_snapshot_json_show_it(site, tmp_path):
     tables = _opsdash(site, "--config", config, "snapshot")
     assert "dummyci:nightly: pipeline runs" in tables.stdout
     assert "dummymodels:lab: models" in tables.stdout
+
+
+async def test_a_run_of_a_source_without_run_details_says_so(site, tmp_path):
+    """The dummy CI source lists runs only: its run screen says so in one line."""
+    from textual.widgets import Static
+
+    from opsdash.widgets.resource_table import ResourceTable
+
+    app = real_app(load_config(_config(tmp_path)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        runs = app.screen.query_one("#pipelines-table", ResourceTable)
+        await wait_for(pilot, lambda: len(runs.records) == 4)
+        app.show_run(next(iter(runs.records.values())))
+
+        def status() -> str:
+            found = app.screen.query("#run-jobs-status")
+            return str(found.first(Static).render()) if found else ""
+
+        await wait_for(pilot, lambda: "does not list a run's jobs" in status())
+        assert status() == "Could not load jobs: dummyci:nightly does not list a run's jobs"
