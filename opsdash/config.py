@@ -170,10 +170,10 @@ def autodetected(refresh: float, present: Iterable[str] = ()) -> tuple[Any, ...]
 
     detection = base.Detection(refresh=refresh)
     found: list[Any] = []
-    for kind in _build_order(installed_kinds()):
+    for kind in installed_kinds():
         if kind not in present:
             found.extend(source_class(kind).autodetect(detection))
-    return tuple(found)
+    return _in_panel_order(found)
 
 
 def _rank(kind: str) -> int:
@@ -190,6 +190,12 @@ def _rank(kind: str) -> int:
 def _build_order(kinds: Iterable[str]) -> list[str]:
     """Engines, then hosts, then the rest in the order given (the file's)."""
     return sorted(kinds, key=_rank)
+
+
+def _in_panel_order(configs: Iterable[Any]) -> tuple[Any, ...]:
+    """Source configs in build order; the sort is stable, so within a rank the
+    file's order (then autodetection's) stays."""
+    return tuple(sorted(configs, key=lambda c: _rank(c.kind)))
 
 
 def load_config(
@@ -360,12 +366,11 @@ def _parse_sources(reader: _Reader, raw: dict[str, Any], refresh: float) -> tupl
     out: list[Any] = []
     installed = installed_kinds()
     present = [k for k in raw if k in installed]
-    for kind in _build_order(present):
+    for kind in _build_order(present):  # engines' and hosts' names are claimed first
         tables = reader.array_of_tables(kind, raw[kind])
         cls = source_class(kind).config_class
         out.extend(read_tables(reader, kind, tables, cls, names, refresh))
-    out.extend(autodetected(refresh, present))
-    return tuple(sorted(out, key=lambda c: _rank(c.kind)))
+    return _in_panel_order([*out, *autodetected(refresh, present)])
 
 
 def _parse_services(reader: _Reader, raw: dict[str, Any]) -> tuple[ServiceConfig, ...]:
