@@ -48,6 +48,7 @@ class LocalHttpServer:
 
     def __init__(self) -> None:
         self._httpd: ThreadingHTTPServer | None = None
+        self._last_port = 0  # a restart serves on the same port, as a restarted server does
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
@@ -62,7 +63,8 @@ class LocalHttpServer:
         return self._httpd.server_address[1]
 
     def start(self):
-        self._httpd = _Server(("127.0.0.1", 0), self.handler())
+        self._httpd = _Server(("127.0.0.1", self._last_port), self.handler())
+        self._last_port = self._httpd.server_address[1]
         context = self.ssl_context()
         if context is not None:  # the handshake then runs in the request's thread
             self._httpd.socket = context.wrap_socket(

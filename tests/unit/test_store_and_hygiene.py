@@ -88,7 +88,7 @@ UI = (
 # snapshot` and the config checks run without it).
 ENTRY = ("opsdash.__main__", "opsdash.cli")
 
-SDKS = ("docker", "httpx", "psutil", "paramiko", "kubernetes", "requests")
+SDKS = ("docker", "httpx", "psutil", "paramiko", "kubernetes", "lightkube", "yaml", "requests")
 
 
 def _is(name: str, patterns: tuple[str, ...]) -> bool:
