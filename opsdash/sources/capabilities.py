@@ -10,11 +10,12 @@ and are called from worker threads, never from the UI thread. Members that
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from opsdash.model import ContainerDetails, PipelineJob, PipelineRun
     from opsdash.model.deployments import TimelineEntry
+    from opsdash.model.kube import KubePod, KubeWorkload, WorkloadDetails
     from opsdash.model.ml import AliasPlan
 
 
@@ -127,3 +128,42 @@ class ModelRegistry(Protocol):
     def set_alias(self, plan: AliasPlan) -> None: ...
 
     def set_tag(self, model: str, key: str, value: str) -> None: ...
+
+
+@runtime_checkable
+class Cluster(Protocol):
+    """A Kubernetes context: Enter on a workload, `l` on a pod, and what the
+    Kubernetes actions (`opsdash.actions.kubernetes`) read and patch.
+
+    `current` answers from the watches (no request); `read`, `replicasets`,
+    `details` and `api.call` ask the server. `api.call(method, path, params=,
+    body=, content_type=)` is one request, raising `KubeError` (with `status`)."""
+
+    read_only: bool
+    auto_undo: bool
+
+    @property
+    def context(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def current(self, kind: str, namespace: str, name: str) -> KubeWorkload | KubePod | None: ...
+
+    def read(self, kind: str, namespace: str, name: str) -> KubeWorkload: ...
+
+    def replicasets(self, workload: KubeWorkload) -> list[dict[str, Any]]: ...
+
+    def details(self, workload: KubeWorkload) -> WorkloadDetails: ...
+
+    def pod_logs(
+        self,
+        pod: KubePod,
+        container: str,
+        *,
+        tail: int = 1000,
+        follow: bool = True,
+        previous: bool = False,
+    ) -> LogStream: ...
+
+    def delete_pod(self, pod: KubePod) -> dict[str, Any]: ...

@@ -89,7 +89,11 @@ def conditions(status: dict[str, Any]) -> tuple[Condition, ...]:
 
 
 def _deployment_rollout(obj: dict[str, Any]) -> tuple[RolloutState, str]:
-    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    meta, spec, status = (
+        _dict(obj.get("metadata")),
+        _dict(obj.get("spec")),
+        _dict(obj.get("status")),
+    )
     name = _str(meta.get("name"))
     if spec.get("paused"):
         return RolloutState.PAUSED, f'deployment "{name}" is paused'
@@ -125,10 +129,17 @@ def _deployment_rollout(obj: dict[str, Any]) -> tuple[RolloutState, str]:
 
 
 def _statefulset_rollout(obj: dict[str, Any]) -> tuple[RolloutState, str]:
-    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    meta, spec, status = (
+        _dict(obj.get("metadata")),
+        _dict(obj.get("spec")),
+        _dict(obj.get("status")),
+    )
     strategy = _dict(spec.get("updateStrategy"))
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return RolloutState.UNKNOWN, "rollout status is only available for RollingUpdate strategy type"
+        return (
+            RolloutState.UNKNOWN,
+            "rollout status is only available for RollingUpdate strategy type",
+        )
     observed = _int(status.get("observedGeneration"))
     if observed == 0 or _int(meta.get("generation")) > observed:
         return RolloutState.PROGRESSING, "Waiting for statefulset spec update to be observed..."
@@ -159,10 +170,17 @@ def _statefulset_rollout(obj: dict[str, Any]) -> tuple[RolloutState, str]:
 
 
 def _daemonset_rollout(obj: dict[str, Any]) -> tuple[RolloutState, str]:
-    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    meta, spec, status = (
+        _dict(obj.get("metadata")),
+        _dict(obj.get("spec")),
+        _dict(obj.get("status")),
+    )
     name = _str(meta.get("name"))
     if _dict(spec.get("updateStrategy")).get("type", "RollingUpdate") != "RollingUpdate":
-        return RolloutState.UNKNOWN, "rollout status is only available for RollingUpdate strategy type"
+        return (
+            RolloutState.UNKNOWN,
+            "rollout status is only available for RollingUpdate strategy type",
+        )
     if _int(meta.get("generation")) > _int(status.get("observedGeneration")):
         return RolloutState.PROGRESSING, "Waiting for daemon set spec update to be observed..."
     desired = _int(status.get("desiredNumberScheduled"))
@@ -190,7 +208,11 @@ ROLLOUTS = {
 
 def workload(context: str, kind: str, obj: dict[str, Any]) -> KubeWorkload:
     """One Deployment, StatefulSet or DaemonSet as the panel shows it."""
-    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    meta, spec, status = (
+        _dict(obj.get("metadata")),
+        _dict(obj.get("spec")),
+        _dict(obj.get("status")),
+    )
     annotations = _dict(meta.get("annotations"))
     rollout, message = ROLLOUTS[kind](obj)
     if kind == "DaemonSet":
@@ -254,9 +276,15 @@ def _container(spec: dict[str, Any], status: dict[str, Any] | None) -> PodContai
 
 
 def pod(context: str, obj: dict[str, Any]) -> KubePod:
-    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    meta, spec, status = (
+        _dict(obj.get("metadata")),
+        _dict(obj.get("spec")),
+        _dict(obj.get("status")),
+    )
     statuses = {
-        _str(s.get("name")): s for s in _list(status.get("containerStatuses")) if isinstance(s, dict)
+        _str(s.get("name")): s
+        for s in _list(status.get("containerStatuses"))
+        if isinstance(s, dict)
     }
     owner = next(
         (
@@ -288,7 +316,11 @@ def pod(context: str, obj: dict[str, Any]) -> KubePod:
 
 def revision(obj: dict[str, Any], current_hash: str = "") -> Revision:
     """A ReplicaSet as one entry of its Deployment's history."""
-    meta, spec, status = _dict(obj.get("metadata")), _dict(obj.get("spec")), _dict(obj.get("status"))
+    meta, spec, status = (
+        _dict(obj.get("metadata")),
+        _dict(obj.get("spec")),
+        _dict(obj.get("status")),
+    )
     annotations = _dict(meta.get("annotations"))
     number = annotations.get(REVISION_ANNOTATION, "0")
     labels = _dict(meta.get("labels"))

@@ -33,7 +33,7 @@ from opsdash.sources.base import (
     SourceError,
 )
 from opsdash.sources.http import _Loop, run_sync
-from opsdash.sources.kube_api import KubeApi, KubeError, PodLogStream
+from opsdash.sources.kube_api import KubeApi, PodLogStream
 from opsdash.sources.kube_watch import ResourceWatch
 from opsdash.sources.settings import option
 
@@ -69,9 +69,7 @@ class KubernetesConfig:
         doc="kubeconfig file(s), separated as in $KUBECONFIG",
         default_doc="$KUBECONFIG, else ~/.kube/config",
     )
-    in_cluster: bool = option(
-        False, doc="use the pod's service account instead of a kubeconfig"
-    )
+    in_cluster: bool = option(False, doc="use the pod's service account instead of a kubeconfig")
     namespaces: tuple[str, ...] = option((), doc="namespaces to watch", default_doc="all")
     read_only: bool = option(False, doc="refuse actions on this context only")
     auto_undo: bool = option(
@@ -107,9 +105,7 @@ class KubernetesSource(Source):
             except SourceError:
                 current = ""
             if current:
-                return (
-                    KubernetesConfig(name=current, context=current, refresh=detection.refresh),
-                )
+                return (KubernetesConfig(name=current, context=current, refresh=detection.refresh),)
         if kubeconfig.in_cluster(env):
             return (
                 KubernetesConfig(name="in-cluster", in_cluster=True, refresh=detection.refresh),
@@ -274,9 +270,9 @@ class KubernetesSource(Source):
                 (
                     (rs.get("metadata") or {}).get("labels", {}).get("pod-template-hash", "")
                     for rs in owned
-                    if (rs.get("metadata") or {}).get("annotations", {}).get(
-                        kube_map.REVISION_ANNOTATION
-                    )
+                    if (rs.get("metadata") or {})
+                    .get("annotations", {})
+                    .get(kube_map.REVISION_ANNOTATION)
                     == workload.revision
                 ),
                 "",
@@ -331,4 +327,3 @@ class KubernetesSource(Source):
 
     def delete_pod(self, pod: KubePod) -> dict[str, Any]:
         return self.api.call("DELETE", object_path("Pod", pod.namespace, pod.name))
-

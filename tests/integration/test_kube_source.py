@@ -87,7 +87,9 @@ def test_changes_arrive_by_watch_without_listing_again(clusters, kubeconfig):
         first = source.poll()
         assert source.poll() is first  # nothing changed: the same snapshot, no work
         prod.add_deployment("default", "api", "acc/api:1", replicas=3)
-        snap = poll_until(source, lambda s: any(w.name == "api" and w.ready == 3 for w in s.workloads))
+        snap = poll_until(
+            source, lambda s: any(w.name == "api" and w.ready == 3 for w in s.workloads)
+        )
         assert source.watch_stats()["lists"] == lists
         assert len(snap.pods) == 4
     finally:
