@@ -21,6 +21,7 @@ from opsdash.config import Config
 from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
 from opsdash.messages import (
+    ClusterAction,
     ContainerAction,
     FindInterrupted,
     ModelAction,
@@ -74,6 +75,9 @@ class OpsdashApp(LiteralTextApp):
 
         self.runner = ActionRunner(store, read_only=config.read_only)
         self.actions = ActionFlow(self, config, poller, self.runner)
+        from opsdash.cluster_flow import ClusterFlow
+
+        self.cluster_actions = ClusterFlow(self.actions)
         from opsdash.recovery_flow import RecoveryFlow
 
         self.recovery = RecoveryFlow(self, self.actions)
@@ -250,6 +254,9 @@ class OpsdashApp(LiteralTextApp):
 
     def on_model_action(self, message: ModelAction) -> None:
         self.actions.start_model(message.action, message.row, message.version)
+
+    def on_cluster_action(self, message: ClusterAction) -> None:
+        self.cluster_actions.start(message.action, message.target, message.value)
 
     def _docker_source(self, host: str) -> Any:
         return self.poller.source_of(DockerSnapshot, host)

@@ -55,6 +55,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "deploy_inputs": (-1e300, 1e300, ""),
     "dora.failure_window": (60.0, 30 * DAY, "seconds"),
     "dora.retention_days": (1, 3650, "days"),
+    "kubernetes.rollout_timeout": (5.0, DAY, "seconds"),
 }
 _INDEX = re.compile(r"\[\d+\]")
 

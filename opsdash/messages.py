@@ -18,6 +18,7 @@ from textual.message import Message
 
 from opsdash.model import Container, PipelineRun, Service
 from opsdash.model.deployments import ServiceDeployments
+from opsdash.model.kube import KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow
 
 # --- show a screen ----------------------------------------------------------
@@ -56,6 +57,23 @@ class ShowService(Message):
     """Enter on a deployments row: the service's DORA timeline."""
 
     row: ServiceDeployments
+
+
+@dataclass
+class ShowWorkload(Message):
+    """Enter on a Kubernetes workload: its pods, revisions, events and conditions."""
+
+    workload: KubeWorkload
+
+
+@dataclass
+class ShowPodLogs(Message):
+    """`l` on a pod (or a pod of a workload): one container's log; `previous`:
+    the log of its last crashed run."""
+
+    pod: KubePod
+    container: str = ""
+    previous: bool = False
 
 
 @dataclass
@@ -106,3 +124,14 @@ class ModelAction(Message):
     action: str
     row: ModelRow
     version: str | None = None
+
+
+@dataclass
+class ClusterAction(Message):
+    """A Kubernetes action: restart, undo, set-image, scale (of a workload) or
+    delete (of a pod). `value`: the revision to undo to, the "container=image"
+    to set, or the replica count, when the key's dialog asked for one."""
+
+    action: str
+    target: KubeWorkload | KubePod
+    value: str | None = None

@@ -76,7 +76,8 @@ class KubernetesConfig:
         False, doc="undo a rollout opsdash started when it fails (ProgressDeadlineExceeded)"
     )
     rollout_timeout: float = option(
-        600.0, doc="seconds an action follows its rollout before it says it is still going"
+        600.0,
+        doc="seconds an action follows its rollout before it says it is still going",
     )
     refresh: float = option(DEFAULT_REFRESH, doc="seconds between redraws", from_refresh=True)
     timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one API call may take")

@@ -82,6 +82,7 @@ UI = (
     "opsdash.panel_feed",  # snapshots routed to the panels
     "opsdash.action_flow",  # the App mixins that drive actions and recovery
     "opsdash.recovery_flow",
+    "opsdash.cluster_flow",  # the Kubernetes actions from the keyboard
 )
 # The command line wires config, sources and the TUI together: it may import
 # both sides, and loads Textual only when it starts the TUI (so `opsdash
