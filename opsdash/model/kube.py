@@ -236,7 +236,11 @@ class WorkloadDetails:
 
 @dataclass(frozen=True, slots=True)
 class ClusterSnapshot:
-    """One kubeconfig context: everything its watches hold right now."""
+    """One kubeconfig context: everything its watches hold right now.
+
+    `context`, here and on every record, is the source's name: the kubeconfig
+    context unless its [[kubernetes]] table names it otherwise (two tables may
+    watch contexts of the same name in different files)."""
 
     context: str
     source: str  # the source's label, for the header and the actions
@@ -245,6 +249,7 @@ class ClusterSnapshot:
     pods: tuple[KubePod, ...]
     taken_at: datetime
     server: str = ""
+    kube_context: str = ""  # the context's name in the kubeconfig
     read_only: bool = False
     notes: tuple[str, ...] = field(default=())
 

@@ -149,10 +149,12 @@ class KubernetesSource(Source):
                 path = (
                     f"{group}/namespaces/{namespace}/{plural}" if namespace else f"{group}/{plural}"
                 )
+                # Records name the source (unique), which is the context unless the
+                # table calls it otherwise: Poller.source_of finds it by that name.
                 if kind == "Pod":
-                    record = partial(kube_map.pod, self.context)
+                    record = partial(kube_map.pod, self.name)
                 else:
-                    record = partial(kube_map.workload, self.context, kind)
+                    record = partial(kube_map.workload, self.name, kind)
                 watch = ResourceWatch(self.api, path, record, self._changed)
                 self._watches[(kind, namespace)] = watch
                 self._tasks.append(asyncio.get_running_loop().create_task(watch.run()))
@@ -185,7 +187,8 @@ class KubernetesSource(Source):
         workloads.sort(key=lambda w: (w.namespace, w.name, w.kind))
         pods.sort(key=lambda p: (p.namespace, p.name))
         snapshot = ClusterSnapshot(
-            context=self.context,
+            context=self.name,
+            kube_context=self.context,
             source=self.label,
             namespaces=self.config.namespaces,
             workloads=tuple(workloads),
@@ -241,7 +244,7 @@ class KubernetesSource(Source):
     def read(self, kind: str, namespace: str, name: str) -> KubeWorkload:
         """A workload read from the server now, not from the watch."""
         obj = self.api.call("GET", object_path(kind, namespace, name))
-        return kube_map.workload(self.context, kind, obj)
+        return kube_map.workload(self.name, kind, obj)
 
     def replicasets(self, workload: KubeWorkload) -> list[dict[str, Any]]:
         """The raw ReplicaSets a Deployment owns (undo needs their templates)."""
