@@ -75,9 +75,8 @@ class KubeApi:
         from lightkube.config.kubeconfig import KubeConfig
 
         if self.config.in_cluster:
-            config = KubeConfig.from_service_account()
             self.context = self.context or "in-cluster"
-            return config.get()
+            return self._service_account(KubeConfig)
         files = kubeconfig.kubeconfig_files(self.config.kubeconfig, self.environ)
         merged = kubeconfig.load(files)
         name = self.config.context or merged.current_context
@@ -91,6 +90,30 @@ class KubeApi:
             return KubeConfig.from_dict(merged.document, fname=merged.files[0]).get(name)
         except Exception as exc:  # noqa: BLE001 - lightkube's ConfigError and friends
             raise SourceError(f"{merged.where()}: context {name!r}: {clip(exc, 200)}") from None
+
+    def _service_account(self, kube_config: Any) -> Any:
+        """In a pod: the API's service address, the mounted CA, and the token
+        file (re-read when the kubelet rotates it; never kept with its newline)."""
+        from lightkube.config.models import Cluster, User
+
+        account = kubeconfig.SERVICE_ACCOUNT
+        host = self.environ.get("KUBERNETES_SERVICE_HOST", "")
+        port = self.environ.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host or not (account / "token").is_file():
+            raise SourceError(
+                f"in_cluster: no service account here (KUBERNETES_SERVICE_HOST and {account}/token)"
+            )
+        if ":" in host:
+            host = f"[{host}]"
+        namespace = account / "namespace"
+        config = kube_config.from_one(
+            cluster=Cluster(
+                server=f"https://{host}:{port}", certificate_auth=str(account / "ca.crt")
+            ),
+            user=User(token_file=str(account / "token")),
+            namespace=namespace.read_text().strip() if namespace.is_file() else None,
+        )
+        return config.get()
 
     def _remember_secrets(self, single: Any) -> None:
         user = getattr(single, "user", None)

@@ -170,3 +170,30 @@ def test_autodetection_takes_the_current_context_of_merged_files(clusters, tmp_p
 
 def test_no_kubeconfig_detects_nothing(tmp_path):
     assert KubernetesSource.autodetect(Detection(environ={"HOME": str(tmp_path)})) == ()
+
+
+def test_in_cluster_reads_the_service_account_and_rereads_a_rotated_token(
+    clusters, tmp_path, monkeypatch
+):
+    prod, _ = clusters
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(prod.token + "\n")  # kubelet's files end in a newline
+    (account / "ca.crt").write_bytes(prod.ca_file.read_bytes())
+    (account / "namespace").write_text("default")
+    monkeypatch.setattr("opsdash.sources.kubeconfig.SERVICE_ACCOUNT", account)
+    env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(prod.port)}
+    (config,) = KubernetesSource.autodetect(Detection(environ={**env, "HOME": str(tmp_path)}))
+    assert config.in_cluster
+    prod.add_deployment("default", "web", "acc/web:1")
+    source = KubernetesSource(config, environ=env)
+    try:
+        poll_until(source, lambda s: bool(s.workloads))
+        prod.stop()  # every watch must reconnect, with the token it has
+        prod.token = "rotated-service-account-token"
+        (account / "token").write_text(prod.token + "\n")
+        prod.start()
+        prod.add_deployment("default", "api", "acc/api:1")
+        poll_until(source, lambda s: any(w.name == "api" for w in s.workloads), timeout=60)
+    finally:
+        source.close()
