@@ -67,6 +67,7 @@ class ResourceWatch:
         self.lists = 0  # how many times it listed (1 + one per 410)
         self.events = 0
         self.reconnects = 0
+        self.last_data = 0.0  # loop time of the last bytes from the server
         self.sleep = asyncio.sleep
 
     # --- one round ---------------------------------------------------------------
@@ -96,6 +97,7 @@ class ResourceWatch:
                 break
         self.items = items
         self.resource_version = version
+        self.last_data = asyncio.get_running_loop().time()
         self.lists += 1
         self.error = self.unavailable = ""
         self.synced.set()
@@ -137,6 +139,7 @@ class ResourceWatch:
         try:
             async for chunk in self.api.lines(self.path, params, read_timeout=seconds + 30):
                 self.error = ""
+                self.last_data = asyncio.get_running_loop().time()
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for line in lines:

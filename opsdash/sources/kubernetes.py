@@ -47,6 +47,9 @@ RESOURCES = (
 )
 PLURALS = {kind: (group, plural) for kind, group, plural in RESOURCES}
 MAX_EVENTS = 100
+# Watches that bring nothing for this long may hang on a server that stopped
+# answering (a quiet cluster looks the same): then each poll asks /version.
+QUIET_SECONDS = 30.0
 
 
 def object_path(kind: str, namespace: str, name: str = "", sub: str = "") -> str:
@@ -171,6 +174,7 @@ class KubernetesSource(Source):
 
     async def _snapshot(self) -> ClusterSnapshot:
         await self._first_sync()
+        await self._probe_if_quiet()
         errors = [w.error for w in self._watches.values() if w.error]
         unsynced = [w for w in self._watches.values() if not w.synced.is_set()]
         if errors:
@@ -200,6 +204,14 @@ class KubernetesSource(Source):
         )
         self._built = (version, snapshot)
         return snapshot
+
+    async def _probe_if_quiet(self) -> None:
+        heard = max((w.last_data for w in self._watches.values()), default=0.0)
+        if not heard or asyncio.get_running_loop().time() - heard < QUIET_SECONDS:
+            return
+        await self.api.get("/version")  # raises: the poll's error; the watches carry on
+        for watch in self._watches.values():
+            watch.last_data = asyncio.get_running_loop().time()
 
     def poll(self) -> ClusterSnapshot:
         return run_sync(self._snapshot(), timeout=self.config.timeout + 5)
