@@ -219,8 +219,8 @@ class KubernetesSource(Source):
     def health_note(self) -> str:
         if self._built is None:
             return ""
-        snapshot = self._built[1]
-        return f"{len(snapshot.workloads)} workloads, {len(snapshot.pods)} pods"
+        pods = len(self._built[1].pods)
+        return "1 pod" if pods == 1 else f"{pods} pods"  # short: several contexts share the header
 
     def watch_stats(self) -> dict[str, int]:
         """How often each loop listed, reconnected and was told of a change (tests, benchmark)."""
