@@ -29,7 +29,7 @@ from opsdash.logbuffer import LineCutter
 from opsdash.redact import clip, remember
 from opsdash.sources import kubeconfig
 from opsdash.sources.base import SourceError
-from opsdash.sources.http import _Loop, run_sync
+from opsdash.sources.http import USER_AGENT, _Loop, run_sync
 
 if TYPE_CHECKING:
     from opsdash.sources.kubernetes import KubernetesConfig
@@ -177,7 +177,7 @@ class KubeApi:
     ) -> dict[str, Any]:
         client = self.client()
         content = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": JSON}
+        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
         if content is not None:
             headers["Content-Type"] = content_type
         try:
@@ -208,7 +208,9 @@ class KubeApi:
         client = self.client()
         timeout = httpx.Timeout(self.config.timeout, read=read_timeout)
         try:
-            async with client.stream("GET", path, params=params, timeout=timeout) as response:
+            async with client.stream(
+                "GET", path, params=params, timeout=timeout, headers={"User-Agent": USER_AGENT}
+            ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self.error("GET", path, response)
