@@ -63,6 +63,8 @@ def core_v1() -> dict[str, Any]:
                 "namespace",
             ),
             _res("pods", "Pod", True, _RW, ["po"], "pod", categories=["all"]),
+            _res("pods/log", "Pod", True, ["get"]),
+            _res("pods/status", "Pod", True, ["get", "patch", "update"]),
         ],
     }
 
@@ -88,6 +90,20 @@ def apps_v1() -> dict[str, Any]:
             _res("deployments/status", "Deployment", True, ["get", "patch", "update"]),
             _res("replicasets", "ReplicaSet", True, _RW, ["rs"], "replicaset", categories=["all"]),
             _res("replicasets/status", "ReplicaSet", True, ["get", "patch", "update"]),
+            _res(
+                "statefulsets", "StatefulSet", True, _RW, ["sts"], "statefulset", categories=["all"]
+            ),
+            _res(
+                "statefulsets/scale",
+                "Scale",
+                True,
+                ["get", "patch", "update"],
+                group="autoscaling",
+                version="v1",
+            ),
+            _res("statefulsets/status", "StatefulSet", True, ["get", "patch", "update"]),
+            _res("daemonsets", "DaemonSet", True, _RW, ["ds"], "daemonset", categories=["all"]),
+            _res("daemonsets/status", "DaemonSet", True, ["get", "patch", "update"]),
         ],
     }
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devstack.kube import discovery, objects
+from devstack.kube import bulk, discovery, objects
 from devstack.kube.controller import Controller
 from devstack.kube.handler import KubeHandler
-from devstack.kube.store import Store
+from devstack.kube.store import Filter, Store
 from devstack.local_http import LocalHttpServer
 
 
@@ -59,6 +59,7 @@ class KubeApiServer(LocalHttpServer):
         history: int = 1000,
         namespaces: tuple[str, ...] = ("default", "kube-system"),
         tls_dir: Path | str | None = None,
+        nodes: tuple[str, ...] = objects.NODES,
     ) -> None:
         super().__init__()
         self.token = token
@@ -68,7 +69,8 @@ class KubeApiServer(LocalHttpServer):
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.store = Store(history)
-        self.controller = Controller(self.store, ready_delay=ready_delay)
+        self.controller = Controller(self.store, ready_delay=ready_delay, nodes=nodes)
+        self.logs = self.controller.logs
         self.mutations: list[Mutation] = []
         self.requests: list[Seen] = []
         self.stopping = threading.Event()
@@ -106,7 +108,18 @@ class KubeApiServer(LocalHttpServer):
             make_test_certificates(self.tls_dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.tls_dir / "server-cert.pem", self.tls_dir / "server-key.pem")
+        # client certificates signed by the same throwaway CA authenticate too (kube-apiserver
+        # --client-ca-file); a client without one still connects and may send a token
+        context.load_verify_locations(self.tls_dir / "ca.pem")
+        context.verify_mode = ssl.CERT_OPTIONAL
         return context
+
+    @property
+    def client_cert(self) -> tuple[Path, Path] | None:
+        """(certificate, key) of a client the server accepts (CN=client); after start()."""
+        if self.tls_dir is None:
+            return None
+        return self.tls_dir / "cert.pem", self.tls_dir / "key.pem"
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -117,13 +130,78 @@ class KubeApiServer(LocalHttpServer):
     def add_namespace(self, name: str) -> dict[str, Any]:
         return self.store.create("namespaces", objects.namespace(name))
 
-    def add_deployment(self, ns: str, name: str, image: str, replicas: int = 1, **kw: Any):
+    def _namespace(self, ns: str) -> None:
         if self.store.get("namespaces", "", ns) is None:
             self.add_namespace(ns)
-        return self.store.create("deployments", objects.deployment(ns, name, image, replicas, **kw))
+
+    def add_deployment(
+        self,
+        ns: str,
+        name: str,
+        image: str,
+        replicas: int = 1,
+        *,
+        ready: bool = False,
+        containers: list[tuple[str, str]] | None = None,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """`containers=[("app", "img:1"), ("sidecar", "img2:1")]` replaces the one
+        container NAME/image; `ready=True` also writes the ReplicaSet and Running,
+        Ready pods at once (bulk seeding: no events, nothing for the controller to do)."""
+        self._namespace(ns)
+        made = self.store.create(
+            "deployments",
+            objects.deployment(ns, name, image, replicas, containers=containers, **kw),
+        )
+        if ready:
+            made = bulk.ready_deployment(self, made)
+        return made
+
+    def add_statefulset(
+        self,
+        ns: str,
+        name: str,
+        image: str,
+        replicas: int = 1,
+        *,
+        containers: list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        self._namespace(ns)
+        sts = objects.statefulset(ns, name, image, replicas, containers=containers)
+        return self.store.create("statefulsets", sts)
+
+    def add_daemonset(
+        self, ns: str, name: str, image: str, *, containers: list[tuple[str, str]] | None = None
+    ) -> dict[str, Any]:
+        self._namespace(ns)
+        return self.store.create(
+            "daemonsets", objects.daemonset(ns, name, image, containers=containers)
+        )
 
     def deployment(self, ns: str, name: str) -> dict[str, Any] | None:
         return self.store.get("deployments", ns, name)
+
+    def pods(self, ns: str | None = None, **labels: str) -> list[dict[str, Any]]:
+        """Pods (of one namespace, with these labels), sorted by namespace and name."""
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        return self.store.list("pods", Filter(ns, selector))[1]
+
+    def _pod_uid(self, ns: str, pod: str) -> str:
+        found = self.store.get("pods", ns, pod)
+        if found is None:
+            raise KeyError(f"no pod {ns}/{pod}")
+        return found["metadata"]["uid"]
+
+    def set_pod_log(
+        self, ns: str, pod: str, container: str, lines: list[str], *, previous: bool = False
+    ) -> None:
+        """The log of a container's current (or previous) run, instead of synthetic
+        lines; any text, escape sequences and markup included."""
+        self.logs.set(self._pod_uid(ns, pod), container, list(lines), previous)
+
+    def append_pod_log(self, ns: str, pod: str, container: str, *lines: str) -> None:
+        """More lines for the current run (a follower sees them arrive)."""
+        self.logs.append(self._pod_uid(ns, pod), container, list(lines))
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[Mutation]:
         with self._log_lock:

@@ -19,7 +19,12 @@ from typing import Any
 
 from devstack.kube.objects import KINDS, new_uid, now_iso
 
-_GENERATION = ("deployments", "replicasets")  # objects whose spec changes bump generation
+_GENERATION = (
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+)  # objects whose spec changes bump generation
 
 
 class Expired(Exception):
@@ -125,6 +130,11 @@ class Store:
         with self.lock:
             obj = self._objects[resource].get((ns, name))
             return copy.deepcopy(obj) if obj is not None else None
+
+    def peek(self, resource: str) -> list[dict[str, Any]]:
+        """The stored objects themselves, for a caller holding `lock` that only reads."""
+        with self.lock:
+            return list(self._objects[resource].values())
 
     def list(self, resource: str, match: Filter | None = None) -> tuple[int, list[dict[str, Any]]]:
         with self.lock:
