@@ -64,6 +64,9 @@ class Controller:
         self._index: dict[str, tuple[int, dict[str, list[dict[str, Any]]]]] = {}
         self._events: dict[tuple[str, ...], tuple[str, str]] = {}  # aggregation key -> event
         self._next_node = 0
+        self._quiet_rv = -1  # the store's rv after the last step
+        self._progressing: set[str] = set()  # deployments whose progress deadline runs
+        self._ready: tuple[int, dict[str, bool]] = (-1, {})
         self._progress: dict[str, tuple[Any, float]] = {}  # deploy uid -> (signature, when)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,20 +86,29 @@ class Controller:
             self.step()
 
     def step(self) -> None:
+        """One pass of every controller, then the kubelet. The controllers run only
+        when the store changed or a rollout has a deadline to watch, so thousands of
+        settled pods cost one cheap kubelet pass per tick."""
         with self.store.lock:
-            for deploy in self.store.list("deployments")[1]:
-                self._sync_deployment(deploy)
-            for rs in self.store.list("replicasets")[1]:
-                sets.sync_replicaset(self, rs)
-            for sts in self.store.list("statefulsets")[1]:
-                sets.sync_statefulset(self, sts)
-            for ds in self.store.list("daemonsets")[1]:
-                sets.sync_daemonset(self, ds)
+            start = self.store.rv
+            if self.store.rv != self._quiet_rv or self._progressing:
+                for deploy in self.store.peek("deployments"):
+                    self._sync_deployment(deploy)
+                for rs in self.store.peek("replicasets"):
+                    sets.sync_replicaset(self, rs)
+                for sts in self.store.peek("statefulsets"):
+                    sets.sync_statefulset(self, sts)
+                for ds in self.store.peek("daemonsets"):
+                    sets.sync_daemonset(self, ds)
             for pod in self.store.peek("pods"):
                 self.kubelet.sync(pod)
-            for deploy in self.store.list("deployments")[1]:
-                self._deployment_status(deploy)
-            self._collect_garbage()
+            if self.store.rv != self._quiet_rv or self._progressing:
+                for deploy in self.store.peek("deployments"):
+                    self._deployment_status(deploy)
+                self._collect_garbage()
+            self._quiet_rv = (
+                start if self.store.rv == start else -1
+            )  # quiet once a pass writes nothing
 
     # --- shared by the controllers ------------------------------------------------
 
@@ -113,6 +125,14 @@ class Controller:
                     index.setdefault(ref["uid"], []).append(obj)
             cached = self._index[resource] = (self.store.rv, index)
         return list(cached[1].get(owner["metadata"]["uid"], ()))
+
+    def ready_count(self, pods: list[dict[str, Any]]) -> int:
+        """How many of these pods are Ready (cached per store revision)."""
+        rv, known = self._ready
+        if rv != self.store.rv:
+            known = {p["metadata"]["uid"]: _ready(p) for p in self.store.peek("pods")}
+            self._ready = (self.store.rv, known)
+        return sum(known.get(p["metadata"]["uid"], False) or _ready(p) for p in pods)
 
     def pick_node(self) -> str:
         self._next_node += 1
@@ -205,9 +225,10 @@ class Controller:
             new["metadata"]["annotations"][k.REVISION] = str(top + 1)
             new.update(self.store.update("replicasets", new))
         revision = new["metadata"]["annotations"][k.REVISION]
-        if deploy["metadata"].setdefault("annotations", {}).get(k.REVISION) != revision:
-            deploy["metadata"]["annotations"][k.REVISION] = revision
-            deploy.update(self.store.update("deployments", deploy))
+        if (deploy["metadata"].get("annotations") or {}).get(k.REVISION) != revision:
+            fresh = copy.deepcopy(deploy)  # `deploy` is the store's own object
+            fresh["metadata"].setdefault("annotations", {})[k.REVISION] = revision
+            self.store.update("deployments", fresh)
         return new
 
     def _sync_deployment(self, deploy: dict[str, Any]) -> None:
@@ -218,7 +239,7 @@ class Controller:
         new = self._new_replicaset(deploy, all_rs)
         olds = sorted((rs for rs in all_rs if rs is not new), key=_revision)
         desired = spec.get("replicas", 1)
-        ready = {rs["metadata"]["uid"]: sum(map(_ready, self.owned("pods", rs))) for rs in all_rs}
+        ready = {rs["metadata"]["uid"]: self.ready_count(self.owned("pods", rs)) for rs in all_rs}
         if spec.get("strategy", {}).get("type") == "Recreate":
             for rs in olds:
                 self._scale(deploy, rs, 0)
@@ -265,7 +286,7 @@ class Controller:
         )
         owned = [p for rs in all_rs for p in self.owned("pods", rs)]
         updated = len(self.owned("pods", new))
-        ready = sum(map(_ready, owned))
+        ready = self.ready_count(owned)
         desired = spec.get("replicas", 1)
         rolling = spec.get("strategy", {}).get("rollingUpdate", {})
         unavailable = _resolve(rolling.get("maxUnavailable", "25%"), desired, False)
@@ -333,9 +354,12 @@ class Controller:
         status["conditions"] = [
             conditions[t] for t in ("Available", "Progressing") if t in conditions
         ]
+        if complete or time.monotonic() - since > deadline or spec.get("paused"):
+            self._progressing.discard(meta["uid"])
+        else:
+            self._progressing.add(meta["uid"])
         if status != deploy.get("status"):
-            deploy["status"] = status
-            self.store.update("deployments", deploy)
+            self.store.update("deployments", {**deploy, "status": status})
 
     @staticmethod
     def _condition(

@@ -149,13 +149,10 @@ class KubeApiServer(LocalHttpServer):
         container NAME/image; `ready=True` also writes the ReplicaSet and Running,
         Ready pods at once (bulk seeding: no events, nothing for the controller to do)."""
         self._namespace(ns)
-        made = self.store.create(
-            "deployments",
-            objects.deployment(ns, name, image, replicas, containers=containers, **kw),
-        )
-        if ready:
-            made = bulk.ready_deployment(self, made)
-        return made
+        spec = objects.deployment(ns, name, image, replicas, containers=containers, **kw)
+        with self.store.lock:  # the controller must not see the Deployment alone
+            made = self.store.create("deployments", spec)
+            return bulk.ready_deployment(self, made) if ready else made
 
     def add_statefulset(
         self,

@@ -35,9 +35,8 @@ def set_count(status: dict[str, Any], key: str, value: int) -> None:
 
 
 def _save_status(ctl: Any, resource: str, obj: dict[str, Any], status: dict[str, Any]) -> None:
-    if status != obj.get("status"):
-        obj["status"] = status
-        ctl.store.update(resource, obj)
+    if status != obj.get("status"):  # `obj` is the store's own: replace, do not change it
+        ctl.store.update(resource, {**obj, "status": status})
 
 
 # --- ReplicaSet ----------------------------------------------------------------
@@ -59,7 +58,7 @@ def sync_replicaset(ctl: Any, rs: dict[str, Any]) -> None:
             message = f"Deleted pod: {pod['metadata']['name']}"
             ctl.emit(rs, "SuccessfulDelete", message, "replicaset-controller")
     status = {"replicas": len(pods), "observedGeneration": rs["metadata"].get("generation", 1)}
-    count = sum(map(ready, pods))
+    count = ctl.ready_count(pods)
     set_count(status, "fullyLabeledReplicas", len(pods))
     set_count(status, "readyReplicas", count)
     set_count(status, "availableReplicas", count)
@@ -129,7 +128,7 @@ def sync_statefulset(ctl: Any, sts: dict[str, Any]) -> None:
             pods.pop(doomed["metadata"]["name"])
     live = list(pods.values())
     updated = sum(p["metadata"]["labels"].get(REV_LABEL) == update for p in live)
-    count = sum(map(ready, live))
+    count = ctl.ready_count(live)
     if updated == len(live) == want and count == want:
         current = update
     new_status: dict[str, Any] = {
@@ -187,7 +186,7 @@ def sync_daemonset(ctl: Any, ds: dict[str, Any]) -> None:
             ctl.delete_pod(doomed)
             message = f"Deleted pod: {doomed['metadata']['name']}"
             ctl.emit(ds, "SuccessfulDelete", message, "daemonset-controller")
-    count = sum(map(ready, live))
+    count = ctl.ready_count(live)
     updated = sum(p["metadata"]["labels"].get(REV_LABEL) == update for p in live)
     status: dict[str, Any] = {
         "currentNumberScheduled": len(live),
