@@ -108,6 +108,16 @@ def apps_v1() -> dict[str, Any]:
     }
 
 
+def events_v1() -> dict[str, Any]:
+    # GET /apis/events.k8s.io/v1  (APIResourceList); read-only here
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "events.k8s.io/v1",
+        "resources": [_res("events", "Event", True, _READ, ["ev"], "event")],
+    }
+
+
 def api_versions(address: str) -> dict[str, Any]:
     # GET /api  (APIVersions)
     return {
@@ -119,9 +129,8 @@ def api_versions(address: str) -> dict[str, Any]:
 
 def api_groups() -> dict[str, Any]:
     # GET /apis  (APIGroupList)
-    version = {"groupVersion": "apps/v1", "version": "v1"}
-    return {
-        "kind": "APIGroupList",
-        "apiVersion": "v1",
-        "groups": [{"name": "apps", "versions": [version], "preferredVersion": version}],
-    }
+    groups = []
+    for name in ("apps", "events.k8s.io"):
+        version = {"groupVersion": f"{name}/v1", "version": "v1"}
+        groups.append({"name": name, "versions": [version], "preferredVersion": version})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}

@@ -12,11 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from devstack.kube import patch, table
 from devstack.kube.logs import serve_log
-from devstack.kube.objects import KINDS, status
+from devstack.kube.objects import KINDS, event_v1, status
 from devstack.kube.store import Conflict, Expired, Filter
 from devstack.local_http import QuietHandler
 
-PREFIXES = {"/api/v1": "v1", "/apis/apps/v1": "apps/v1"}
+EVENTS_V1 = "/apis/events.k8s.io/v1"  # read-only view of the same events
+PREFIXES = {"/api/v1": "v1", "/apis/apps/v1": "apps/v1", EVENTS_V1: "events.k8s.io/v1"}
+_V1_FIELDS = {"regarding.": "involvedObject.", "note": "message"}  # events.k8s.io -> core
 _OPEN = ("/version", "/healthz", "/livez", "/readyz")  # readable without a token (public-info)
 _WORKLOADS = ("deployments", "statefulsets", "daemonsets")  # PATCH/PUT-able here
 _SUBRESOURCES = {
@@ -87,6 +89,10 @@ class KubeHandler(QuietHandler):
             self.send_reply(200, b"ok", [("Content-Type", "text/plain; charset=utf-8")])
             return
         route = self._route(path)
+        self.view = event_v1 if path.startswith(EVENTS_V1 + "/") else None
+        if self.view is not None and self.command != "GET":
+            self._json(405, _NOT_ALLOWED)
+            return
         if route is None:
             self._json(
                 404, status(404, "NotFound", "the server could not find the requested resource")
@@ -120,7 +126,10 @@ class KubeHandler(QuietHandler):
         if segs[0] == "namespaces" and len(segs) >= 3:
             ns, segs = segs[1], segs[2:]
         resource = segs[0]
-        if resource not in KINDS or KINDS[resource][0] != PREFIXES[prefix] or len(segs) > 3:
+        version = PREFIXES[prefix]
+        if version == "events.k8s.io/v1" and resource == "events":
+            version = "v1"
+        if resource not in KINDS or KINDS[resource][0] != version or len(segs) > 3:
             return None
         if ns is not None and not KINDS[resource][2]:
             return None
@@ -149,6 +158,8 @@ class KubeHandler(QuietHandler):
             return serve_log(self, key_ns, name) if method == "GET" else (405, _NOT_ALLOWED)
         if method == "GET" and sub is None and table.wants_table(self.headers.get("Accept", "")):
             return 200, table.table(resource, [current], {"resourceVersion": str(store.rv)})
+        if method == "GET" and self.view is not None:
+            return 200, self.view(current)
         if method == "GET":
             return 200, _scale(current) if sub == "scale" else current
         if method == "DELETE" and sub is None:
@@ -165,11 +176,17 @@ class KubeHandler(QuietHandler):
     # --- list and watch -----------------------------------------------------------
 
     def _filter(self, ns: str | None) -> Filter:
-        return Filter(ns, self.query.get("labelSelector"), self.query.get("fieldSelector"))
+        fields = self.query.get("fieldSelector")
+        if self.view is not None and fields:
+            for new, old in _V1_FIELDS.items():
+                fields = fields.replace(new, old)
+        return Filter(ns, self.query.get("labelSelector"), fields)
 
     def _list(self, resource: str, ns: str | None) -> tuple[int, Any]:
         # https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks
         api_version, kind, _ = KINDS[resource]
+        if self.view is not None:
+            api_version = "events.k8s.io/v1"
         try:
             limit = int(self.query.get("limit") or 0)
             rv, items, token, rest = self.api.store.page(
@@ -194,7 +211,7 @@ class KubeHandler(QuietHandler):
             "kind": f"{kind}List",
             "apiVersion": api_version,
             "metadata": meta,
-            "items": [_listed(i) for i in items],
+            "items": [_listed(self.view(i) if self.view else i) for i in items],
         }
 
     def _chunk(self, event: dict[str, Any]) -> None:
@@ -218,7 +235,7 @@ class KubeHandler(QuietHandler):
             if start == "0":  # "start at any": synthetic ADDED for what exists now
                 cursor, items = store.list(resource, match)
                 for item in items:
-                    self._chunk({"type": "ADDED", "object": item})
+                    self._chunk({"type": "ADDED", "object": self.view(item) if self.view else item})
             else:
                 cursor = int(start)
             last_mark = time.monotonic()
@@ -239,7 +256,8 @@ class KubeHandler(QuietHandler):
                     break
                 for event in events:
                     if event.resource == resource and match(event.obj):
-                        self._chunk({"type": event.type, "object": event.obj})
+                        obj = self.view(event.obj) if self.view else event.obj
+                        self._chunk({"type": event.type, "object": obj})
                 cursor = now_rv
                 if bookmarks and time.monotonic() - last_mark >= api.bookmark_interval:
                     mark = {

@@ -307,8 +307,9 @@ def daemonset(
 def event(
     involved: dict[str, Any], reason: str, message: str, component: str, type_: str = "Normal"
 ) -> dict[str, Any]:
-    # https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/
-    # (core v1 Event, /api/v1/namespaces/{ns}/events)
+    # core v1 Event, /api/v1/namespaces/{ns}/events:
+    # https://kubernetes.io/docs/reference/generated/kubernetes-api/v1.30/#event-v1-core
+    # (events.k8s.io/v1 serves the same events in another shape: see event_v1)
     meta = involved["metadata"]
     stamp = now_iso()
     return {
@@ -336,4 +337,28 @@ def event(
         "eventTime": None,
         "reportingComponent": component,
         "reportingInstance": "",
+    }
+
+
+def event_v1(core: dict[str, Any]) -> dict[str, Any]:
+    """A core v1 Event as events.k8s.io/v1 shows it (the same stored object):
+    https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/"""
+    meta = core["metadata"]
+    first = core.get("firstTimestamp") or now_iso()
+    return {
+        "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "metadata": meta,
+        "eventTime": core.get("eventTime") or first.replace("Z", ".000000Z"),
+        "reason": core.get("reason", ""),
+        "note": core.get("message", ""),
+        "type": core.get("type", "Normal"),
+        "regarding": core["involvedObject"],
+        "reportingController": core.get("reportingComponent") or core["source"]["component"],
+        "reportingInstance": core.get("reportingInstance", ""),
+        "action": core.get("reason", ""),
+        "deprecatedSource": core.get("source", {}),
+        "deprecatedFirstTimestamp": first,
+        "deprecatedLastTimestamp": core.get("lastTimestamp") or first,
+        "deprecatedCount": core.get("count", 1),
     }

@@ -231,6 +231,7 @@ class KubeApiServer(LocalHttpServer):
             "/api/v1": discovery.core_v1(),
             "/apis": discovery.api_groups(),
             "/apis/apps/v1": discovery.apps_v1(),
+            "/apis/events.k8s.io/v1": discovery.events_v1(),
         }.get(path.rstrip("/") or "/")
 
     def handler(self) -> type[BaseHTTPRequestHandler]:

@@ -302,6 +302,26 @@ def test_events_for_a_rollout_list_and_watch(api, client):
     killing = next(e["object"] for e in watched if e["object"]["reason"] == "Killing")
     assert killing["involvedObject"]["name"] == pod["metadata"]["name"]
     assert killing["message"] == "Stopping container web"
+    # events.k8s.io/v1: the same events, in that group's shape, read-only
+    v1 = client.get(
+        "/apis/events.k8s.io/v1/namespaces/default/events",
+        params={"fieldSelector": f"regarding.name={pod['metadata']['name']},reason=Killing"},
+    ).json()
+    assert v1["kind"] == "EventList" and v1["apiVersion"] == "events.k8s.io/v1"
+    (item,) = v1["items"]
+    assert item["note"] == "Stopping container web" and item["regarding"]["kind"] == "Pod"
+    assert item["reportingController"] == "kubelet" and item["deprecatedCount"] == 1
+    assert item["eventTime"].endswith("Z") and item["type"] == "Normal"
+    one = client.get(f"/apis/events.k8s.io/v1/namespaces/default/events/{item['metadata']['name']}")
+    assert one.json()["apiVersion"] == "events.k8s.io/v1"
+    assert (
+        client.delete(
+            f"/apis/events.k8s.io/v1/namespaces/default/events/{item['metadata']['name']}"
+        ).status_code
+        == 405
+    )
+    groups = [g["name"] for g in client.get("/apis").json()["groups"]]
+    assert groups == ["apps", "events.k8s.io"]
 
 
 def test_multi_container_pods(api, client):
