@@ -55,22 +55,29 @@ def ds_done(client: httpx.Client, name: str, ns: str = "default") -> dict | None
     return d
 
 
-def watch_all(api: KubeApiServer, path: str, rv: str, seconds: str) -> list[dict]:
+def watch_until(api: KubeApiServer, path: str, rv: str, done) -> list[dict]:
+    """Watch events after `rv` until `done(events)` holds (or the 10 s watch ends)."""
     out: list[dict] = []
 
     def run() -> None:
+        params = {"watch": "1", "resourceVersion": rv, "timeoutSeconds": "10"}
         with (
-            httpx.Client(base_url=api.url, headers=api.auth_headers, timeout=10) as c,
-            c.stream(
-                "GET", path, params={"watch": "1", "resourceVersion": rv, "timeoutSeconds": seconds}
-            ) as response,
+            httpx.Client(base_url=api.url, headers=api.auth_headers, timeout=15) as c,
+            c.stream("GET", path, params=params) as response,
         ):
-            out.extend(json.loads(line) for line in response.iter_lines())
+            for line in response.iter_lines():
+                out.append(json.loads(line))
+                if done(out):
+                    return
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(float(seconds) + 5)
+    thread.join(15)
     return out
+
+
+def _names(events: list[dict], type_: str) -> list[str]:
+    return [e["object"]["metadata"]["name"] for e in events if e["type"] == type_]
 
 
 def image_patch(name: str, image: str) -> str:
@@ -96,7 +103,7 @@ def test_statefulset_ordered_pods_and_rolling_update(api, client):
     assert pods[1]["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] == "db-1"
     assert pods[0]["metadata"]["ownerReferences"][0]["kind"] == "StatefulSet"
     # OrderedReady: db-1 is created only once db-0 is Ready, db-2 once db-1 is
-    history = watch_all(api, "/api/v1/pods", rv, "1")
+    history = watch_until(api, "/api/v1/pods", rv, lambda evs: "db-2" in _names(evs, "ADDED"))
     order = []
     for e in history:
         name = e["object"]["metadata"]["name"]
@@ -121,11 +128,8 @@ def test_statefulset_ordered_pods_and_rolling_update(api, client):
     done = api.wait_until(lambda: sts_done(client, "db"))
     assert done["status"]["updateRevision"] != st["updateRevision"]
     assert done["status"]["currentRevision"] == done["status"]["updateRevision"]
-    deleted = [
-        e["object"]["metadata"]["name"]
-        for e in watch_all(api, "/api/v1/pods", rv, "1")
-        if e["type"] == "DELETED"
-    ]
+    history = watch_until(api, "/api/v1/pods", rv, lambda evs: len(_names(evs, "DELETED")) == 3)
+    deleted = _names(history, "DELETED")
     assert deleted == ["db-2", "db-1", "db-0"]
     images = {p["spec"]["containers"][0]["image"] for p in api.pods("default", app="db")}
     assert images == {"postgres:17"}
@@ -295,7 +299,12 @@ def test_events_for_a_rollout_list_and_watch(api, client):
     (pod,) = api.pods("default")[:1]
     client.delete(f"/api/v1/namespaces/default/pods/{pod['metadata']['name']}")
     api.wait_until(lambda: len(api.pods("default")) == 2 and pod not in api.pods("default"))
-    watched = watch_all(api, "/api/v1/namespaces/default/events", rv, "1")
+    watched = watch_until(
+        api,
+        "/api/v1/namespaces/default/events",
+        rv,
+        lambda evs: any(e["object"]["reason"] == "Killing" for e in evs),
+    )
     assert watched and all(e["object"]["kind"] == "Event" for e in watched)
     reasons = {e["object"]["reason"] for e in watched}
     assert {"ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Started", "Killing"} <= reasons

@@ -89,10 +89,17 @@ def test_get_restart_status_undo(clusters):
     assert not stage.calls()  # the other context's cluster saw no writes
 
 
+@pytest.fixture(scope="module")
+def shared_tls(tmp_path_factory):
+    """One throwaway CA with server and client certificates for this module's
+    `cluster` servers (openssl takes about a second per set)."""
+    return tmp_path_factory.mktemp("kube-tls")
+
+
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(tmp_path, shared_tls):
     """One emulator that kubectl reaches with a client certificate (no token)."""
-    with KubeApiServer(token="t", ready_delay=0.1, tls_dir=tmp_path / "tls") as api:
+    with KubeApiServer(token="t", ready_delay=0.1, tls_dir=shared_tls) as api:
         config = write_kubeconfig(tmp_path / "kubeconfig", {"cert": api}, auth="cert")
         assert "token" not in config.read_text()
         yield (
