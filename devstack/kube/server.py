@@ -6,6 +6,11 @@
 
 Every mutating request is kept in `mutations` (method, path, content type and
 parsed body) and every request in `requests`, for tests to assert on.
+
+Seeding helpers (no HTTP, not recorded): add_namespace, add_deployment (also
+`containers=[(name, image), ...]` and `ready=True` for bulk), add_statefulset,
+add_daemonset, set_pod_log / append_pod_log; reads: deployment, pods, store.
+Pods are scheduled on `nodes` (default node-1, node-2).
 """
 
 from __future__ import annotations

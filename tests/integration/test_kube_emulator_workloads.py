@@ -179,6 +179,27 @@ def test_daemonset_one_pod_per_node_and_rollout(api, client):
     assert not old & {p["metadata"]["name"] for p in pods}
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {"fluent-bit:4"}
     assert sorted(p["spec"]["nodeName"] for p in pods) == ["node-1", "node-2"]
+    # merge and JSON patches work as for Deployments; a watch sees the changes
+    rv = client.get(f"{APPS}/daemonsets").json()["metadata"]["resourceVersion"]
+    path = f"{APPS}/namespaces/kube-system/daemonsets/agent"
+    merged = client.patch(
+        path,
+        content=json.dumps({"metadata": {"labels": {"tier": "node"}}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert merged.status_code == 200 and merged.json()["metadata"]["labels"]["tier"] == "node"
+    ops = [{"op": "add", "path": "/metadata/annotations/owner", "value": "ops"}]
+    jp = client.patch(
+        path, content=json.dumps(ops), headers={"Content-Type": "application/json-patch+json"}
+    )
+    assert jp.status_code == 200 and jp.json()["metadata"]["annotations"] == {"owner": "ops"}
+    seen = watch_until(
+        api,
+        f"{APPS}/namespaces/kube-system/daemonsets",
+        rv,
+        lambda evs: any("owner" in e["object"]["metadata"]["annotations"] for e in evs),
+    )
+    assert {e["type"] for e in seen} == {"MODIFIED"} and seen[-1]["object"]["kind"] == "DaemonSet"
     discovery = {r["name"]: r for r in client.get(APPS).json()["resources"]}
     assert discovery["daemonsets"]["shortNames"] == ["ds"]
     assert discovery["statefulsets"]["shortNames"] == ["sts"]
