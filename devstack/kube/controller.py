@@ -23,6 +23,7 @@ import copy
 import math
 import threading
 import time
+import traceback
 from typing import Any
 
 from devstack.kube import objects as k
@@ -83,7 +84,10 @@ class Controller:
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick):
-            self.step()
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - keep reconciling; the traceback goes to stderr
+                traceback.print_exc()
 
     def step(self) -> None:
         """One pass of every controller, then the kubelet. The controllers run only

@@ -82,6 +82,12 @@ class Kubelet:
         uid = raw["metadata"]["uid"]
         if uid in self.settled:
             return
+        if "containerStatuses" not in (raw.get("status") or {}):  # a pod POSTed bare
+            pod = copy.deepcopy(raw)
+            node = pod.setdefault("spec", {}).setdefault("nodeName", self.ctl.pick_node())
+            pod["status"] = k.pending_status(pod["spec"].get("containers", []), node)
+            self.ctl.store.update("pods", pod)
+            return
         now = time.monotonic()
         born = self.ctl.born.setdefault(uid, now)
         if now - born < self.ctl.ready_delay:
@@ -116,10 +122,10 @@ class Kubelet:
                 continue
             self._run(pod, c, trouble, stamp)
             troubled = troubled or bool(trouble)
-        started = any(c["started"] for c in statuses)
-        if started:
-            ip = self.next_ip()
-            pod["status"].update(phase="Running", podIP=ip, podIPs=[{"ip": ip}])
+        ip = self.next_ip()  # the pod sandbox has its IP even while images fail to pull
+        pod["status"].update(podIP=ip, podIPs=[{"ip": ip}])
+        if all(c["started"] for c in statuses):  # else Pending, as with an image not pulled
+            pod["status"]["phase"] = "Running"
         pod["status"]["startTime"] = stamp
         pod["status"]["conditions"] = _conditions(pod, all(c["ready"] for c in statuses), stamp)
         if troubled:

@@ -191,27 +191,30 @@ def pod(
             "ownerReferences": [owner_ref(owner)],
         },
         "spec": {**template["spec"], "nodeName": node, "schedulerName": "default-scheduler"},
-        "status": {
-            "phase": "Pending",
-            "conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_iso()}
-            ],
-            "hostIP": node_ip(node),
-            "containerStatuses": [
-                {
-                    "name": c["name"],
-                    "image": c["image"],
-                    "imageID": "",
-                    "ready": False,
-                    "restartCount": 0,
-                    "started": False,
-                    "state": {"waiting": {"reason": "ContainerCreating"}},
-                    "lastState": {},
-                }
-                for c in containers
-            ],
-            "qosClass": "BestEffort",
-        },
+        "status": pending_status(containers, node),
+    }
+
+
+def pending_status(containers: list[dict[str, Any]], node: str) -> dict[str, Any]:
+    """PodStatus of a scheduled pod whose containers are still being created."""
+    return {
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_iso()}],
+        "hostIP": node_ip(node),
+        "containerStatuses": [
+            {
+                "name": c["name"],
+                "image": c["image"],
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "started": False,
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+                "lastState": {},
+            }
+            for c in containers
+        ],
+        "qosClass": "BestEffort",
     }
 
 

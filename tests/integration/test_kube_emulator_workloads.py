@@ -392,3 +392,24 @@ def test_multi_container_pods(api, client):
         f"/api/v1/namespaces/default/pods/{p['metadata']['name']}", headers=accept
     ).json()["rows"][0]
     assert row["cells"][1] == "1/2" and row["cells"][2] == "CrashLoopBackOff"
+
+
+def test_a_bare_pod_posted_runs(api, client):
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#create-create-a-pod
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "debug", "labels": {"app": "debug"}},
+        "spec": {"containers": [{"name": "sh", "image": "busybox:1"}]},
+    }
+    made = client.post("/api/v1/namespaces/default/pods", json=body)
+    assert made.status_code == 201 and made.json()["metadata"]["uid"]
+
+    def running():
+        pod = client.get("/api/v1/namespaces/default/pods/debug").json()
+        return pod if pod.get("status", {}).get("phase") == "Running" else None
+
+    pod = api.wait_until(running)
+    assert pod["spec"]["nodeName"] in ("node-1", "node-2") and pod["status"]["podIP"]
+    assert pod["status"]["containerStatuses"][0]["ready"] is True
+    assert client.get("/api/v1/namespaces/default/pods/debug/log").status_code == 200
