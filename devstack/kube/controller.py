@@ -1,5 +1,8 @@
-"""A small deployment + replicaset + kubelet loop over the Store, enough for a
-rollout to look as it does on a cluster.
+"""A small controller-manager + kubelet loop over the Store, enough for a
+rollout to look as it does on a cluster. This module is the Deployment
+controller and the shared plumbing (owner index, pod create/delete, events);
+sets.py has the ReplicaSet/StatefulSet/DaemonSet controllers, kubelet.py the
+pod states.
 
 - a changed pod template makes a new ReplicaSet (`pod-template-hash`, revision
   annotation one above the highest); a template equal to an old ReplicaSet's
@@ -7,8 +10,8 @@ rollout to look as it does on a cluster.
 - RollingUpdate scales the new ReplicaSet up within maxSurge and the old ones
   down within maxUnavailable (the arithmetic of pkg/controller/deployment/
   rolling.go, simplified); Recreate scales the old ones to 0 first;
-- pods become Ready `ready_delay` seconds after creation, except when an image
-  name contains "fail" (ImagePullBackOff for ever);
+- pods become Ready `ready_delay` seconds after creation, unless the image name
+  asks for trouble (see kubelet.py: fail/pull, crash, oom);
 - Deployment status and the Available / Progressing conditions as documented in
   https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status
   including ProgressDeadlineExceeded after spec.progressDeadlineSeconds.
@@ -20,29 +23,20 @@ import copy
 import math
 import threading
 import time
+import traceback
 from typing import Any
 
 from devstack.kube import objects as k
+from devstack.kube import sets
+from devstack.kube.kubelet import Kubelet
+from devstack.kube.logs import PodLogs
+from devstack.kube.sets import ready as _ready
+from devstack.kube.sets import set_count as _set
 from devstack.kube.store import Store
-
-
-def _owned(items: list[dict[str, Any]], owner: dict[str, Any]) -> list[dict[str, Any]]:
-    uid = owner["metadata"]["uid"]
-    return [
-        i
-        for i in items
-        if any(r.get("uid") == uid for r in i["metadata"].get("ownerReferences", []))
-    ]
 
 
 def _revision(rs: dict[str, Any]) -> int:
     return int(rs["metadata"].get("annotations", {}).get(k.REVISION, "0"))
-
-
-def _ready(pod: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", [])
-    )
 
 
 def _resolve(value: Any, total: int, round_up: bool) -> int:
@@ -53,19 +47,27 @@ def _resolve(value: Any, total: int, round_up: bool) -> int:
     return int(value)
 
 
-def _set(status: dict[str, Any], key: str, value: int) -> None:
-    if value:  # DeploymentStatus fields are omitempty
-        status[key] = value
-    else:
-        status.pop(key, None)
-
-
 class Controller:
-    def __init__(self, store: Store, ready_delay: float = 0.3, tick: float = 0.05):
+    def __init__(
+        self,
+        store: Store,
+        ready_delay: float = 0.3,
+        tick: float = 0.05,
+        nodes: tuple[str, ...] = k.NODES,
+    ):
         self.store = store
         self.ready_delay = ready_delay
         self.tick = tick
-        self._born: dict[str, float] = {}  # pod uid -> monotonic creation time
+        self.nodes = tuple(nodes)
+        self.born: dict[str, float] = {}  # pod uid -> monotonic creation time
+        self.logs = PodLogs(ready_delay)
+        self.kubelet = Kubelet(self)
+        self._index: dict[str, tuple[int, dict[str, list[dict[str, Any]]]]] = {}
+        self._events: dict[tuple[str, ...], tuple[str, str]] = {}  # aggregation key -> event
+        self._next_node = 0
+        self._quiet_rv = -1  # the store's rv after the last step
+        self._progressing: set[str] = set()  # deployments whose progress deadline runs
+        self._ready: tuple[int, dict[str, bool]] = (-1, {})
         self._progress: dict[str, tuple[Any, float]] = {}  # deploy uid -> (signature, when)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,31 +84,101 @@ class Controller:
 
     def _run(self) -> None:
         while not self._stop.wait(self.tick):
-            self.step()
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - keep reconciling; the traceback goes to stderr
+                traceback.print_exc()
 
     def step(self) -> None:
+        """One pass of every controller, then the kubelet. The controllers run only
+        when the store changed or a rollout has a deadline to watch, so thousands of
+        settled pods cost one cheap kubelet pass per tick."""
         with self.store.lock:
-            for deploy in self.store.list("deployments")[1]:
-                self._sync_deployment(deploy)
-            for rs in self.store.list("replicasets")[1]:
-                self._sync_replicaset(rs)
-            for pod in self.store.list("pods")[1]:
-                self._sync_pod(pod)
-            for deploy in self.store.list("deployments")[1]:
-                self._deployment_status(deploy)
-            self._collect_garbage()
+            start = self.store.rv
+            if self.store.rv != self._quiet_rv or self._progressing:
+                for deploy in self.store.peek("deployments"):
+                    self._sync_deployment(deploy)
+                for rs in self.store.peek("replicasets"):
+                    sets.sync_replicaset(self, rs)
+                for sts in self.store.peek("statefulsets"):
+                    sets.sync_statefulset(self, sts)
+                for ds in self.store.peek("daemonsets"):
+                    sets.sync_daemonset(self, ds)
+            for pod in self.store.peek("pods"):
+                self.kubelet.sync(pod)
+            if self.store.rv != self._quiet_rv or self._progressing:
+                for deploy in self.store.peek("deployments"):
+                    self._deployment_status(deploy)
+                self._collect_garbage()
+            self._quiet_rv = (
+                start if self.store.rv == start else -1
+            )  # quiet once a pass writes nothing
+
+    # --- shared by the controllers ------------------------------------------------
+
+    def owned(self, resource: str, owner: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The store's own objects (read only) whose ownerReferences name `owner`;
+        an index rebuilt when the store changed, so thousands of pods stay cheap."""
+        if owner is None:
+            return []
+        cached = self._index.get(resource)
+        if cached is None or cached[0] != self.store.rv:
+            index: dict[str, list[dict[str, Any]]] = {}
+            for obj in self.store.peek(resource):
+                for ref in obj["metadata"].get("ownerReferences", ()):
+                    index.setdefault(ref["uid"], []).append(obj)
+            cached = self._index[resource] = (self.store.rv, index)
+        return list(cached[1].get(owner["metadata"]["uid"], ()))
+
+    def ready_count(self, pods: list[dict[str, Any]]) -> int:
+        """How many of these pods are Ready (cached per store revision)."""
+        rv, known = self._ready
+        if rv != self.store.rv:
+            known = {p["metadata"]["uid"]: _ready(p) for p in self.store.peek("pods")}
+            self._ready = (self.store.rv, known)
+        return sum(known.get(p["metadata"]["uid"], False) or _ready(p) for p in pods)
+
+    def pick_node(self) -> str:
+        self._next_node += 1
+        return self.nodes[(self._next_node - 1) % len(self.nodes)]
+
+    def create_pod(self, owner: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
+        made = self.store.create("pods", pod)
+        self.born[made["metadata"]["uid"]] = time.monotonic()
+        meta = made["metadata"]
+        message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {made['spec']['nodeName']}"
+        self.emit(made, "Scheduled", message, "default-scheduler")
+        return made
+
+    def delete_pod(self, pod: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        gone = self.store.delete("pods", meta["namespace"], meta["name"])
+        if gone is not None:
+            self.kubelet.killed(gone)
 
     def _collect_garbage(self) -> None:
-        """Foreground-less cascading delete: ReplicaSets and pods whose owner is gone."""
-        for resource, owner in (("replicasets", "deployments"), ("pods", "replicasets")):
-            alive = {o["metadata"]["uid"] for o in self.store.list(owner)[1]}
-            for obj in self.store.list(resource)[1]:
-                refs = obj["metadata"].get("ownerReferences", [])
-                if refs and not any(r["uid"] in alive for r in refs):
-                    meta = obj["metadata"]
-                    self.store.delete(resource, meta["namespace"], meta["name"])
+        """Foreground-less cascading delete: dependents whose owner is gone."""
+        owners = {
+            "replicasets": ("deployments",),
+            "pods": ("replicasets", "statefulsets", "daemonsets"),
+        }
+        for resource, kinds in owners.items():
+            alive = {o["metadata"]["uid"] for kind in kinds for o in self.store.peek(kind)}
+            doomed = [
+                obj
+                for obj in self.store.peek(resource)
+                if (refs := obj["metadata"].get("ownerReferences"))
+                and not any(r["uid"] in alive for r in refs)
+            ]
+            for obj in doomed:
+                if resource == "pods":
+                    self.delete_pod(obj)
+                else:
+                    self.store.delete(
+                        resource, obj["metadata"]["namespace"], obj["metadata"]["name"]
+                    )
 
-    def _emit(
+    def emit(
         self,
         involved: dict[str, Any],
         reason: str,
@@ -114,7 +186,18 @@ class Controller:
         component: str,
         type_: str = "Normal",
     ) -> None:
-        self.store.create("events", k.event(involved, reason, message, component, type_))
+        """Record an Event; a repeat (same object, reason, message) bumps count and
+        lastTimestamp instead, as client-go's event aggregation does."""
+        meta = involved["metadata"]
+        key = (meta.get("uid", ""), reason, message, component, type_)
+        known = self._events.get(key)
+        if known is not None and (old := self.store.get("events", *known)) is not None:
+            old["count"] = old.get("count", 1) + 1
+            old["lastTimestamp"] = k.now_iso()
+            self.store.update("events", old)
+            return
+        made = self.store.create("events", k.event(involved, reason, message, component, type_))
+        self._events[key] = (made["metadata"]["namespace"], made["metadata"]["name"])
 
     # --- deployment controller ------------------------------------------------
 
@@ -129,7 +212,7 @@ class Controller:
         rs.update(self.store.update("replicasets", rs))
         way = "up" if replicas > before else "down"
         message = f"Scaled {way} replica set {rs['metadata']['name']} from {before} to {replicas}"
-        self._emit(deploy, "ScalingReplicaSet", message, "deployment-controller")
+        self.emit(deploy, "ScalingReplicaSet", message, "deployment-controller")
 
     def _new_replicaset(self, deploy: dict[str, Any], all_rs: list[dict[str, Any]]):
         spec = deploy["spec"]
@@ -146,25 +229,25 @@ class Controller:
             new["metadata"]["annotations"][k.REVISION] = str(top + 1)
             new.update(self.store.update("replicasets", new))
         revision = new["metadata"]["annotations"][k.REVISION]
-        if deploy["metadata"].setdefault("annotations", {}).get(k.REVISION) != revision:
-            deploy["metadata"]["annotations"][k.REVISION] = revision
-            deploy.update(self.store.update("deployments", deploy))
+        if (deploy["metadata"].get("annotations") or {}).get(k.REVISION) != revision:
+            fresh = copy.deepcopy(deploy)  # `deploy` is the store's own object
+            fresh["metadata"].setdefault("annotations", {})[k.REVISION] = revision
+            self.store.update("deployments", fresh)
         return new
 
     def _sync_deployment(self, deploy: dict[str, Any]) -> None:
         spec = deploy["spec"]
         if spec.get("paused"):
             return
-        all_rs = _owned(self.store.list("replicasets")[1], deploy)
+        all_rs = [copy.deepcopy(r) for r in self.owned("replicasets", deploy)]
         new = self._new_replicaset(deploy, all_rs)
         olds = sorted((rs for rs in all_rs if rs is not new), key=_revision)
         desired = spec.get("replicas", 1)
-        pods = self.store.list("pods")[1]
-        ready = {rs["metadata"]["uid"]: sum(map(_ready, _owned(pods, rs))) for rs in all_rs}
+        ready = {rs["metadata"]["uid"]: self.ready_count(self.owned("pods", rs)) for rs in all_rs}
         if spec.get("strategy", {}).get("type") == "Recreate":
             for rs in olds:
                 self._scale(deploy, rs, 0)
-            if not any(_owned(pods, rs) for rs in olds):
+            if not any(self.owned("pods", rs) for rs in olds):
                 self._scale(deploy, new, desired)
         else:
             rolling = spec.get("strategy", {}).get("rollingUpdate", {})
@@ -194,21 +277,20 @@ class Controller:
                 budget -= cut
                 self._scale(deploy, rs, rs["spec"]["replicas"] - cut)
         keep = spec.get("revisionHistoryLimit", 10)
-        idle = [rs for rs in olds if not rs["spec"]["replicas"] and not _owned(pods, rs)]
+        idle = [rs for rs in olds if not rs["spec"]["replicas"] and not self.owned("pods", rs)]
         for rs in idle[: max(0, len(idle) - keep)]:
             self.store.delete("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     def _deployment_status(self, deploy: dict[str, Any]) -> None:
         spec, meta = deploy["spec"], deploy["metadata"]
-        all_rs = _owned(self.store.list("replicasets")[1], deploy)
+        all_rs = [copy.deepcopy(r) for r in self.owned("replicasets", deploy)]
         revision = meta.get("annotations", {}).get(k.REVISION)
         new = next(
             (rs for rs in all_rs if rs["metadata"]["annotations"].get(k.REVISION) == revision), None
         )
-        pods = self.store.list("pods")[1]
-        owned = [p for rs in all_rs for p in _owned(pods, rs)]
-        updated = len(_owned(pods, new)) if new else 0
-        ready = sum(map(_ready, owned))
+        owned = [p for rs in all_rs for p in self.owned("pods", rs)]
+        updated = len(self.owned("pods", new))
+        ready = self.ready_count(owned)
         desired = spec.get("replicas", 1)
         rolling = spec.get("strategy", {}).get("rollingUpdate", {})
         unavailable = _resolve(rolling.get("maxUnavailable", "25%"), desired, False)
@@ -276,9 +358,12 @@ class Controller:
         status["conditions"] = [
             conditions[t] for t in ("Available", "Progressing") if t in conditions
         ]
+        if complete or time.monotonic() - since > deadline or spec.get("paused"):
+            self._progressing.discard(meta["uid"])
+        else:
+            self._progressing.add(meta["uid"])
         if status != deploy.get("status"):
-            deploy["status"] = status
-            self.store.update("deployments", deploy)
+            self.store.update("deployments", {**deploy, "status": status})
 
     @staticmethod
     def _condition(
@@ -304,71 +389,3 @@ class Controller:
             "reason": reason,
             "message": message,
         }
-
-    # --- replicaset controller and kubelet --------------------------------------
-
-    def _sync_replicaset(self, rs: dict[str, Any]) -> None:
-        pods = _owned(self.store.list("pods")[1], rs)
-        want = rs["spec"]["replicas"]
-        for _ in range(want - len(pods)):
-            pod = self.store.create("pods", k.pod(rs))
-            self._born[pod["metadata"]["uid"]] = time.monotonic()
-            pods.append(pod)
-            self._emit(
-                rs,
-                "SuccessfulCreate",
-                f"Created pod: {pod['metadata']['name']}",
-                "replicaset-controller",
-            )
-        if len(pods) > want:
-            doomed = sorted(pods, key=lambda p: (_ready(p), p["metadata"]["creationTimestamp"]))
-            for pod in doomed[: len(pods) - want]:
-                self.store.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
-                pods.remove(pod)
-                self._emit(
-                    rs,
-                    "SuccessfulDelete",
-                    f"Deleted pod: {pod['metadata']['name']}",
-                    "replicaset-controller",
-                )
-        status = {"replicas": len(pods), "observedGeneration": rs["metadata"].get("generation", 1)}
-        ready = sum(map(_ready, pods))
-        for key in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
-            _set(status, key, len(pods) if key == "fullyLabeledReplicas" else ready)
-        if status != rs.get("status"):
-            rs["status"] = status
-            self.store.update("replicasets", rs)
-
-    def _sync_pod(self, pod: dict[str, Any]) -> None:
-        born = self._born.setdefault(pod["metadata"]["uid"], time.monotonic())
-        if pod["status"]["phase"] != "Pending" or time.monotonic() - born < self.ready_delay:
-            return
-        containers = pod["status"]["containerStatuses"]
-        if any("fail" in c["image"] for c in containers):
-            if containers[0]["state"]["waiting"]["reason"] == "ImagePullBackOff":
-                return
-            for c in containers:
-                c["state"] = {
-                    "waiting": {
-                        "reason": "ImagePullBackOff",
-                        "message": f'Back-off pulling image "{c["image"]}"',
-                    }
-                }
-            self._emit(
-                pod,
-                "Failed",
-                f'Failed to pull image "{containers[0]["image"]}"',
-                "kubelet",
-                "Warning",
-            )
-        else:
-            stamp = k.now_iso()
-            for c in containers:
-                c.update(ready=True, started=True, state={"running": {"startedAt": stamp}})
-            pod["status"].update(phase="Running", startTime=stamp, podIP="10.244.0.10")
-            pod["status"]["conditions"] = [
-                {"type": t, "status": "True", "lastTransitionTime": stamp}
-                for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
-            ]
-            self._emit(pod, "Started", f"Started container {containers[0]['name']}", "kubelet")
-        self.store.update("pods", pod)

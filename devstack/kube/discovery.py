@@ -63,6 +63,8 @@ def core_v1() -> dict[str, Any]:
                 "namespace",
             ),
             _res("pods", "Pod", True, _RW, ["po"], "pod", categories=["all"]),
+            _res("pods/log", "Pod", True, ["get"]),
+            _res("pods/status", "Pod", True, ["get", "patch", "update"]),
         ],
     }
 
@@ -88,7 +90,31 @@ def apps_v1() -> dict[str, Any]:
             _res("deployments/status", "Deployment", True, ["get", "patch", "update"]),
             _res("replicasets", "ReplicaSet", True, _RW, ["rs"], "replicaset", categories=["all"]),
             _res("replicasets/status", "ReplicaSet", True, ["get", "patch", "update"]),
+            _res(
+                "statefulsets", "StatefulSet", True, _RW, ["sts"], "statefulset", categories=["all"]
+            ),
+            _res(
+                "statefulsets/scale",
+                "Scale",
+                True,
+                ["get", "patch", "update"],
+                group="autoscaling",
+                version="v1",
+            ),
+            _res("statefulsets/status", "StatefulSet", True, ["get", "patch", "update"]),
+            _res("daemonsets", "DaemonSet", True, _RW, ["ds"], "daemonset", categories=["all"]),
+            _res("daemonsets/status", "DaemonSet", True, ["get", "patch", "update"]),
         ],
+    }
+
+
+def events_v1() -> dict[str, Any]:
+    # GET /apis/events.k8s.io/v1  (APIResourceList); read-only here
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "events.k8s.io/v1",
+        "resources": [_res("events", "Event", True, _READ, ["ev"], "event")],
     }
 
 
@@ -103,9 +129,8 @@ def api_versions(address: str) -> dict[str, Any]:
 
 def api_groups() -> dict[str, Any]:
     # GET /apis  (APIGroupList)
-    version = {"groupVersion": "apps/v1", "version": "v1"}
-    return {
-        "kind": "APIGroupList",
-        "apiVersion": "v1",
-        "groups": [{"name": "apps", "versions": [version], "preferredVersion": version}],
-    }
+    groups = []
+    for name in ("apps", "events.k8s.io"):
+        version = {"groupVersion": f"{name}/v1", "version": "v1"}
+        groups.append({"name": name, "versions": [version], "preferredVersion": version})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}

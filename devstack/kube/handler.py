@@ -11,12 +11,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devstack.kube import patch, table
-from devstack.kube.objects import KINDS, status
+from devstack.kube.logs import serve_log
+from devstack.kube.objects import KINDS, event_v1, status
 from devstack.kube.store import Conflict, Expired, Filter
 from devstack.local_http import QuietHandler
 
-PREFIXES = {"/api/v1": "v1", "/apis/apps/v1": "apps/v1"}
+EVENTS_V1 = "/apis/events.k8s.io/v1"  # read-only view of the same events
+PREFIXES = {"/api/v1": "v1", "/apis/apps/v1": "apps/v1", EVENTS_V1: "events.k8s.io/v1"}
+_V1_FIELDS = {"regarding.": "involvedObject.", "note": "message"}  # events.k8s.io -> core
 _OPEN = ("/version", "/healthz", "/livez", "/readyz")  # readable without a token (public-info)
+_WORKLOADS = ("deployments", "statefulsets", "daemonsets")  # PATCH/PUT-able here
+_SUBRESOURCES = {
+    "scale": ("deployments", "statefulsets"),
+    "status": ("deployments", "statefulsets", "daemonsets", "replicasets", "pods"),
+    "log": ("pods",),
+}
 
 
 def _group(resource: str) -> str:
@@ -37,6 +46,7 @@ def _listed(item: dict[str, Any]) -> dict[str, Any]:
 
 def _scale(deploy: dict[str, Any]) -> dict[str, Any]:
     # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#get-read-scale-of-the-specified-deployment
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/stateful-set-v1/#get-read-scale-of-the-specified-statefulset
     meta = deploy["metadata"]
     labels = deploy["spec"]["selector"].get("matchLabels", {})
     return {
@@ -53,6 +63,9 @@ def _scale(deploy: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_NOT_ALLOWED = status(405, "MethodNotAllowed", "the server does not allow this method")
+
+
 class KubeHandler(QuietHandler):
     api: Any  # the KubeApiServer, set by KubeApiServer.handler()
 
@@ -66,7 +79,7 @@ class KubeHandler(QuietHandler):
         body = self.rfile.read(length) if length else b""
         self.api.log(self.command, self.path, self.headers, body)
         path = parts.path.rstrip("/") or "/"
-        if path not in _OPEN and self.headers.get("Authorization") != f"Bearer {self.api.token}":
+        if path not in _OPEN and not self._authenticated():
             self._json(401, status(401, "Unauthorized", "Unauthorized"))
             return
         if self.command == "GET" and (doc := self.api.discovery(path)) is not None:
@@ -76,6 +89,10 @@ class KubeHandler(QuietHandler):
             self.send_reply(200, b"ok", [("Content-Type", "text/plain; charset=utf-8")])
             return
         route = self._route(path)
+        self.view = event_v1 if path.startswith(EVENTS_V1 + "/") else None
+        if self.view is not None and self.command != "GET":
+            self._json(405, _NOT_ALLOWED)
+            return
         if route is None:
             self._json(
                 404, status(404, "NotFound", "the server could not find the requested resource")
@@ -84,6 +101,17 @@ class KubeHandler(QuietHandler):
         code, reply = self._dispatch(*route, body)
         if reply is not None:
             self._json(code, reply)
+
+    def _authenticated(self) -> bool:
+        """A bearer token, or a client certificate the server's client CA signed
+        (https://kubernetes.io/docs/reference/access-authn-authz/authentication/#x509-client-certificates).
+        With ssl.CERT_OPTIONAL the TLS layer has verified any certificate it let through."""
+        if self.headers.get("Authorization") == f"Bearer {self.api.token}":
+            return True
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        peer = getpeercert() if getpeercert is not None else None
+        subject = dict(item for rdn in (peer or {}).get("subject", ()) for item in rdn)
+        return bool(subject.get("commonName")) and self.headers.get("Authorization") is None
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
@@ -98,13 +126,16 @@ class KubeHandler(QuietHandler):
         if segs[0] == "namespaces" and len(segs) >= 3:
             ns, segs = segs[1], segs[2:]
         resource = segs[0]
-        if resource not in KINDS or KINDS[resource][0] != PREFIXES[prefix] or len(segs) > 3:
+        version = PREFIXES[prefix]
+        if version == "events.k8s.io/v1" and resource == "events":
+            version = "v1"
+        if resource not in KINDS or KINDS[resource][0] != version or len(segs) > 3:
             return None
         if ns is not None and not KINDS[resource][2]:
             return None
         name = segs[1] if len(segs) > 1 else None
         sub = segs[2] if len(segs) > 2 else None
-        if sub not in (None, "scale", "status") or (sub == "scale" and resource != "deployments"):
+        if sub is not None and resource not in _SUBRESOURCES.get(sub, ()):
             return None
         return resource, ns, name, sub
 
@@ -123,25 +154,39 @@ class KubeHandler(QuietHandler):
         current = store.get(resource, key_ns, name)
         if current is None:
             return _not_found(resource, name)
+        if sub == "log":
+            return serve_log(self, key_ns, name) if method == "GET" else (405, _NOT_ALLOWED)
         if method == "GET" and sub is None and table.wants_table(self.headers.get("Accept", "")):
             return 200, table.table(resource, [current], {"resourceVersion": str(store.rv)})
+        if method == "GET" and self.view is not None:
+            return 200, self.view(current)
         if method == "GET":
             return 200, _scale(current) if sub == "scale" else current
         if method == "DELETE" and sub is None:
             # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#delete-delete-a-pod
-            return 200, store.delete(resource, key_ns, name)
-        if method in ("PATCH", "PUT") and resource == "deployments":
-            return self._modify(current, sub, body)
-        return 405, status(405, "MethodNotAllowed", "the server does not allow this method")
+            with store.lock:
+                gone = store.delete(resource, key_ns, name)
+                if resource == "pods" and gone is not None:
+                    self.api.controller.kubelet.killed(gone)
+            return 200, gone
+        if method in ("PATCH", "PUT") and resource in _WORKLOADS and sub != "log":
+            return self._modify(resource, current, sub, body)
+        return 405, _NOT_ALLOWED
 
     # --- list and watch -----------------------------------------------------------
 
     def _filter(self, ns: str | None) -> Filter:
-        return Filter(ns, self.query.get("labelSelector"), self.query.get("fieldSelector"))
+        fields = self.query.get("fieldSelector")
+        if self.view is not None and fields:
+            for new, old in _V1_FIELDS.items():
+                fields = fields.replace(new, old)
+        return Filter(ns, self.query.get("labelSelector"), fields)
 
     def _list(self, resource: str, ns: str | None) -> tuple[int, Any]:
         # https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks
         api_version, kind, _ = KINDS[resource]
+        if self.view is not None:
+            api_version = "events.k8s.io/v1"
         try:
             limit = int(self.query.get("limit") or 0)
             rv, items, token, rest = self.api.store.page(
@@ -166,7 +211,7 @@ class KubeHandler(QuietHandler):
             "kind": f"{kind}List",
             "apiVersion": api_version,
             "metadata": meta,
-            "items": [_listed(i) for i in items],
+            "items": [_listed(self.view(i) if self.view else i) for i in items],
         }
 
     def _chunk(self, event: dict[str, Any]) -> None:
@@ -190,7 +235,7 @@ class KubeHandler(QuietHandler):
             if start == "0":  # "start at any": synthetic ADDED for what exists now
                 cursor, items = store.list(resource, match)
                 for item in items:
-                    self._chunk({"type": "ADDED", "object": item})
+                    self._chunk({"type": "ADDED", "object": self.view(item) if self.view else item})
             else:
                 cursor = int(start)
             last_mark = time.monotonic()
@@ -211,7 +256,8 @@ class KubeHandler(QuietHandler):
                     break
                 for event in events:
                     if event.resource == resource and match(event.obj):
-                        self._chunk({"type": event.type, "object": event.obj})
+                        obj = self.view(event.obj) if self.view else event.obj
+                        self._chunk({"type": event.type, "object": obj})
                 cursor = now_rv
                 if bookmarks and time.monotonic() - last_mark >= api.bookmark_interval:
                     mark = {
@@ -246,7 +292,9 @@ class KubeHandler(QuietHandler):
         except Conflict as exc:
             return 409, status(409, "AlreadyExists", str(exc))
 
-    def _modify(self, current: dict[str, Any], sub: str | None, body: bytes) -> tuple[int, Any]:
+    def _modify(
+        self, resource: str, current: dict[str, Any], sub: str | None, body: bytes
+    ) -> tuple[int, Any]:
         # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/#patch-partially-update-the-specified-deployment
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         target = _scale(current) if sub == "scale" else current
@@ -271,7 +319,7 @@ class KubeHandler(QuietHandler):
             return 409, status(
                 409,
                 "Conflict",
-                "Operation cannot be fulfilled on deployments.apps "
+                f"Operation cannot be fulfilled on {resource}.apps "
                 f'"{current["metadata"]["name"]}": the object has been modified; '
                 "please apply your changes to the latest version and try again",
             )
@@ -284,5 +332,5 @@ class KubeHandler(QuietHandler):
             result["spec"] = changed.get("spec", current["spec"])
             for key in ("labels", "annotations"):
                 result["metadata"][key] = (changed.get("metadata") or {}).get(key) or {}
-        saved = self.api.store.update("deployments", result)
+        saved = self.api.store.update(resource, result)
         return 200, _scale(saved) if sub == "scale" else saved

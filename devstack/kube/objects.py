@@ -21,7 +21,10 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "events": ("v1", "Event", True),
     "deployments": ("apps/v1", "Deployment", True),
     "replicasets": ("apps/v1", "ReplicaSet", True),
+    "statefulsets": ("apps/v1", "StatefulSet", True),
+    "daemonsets": ("apps/v1", "DaemonSet", True),
 }
+NODES = ("node-1", "node-2")  # the fixed node list pods are scheduled on
 
 
 def now_iso() -> str:
@@ -96,6 +99,7 @@ def deployment(
     max_surge: int | str = "25%",
     max_unavailable: int | str = "25%",
     labels: dict[str, str] | None = None,
+    containers: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/
     labels = labels or {"app": name}
@@ -108,12 +112,7 @@ def deployment(
             "selector": {"matchLabels": dict(labels)},
             "template": {
                 "metadata": {"labels": dict(labels)},
-                "spec": {
-                    "containers": [
-                        {"name": name, "image": image, "imagePullPolicy": "IfNotPresent"}
-                    ],
-                    "restartPolicy": "Always",
-                },
+                "spec": pod_spec(containers or [(name, image)]),
             },
             "strategy": {
                 "type": "RollingUpdate",
@@ -123,6 +122,16 @@ def deployment(
             "progressDeadlineSeconds": progress_deadline,
         },
         "status": {},
+    }
+
+
+def pod_spec(containers: list[tuple[str, str]]) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#PodSpec
+    return {
+        "containers": [
+            {"name": n, "image": i, "imagePullPolicy": "IfNotPresent"} for n, i in containers
+        ],
+        "restartPolicy": "Always",
     }
 
 
@@ -162,45 +171,148 @@ def replicaset(deploy: dict[str, Any], hash_: str, revision: int) -> dict[str, A
     }
 
 
-def pod(rs: dict[str, Any]) -> dict[str, Any]:
+def pod(
+    owner: dict[str, Any],
+    name: str | None = None,
+    node: str = NODES[0],
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
     # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/
-    template = copy.deepcopy(rs["spec"]["template"])
+    template = copy.deepcopy(owner["spec"]["template"])
     containers = template["spec"]["containers"]
     return {
         "kind": "Pod",
         "apiVersion": "v1",
         "metadata": {
-            "name": f"{rs['metadata']['name']}-{suffix()}",
-            "namespace": rs["metadata"]["namespace"],
-            "labels": dict(template["metadata"].get("labels", {})),
+            "name": name or f"{owner['metadata']['name']}-{suffix()}",
+            "namespace": owner["metadata"]["namespace"],
+            "labels": {**template["metadata"].get("labels", {}), **(labels or {})},
             "annotations": dict(template["metadata"].get("annotations", {})),
-            "ownerReferences": [owner_ref(rs)],
+            "ownerReferences": [owner_ref(owner)],
         },
-        "spec": {**template["spec"], "nodeName": "emulator-node"},
-        "status": {
-            "phase": "Pending",
-            "conditions": [{"type": "PodScheduled", "status": "True"}],
-            "containerStatuses": [
-                {
-                    "name": c["name"],
-                    "image": c["image"],
-                    "ready": False,
-                    "restartCount": 0,
-                    "started": False,
-                    "state": {"waiting": {"reason": "ContainerCreating"}},
-                }
-                for c in containers
-            ],
-            "qosClass": "BestEffort",
+        "spec": {**template["spec"], "nodeName": node, "schedulerName": "default-scheduler"},
+        "status": pending_status(containers, node),
+    }
+
+
+def pending_status(containers: list[dict[str, Any]], node: str) -> dict[str, Any]:
+    """PodStatus of a scheduled pod whose containers are still being created."""
+    return {
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_iso()}],
+        "hostIP": node_ip(node),
+        "containerStatuses": [
+            {
+                "name": c["name"],
+                "image": c["image"],
+                "imageID": "",
+                "ready": False,
+                "restartCount": 0,
+                "started": False,
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+                "lastState": {},
+            }
+            for c in containers
+        ],
+        "qosClass": "BestEffort",
+    }
+
+
+def node_ip(node: str) -> str:
+    digits = "".join(ch for ch in node if ch.isdigit()) or "1"
+    return f"172.18.0.{int(digits) % 250 + 2}"
+
+
+def image_id(image: str) -> str:
+    """containerStatuses[].imageID: the image's repo digest."""
+    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"docker.io/{repo}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+
+
+def container_id(pod_uid: str, name: str, restarts: int) -> str:
+    raw = f"{pod_uid}/{name}/{restarts}".encode()
+    return f"containerd://{hashlib.sha256(raw).hexdigest()}"
+
+
+def _set_spec(ns: str, name: str, image: str, replicas: int | None, containers, labels):
+    labels = labels or {"app": name}
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": dict(labels)},
+        "template": {
+            "metadata": {"labels": dict(labels)},
+            "spec": pod_spec(containers or [(name, image)]),
         },
+        "revisionHistoryLimit": 10,
+    }
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return {"name": name, "namespace": ns, "labels": dict(labels), "annotations": {}}, spec
+
+
+def statefulset(
+    ns: str,
+    name: str,
+    image: str,
+    replicas: int = 1,
+    *,
+    containers: list[tuple[str, str]] | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/stateful-set-v1/
+    meta, spec = _set_spec(ns, name, image, replicas, containers, labels)
+    spec.update(
+        serviceName=name,
+        podManagementPolicy="OrderedReady",
+        updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+        persistentVolumeClaimRetentionPolicy={"whenDeleted": "Retain", "whenScaled": "Retain"},
+    )
+    return {
+        "kind": "StatefulSet",
+        "apiVersion": "apps/v1",
+        "metadata": meta,
+        "spec": spec,
+        "status": {"replicas": 0, "availableReplicas": 0},
+    }
+
+
+def daemonset(
+    ns: str,
+    name: str,
+    image: str,
+    *,
+    containers: list[tuple[str, str]] | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/daemon-set-v1/
+    meta, spec = _set_spec(ns, name, image, None, containers, labels)
+    spec["updateStrategy"] = {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+    }
+    status = {
+        k: 0
+        for k in (
+            "currentNumberScheduled",
+            "desiredNumberScheduled",
+            "numberMisscheduled",
+            "numberReady",
+        )
+    }
+    return {
+        "kind": "DaemonSet",
+        "apiVersion": "apps/v1",
+        "metadata": meta,
+        "spec": spec,
+        "status": status,
     }
 
 
 def event(
     involved: dict[str, Any], reason: str, message: str, component: str, type_: str = "Normal"
 ) -> dict[str, Any]:
-    # https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/
-    # (core v1 Event, /api/v1/namespaces/{ns}/events)
+    # core v1 Event, /api/v1/namespaces/{ns}/events:
+    # https://kubernetes.io/docs/reference/generated/kubernetes-api/v1.30/#event-v1-core
+    # (events.k8s.io/v1 serves the same events in another shape: see event_v1)
     meta = involved["metadata"]
     stamp = now_iso()
     return {
@@ -228,4 +340,28 @@ def event(
         "eventTime": None,
         "reportingComponent": component,
         "reportingInstance": "",
+    }
+
+
+def event_v1(core: dict[str, Any]) -> dict[str, Any]:
+    """A core v1 Event as events.k8s.io/v1 shows it (the same stored object):
+    https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/"""
+    meta = core["metadata"]
+    first = core.get("firstTimestamp") or now_iso()
+    return {
+        "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "metadata": meta,
+        "eventTime": core.get("eventTime") or first.replace("Z", ".000000Z"),
+        "reason": core.get("reason", ""),
+        "note": core.get("message", ""),
+        "type": core.get("type", "Normal"),
+        "regarding": core["involvedObject"],
+        "reportingController": core.get("reportingComponent") or core["source"]["component"],
+        "reportingInstance": core.get("reportingInstance", ""),
+        "action": core.get("reason", ""),
+        "deprecatedSource": core.get("source", {}),
+        "deprecatedFirstTimestamp": first,
+        "deprecatedLastTimestamp": core.get("lastTimestamp") or first,
+        "deprecatedCount": core.get("count", 1),
     }

@@ -6,6 +6,11 @@
 
 Every mutating request is kept in `mutations` (method, path, content type and
 parsed body) and every request in `requests`, for tests to assert on.
+
+Seeding helpers (no HTTP, not recorded): add_namespace, add_deployment (also
+`containers=[(name, image), ...]` and `ready=True` for bulk), add_statefulset,
+add_daemonset, set_pod_log / append_pod_log; reads: deployment, pods, store.
+Pods are scheduled on `nodes` (default node-1, node-2).
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devstack.kube import discovery, objects
+from devstack.kube import bulk, discovery, objects
 from devstack.kube.controller import Controller
 from devstack.kube.handler import KubeHandler
-from devstack.kube.store import Store
+from devstack.kube.store import Filter, Store
 from devstack.local_http import LocalHttpServer
 
 
@@ -59,6 +64,7 @@ class KubeApiServer(LocalHttpServer):
         history: int = 1000,
         namespaces: tuple[str, ...] = ("default", "kube-system"),
         tls_dir: Path | str | None = None,
+        nodes: tuple[str, ...] = objects.NODES,
     ) -> None:
         super().__init__()
         self.token = token
@@ -68,7 +74,8 @@ class KubeApiServer(LocalHttpServer):
         self.bookmark_interval = bookmark_interval
         self.watch_timeout = watch_timeout
         self.store = Store(history)
-        self.controller = Controller(self.store, ready_delay=ready_delay)
+        self.controller = Controller(self.store, ready_delay=ready_delay, nodes=nodes)
+        self.logs = self.controller.logs
         self.mutations: list[Mutation] = []
         self.requests: list[Seen] = []
         self.stopping = threading.Event()
@@ -106,7 +113,18 @@ class KubeApiServer(LocalHttpServer):
             make_test_certificates(self.tls_dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.tls_dir / "server-cert.pem", self.tls_dir / "server-key.pem")
+        # client certificates signed by the same throwaway CA authenticate too (kube-apiserver
+        # --client-ca-file); a client without one still connects and may send a token
+        context.load_verify_locations(self.tls_dir / "ca.pem")
+        context.verify_mode = ssl.CERT_OPTIONAL
         return context
+
+    @property
+    def client_cert(self) -> tuple[Path, Path] | None:
+        """(certificate, key) of a client the server accepts (CN=client); after start()."""
+        if self.tls_dir is None:
+            return None
+        return self.tls_dir / "cert.pem", self.tls_dir / "key.pem"
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -117,13 +135,75 @@ class KubeApiServer(LocalHttpServer):
     def add_namespace(self, name: str) -> dict[str, Any]:
         return self.store.create("namespaces", objects.namespace(name))
 
-    def add_deployment(self, ns: str, name: str, image: str, replicas: int = 1, **kw: Any):
+    def _namespace(self, ns: str) -> None:
         if self.store.get("namespaces", "", ns) is None:
             self.add_namespace(ns)
-        return self.store.create("deployments", objects.deployment(ns, name, image, replicas, **kw))
+
+    def add_deployment(
+        self,
+        ns: str,
+        name: str,
+        image: str,
+        replicas: int = 1,
+        *,
+        ready: bool = False,
+        containers: list[tuple[str, str]] | None = None,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """`containers=[("app", "img:1"), ("sidecar", "img2:1")]` replaces the one
+        container NAME/image; `ready=True` also writes the ReplicaSet and Running,
+        Ready pods at once (bulk seeding: no events, nothing for the controller to do)."""
+        self._namespace(ns)
+        spec = objects.deployment(ns, name, image, replicas, containers=containers, **kw)
+        with self.store.lock:  # the controller must not see the Deployment alone
+            made = self.store.create("deployments", spec)
+            return bulk.ready_deployment(self, made) if ready else made
+
+    def add_statefulset(
+        self,
+        ns: str,
+        name: str,
+        image: str,
+        replicas: int = 1,
+        *,
+        containers: list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        self._namespace(ns)
+        sts = objects.statefulset(ns, name, image, replicas, containers=containers)
+        return self.store.create("statefulsets", sts)
+
+    def add_daemonset(
+        self, ns: str, name: str, image: str, *, containers: list[tuple[str, str]] | None = None
+    ) -> dict[str, Any]:
+        self._namespace(ns)
+        return self.store.create(
+            "daemonsets", objects.daemonset(ns, name, image, containers=containers)
+        )
 
     def deployment(self, ns: str, name: str) -> dict[str, Any] | None:
         return self.store.get("deployments", ns, name)
+
+    def pods(self, ns: str | None = None, **labels: str) -> list[dict[str, Any]]:
+        """Pods (of one namespace, with these labels), sorted by namespace and name."""
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        return self.store.list("pods", Filter(ns, selector))[1]
+
+    def _pod_uid(self, ns: str, pod: str) -> str:
+        found = self.store.get("pods", ns, pod)
+        if found is None:
+            raise KeyError(f"no pod {ns}/{pod}")
+        return found["metadata"]["uid"]
+
+    def set_pod_log(
+        self, ns: str, pod: str, container: str, lines: list[str], *, previous: bool = False
+    ) -> None:
+        """The log of a container's current (or previous) run, instead of synthetic
+        lines; any text, escape sequences and markup included."""
+        self.logs.set(self._pod_uid(ns, pod), container, list(lines), previous)
+
+    def append_pod_log(self, ns: str, pod: str, container: str, *lines: str) -> None:
+        """More lines for the current run (a follower sees them arrive)."""
+        self.logs.append(self._pod_uid(ns, pod), container, list(lines))
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[Mutation]:
         with self._log_lock:
@@ -156,6 +236,7 @@ class KubeApiServer(LocalHttpServer):
             "/api/v1": discovery.core_v1(),
             "/apis": discovery.api_groups(),
             "/apis/apps/v1": discovery.apps_v1(),
+            "/apis/events.k8s.io/v1": discovery.events_v1(),
         }.get(path.rstrip("/") or "/")
 
     def handler(self) -> type[BaseHTTPRequestHandler]:

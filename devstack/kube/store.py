@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import marshal
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -19,7 +20,12 @@ from typing import Any
 
 from devstack.kube.objects import KINDS, new_uid, now_iso
 
-_GENERATION = ("deployments", "replicasets")  # objects whose spec changes bump generation
+_GENERATION = (
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+)  # objects whose spec changes bump generation
 
 
 class Expired(Exception):
@@ -36,6 +42,15 @@ class WatchEvent:
     type: str  # ADDED / MODIFIED / DELETED
     resource: str
     obj: dict[str, Any]
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of JSON-shaped data; marshal's C round trip is several times
+    faster than copy.deepcopy, which matters with thousands of pods."""
+    try:
+        return marshal.loads(marshal.dumps(obj))
+    except ValueError:  # not plain data
+        return copy.deepcopy(obj)
 
 
 def parse_selector(text: str | None) -> list[tuple[str, str, str | None]]:
@@ -124,12 +139,17 @@ class Store:
     def get(self, resource: str, ns: str, name: str) -> dict[str, Any] | None:
         with self.lock:
             obj = self._objects[resource].get((ns, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            return clone(obj) if obj is not None else None
+
+    def peek(self, resource: str) -> list[dict[str, Any]]:
+        """The stored objects themselves, for a caller holding `lock` that only reads."""
+        with self.lock:
+            return list(self._objects[resource].values())
 
     def list(self, resource: str, match: Filter | None = None) -> tuple[int, list[dict[str, Any]]]:
         with self.lock:
             items = [
-                copy.deepcopy(obj)
+                clone(obj)
                 for _, obj in sorted(self._objects[resource].items())
                 if match is None or match(obj)
             ]
@@ -153,7 +173,7 @@ class Store:
             keys = sorted(k for k, obj in self._objects[resource].items() if match(obj))
             keys = [k for k in keys if k > after]
             chunk = keys[:limit] if limit > 0 else keys
-            items = [copy.deepcopy(self._objects[resource][k]) for k in chunk]
+            items = [clone(self._objects[resource][k]) for k in chunk]
             rest = len(keys) - len(chunk)
             return list_rv, items, encode_continue(list_rv, chunk[-1]) if rest else "", rest
 
@@ -174,14 +194,14 @@ class Store:
     def _record(self, type_: str, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
-        self._history.append(WatchEvent(self.rv, type_, resource, copy.deepcopy(obj)))
+        self._history.append(WatchEvent(self.rv, type_, resource, clone(obj)))
         while len(self._history) > self.history_limit:
             self.compacted = self._history.popleft().rv
         self.changed.notify_all()
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         if KINDS[resource][2]:
             ns = meta.setdefault("namespace", "default")
@@ -200,7 +220,7 @@ class Store:
 
     def update(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store a new version; a no-op (no event, same rv) when nothing changed."""
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
         with self.lock:
@@ -209,7 +229,7 @@ class Store:
                 raise KeyError(key)
             meta["resourceVersion"] = old["metadata"]["resourceVersion"]
             if obj == old:
-                return copy.deepcopy(old)
+                return clone(old)
             if resource in _GENERATION and obj.get("spec") != old.get("spec"):
                 meta["generation"] = old["metadata"].get("generation", 1) + 1
             self._objects[resource][key] = obj

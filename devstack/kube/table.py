@@ -57,6 +57,37 @@ def _deployment(d: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _template(obj: dict[str, Any]) -> list[str]:
+    containers = obj["spec"]["template"]["spec"]["containers"]
+    return [",".join(c["name"] for c in containers), ",".join(c["image"] for c in containers)]
+
+
+def _statefulset(sts: dict[str, Any]) -> list[Any]:
+    st = sts.get("status", {})
+    return [
+        f"{st.get('readyReplicas', 0)}/{sts['spec'].get('replicas', 1)}",
+        human_age(sts["metadata"].get("creationTimestamp")),
+        *_template(sts),
+    ]
+
+
+def _daemonset(ds: dict[str, Any]) -> list[Any]:
+    st, spec = ds.get("status", {}), ds["spec"]
+    selector = spec["template"]["spec"].get("nodeSelector") or {}
+    labels = spec["selector"].get("matchLabels", {})
+    return [
+        st.get("desiredNumberScheduled", 0),
+        st.get("currentNumberScheduled", 0),
+        st.get("numberReady", 0),
+        st.get("updatedNumberScheduled", 0),
+        st.get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+        human_age(ds["metadata"].get("creationTimestamp")),
+        *_template(ds),
+        ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+    ]
+
+
 def _replicaset(rs: dict[str, Any]) -> list[Any]:
     st = rs.get("status", {})
     return [
@@ -74,6 +105,8 @@ def _pod(pod: dict[str, Any]) -> list[Any]:
         _pod_status(pod),
         sum(c.get("restartCount", 0) for c in statuses),
         human_age(pod["metadata"].get("creationTimestamp")),
+        pod["status"].get("podIP") or "<none>",
+        pod["spec"].get("nodeName") or "<none>",
     ]
 
 
@@ -116,8 +149,34 @@ PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[
         _replicaset,
     ),
     "pods": (
-        [_col("Ready"), _col("Status"), _col("Restarts", "integer"), _col("Age")],
+        [
+            _col("Ready"),
+            _col("Status"),
+            _col("Restarts", "integer"),
+            _col("Age"),
+            _col("IP", priority=1),
+            _col("Node", priority=1),
+        ],
         _pod,
+    ),
+    "statefulsets": (
+        [_col("Ready"), _col("Age"), _col("Containers", priority=1), _col("Images", priority=1)],
+        _statefulset,
+    ),
+    "daemonsets": (
+        [
+            _col("Desired", "integer"),
+            _col("Current", "integer"),
+            _col("Ready", "integer"),
+            _col("Up-to-date", "integer"),
+            _col("Available", "integer"),
+            _col("Node Selector"),
+            _col("Age"),
+            _col("Containers", priority=1),
+            _col("Images", priority=1),
+            _col("Selector", priority=1),
+        ],
+        _daemonset,
     ),
     "namespaces": ([_col("Status"), _col("Age")], _namespace),
     "events": (
