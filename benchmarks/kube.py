@@ -219,20 +219,19 @@ class Bench:
         return None
 
     def churn(self, stop: threading.Event, per_second: float) -> None:
-        pods = [
-            (ns, name)
-            for server in self.servers.values()
-            for (ns, name) in server.pod_names()[:200]
-        ]
+        """Delete pods at `per_second`; their ReplicaSets make new ones."""
         servers = list(self.servers.values())
+        names: list[list[tuple[str, str]]] = [[] for _ in servers]
         i = 0
         while not stop.wait(1.0 / per_second):
-            server = servers[i % len(servers)]
-            names = server.pod_names()
-            if names:
-                server.delete_pod(*names[i % len(names)])
+            k = i % len(servers)
+            if not names[k]:
+                names[k] = [
+                    (p["metadata"]["namespace"], p["metadata"]["name"]) for p in servers[k].pods()
+                ]
+                random.shuffle(names[k])
+            servers[k].store.delete("pods", *names[k].pop())
             i += 1
-        del pods
 
     def cpu(self, opsdash: PtyRun, kubectls: list[PtyRun], seconds: float) -> dict[str, float]:
         ours = CpuWindow(lambda: tree(opsdash.proc.pid))

@@ -71,7 +71,10 @@ class LocalHttpServer:
                 self._httpd.socket, server_side=True, do_handshake_on_connect=False
             )
         threading.Thread(
-            target=self._httpd.serve_forever, name=self.thread_name, daemon=True
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name=self.thread_name,
+            daemon=True,
         ).start()
         return self
 
