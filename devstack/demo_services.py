@@ -10,6 +10,7 @@
   challenger aliases.
 - Prometheus (devstack.prometheus_server) scraping an exporter whose fraud
   model has dropped below its breach threshold.
+- Kubernetes: two contexts on the API emulator (devstack.kube_demo).
 
 Everything listens on 127.0.0.1 and is stopped by `close()`. Stdlib only
 (plus opsdash's config records, to hand back ready-made source configs).
@@ -28,11 +29,13 @@ from typing import Any
 
 from devstack.buildbot_server import BuildbotServer
 from devstack.buildbot_server import available as buildbot_available
+from devstack.kube_demo import start_demo_clusters
 from devstack.mlflow_server import MlflowServer, mlflow_binary, seed
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
 from devstack.replay import ReplayServer, Reply
 from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.sources.github import GitHubConfig
+from opsdash.sources.kubernetes import KubernetesConfig
 from opsdash.sources.mlflow import MlflowConfig
 from opsdash.sources.prometheus import PrometheusConfig
 
@@ -174,10 +177,13 @@ class DemoServices:
         self.mlflow: MlflowServer | None = None
         self.exporter: Exporter | None = None
         self.prometheus: PrometheusServer | None = None
+        self.kube: dict[str, Any] = {}  # context -> its API emulator
+        self.kubeconfig: Path | None = None
         self._stack = contextlib.ExitStack()
 
     def start(self) -> DemoServices:
         try:
+            self.kube, self.kubeconfig = start_demo_clusters(self.base_dir, self._stack)
             self._start_github()
             if buildbot_available():
                 self._start_buildbot()
@@ -306,7 +312,17 @@ class DemoServices:
             if self.prometheus is not None
             else ()
         )
-        return (*pipelines, *mlflow, *prometheus)
+        kube = tuple(
+            KubernetesConfig(
+                name=context,
+                context=context,
+                kubeconfig=str(self.kubeconfig),
+                refresh=1.0,
+                timeout=5,
+            )
+            for context in self.kube
+        )
+        return (*kube, *pipelines, *mlflow, *prometheus)
 
     def close(self) -> None:
         self._stack.close()

@@ -68,12 +68,20 @@ TOKEN_VAR = "OPSDASH_DEMO_GITHUB_TOKEN"
 
 
 def service_tables(services: DemoServices) -> str:
-    """TOML for the demo's CI, MLflow and Prometheus sources (JSON strings are TOML strings)."""
+    """TOML for the demo's Kubernetes, CI, MLflow and Prometheus sources (JSON strings are TOML strings)."""
     configs = services.configs()
-    pipelines = [c for c in configs if c.kind not in ("mlflow", "prometheus")]
+    pipelines = [c for c in configs if c.kind not in ("mlflow", "prometheus", "kubernetes")]
+    kube = [c for c in configs if c.kind == "kubernetes"]
     mlflow = [c for c in configs if c.kind == "mlflow"]
     prometheus = [c for c in configs if c.kind == "prometheus"]
     out = []
+    for k in kube:
+        out += [
+            "[[kubernetes]]",
+            f"name = {json.dumps(k.name)}",
+            f"context = {json.dumps(k.context)}",
+        ]
+        out += [f"kubeconfig = {json.dumps(k.kubeconfig)}", "auto_undo = true", ""]
     for p in pipelines:
         out += [f"[[{p.provider}]]", f"name = {json.dumps(p.name)}", f"url = {json.dumps(p.url)}"]
         if p.provider == "github":
