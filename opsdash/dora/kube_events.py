@@ -110,7 +110,12 @@ def pod_trouble(pod: KubePod) -> str:
 
 
 def _finished_at(workload: KubeWorkload, now: datetime) -> datetime:
-    """When its rollout finished: the Progressing condition's time, else now."""
+    """When its rollout finished: the Progressing condition's time, else now.
+
+    A deploy is recorded at the earlier of this and when its revision was first
+    seen: watched live, the rollout's start, so trouble its new pods bring is
+    blamed on it, and a failed one's recovery counts from then; changed while
+    opsdash was away, the time the cluster gives."""
     for c in workload.conditions:
         if c.type == "Progressing" and c.reason in (
             "NewReplicaSetAvailable",
@@ -118,6 +123,14 @@ def _finished_at(workload: KubeWorkload, now: datetime) -> datetime:
         ):
             return not_after(c.updated, now)
     return now
+
+
+def _since(state: dict, now: datetime) -> datetime:
+    """When the pending revision was first seen (its rollout began)."""
+    try:
+        return min(datetime.fromisoformat(state["since"]), now)
+    except (KeyError, TypeError, ValueError):
+        return now
 
 
 @dataclass
@@ -227,7 +240,8 @@ def _watch_workload(
             rollback = images in seen
             if state.get("pending") and rollback:
                 # undone before its rollout finished: that deploy was rolled back
-                done += _settle(store, config, snapshot, service, w, state, "rolled back", now)
+                at = _since(state, now)
+                done += _settle(store, config, snapshot, service, w, state, "rolled back", at)
             seen = [s for s in [*seen, state.get("images")] if s and s != images][-KEEP_SEEN:]
             state = {
                 "rev": w.revision,
@@ -236,12 +250,13 @@ def _watch_workload(
                 "pending": "rollback" if rollback else "deploy",
                 "id": external_id(snapshot.kube_context or snapshot.context, w),
                 "version": version,
+                "since": iso(now),
             }
     elif images != state.get("images"):
         return [], False  # the spec changed, its revision not yet: wait for it
     if state.get("pending") and (w.rollout.finished or w.rollout is RolloutState.UNKNOWN):
         failed = w.rollout is RolloutState.FAILED
-        at = _finished_at(w, now)
+        at = min(_finished_at(w, now), _since(state, now))
         done += _settle(
             store, config, snapshot, service, w, state, "failed" if failed else "success", at
         )
@@ -267,6 +282,9 @@ def _deploys(
         lines, settled = _watch_workload(store, config, snapshot, service, w, now)
         done += lines
         memory.known[key] = (w.revision, w.containers, settled)
+    if len(memory.known) > len(snapshot.workloads):  # some were deleted: forget them
+        present = {f"kube:{w.key}" for w in snapshot.workloads}
+        memory.known = {k: v for k, v in memory.known.items() if k in present}
     return done
 
 
