@@ -347,3 +347,23 @@ def test_service_matches_workloads_by_name_and_label(tmp_path):
         ("payments", "pay:2"),
         ("shop", "shop/web:v2"),
     ]
+
+
+def test_an_unchanged_cluster_reads_nothing_back(tmp_path, monkeypatch):
+    store = Store(tmp_path / "db")
+    snapshot = cluster(web(), web(name="api"), pods=[pod()])
+    feed(store, snapshot, NOW)
+    feed(store, snapshot, NOW + timedelta(minutes=2))  # the clear grace passes
+
+    def no_reads(*_args, **_kw):
+        raise AssertionError("read the store for an unchanged workload")
+
+    monkeypatch.setattr(store, "watched_version", no_reads)
+    monkeypatch.setattr(store, "open_issue", no_reads)
+    monkeypatch.setattr(store, "close_issue", no_reads)
+    assert feed(store, snapshot, NOW + timedelta(minutes=3)) == []  # the same object
+    # a new snapshot with the same workloads: their versions are not read again
+    monkeypatch.undo()
+    monkeypatch.setattr(store, "watched_version", no_reads)
+    again = cluster(web(), web(name="api"), pods=[pod()])
+    assert feed(store, again, NOW + timedelta(minutes=4)) == []
