@@ -1,4 +1,5 @@
-"""Which service a container, Swarm service, CI source or model belongs to.
+"""Which service a container, Swarm service, Kubernetes workload, CI source or
+model belongs to.
 
 The Deployments panel groups deployment events by service; every place that
 records one (opsdash's own actions, the watchers, CI sources) names the
@@ -7,7 +8,12 @@ service the same way through these functions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from opsdash.config import Config, ServiceConfig
+
+if TYPE_CHECKING:
+    from opsdash.model.kube import KubeWorkload
 
 
 def _configured(config: Config, name: str, labels: dict[str, str]) -> ServiceConfig | None:
@@ -27,6 +33,21 @@ def service_of_container(config: Config, name: str, labels: dict[str, str]) -> s
 def service_of_swarm(config: Config, name: str, labels: dict[str, str] | None = None) -> str:
     configured = _configured(config, name, labels or {})
     return configured.name if configured is not None else name
+
+
+def service_of_workload(config: Config, workload: KubeWorkload) -> str:
+    """A [[service]] matching the workload, else its name.
+
+    `match_name` is tried on the name and on "namespace/name" (so "prod/*"
+    takes a namespace); `match_label` on its labels and its selector's
+    (app.kubernetes.io/name is often only in the selector).
+    """
+    labels = {**dict(workload.selector), **dict(workload.labels)}
+    names = (workload.name, f"{workload.namespace}/{workload.name}")
+    configured = next(
+        (s for s in config.services if any(s.matches(n, labels) for n in names)), None
+    )
+    return configured.name if configured is not None else workload.name
 
 
 def service_of_model(config: Config, model: str) -> str:

@@ -13,17 +13,21 @@ records:
   whose update completed with another image or ended in a rollback. opsdash's
   own redeploys are already recorded by the action runner and are not counted
   twice.
+- Kubernetes: a workload's new revision with other images once its rollout
+  finished (failed: ProgressDeadlineExceeded; a return to earlier images is a
+  rollback), by anyone, recorded once per revision.
 - Models: a serving alias that moved outside opsdash (any models source whose
   rows name the alias and the version it serves: MLflow's today).
 - Health issues: a service with an unhealthy, crash-looping or failed container,
-  a Swarm service short of replicas, a model metric in breach.
+  a Swarm service short of replicas, a crash-looping pod or a workload short
+  of available replicas, a model metric in breach.
 
 The version last seen of each watched thing is kept in the store
 (`watched_versions`): the first sight of something is remembered, not counted,
 since nobody knows when it was deployed.
 
 This module only routes: each snapshot type has its watcher (ci_events,
-docker_events, model_events), chosen by what the data is, never by the
+docker_events, kube_events, model_events), chosen by what the data is, never by the
 source's kind, so a new source returning one of these types is watched as is.
 """
 
@@ -35,10 +39,12 @@ from datetime import datetime
 from opsdash.config import Config
 from opsdash.dora.ci_events import watch_pipelines
 from opsdash.dora.docker_events import watch_docker
+from opsdash.dora.kube_events import watch_kubernetes
 from opsdash.dora.model_events import watch_models
 from opsdash.dora.seen import ACTING
 from opsdash.eventlog import event
 from opsdash.model import DockerSnapshot, PipelineSnapshot
+from opsdash.model.kube import ClusterSnapshot
 from opsdash.model.ml import ModelsSnapshot
 from opsdash.store import Store
 
@@ -50,6 +56,7 @@ WATCHERS: dict[type, Watcher] = {
     PipelineSnapshot: watch_pipelines,
     DockerSnapshot: watch_docker,
     ModelsSnapshot: watch_models,
+    ClusterSnapshot: watch_kubernetes,
 }
 
 
