@@ -59,7 +59,7 @@ def _replicaset_line(source: Cluster, workload: KubeWorkload) -> str:
             old += int(status.get("replicas") or 0)
     if not new:
         return ""
-    return new + (f"; old ReplicaSets: {old} pods left" if old else "")
+    return new + (f"; old ReplicaSets: {old} pod{'s' * (old != 1)} left" if old else "")
 
 
 def follow(

@@ -323,7 +323,6 @@ class KubeActions:
         w = followed.workload
         images = images_text(w.containers)
         if followed.state is RolloutState.COMPLETE:
-            progress("done", followed.message)
             return ActionResult(
                 True,
                 f"{w.ref}: {followed.message} (revision {w.revision}: {images})",
