@@ -74,10 +74,10 @@ class ActionFlow:
             self._threads.add(thread)
         thread.start()
 
-    def call_ui(self, fn: Callable[..., Any], *args: Any) -> None:
+    def call_ui(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `fn` on the UI thread if there still is one."""
         with contextlib.suppress(Exception):  # the app has exited or its terminal is gone
-            self.app.call_from_thread(fn, *args)
+            self.app.call_from_thread(fn, *args, **kwargs)
 
     # --- helpers ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ labels) and a scale to 0 are confirmed only by typing the name.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opsdash.actions.base import ActionError, ActionPlan
@@ -128,7 +129,7 @@ class ClusterFlow:
             dialog["edit_word"] = planned.edit_word
             if action == "scale":
                 dialog["edit_value"] = (value or "").strip()
-        self.flow.call_ui(self.flow._confirm, plan, planned.run, None, other, **dialog)
+        self.flow.call_ui(partial(self.flow._confirm, plan, planned.run, None, other, **dialog))
 
     def _ask(self, action: str, target: Target, needs: NeedsValue, early: ActionPlan) -> None:
         from opsdash.screens.actions import AskScreen
