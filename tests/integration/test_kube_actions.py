@@ -362,7 +362,7 @@ def test_a_deleted_pod_is_recreated(clusters, runner):
     assert pod.name not in names and len(names) == 2
 
 
-def test_an_unfinished_action_says_what_the_workload_does(clusters, runner, store):
+def test_an_unfinished_action_says_what_the_workload_does(clusters, runner, store, monkeypatch):
     """What the next start finds of an action whose opsdash died: its audit row
     (written when confirmed) and the facts to say where the workload is."""
     prod, _stage, config = clusters
@@ -382,6 +382,15 @@ def test_an_unfinished_action_says_what_the_workload_does(clusters, runner, stor
         assert interrupted_state(source, row.facts) == (
             'deployment/web: revision 1, complete: deployment "web" successfully rolled out'
         )
+        from opsdash.actions import recovery
+
+        monkeypatch.setattr(recovery, "_alive", lambda _row: False)  # its opsdash is gone
+        (item,) = recovery.find_interrupted(store, {}, {"prod": source})
+        assert item.now == (
+            "Kubernetes carries a started rollout on by itself; now deployment/web: revision 1,"
+            ' complete: deployment "web" successfully rolled out'
+        )
+        assert item.repair == recovery.CLOSE and item.last_step == "patch"
     finally:
         source.close()
 
