@@ -74,10 +74,10 @@ class ActionFlow:
             self._threads.add(thread)
         thread.start()
 
-    def call_ui(self, fn: Callable[..., Any], *args: Any) -> None:
+    def call_ui(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `fn` on the UI thread if there still is one."""
         with contextlib.suppress(Exception):  # the app has exited or its terminal is gone
-            self.app.call_from_thread(fn, *args)
+            self.app.call_from_thread(fn, *args, **kwargs)
 
     # --- helpers ------------------------------------------------------------------
 
@@ -196,9 +196,15 @@ class ActionFlow:
         self.app.call_from_thread(self._confirm, plan, run, cancel, other)
 
     def _confirm(
-        self, plan: ActionPlan, run, cancel, on_other: Callable[[str], None] | None
+        self,
+        plan: ActionPlan,
+        run,
+        cancel,
+        on_other: Callable[[str], None] | None,
+        **dialog: Any,
     ) -> None:
-        """Ask; `on_other` plans again when the user names another image or ref."""
+        """Ask; `on_other` plans again when the user names another image or ref.
+        `dialog`: more of ConfirmScreen's options (edit_word, edit_value, typed_reason)."""
 
         def answered(yes: bool | str | None) -> None:
             if isinstance(yes, str):
@@ -210,7 +216,8 @@ class ActionFlow:
                 self.runner.cancelled(plan)
                 self.app.notify("Cancelled; nothing was done.", timeout=2)
 
-        self.app.push_screen(ConfirmScreen(plan, image_editable=on_other is not None), answered)
+        screen = ConfirmScreen(plan, image_editable=on_other is not None, **dialog)
+        self.app.push_screen(screen, answered)
 
     # --- pipelines (r, F, c on a run; D on its source) ---------------------------------
 

@@ -86,7 +86,12 @@ class RecoveryFlow:
                 continue
         store = self.actions.runner.store
         acting = self.actions.runner.acting_services
-        items = [i for i in find_interrupted(store, engines) if i.target not in acting]
+        from opsdash.sources.capabilities import Cluster
+
+        sources = self.actions.poller.sources.values()
+        clusters = {s.context: s for s in sources if isinstance(s, Cluster)}
+        found = find_interrupted(store, engines, clusters)
+        items = [i for i in found if i.target not in acting]
         note_interrupted(store, items)
         for item in items:
             event(

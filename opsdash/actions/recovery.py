@@ -201,11 +201,26 @@ def _decide_simple(host: str, row: JournalRow, current: dict[str, Any] | None) -
     )
 
 
-def _decide_elsewhere(row: JournalRow) -> Interrupted:
-    """Swarm updates, alias moves and CI calls run on their servers: the record is
-    closed, saying the opsdash that started them went away."""
+def _decide_elsewhere(row: JournalRow, clusters: Mapping[str, Any] | None = None) -> Interrupted:
+    """Swarm updates, Kubernetes rollouts, alias moves and CI calls run on their
+    servers: the record is closed, saying the opsdash that started them went away
+    (and, for a Kubernetes context that is watched, what its workload does now)."""
     audit = row.audit
     facts = row.facts
+    source = (clusters or {}).get(facts.get("context", ""))
+    if facts.get("workload_kind") and source is not None:
+        from opsdash.actions.kubernetes import interrupted_state
+
+        try:
+            state = interrupted_state(source, facts)
+        except Exception as exc:  # noqa: BLE001 - one line; the record is closed anyway
+            state = f"not readable now ({' '.join(str(exc).split())[:120]})"
+        return _journaled(
+            row,
+            now=f"Kubernetes carries a started rollout on by itself; now {state}",
+            fix="close the record in the audit log",
+            repair=CLOSE,
+        )
     if audit.kind == "model" and facts.get("model") and facts.get("new_version"):
         return _journaled(
             row,
@@ -217,15 +232,23 @@ def _decide_elsewhere(row: JournalRow) -> Interrupted:
         )
     where = {
         "service": "Swarm carries a started update on by itself; see the service's UPDATE column",
+        "deployment": "Kubernetes carries a started rollout on by itself; see it in the cluster",
+        "statefulset": "Kubernetes carries a started rollout on by itself; see it in the cluster",
+        "daemonset": "Kubernetes carries a started rollout on by itself; see it in the cluster",
+        "pod": "Kubernetes finishes a started pod delete by itself",
         "model": "check the model's aliases: the move may lack its previous-version tag",
         "pipeline": "the CI server has the run; see the Pipelines panel",
     }.get(audit.kind, "check its state on its server")
     return _journaled(row, now=where, fix="close the record in the audit log", repair=CLOSE)
 
 
-def find_interrupted(store: Store | None, engines: Mapping[str, Any]) -> list[Interrupted]:
+def find_interrupted(
+    store: Store | None, engines: Mapping[str, Any], clusters: Mapping[str, Any] | None = None
+) -> list[Interrupted]:
     """Every unfinished action whose opsdash is gone. `engines`: Docker source
-    name -> docker.APIClient. An engine that does not answer is skipped."""
+    name -> docker.APIClient. An engine that does not answer is skipped.
+    `clusters`: Kubernetes context -> its source (a `Cluster`), to say where an
+    interrupted rollout is now."""
     rows = [r for r in (store.unfinished_actions() if store else []) if not _alive(r)]
     found: list[Interrupted] = []
     handled: set[int] = set()
@@ -253,7 +276,7 @@ def find_interrupted(store: Store | None, engines: Mapping[str, Any]) -> list[In
                 found.append(_decide_redeploy(host, mark, None))
     for row in rows:
         if row.audit.kind != "container" and (row.audit.id or 0) not in handled:
-            found.append(_decide_elsewhere(row))
+            found.append(_decide_elsewhere(row, clusters))
     return found
 
 

@@ -29,7 +29,8 @@ def plan_text(plan: ActionPlan) -> Text:
     text.append_text(literal(f"{plan.kind} {plan.target} on {plan.host}"))
     text.append("\n")
     if plan.old_image or plan.new_image:
-        text.append("Version " if plan.kind == "model" else "Image   ", style="bold")
+        label = {"model": "Version "}.get(plan.kind, "Image   ")
+        text.append("Replicas" if plan.action == "scale" else label, style="bold")
         text.append_text(literal(plan.old_image or "?"))
         if plan.old_digest:
             text.append_text(literal(f" ({plan.old_digest[:19]})", "dim"))
@@ -40,7 +41,7 @@ def plan_text(plan: ActionPlan) -> Text:
                 text.append_text(literal(f" ({plan.new_digest[:19]})", "dim"))
         text.append("\n")
     if plan.ref:
-        text.append("Ref     ", style="bold")
+        text.append("Revision" if plan.action == "undo" else "Ref     ", style="bold")
         text.append_text(literal(plan.ref, "bold"))
         text.append("\n")
     text.append("\nWhat will happen:\n", style="bold")
@@ -55,7 +56,9 @@ class ConfirmScreen(ModalScreen[bool | str]):
 
     For a redeploy, `i` lets the user name another image (for a pipeline
     deploy, another ref); the dialog then dismisses with that value so the flow
-    can plan (and ask) again.
+    can plan (and ask) again. `edit_word` and `edit_value` name what `i` edits
+    when it is not an image or a ref (a replica count). `typed_reason`: the name
+    must be typed for this change even on an unprotected target (scale to 0).
     """
 
     BINDINGS = [
@@ -67,14 +70,28 @@ class ConfirmScreen(ModalScreen[bool | str]):
     AUTO_FOCUS = ""  # y and n are keys here, not text: nothing takes focus by itself
 
     def __init__(
-        self, plan: ActionPlan, *, question: str | None = None, image_editable: bool = False
+        self,
+        plan: ActionPlan,
+        *,
+        question: str | None = None,
+        image_editable: bool = False,
+        edit_word: str = "",
+        edit_value: str | None = None,
+        typed_reason: str = "",
     ):
         super().__init__()
         self.plan = plan
         self.question = question
         self.image_editable = image_editable and question is None
-        self.edit_word = "ref" if plan.ref else "image"
-        self.edit_value = strip_unsafe(plan.ref or plan.new_image)  # as the Input holds it
+        self.edit_word = edit_word or ("ref" if plan.ref else "image")
+        value = edit_value if edit_value is not None else (plan.ref or plan.new_image)
+        self.edit_value = strip_unsafe(value)  # as the Input holds it
+        self.typed_reason = typed_reason
+
+    @property
+    def typed_only(self) -> bool:
+        """Only typing the name confirms (a protected target, or a change that says so)."""
+        return (self.plan.protected or bool(self.typed_reason)) and self.question is None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
@@ -82,11 +99,11 @@ class ConfirmScreen(ModalScreen[bool | str]):
             yield Static(literal(title, "bold"), id="confirm-title")
             if self.question is None:
                 yield Static(plan_text(self.plan), id="confirm-body")
-            if self.plan.protected and self.question is None:
-                yield Static(
-                    literal(f"{self.plan.target} is protected: type its name and press enter."),
-                    classes="warning",
-                )
+            if self.typed_only:
+                reason = self.typed_reason
+                if self.plan.protected:
+                    reason = f"{self.plan.target} is protected: type its name and press enter."
+                yield Static(literal(reason), classes="warning")
                 yield LiteralInput(placeholder=self.plan.target, id="confirm-name")
             else:
                 other = f"   i: another {self.edit_word}" * self.image_editable
@@ -96,15 +113,14 @@ class ConfirmScreen(ModalScreen[bool | str]):
                 yield LiteralInput(value=self.edit_value, id="confirm-image", classes="filter")
 
     def on_mount(self) -> None:
-        if self.plan.protected and self.question is None:
+        if self.typed_only:
             self.query_one("#confirm-name", Input).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Only typing the name confirms a protected target.
-        typed_only = self.plan.protected and self.question is None
         if action == "edit_image":
             return self.image_editable
-        return not (action == "answer" and parameters == (True,) and typed_only)
+        return not (action == "answer" and parameters == (True,) and self.typed_only)
 
     def action_edit_image(self) -> None:
         box = self.query_one("#confirm-image", Input)
@@ -130,6 +146,39 @@ class ConfirmScreen(ModalScreen[bool | str]):
         else:
             event.input.value = ""
             self.notify("The name does not match; nothing was done.", severity="warning")
+
+
+class AskScreen(ModalScreen[str | None]):
+    """One value an action needs before it can be planned (an image, a replica
+    count): enter gives it, esc cancels. The plan, with the exact change, is
+    confirmed in the ConfirmScreen that follows."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask-cancel")]
+
+    def __init__(self, title: str, prompt: str, value: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.prompt = prompt
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Static(literal(self.title_text, "bold"), id="ask-title")
+            yield Static(literal(self.prompt), id="ask-prompt")
+            yield LiteralInput(value=self.value, id="ask-value")
+            yield Static(Text("enter: plan it   esc: cancel", style="bold"), id="ask-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#ask-value", Input).focus()
+
+    @on(Input.Submitted, "#ask-value")
+    def _given(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if value:
+            self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class ProgressScreen(ModalScreen[None]):
