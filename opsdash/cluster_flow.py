@@ -91,10 +91,20 @@ class ClusterFlow:
             name=f"plan:{action}",
         )
 
+    def _service(self, target: Target) -> str:
+        """The [[service]] of a workload as the DORA watcher decides it, so opsdash's
+        own deploy and the revision the watcher sees are one deployment. A pod
+        delete deploys nothing: its pod's name is enough."""
+        from opsdash.model.kube import KubePod
+        from opsdash.services import service_of_workload
+
+        if isinstance(target, KubePod):
+            return target.name
+        return service_of_workload(self.flow.config, target)
+
     def _plan(self, action: str, target: Target, value: str | None, source: Any) -> None:
         """In a worker: read the cluster, build the plan, then confirm on the UI thread."""
         from opsdash.actions.kubernetes import KubeActions, NeedsValue
-        from opsdash.services import service_of_swarm
 
         early = self._early_plan(action, target, source)
         try:
@@ -120,7 +130,7 @@ class ClusterFlow:
         plan = replace(
             planned.plan,
             protected=self._protected(target),
-            service=service_of_swarm(self.flow.config, target.name, dict(target.labels)),
+            service=self._service(target),
         )
         other = None
         dialog: dict[str, Any] = {"typed_reason": planned.typed_reason}

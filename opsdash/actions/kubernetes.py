@@ -48,6 +48,7 @@ from opsdash.actions.kube_requests import (
     undo_request,
 )
 from opsdash.actions.kube_rollout import Followed, follow, follow_pod_replacement
+from opsdash.dora.kube_events import workload_version
 from opsdash.model.kube import KubePod, KubeWorkload, RolloutState
 from opsdash.sources.capabilities import Cluster
 
@@ -328,7 +329,7 @@ class KubeActions:
                 f"{w.ref}: {followed.message} (revision {w.revision}: {images})",
                 new_image=images,
                 deployed=deployed,
-                extra={"version": w.revision, "revision": w.revision},
+                extra={"version": workload_version(w), "revision": w.revision},
             )
         if followed.state is RolloutState.PAUSED:
             progress("done", followed.message)

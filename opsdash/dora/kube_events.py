@@ -49,14 +49,21 @@ from weakref import WeakKeyDictionary
 from opsdash.config import Config
 from opsdash.dora.docker_events import REVISION_LABEL
 from opsdash.dora.seen import ACTING, already_recorded, close_gone, iso, not_after, record
-from opsdash.model.kube import ClusterSnapshot, KubePod, KubeWorkload, RolloutState
+from opsdash.model.kube import (
+    WORKLOAD_KINDS,
+    ClusterSnapshot,
+    KubePod,
+    KubeWorkload,
+    RolloutState,
+)
 from opsdash.services import environment_of, service_of_workload
 from opsdash.store import DeploymentEvent, Store
 
 SOURCE = "kubernetes"
 ROLLBACK_SOURCE = "kubernetes-rollback"
-# What opsdash's Kubernetes actions record under ("<plan.kind>-<plan.action>").
-OWN_SOURCES = ("workload-",)
+# What opsdash's Kubernetes actions record under ("<plan.kind>-<plan.action>":
+# deployment-set-image, deployment-rollback, ...).
+OWN_SOURCES = tuple(f"{kind.lower()}-" for kind in WORKLOAD_KINDS)
 VERSION_LABEL = "app.kubernetes.io/version"
 WAITING_TROUBLE = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull"})
 SHORT_GRACE = timedelta(minutes=1)  # short of available replicas this long is trouble

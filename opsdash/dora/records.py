@@ -86,7 +86,7 @@ class Deploy:
     def rollback(self) -> bool:
         """A deliberate rollback (opsdash's rollback action, a Swarm or model
         rollback): it says the deploy before it needed immediate intervention."""
-        return self.source == "rollback" or self.source.endswith("-rollback")
+        return self.source == "rollback" or self.source.endswith(("-rollback", "-undo"))
 
 
 @dataclass(frozen=True, slots=True)

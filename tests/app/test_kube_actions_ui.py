@@ -142,7 +142,7 @@ async def test_a_protected_workload_needs_its_name_typed(tmp_path, cluster):
         web = await rolled_out(pilot, source)
         app.post_message(ClusterAction("restart", web))
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "web is protected: type its name" in screen_text(app)
+        await wait_for(pilot, lambda: "web is protected: type its name" in screen_text(app))
         await pilot.press("y")  # not a confirmation here: it is typed into the name box
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("does not match" in n for n in notes))

@@ -239,12 +239,12 @@ def test_own_action_is_not_counted_twice(tmp_path):
             "shop/web:v2",
             "",
             "success",
-            "workload-set-image",
+            "deployment-set-image",
             version=kube_events.workload_version(done.workloads[0]),
         )
     )
     assert feed(store, done, at + timedelta(seconds=20)) == []
-    assert [e.source for e in store.deployments()] == ["workload-set-image"]
+    assert [e.source for e in store.deployments()] == ["deployment-set-image"]
 
 
 def test_version_names_a_commit_when_it_can():
