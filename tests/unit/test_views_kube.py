@@ -82,7 +82,11 @@ def test_each_word_sets_one_part_of_the_view(command, expected):
 def test_every_alias_is_a_word():
     for alias in RESOURCE_ALIASES:
         view, error = apply_command(KubeView(), alias, CONTEXTS)
-        assert (not error and view != KubeView()) or alias in ("deploy",) or view.kind
+        assert not error
+        if RESOURCE_ALIASES[alias] == "Pod":
+            assert view.resource == "pods" and view.kind is None
+        else:
+            assert view.resource == "workloads" and view.kind == RESOURCE_ALIASES[alias]
 
 
 def test_clearing_and_all():
