@@ -93,6 +93,13 @@ WORKLOAD_COLUMNS: list[Column[KubeWorkload]] = [
         lambda w: (w.ready - w.desired, w.name),
     ),
     Column(
+        "rollout",
+        "ROLLOUT",
+        lambda w, _: rollout_text(w),
+        lambda w: (w.rollout is RolloutState.COMPLETE, w.rollout.value),
+        search=lambda w: w.rollout.value,
+    ),
+    Column(
         "updated",
         "UP-TO-DATE",
         lambda w, _: Text(str(w.updated), justify="right"),
@@ -103,13 +110,6 @@ WORKLOAD_COLUMNS: list[Column[KubeWorkload]] = [
         "AVAILABLE",
         lambda w, _: Text(str(w.available), justify="right"),
         lambda w: w.available - w.desired,
-    ),
-    Column(
-        "images",
-        "IMAGES",
-        lambda w, _: literal(short(", ".join(w.images), 40)),
-        lambda w: w.images,
-        search=lambda w: " ".join(w.images),
     ),
     Column(
         "revision",
@@ -124,11 +124,11 @@ WORKLOAD_COLUMNS: list[Column[KubeWorkload]] = [
         lambda w: _created_sort(w.created),
     ),
     Column(
-        "rollout",
-        "ROLLOUT",
-        lambda w, _: rollout_text(w),
-        lambda w: (w.rollout is RolloutState.COMPLETE, w.rollout.value),
-        search=lambda w: w.rollout.value,
+        "images",
+        "IMAGES",
+        lambda w, _: literal(short(", ".join(w.images), 40)),
+        lambda w: w.images,
+        search=lambda w: " ".join(w.images),
     ),
 ]
 
@@ -300,10 +300,9 @@ event_search_text = search_text(EVENT_COLUMNS)
 
 
 def workload_summary(w: KubeWorkload) -> Text:
-    """One line: kind/name in namespace (context), ready, images, rollout."""
-    text = literal(f"{w.kind} {w.namespace}/{w.name}", "bold")
-    text.append_text(literal(f"  ctx {w.context}", "dim"))
-    text.append(f"  ready {w.ready}/{w.desired}", style=_ready_style(w.ready, w.desired))
+    """One line under the workload's title (which names it): its replicas,
+    revision and rollout state."""
+    text = Text(f"ready {w.ready}/{w.desired}", style=_ready_style(w.ready, w.desired))
     text.append(f"  up-to-date {w.updated}  available {w.available}")
     if w.revision:
         text.append(f"  rev {w.revision}")

@@ -57,7 +57,7 @@ async def test_enter_opens_the_workload_of_a_source_named_otherwise_than_its_con
         events = table(screen, "events")
         assert column(events, 1) == ["Warning", "Normal"]  # newest first
         summary = str(screen.query_one("#workload-summary").render())
-        assert "Deployment shop/web" in summary and "ready 3/3" in summary
+        assert "ready 3/3" in summary and "complete" in summary
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
