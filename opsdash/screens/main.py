@@ -22,19 +22,14 @@ from opsdash.messages import (
     PipelineAction,
     RefreshNow,
     ShowAudit,
-    ShowDetails,
     ShowLogs,
-    ShowModel,
     ShowPodLogs,
-    ShowRecord,
     ShowRun,
-    ShowService,
-    ShowWorkload,
 )
 from opsdash.model import Container, PipelineRun, Service, SourceHealth
-from opsdash.model.deployments import ServiceDeployments
 from opsdash.model.kube import KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow
+from opsdash.screens.row_keys import CLUSTER_KEYS, opens
 from opsdash.sources.capabilities import RerunsRuns
 from opsdash.widgets.cluster_panel import ClusterPanel, ResourcePrompt
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
@@ -49,13 +44,6 @@ from opsdash.widgets.panels import (
     PipelinesPanel,
 )
 from opsdash.widgets.resource_table import ResourceTable
-
-# What r, R and u mean on a Kubernetes row: the container action's name -> the
-# cluster action's, by the row's type (a pod is deleted with `x`, in its panel).
-CLUSTER_KEYS: dict[type, dict[str, str]] = {
-    KubeWorkload: {"restart": "restart", "redeploy": "restart", "rollback": "undo"},
-    KubePod: {},
-}
 
 
 class MainScreen(Screen):
@@ -395,20 +383,8 @@ class MainScreen(Screen):
     @on(ResourceTable.Activated)
     def _open_details(self, event: ResourceTable.Activated) -> None:
         record = event.table.records.get(event.key)
-        if isinstance(record, Container):
-            self.post_message(ShowDetails(record))
-        elif isinstance(record, PipelineRun):
-            self.post_message(ShowRun(record))
-        elif isinstance(record, ModelRow):
-            self.post_message(ShowModel(record))
-        elif isinstance(record, ServiceDeployments):
-            self.post_message(ShowService(record))
-        elif isinstance(record, KubeWorkload):
-            self.post_message(ShowWorkload(record))
-        elif isinstance(record, KubePod):
-            self.post_message(ShowPodLogs(record))
-        elif record is not None:
-            self.post_message(ShowRecord(record))
+        if record is not None:
+            self.post_message(opens(record))
 
 
 def _no_source(run: PipelineRun | None) -> None:

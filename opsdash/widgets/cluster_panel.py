@@ -1,7 +1,7 @@
 """Panel 6: the workloads and pods of every Kubernetes context, in one list.
 
 One panel, two tables (workloads, pods), one shown at a time: the `:` prompt
-picks the resource, a kind, a namespace and a context (`opsdash.views.kube`
+picks the resource, a kind, a namespace and a context (`opsdash.views.kube_prompt`
 parses it). The panel keeps every context's snapshot and filters them here, so
 switching views costs no poll. Its own keys are the ones only Kubernetes rows
 have (scale, set image, delete a pod, a crashed container's previous log);
@@ -24,17 +24,8 @@ from opsdash.messages import ClusterAction, ShowPodLogs
 from opsdash.model import SourceHealth
 from opsdash.model.kube import ClusterSnapshot, KubePod, KubeWorkload, RolloutState
 from opsdash.safetext import literal, strip_unsafe
-from opsdash.views.kube import (
-    POD_COLUMNS,
-    PODS,
-    WORKLOAD_COLUMNS,
-    WORKLOADS,
-    KubeView,
-    apply_command,
-    pod_search_text,
-    prompt_words,
-    workload_search_text,
-)
+from opsdash.views.kube import POD_COLUMNS, WORKLOAD_COLUMNS, pod_search_text, workload_search_text
+from opsdash.views.kube_prompt import PODS, WORKLOADS, KubeView, apply_command, prompt_words
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.panels import FilterInput, Panel, status_line
 from opsdash.widgets.resource_table import KubeTable, ResourceTable

@@ -12,13 +12,11 @@ from opsdash.snapshot_output import snapshot_tables, summary
 from opsdash.views.kube import (
     POD_COLUMNS,
     WORKLOAD_COLUMNS,
-    KubeView,
-    apply_command,
     event_rows,
     pod_search_text,
-    prompt_words,
     workload_search_text,
 )
+from opsdash.views.kube_prompt import KubeView, apply_command, prompt_words
 from tests.kube_fakes import prod_records, staging_records, two_contexts
 
 CONTEXTS = ["gke_acme_prod", "staging"]
@@ -142,3 +140,15 @@ def test_check_line_and_snapshot_tables_per_context():
     assert [str(t.title) for t in tables] == ["kubernetes:prod: workloads", "kubernetes:prod: pods"]
     assert "CONTEXT" not in [str(c.header) for c in tables[0].columns]
     assert tables[1].row_count == 4
+
+
+def test_snapshot_json_holds_workloads_and_pods():
+    import json
+
+    from opsdash.model import to_jsonable
+
+    data = json.loads(json.dumps(to_jsonable(two_contexts()[1].poll())))
+    assert data["context"] == "staging"
+    assert [w["name"] for w in data["workloads"]] == ["web", "api"]
+    assert data["workloads"][0]["rollout"] == "failed"
+    assert data["pods"][0]["containers"][0]["reason"] == "ImagePullBackOff"
