@@ -114,5 +114,5 @@ def binding_groups(everywhere: Iterable[BindingType]) -> list[tuple[str, list[Bi
 
 
 def _pretty(keys: str) -> str:
-    names = {"slash": "/", "question_mark": "?", "escape": "esc"}
+    names = {"slash": "/", "question_mark": "?", "escape": "esc", "colon": ":"}
     return ", ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

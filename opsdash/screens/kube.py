@@ -251,9 +251,11 @@ def pod_logs_screen(source: Any | None, pod: KubePod, container: str, *, previou
         return source.pod_logs(pod, container, follow=not previous, previous=previous)
 
     which = " (previous)" if previous else ""
+    crashed = not previous and container in pod.crashed
     return LogsScreen(
         f"{pod.namespace}/{pod.name} {container}{which}",
         open_stream,
         file_name=f"{pod.name}-{container}{'-previous' if previous else ''}",
         ended="end of the previous log" if previous else "stream ended (the pod stopped?)",
+        previous=(lambda: ShowPodLogs(pod, container, previous=True)) if crashed else None,
     )

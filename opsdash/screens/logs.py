@@ -27,6 +27,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import get_current_worker
@@ -48,6 +49,7 @@ class LogsScreen(Screen):
         Binding("f", "toggle_follow", "Follow", id="logs-follow"),
         Binding("slash", "filter", "Filter", id="logs-filter"),
         Binding("w", "write", "Write to file", id="logs-write"),
+        Binding("P", "previous", "Previous log", id="logs-previous"),
         Binding("j", "scroll_down", "Down", show=False, id="logs-down"),
         Binding("k", "scroll_up", "Up", show=False, id="logs-up"),
     ]
@@ -59,15 +61,18 @@ class LogsScreen(Screen):
         *,
         file_name: str = "",
         ended: str = "stream ended",
+        previous: Callable[[], Message] | None = None,
     ):
         """`title`: what is shown after "Logs: " (literal); `file_name`: the
         stem `w` writes under (made safe); `ended`: what the title says when the
-        stream ends on its own."""
+        stream ends on its own; `previous`: the request `P` posts for the log of
+        the last crashed run (a pod container that restarted), if there is one."""
         super().__init__()
         self.title_text = title
         self.open_stream = open_stream
         self.file_name = file_name or title
         self.ended = ended
+        self.previous = previous
         self.lines: deque[str] = deque(maxlen=MAX_LINES)  # as read, escapes still in
         self.follow = True
         self.pattern: re.Pattern[str] | None = None
@@ -173,6 +178,13 @@ class LogsScreen(Screen):
             return
         self._close_stream()
         self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "previous" or self.previous is not None
+
+    def action_previous(self) -> None:
+        if self.previous is not None:
+            self.post_message(self.previous())
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow

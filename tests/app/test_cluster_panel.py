@@ -208,3 +208,19 @@ async def test_at_80x24_the_panel_is_a_tab_that_6_and_tab_reach():
             await pilot.pause()
             seen.add(screen.active_panel)
         assert 6 in seen
+
+
+async def test_help_lists_the_kubernetes_keys_where_they_are_declared():
+    from opsdash.screens.help import HelpScreen
+    from tests.pilot import screen_text
+
+    app = kube_app()
+    async with app.run_test(size=(160, 100)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        for binding_id in ("kube-resource", "kube-scale", "kube-delete", "kube-previous-log"):
+            assert binding_id in text
+        assert "workload-undo" in text and "picker-cancel" in text

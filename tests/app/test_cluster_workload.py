@@ -162,8 +162,13 @@ async def test_l_and_p_from_the_panel_open_the_pods_log_and_previous_log():
         assert isinstance(app.screen, MainScreen)
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen))
-        assert ("logs", "db-0", "db", False) in prod.calls
-        await pilot.press("escape")
+        await wait_for(pilot, lambda: ("logs", "db-0", "db", False) in prod.calls)
+        current = app.screen
+        await pilot.press("P")  # from its log: the previous run's
+        await wait_for(pilot, lambda: app.screen is not current)
+        assert isinstance(app.screen, LogsScreen) and app.screen.previous is None
+        await wait_for(pilot, lambda: prod.calls.count(("logs", "db-0", "db", True)) == 2)
+        await pilot.press("escape", "escape")
         notes = spy_notifications(app)
         await select_row(pilot, "kube-pods-table", lambda r: r.name == "db-1")
         await pilot.press("p")  # never restarted
