@@ -81,8 +81,6 @@ class ClusterPanel(Panel):
     TAKES: dict[str, type] = {
         "scale": KubeWorkload,
         "set-image": KubeWorkload,
-        "restart": KubeWorkload,
-        "undo": KubeWorkload,
         "delete": KubePod,
     }
 
