@@ -31,9 +31,11 @@ from opsdash.messages import (
     ShowDetails,
     ShowLogs,
     ShowModel,
+    ShowPodLogs,
     ShowRecord,
     ShowRun,
     ShowService,
+    ShowWorkload,
 )
 from opsdash.model import (
     Container,
@@ -42,6 +44,7 @@ from opsdash.model import (
     SourceResult,
 )
 from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
+from opsdash.model.kube import KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.screens.main import MainScreen
@@ -234,6 +237,12 @@ class OpsdashApp(LiteralTextApp):
     def on_show_service(self, message: ShowService) -> None:
         self.show_service(message.row)
 
+    def on_show_workload(self, message: ShowWorkload) -> None:
+        self.show_workload(message.workload)
+
+    def on_show_pod_logs(self, message: ShowPodLogs) -> None:
+        self.show_pod_logs(message.pod, message.container, previous=message.previous)
+
     def on_show_record(self, message: ShowRecord) -> None:
         self.show_record(message.record)
 
@@ -274,7 +283,48 @@ class OpsdashApp(LiteralTextApp):
     def show_logs(self, container: Container) -> None:
         from opsdash.screens.logs import LogsScreen
 
-        self.push_screen(LogsScreen(container, self._docker_source(container.host)))
+        source = self._docker_source(container.host)
+
+        def open_stream():
+            if source is None:
+                raise RuntimeError("its Docker source is not configured")
+            return source.logs(container.id, tail=1000)
+
+        self.push_screen(
+            LogsScreen(
+                container.name,
+                open_stream,
+                file_name=container.name,
+                ended="stream ended (the container stopped?)",
+            )
+        )
+
+    def show_workload(self, workload: KubeWorkload) -> None:
+        from opsdash.screens.kube import WorkloadScreen
+
+        self.push_screen(WorkloadScreen(workload, self.feed.cluster_source(workload.context)))
+
+    def show_pod_logs(self, pod: KubePod, container: str = "", *, previous: bool = False) -> None:
+        """One container's log; with no container named, the only one there is,
+        else the picker asks (for `previous`: among those that restarted)."""
+        from opsdash.screens.kube import ContainerPicker, pod_logs_screen
+
+        source = self.feed.cluster_source(pod.context)
+        names = pod.crashed if previous else pod.container_names
+        if container:
+            self.push_screen(pod_logs_screen(source, pod, container, previous=previous))
+        elif not names:
+            what = "restarted (no previous log)" if previous else "exists"
+            self.notify(f"No container of {pod.name} {what}.", severity="warning", timeout=4)
+        elif len(names) == 1:
+            self.push_screen(pod_logs_screen(source, pod, names[0], previous=previous))
+        else:
+
+            def picked(name: str | None) -> None:
+                if name:
+                    self.push_screen(pod_logs_screen(source, pod, name, previous=previous))
+
+            self.push_screen(ContainerPicker(pod, names, previous=previous), picked)
 
     def show_run(self, run: PipelineRun) -> None:
         from opsdash.screens.pipeline import RunScreen

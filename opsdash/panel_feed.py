@@ -25,10 +25,12 @@ from opsdash.model import (
     SourceHealth,
 )
 from opsdash.model.deployments import DeploymentsSnapshot
+from opsdash.model.kube import ClusterSnapshot
 from opsdash.model.ml import ModelsSnapshot
 
 if TYPE_CHECKING:
     from opsdash.app import OpsdashApp
+    from opsdash.sources.base import Source
 
 
 def _now() -> datetime:
@@ -52,6 +54,7 @@ class PanelFeed:
             PipelineSnapshot: self._render_pipelines,
             ModelsSnapshot: self._render_models,
             DeploymentsSnapshot: self._render_deployments,
+            ClusterSnapshot: self._render_clusters,
         }
 
     def render(self, feeds: type) -> None:
@@ -174,6 +177,43 @@ class PanelFeed:
         self.app.main.deployments_panel.update_data(
             rows, problems=self._problems(labels), configured=bool(labels)
         )
+
+    def cluster_snapshots(self) -> list[ClusterSnapshot]:
+        snapshots = (self.poller.data(label) for label in self.labels(ClusterSnapshot))
+        return [s for s in snapshots if isinstance(s, ClusterSnapshot)]
+
+    def cluster_source(self, context: str) -> Source | None:
+        """The source of a record's `context`: the one named so, else the one
+        whose snapshot says it watches that context (a `[[kubernetes]]` table's
+        `name` may differ from its `context`)."""
+        named = self.poller.source_of(ClusterSnapshot, context)
+        if named is not None:
+            return named
+        for label in self.labels(ClusterSnapshot):
+            snapshot = self.poller.data(label)
+            if isinstance(snapshot, ClusterSnapshot) and snapshot.context == context:
+                return self.poller.sources[label]
+        return None
+
+    def _render_clusters(self) -> None:
+        if not self.app.has_main:
+            return
+        labels = self.labels(ClusterSnapshot)
+        snapshots = self.cluster_snapshots()
+        self.app.main.cluster_panel.update_data(
+            snapshots,
+            problems=self._problems(labels),
+            configured=bool(labels),
+            multi_context=len(labels) > 1,
+        )
+        from opsdash.screens.kube import WorkloadScreen
+
+        screen = self.app.screen
+        if isinstance(screen, WorkloadScreen):
+            key = screen.workload.key
+            fresh = next((w for s in snapshots for w in s.workloads if w.key == key), None)
+            if fresh is not None and fresh != screen.workload:
+                screen.show_workload(fresh)
 
     def tick(self) -> None:
         """Once a second: header ages, stale detection, health history."""

@@ -14,11 +14,13 @@ from rich.table import Table
 from opsdash.formatting import human_bytes, human_duration
 from opsdash.model import DockerSnapshot, HostStats, PipelineSnapshot, RunStatus, SourceResult
 from opsdash.model.deployments import DeploymentsSnapshot
+from opsdash.model.kube import ClusterSnapshot, RolloutState
 from opsdash.model.ml import ModelsSnapshot
 from opsdash.safetext import literal
 from opsdash.views.common import Column
 from opsdash.views.containers import CONTAINER_COLUMNS, SERVICE_COLUMNS
 from opsdash.views.deployments import DEPLOYMENT_COLUMNS
+from opsdash.views.kube import POD_COLUMNS, WORKLOAD_COLUMNS
 from opsdash.views.models import MODEL_COLUMNS
 from opsdash.views.pipelines import RUN_COLUMNS
 
@@ -40,6 +42,15 @@ def _pipeline_summary(data: PipelineSnapshot) -> str:
     running = sum(1 for r in data.runs if not r.status.finished)
     text = f"{len(data.runs)} runs, {running} running or queued, {failed} failed"
     return f"{text}; {data.quota}" if data.quota else text
+
+
+def _cluster_summary(data: ClusterSnapshot) -> str:
+    failing = sum(1 for w in data.workloads if w.rollout is RolloutState.FAILED)
+    trouble = sum(1 for p in data.pods if p.trouble)
+    return (
+        f"context {data.context}: {len(data.workloads)} workloads, {len(data.pods)} pods, "
+        f"{failing} failing rollouts, {trouble} pods in trouble"
+    )
 
 
 def summary(result: SourceResult) -> str:
@@ -90,6 +101,13 @@ def _model_tables(label: str, data: ModelsSnapshot) -> list[Table]:
     return [_table(f"{label}: models", MODEL_COLUMNS, list(data.rows), set())]
 
 
+def _cluster_tables(label: str, data: ClusterSnapshot) -> list[Table]:
+    return [
+        _table(f"{label}: workloads", WORKLOAD_COLUMNS, list(data.workloads), {"context"}),
+        _table(f"{label}: pods", POD_COLUMNS, list(data.pods), {"context"}),
+    ]
+
+
 def _host_table(label: str, host: HostStats) -> Table:
     table = Table(
         "METRIC",
@@ -121,6 +139,7 @@ SUMMARIES: dict[type, Callable[[Any], str]] = {
     DockerSnapshot: _docker_summary,
     HostStats: _host_summary,
     PipelineSnapshot: _pipeline_summary,
+    ClusterSnapshot: _cluster_summary,
 }
 TABLES: dict[type, Callable[[str, Any], list[Table]]] = {
     DockerSnapshot: _docker_tables,
@@ -128,6 +147,7 @@ TABLES: dict[type, Callable[[str, Any], list[Table]]] = {
     PipelineSnapshot: _pipeline_tables,
     DeploymentsSnapshot: _deployment_tables,
     ModelsSnapshot: _model_tables,
+    ClusterSnapshot: _cluster_tables,
 }
 
 

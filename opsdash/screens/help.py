@@ -23,17 +23,29 @@ from opsdash.safetext import strip_unsafe
 from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
 from opsdash.screens.deployments import ServiceScreen
 from opsdash.screens.details import DetailsScreen
+from opsdash.screens.kube import ContainerPicker, WorkloadScreen
 from opsdash.screens.logs import LogsScreen
 from opsdash.screens.main import MainScreen
 from opsdash.screens.models import ModelScreen
 from opsdash.screens.pipeline import JobLogScreen, RunScreen
+from opsdash.widgets.cluster_panel import ClusterPanel
 from opsdash.widgets.panels import ModelsPanel, PipelinesPanel
-from opsdash.widgets.resource_table import ResourceTable
+from opsdash.widgets.resource_table import KubeTable, ResourceTable
 
 EVERYWHERE = "Everywhere"
 LISTS = "Lists"
 # Groups on screens that hold a list: the list's bindings are live beside theirs.
-WITH_LISTS = {"Dashboard", "Pipelines", "Models", "Pipeline run", "Service deployments", "Model"}
+WITH_LISTS = {
+    "Dashboard",
+    "Pipelines",
+    "Models",
+    "Kubernetes",
+    "Kubernetes lists",
+    "Pipeline run",
+    "Service deployments",
+    "Model",
+    "Workload",
+}
 
 
 class HelpScreen(ModalScreen):
@@ -88,6 +100,10 @@ def binding_groups(everywhere: Iterable[BindingType]) -> list[tuple[str, list[Bi
         ("Service deployments", bindings(ServiceScreen.BINDINGS)),
         ("Models", bindings(ModelsPanel.BINDINGS)),
         ("Model", bindings(ModelScreen.BINDINGS)),
+        ("Kubernetes", bindings(ClusterPanel.BINDINGS)),
+        ("Kubernetes lists", bindings(KubeTable.BINDINGS)),
+        ("Workload", bindings(WorkloadScreen.BINDINGS)),
+        ("Pick a container", bindings(ContainerPicker.BINDINGS)),
         ("Details", bindings(DetailsScreen.BINDINGS)),
         ("Logs", bindings(LogsScreen.BINDINGS)),
         ("Confirm", bindings(ConfirmScreen.BINDINGS)),
@@ -98,5 +114,5 @@ def binding_groups(everywhere: Iterable[BindingType]) -> list[tuple[str, list[Bi
 
 
 def _pretty(keys: str) -> str:
-    names = {"slash": "/", "question_mark": "?", "escape": "esc"}
+    names = {"slash": "/", "question_mark": "?", "escape": "esc", "colon": ":"}
     return ", ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))

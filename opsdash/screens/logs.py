@@ -1,4 +1,10 @@
-"""Live container logs: follow, regex filter, bounded buffer, write to file.
+"""Live logs (a container's, a pod container's): follow, regex filter, bounded
+buffer, write to file.
+
+The screen takes a title and a stream factory (a callable returning a
+`LogStream`, called in the reading thread) rather than a container and its
+source, so one screen serves every backend: the app builds the factory
+(`source.logs(id)`, `cluster.pod_logs(pod, container, previous=...)`).
 
 Whatever the rate, the screen stays instant: the reading thread only splits
 bytes into bounded lines (`opsdash.logbuffer`) and queues them (at most
@@ -14,18 +20,21 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import get_current_worker
 
 from opsdash.logbuffer import MAX_LINE, LineQueue
 from opsdash.safetext import ansi_text, literal, strip_unsafe
+from opsdash.sources.capabilities import LogStream
 from opsdash.widgets.literal_input import LiteralInput
 
 MAX_LINES = 10_000
@@ -40,15 +49,30 @@ class LogsScreen(Screen):
         Binding("f", "toggle_follow", "Follow", id="logs-follow"),
         Binding("slash", "filter", "Filter", id="logs-filter"),
         Binding("w", "write", "Write to file", id="logs-write"),
+        Binding("P", "previous", "Previous log", id="logs-previous"),
         Binding("j", "scroll_down", "Down", show=False, id="logs-down"),
         Binding("k", "scroll_up", "Up", show=False, id="logs-up"),
     ]
 
-    def __init__(self, container, source, *, tail: int = 1000):
+    def __init__(
+        self,
+        title: str,
+        open_stream: Callable[[], LogStream],
+        *,
+        file_name: str = "",
+        ended: str = "stream ended",
+        previous: Callable[[], Message] | None = None,
+    ):
+        """`title`: what is shown after "Logs: " (literal); `file_name`: the
+        stem `w` writes under (made safe); `ended`: what the title says when the
+        stream ends on its own; `previous`: the request `P` posts for the log of
+        the last crashed run (a pod container that restarted), if there is one."""
         super().__init__()
-        self.container = container
-        self.source = source
-        self.tail = tail
+        self.title_text = title
+        self.open_stream = open_stream
+        self.file_name = file_name or title
+        self.ended = ended
+        self.previous = previous
         self.lines: deque[str] = deque(maxlen=MAX_LINES)  # as read, escapes still in
         self.follow = True
         self.pattern: re.Pattern[str] | None = None
@@ -87,15 +111,13 @@ class LogsScreen(Screen):
         """Read in a thread; lines wait in `_incoming` until the UI timer takes them."""
         worker = get_current_worker()
         try:
-            if self.source is None:
-                raise RuntimeError("its Docker source is not configured")
-            self._stream = self.source.logs(self.container.id, tail=self.tail)
+            self._stream = self.open_stream()
             self._state = "following"
             for line in self._stream:
                 if worker.is_cancelled or self._stream is None:
                     return
                 self._incoming.put(line)
-            self._state = "stream ended (the container stopped?)"
+            self._state = self.ended
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self._state = f"error: {' '.join(str(exc).split())}"
 
@@ -130,7 +152,7 @@ class LogsScreen(Screen):
 
     def _update_title(self) -> None:
         self._shown_state = self._state
-        title = literal(f"Logs: {self.container.name}", "bold")
+        title = literal(f"Logs: {self.title_text}", "bold")
         title.append_text(literal(f"  [{self._state}]", "dim"))  # may hold an error
         title.append(f"  follow {'on' if self.follow else 'off'}", style="dim")
         title.append(f"  {len(self.lines)} lines", style="dim")
@@ -156,6 +178,13 @@ class LogsScreen(Screen):
             return
         self._close_stream()
         self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "previous" or self.previous is not None
+
+    def action_previous(self) -> None:
+        if self.previous is not None:
+            self.post_message(self.previous())
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
@@ -205,7 +234,7 @@ class LogsScreen(Screen):
     def action_write(self) -> None:
         """The buffer, as plain text, into a new file in the current directory:
         never over an existing file or through a symlink planted in its place."""
-        safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.container.name) or "container"
+        safe_name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.file_name) or "logs"
         stem = f"opsdash-{safe_name}-{datetime.now():%Y%m%d-%H%M%S}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         for number in range(100):

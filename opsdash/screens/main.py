@@ -15,23 +15,23 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from opsdash.messages import (
+    ClusterAction,
     ContainerAction,
     FindInterrupted,
     ModelAction,
     PipelineAction,
     RefreshNow,
     ShowAudit,
-    ShowDetails,
     ShowLogs,
-    ShowModel,
-    ShowRecord,
+    ShowPodLogs,
     ShowRun,
-    ShowService,
 )
 from opsdash.model import Container, PipelineRun, Service, SourceHealth
-from opsdash.model.deployments import ServiceDeployments
+from opsdash.model.kube import KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow
+from opsdash.screens.row_keys import CLUSTER_KEYS, opens
 from opsdash.sources.capabilities import RerunsRuns
+from opsdash.widgets.cluster_panel import ClusterPanel, ResourcePrompt
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
     PANEL_TITLES,
@@ -62,6 +62,7 @@ class MainScreen(Screen):
             for n, title in enumerate(PANEL_TITLES, start=1)
         ],
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("colon", "resource", "Kubernetes resource", id="kube-resource"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
         Binding("l", "logs", "Logs", id="logs"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
@@ -99,6 +100,7 @@ class MainScreen(Screen):
             yield DeploymentsPanel(4, id="panel-deployments")
             yield PipelinesPanel(3, id="panel-pipelines")
             yield ModelsPanel(5, id="panel-models")
+            yield ClusterPanel(6, id="panel-kubernetes")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -143,6 +145,10 @@ class MainScreen(Screen):
     @property
     def models_panel(self) -> ModelsPanel:
         return self.query_one(ModelsPanel)
+
+    @property
+    def cluster_panel(self) -> ClusterPanel:
+        return self.query_one(ClusterPanel)
 
     # --- focus and panels ---------------------------------------------------
 
@@ -196,6 +202,10 @@ class MainScreen(Screen):
     def _step(self, delta: int) -> None:
         stops = self._stops()
         focused = self._focus_target or self.focused
+        if isinstance(focused, ResourcePrompt):
+            if delta > 0 and focused.complete():
+                return  # tab completes the resource prompt first
+            focused = self.cluster_panel.table
         if isinstance(focused, FilterInput):
             focused = self.query_one(f"#{focused.table_id}")
         index = stops.index(focused) if focused in stops else -1
@@ -233,7 +243,14 @@ class MainScreen(Screen):
         box.add_class("-visible")
         box.focus()
 
+    def action_resource(self) -> None:
+        """`:` opens the Kubernetes panel's resource prompt, from any panel."""
+        self._focus(self.cluster_panel.open_prompt())
+
     def action_clear_filter(self) -> None:
+        if isinstance(self.focused, ResourcePrompt):
+            self.cluster_panel.close_prompt()
+            return
         table = self._focused_table()
         if table is None:
             return
@@ -274,16 +291,27 @@ class MainScreen(Screen):
         if run is not None:
             self.post_message(ShowRun(run))
             return
+        record = self._selected_record()
+        if isinstance(record, KubePod):
+            self.post_message(ShowPodLogs(record))
+            return
+        if isinstance(record, KubeWorkload):
+            self.notify("Logs are a pod's: Enter shows the workload's pods.", timeout=3)
+            return
         container = self.selected_container
         if container is None:
             self.notify("No container selected.", severity="warning", timeout=3)
             return
         self.post_message(ShowLogs(container))
 
-    def _selected_target(self) -> Container | Service | None:
+    def _selected_record(self) -> object | None:
         table = self._focused_table()
-        record = table.selected if table is not None else None
-        return record if isinstance(record, Container | Service) else None
+        return table.selected if table is not None else None
+
+    def _selected_target(self) -> Container | Service | KubeWorkload | KubePod | None:
+        record = self._selected_record()
+        targets = Container | Service | KubeWorkload | KubePod
+        return record if isinstance(record, targets) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Mutating keys show as disabled where they do not apply. In read-only
@@ -301,6 +329,9 @@ class MainScreen(Screen):
         target = self._selected_target()
         if isinstance(target, Service) and parameters and parameters[0] in ("restart", "toggle"):
             return None
+        keys = CLUSTER_KEYS.get(type(target))
+        if keys is not None and parameters and parameters[0] not in keys:
+            return None
         return True
 
     def on_descendant_blur(self) -> None:
@@ -310,6 +341,13 @@ class MainScreen(Screen):
         target = self._selected_target()
         if target is None:
             self.notify("Select a container (or a service) first.", severity="warning", timeout=3)
+            return
+        if isinstance(target, KubeWorkload | KubePod):
+            cluster_action = CLUSTER_KEYS[type(target)].get(action)
+            if cluster_action is None:
+                self.notify(f"{action} does not apply to this row.", severity="warning", timeout=3)
+                return
+            self.post_message(ClusterAction(cluster_action, target))
             return
         self.post_message(ContainerAction(action, target))
 
@@ -345,16 +383,8 @@ class MainScreen(Screen):
     @on(ResourceTable.Activated)
     def _open_details(self, event: ResourceTable.Activated) -> None:
         record = event.table.records.get(event.key)
-        if isinstance(record, Container):
-            self.post_message(ShowDetails(record))
-        elif isinstance(record, PipelineRun):
-            self.post_message(ShowRun(record))
-        elif isinstance(record, ModelRow):
-            self.post_message(ShowModel(record))
-        elif isinstance(record, ServiceDeployments):
-            self.post_message(ShowService(record))
-        elif record is not None:
-            self.post_message(ShowRecord(record))
+        if record is not None:
+            self.post_message(opens(record))
 
 
 def _no_source(run: PipelineRun | None) -> None:

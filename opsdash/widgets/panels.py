@@ -38,7 +38,7 @@ from opsdash.views.pipelines import RUN_COLUMNS, run_search_text
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.resource_table import ResourceTable
 
-PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models")
+PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models", "Kubernetes")
 
 
 def setup_text(noun: str, kinds: Sequence[tuple[str, str]]) -> str:
@@ -52,7 +52,7 @@ def setup_text(noun: str, kinds: Sequence[tuple[str, str]]) -> str:
 
 
 class Panel(Vertical):
-    """A bordered, numbered panel; `focus_target` is what 1..5 and tab focus.
+    """A bordered, numbered panel; `focus_target` is what 1..6 and tab focus.
 
     `FEEDS` is the snapshot type whose data it shows; `NOUN` names its sources
     in the line it shows while none is configured."""
@@ -85,7 +85,7 @@ class FilterInput(LiteralInput):
         self.table_id = table_id
 
 
-def _status_line(problems: Sequence[SourceHealth]) -> Text:
+def status_line(problems: Sequence[SourceHealth]) -> Text:
     text = Text()
     for health in problems:
         if text:
@@ -147,7 +147,7 @@ class ContainersPanel(Panel):
         if not configured:
             self.show_message(Text(self.not_configured, style="yellow"))
         elif problems:
-            self.show_message(_status_line(problems))
+            self.show_message(status_line(problems))
         else:
             self.show_message(None)
 
@@ -201,7 +201,7 @@ class TablePanel(Panel):
         if not configured:
             self.show_message(Text(self.not_configured, style="yellow"))
         elif problems or notes:
-            text = _status_line(problems)
+            text = status_line(problems)
             for note in notes:
                 if text:
                     text.append("\n")
@@ -314,7 +314,7 @@ class HostPanel(Panel):
     def update_data(
         self, hosts: Sequence[HostStats], problems: Sequence[SourceHealth], now: datetime
     ) -> None:
-        parts: list = [_status_line(problems)] if problems else []
+        parts: list = [status_line(problems)] if problems else []
         for host in hosts:
             parts.append(_host_table(host, now))
         body = self.query_one("#host-body", Static)

@@ -51,11 +51,14 @@ class ResourceTable(DataTable):
         id: str | None = None,
         classes: str | None = None,
         sort_column: str | None = None,
+        key: Callable[[Any], str] | None = None,
     ):
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self._initial_sort = sort_column  # a column key; the first column when None
         self.all_columns = list(columns)
         self.search_text = search_text
+        # A record's row key: its `key`, unless the records have none (revisions).
+        self.key_of: Callable[[Any], str] = key or (lambda record: record.key)
         self.records: dict[str, Any] = {}
         self.hidden_columns: set[str] = set()
         self.filter_text = ""
@@ -108,7 +111,7 @@ class ResourceTable(DataTable):
             self._render_rows()
 
     def update_records(self, records: Sequence[Any]) -> None:
-        self.records = {r.key: r for r in records}
+        self.records = {self.key_of(r): r for r in records}
         self._render_rows()
 
     def set_filter(self, text: str) -> None:
@@ -202,3 +205,19 @@ class ResourceTable(DataTable):
         key = self.selected_key
         if key is not None:
             self.post_message(self.Activated(self, key))
+
+
+class KubeTable(ResourceTable):
+    """A Kubernetes list: `s` scales there, so sorting moves to `o`.
+
+    `check_action` refuses the inherited `s` binding, and Textual then offers the
+    key to the panel or screen above, whose `s` is scale. The binding shares the
+    id `sort`: a `[keys]` remap of sort moves both, so one key sorts every list."""
+
+    BINDINGS = [Binding("o", "kube_sort", "Sort", id="sort")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "cycle_sort"
+
+    def action_kube_sort(self) -> None:
+        self.action_cycle_sort()

@@ -77,13 +77,13 @@ async def test_narrow_terminal_shows_one_panel_and_tab_reaches_all():
         visible = [p.id for p in screen.panels if p.display and p.has_class("-active")]
         assert visible == ["panel-containers"]
         seen = []
-        for _ in range(6):
+        for _ in range(7):
             await pilot.press("tab")
             await pilot.pause()
             seen.append(screen.active_panel)
             active = [p for p in screen.panels if p.has_class("-active")]
             assert len(active) == 1 and active[0].region.height > 0
-        assert set(seen) == {1, 2, 3, 4, 5}
+        assert set(seen) == {1, 2, 3, 4, 5, 6}
 
 
 async def test_filter_narrows_and_escape_clears():
