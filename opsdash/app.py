@@ -44,7 +44,7 @@ from opsdash.model import (
     SourceResult,
 )
 from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
-from opsdash.model.kube import KubePod, KubeWorkload
+from opsdash.model.kube import ClusterSnapshot, KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.poller import Poller
 from opsdash.screens.main import MainScreen
@@ -216,6 +216,8 @@ class OpsdashApp(LiteralTextApp):
         self.feed.render(self.poller.sources[result.source].feeds)
         if isinstance(result.data, DockerSnapshot):
             self.recovery.after_docker_poll(result.data.containers)
+        elif isinstance(result.data, ClusterSnapshot):
+            self.recovery.after_cluster_poll()
 
     # --- screens -------------------------------------------------------------
     # Screens post what the user asked for (opsdash.messages); these handlers

@@ -66,6 +66,13 @@ class RecoveryFlow:
         self._scanned_once = True
         self.scan(show_always=False)
 
+    def after_cluster_poll(self) -> None:
+        """UI thread: a Kubernetes-only opsdash scans the journal once at start too
+        (its rollouts leave no marks on an engine to rescan for)."""
+        if not self._scanned_once:
+            self._scanned_once = True
+            self.scan(show_always=False)
+
     def scan(self, *, show_always: bool) -> None:
         self._last_scan = time.monotonic()
         self.app.run_worker(
