@@ -20,6 +20,8 @@ from devstack.kube import KubeApiServer, write_kubeconfig
 
 HOSTILE_LOG = "GET /checkout 500 [bold red]not markup[/] \x1b]0;pwned\x07 done"
 SMP = "application/strategic-merge-patch+json"
+TOKENS = {"prod": "demo-prod-token-x1", "staging": "demo-staging-token-x2"}
+KUBE_TOKENS = tuple(TOKENS.values())  # what a screenshot must never show
 
 
 def _set_image(server: KubeApiServer, ns: str, name: str, container: str, image: str) -> None:
@@ -87,7 +89,7 @@ def start_demo_clusters(base_dir: Path, stack: Any) -> tuple[dict[str, KubeApiSe
     tls = base_dir / "kube-tls"
     tls.mkdir(parents=True, exist_ok=True)
     servers: dict[str, KubeApiServer] = {}
-    for name, token in (("prod", "demo-prod-token-x1"), ("staging", "demo-staging-token-x2")):
+    for name, token in TOKENS.items():
         servers[name] = stack.enter_context(
             KubeApiServer(
                 token=token,

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from devstack.demo_services import GITHUB_TOKEN, DemoServices  # noqa: E402
 from devstack.docker_engine import BUSYBOX_IMAGE, PrivateDockerEngine  # noqa: E402
 from devstack.interrupted import leave_interrupted_redeploy  # noqa: E402
+from devstack.kube_demo import KUBE_TOKENS  # noqa: E402
 from devstack.sample_stack import (  # noqa: E402
     BACKUP,
     CONTAINERS,
@@ -60,6 +61,7 @@ from opsdash.poller import Poller  # noqa: E402
 from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen  # noqa: E402
 from opsdash.screens.details import DetailsScreen  # noqa: E402
 from opsdash.screens.help import HelpScreen  # noqa: E402
+from opsdash.screens.kube import WorkloadScreen  # noqa: E402
 from opsdash.screens.logs import LogsScreen  # noqa: E402
 from opsdash.screens.models import ModelScreen  # noqa: E402
 from opsdash.screens.pipeline import JobLogScreen, RunScreen  # noqa: E402
@@ -332,6 +334,59 @@ async def job_log(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def kubernetes(app: OpsdashApp, pilot) -> None:
+    await dashboard_ready(app, pilot)
+    await pilot.press("6")
+    rows = table(app, "kube-workloads-table")
+    await wait_for(pilot, lambda: rows.has_focus, "Kubernetes focused")
+    await wait_for(
+        pilot,
+        lambda: (
+            {w.context for w in rows.records.values()} == {"prod", "staging"}
+            and any(w.rollout.value == "failed" for w in rows.records.values())
+        ),
+        "both contexts, with the stuck staging rollout",
+    )
+    await settle(pilot)
+
+
+async def kubernetes_pods(app: OpsdashApp, pilot) -> None:
+    await kubernetes(app, pilot)
+    await pilot.press("colon", *"pods", "enter")
+    pods = table(app, "kube-pods-table")
+    await wait_for(
+        pilot,
+        lambda: any(p.trouble == "CrashLoopBackOff" for p in pods.records.values()),
+        "a crash-looping pod",
+    )
+    await settle(pilot)
+
+
+async def workload(app: OpsdashApp, pilot) -> None:
+    await kubernetes(app, pilot)
+    await select_row(
+        app,
+        pilot,
+        "kube-workloads-table",
+        lambda w: w.context == "prod" and w.namespace == "shop" and w.name == "web",
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, WorkloadScreen), "workload screen")
+    revisions = app.screen.query_one("#workload-revisions", ResourceTable)
+    await wait_for(pilot, lambda: revisions.row_count == 3, "three revisions")
+    await settle(pilot)
+
+
+async def kube_restart(app: OpsdashApp, pilot) -> None:
+    await workload(app, pilot)
+    await pilot.press("R")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm dialog")
+    await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen), "progress")
+    await wait_for(pilot, lambda: "successfully rolled out" in screen_text(app), "rollout done")
+    await settle(pilot)
+
+
 async def models(app: OpsdashApp, pilot) -> None:
     await dashboard_ready(app, pilot)
     await pilot.press("5")
@@ -444,6 +499,30 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
     ),
     "job-log": ("job-log-160x48.svg", WIDE, job_log, ("tests/test_cart.py::test_totals",)),
     "models-narrow": ("models-80x24.svg", NARROW, models, ("5 Models", "churn")),
+    "kubernetes": (
+        "kubernetes-160x48.svg",
+        WIDE,
+        kubernetes,
+        ("6 Kubernetes", "prod", "staging", "ledger-db", "failed"),
+    ),
+    "kubernetes-pods-narrow": (
+        "kubernetes-pods-80x24.svg",
+        NARROW,
+        kubernetes_pods,
+        ("6 Kubernetes · pods", "CrashLoopBackOff"),
+    ),
+    "workload": (
+        "kubernetes-workload-160x48.svg",
+        WIDE,
+        workload,
+        ("Revisions (newest first)", "acme/web:1.4.0", "Events (newest first)"),
+    ),
+    "kube-restart": (
+        "kubernetes-restart-160x48.svg",
+        WIDE,
+        kube_restart,
+        ("successfully rolled out", "kubectl.kubernetes.io/restartedAt"),
+    ),
     "deployments": (
         "deployments-160x48.svg",
         WIDE,
@@ -479,7 +558,8 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
 
 def check_svg(path: Path, must_show: tuple[str, ...]) -> None:
     text = svg_text(path.read_text(encoding="utf-8"))
-    problems = [f"shows the secret {s!r}" for s in (DEMO_SECRET, GITHUB_TOKEN) if s in text]
+    secrets = (DEMO_SECRET, GITHUB_TOKEN, *KUBE_TOKENS)
+    problems = [f"shows the secret {s!r}" for s in secrets if s in text]
     problems += [
         f"contains raw {name}" for name, ch in (("ESC", "\x1b"), ("BEL", "\x07")) if ch in text
     ]
