@@ -137,7 +137,6 @@ def pod_status_text(p: KubePod) -> Text:
 
 POD_COLUMNS: list[Column[KubePod]] = [
     _context_column(),
-    _namespace_column(),
     Column(
         "name",
         "NAME",
@@ -166,6 +165,7 @@ POD_COLUMNS: list[Column[KubePod]] = [
         lambda p, _: Text(str(p.restarts), justify="right", style="red" if p.restarts else ""),
         lambda p: -p.restarts,
     ),
+    _namespace_column(),  # after the state: at 80 columns STATUS must not be cut
     Column(
         "node",
         "NODE",
