@@ -11,6 +11,7 @@ import pytest
 from devstack.kube import KubeApiServer, write_kubeconfig
 from opsdash.model.kube import ClusterSnapshot, RolloutState
 from opsdash.sources.base import Detection, SourceError
+from opsdash.sources.kube_api import KubeError
 from opsdash.sources.kubernetes import KubernetesConfig, KubernetesSource
 from tests.pilot import sync_wait
 
@@ -195,5 +196,31 @@ def test_in_cluster_reads_the_service_account_and_rereads_a_rotated_token(
         prod.start()
         prod.add_deployment("default", "api", "acc/api:1")
         poll_until(source, lambda s: any(w.name == "api" for w in s.workloads), timeout=60)
+    finally:
+        source.close()
+
+
+def test_quiet_watches_are_checked_so_a_hung_server_is_an_error(clusters, kubeconfig, monkeypatch):
+    prod, _ = clusters
+    prod.add_deployment("default", "web", "acc/web:1")
+    source = source_for(kubeconfig, "prod")
+    try:
+        poll_until(source, lambda s: bool(s.workloads))
+        monkeypatch.setattr("opsdash.sources.kubernetes.QUIET_SECONDS", 0.0)
+        asked = []
+        real_get = source.api.get
+
+        async def hung(path, params=None):
+            if path == "/version":
+                asked.append(path)
+                raise KubeError("GET /version: no answer within 10s")
+            return await real_get(path, params)
+
+        monkeypatch.setattr(source.api, "get", hung)
+        with pytest.raises(SourceError, match="no answer"):
+            source.poll()
+        assert asked == ["/version"]
+        monkeypatch.setattr(source.api, "get", real_get)
+        assert [w.name for w in source.poll().workloads] == ["web"]  # answered: ok again
     finally:
         source.close()
