@@ -383,7 +383,11 @@ async def kube_restart(app: OpsdashApp, pilot) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirm dialog")
     await pilot.press("y")
     await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen), "progress")
-    await wait_for(pilot, lambda: "successfully rolled out" in screen_text(app), "rollout done")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ProgressScreen) and app.screen.outcome,
+        "the rollout followed to its end",
+    )
     await settle(pilot)
 
 
@@ -521,7 +525,7 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
         "kubernetes-restart-160x48.svg",
         WIDE,
         kube_restart,
-        ("successfully rolled out", "kubectl.kubernetes.io/restartedAt"),
+        ("successfully rolled out", "fieldManager=kubectl-rollout", "revision 4"),
     ),
     "deployments": (
         "deployments-160x48.svg",
