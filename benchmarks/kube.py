@@ -142,6 +142,7 @@ class Bench:
         ]
 
     def list_requests(self) -> dict[str, int]:
+        """Lists begun (not pages) and watches opened by opsdash, on every server."""
         lists = watches = 0
         for server in self.servers.values():
             for seen in server.requests:
@@ -149,8 +150,10 @@ class Bench:
                     continue
                 if seen.query.get("watch") in ("1", "true"):
                     watches += 1
-                elif seen.path.endswith(("/pods", "/deployments", "/statefulsets", "/daemonsets")):
-                    lists += 1
+                elif "continue" not in seen.query and seen.path.endswith(
+                    ("/pods", "/deployments", "/statefulsets", "/daemonsets")
+                ):
+                    lists += 1  # a list's first page (the others carry `continue`)
         return {"lists": lists, "watches": watches}
 
     # --- 1. until every pod is there ---------------------------------------------

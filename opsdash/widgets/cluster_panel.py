@@ -10,6 +10,7 @@ Enter, `l`, `R` and `u` go by the selected row's type in `MainScreen`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -66,6 +67,9 @@ class ResourcePrompt(LiteralInput):
         return True
 
 
+AGES_EVERY = 10.0  # seconds: how often unchanged rows are redrawn (their AGE moves)
+
+
 class ClusterPanel(Panel):
     """Workloads or pods of every configured context; CONTEXT shows when there are several."""
 
@@ -91,6 +95,7 @@ class ClusterPanel(Panel):
         self.multi_context = False
         self._problems: Sequence[SourceHealth] = ()
         self._configured = True
+        self._drawn_at = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield Static(id="kube-status", classes="panel-status")
@@ -148,10 +153,23 @@ class ClusterPanel(Panel):
         configured: bool,
         multi_context: bool,
     ) -> None:
-        self.snapshots = list(snapshots)
+        snapshots = list(snapshots)
+        now = time.monotonic()
+        same = (
+            len(snapshots) == len(self.snapshots)
+            and all(a is b for a, b in zip(snapshots, self.snapshots, strict=True))
+            and list(problems) == list(self._problems)
+            and (configured, multi_context) == (self._configured, self.multi_context)
+        )
+        # A source hands back the very same snapshot while nothing changed: 5,000
+        # rows are not compared again then, only their ages now and then.
+        if same and now - self._drawn_at < AGES_EVERY:
+            return
+        self.snapshots = snapshots
         self.multi_context = multi_context
         self._problems = problems
         self._configured = configured
+        self._drawn_at = now
         self._redraw()
 
     def _redraw(self) -> None:
