@@ -427,3 +427,42 @@ def test_no_token_reaches_an_error_or_the_audit(clusters, runner, store):
     (entry,) = store.audit_entries()
     text = repr(store.audit_entries()) + str(caught.value) + repr(entry.steps)
     assert PROD_TOKEN not in text and STAGE_TOKEN not in text
+
+
+@needs_kubectl
+@pytest.mark.parametrize(
+    ("kind", "ref", "add"),
+    [
+        ("StatefulSet", "sts/db", lambda s: s.add_statefulset("default", "db", "pg:1", 2)),
+        ("DaemonSet", "ds/db", lambda s: s.add_daemonset("default", "db", "pg:1")),
+    ],
+)
+def test_statefulsets_and_daemonsets_restart_and_set_image_as_kubectl_does(
+    clusters, runner, kind, ref, add
+):
+    prod, stage, config = clusters
+    for server in (prod, stage):
+        add(server)
+    source = make_source(config)
+
+    def ready(image: str):
+        def check():
+            w = workload(source, "db")
+            return w if w.kind == kind and w.images == (image,) else None
+
+        return sync_wait(check, timeout=30)
+
+    try:
+        kubectl(config, "staging", "set", "image", ref, "db=pg:2")
+        planned, result, _ = act(source, runner, "set-image", ready("pg:1"), "pg:2")
+        assert result.ok, result.message
+        assert request(prod.calls("PATCH")[-1]) == request(stage.calls("PATCH")[-1])
+        kubectl(config, "staging", "rollout", "restart", ref)
+        _, result, _ = act(source, runner, "restart", ready("pg:2"))
+        assert result.ok, result.message
+        ours, theirs = prod.calls("PATCH")[-1], stage.calls("PATCH")[-1]
+        assert request(ours)[:4] == request(theirs)[:4]
+        assert ours.query == {"fieldManager": "kubectl-rollout"}
+        assert ready("pg:2").rollout is RolloutState.COMPLETE
+    finally:
+        source.close()
