@@ -454,7 +454,7 @@ def test_statefulsets_and_daemonsets_restart_and_set_image_as_kubectl_does(
 
     try:
         kubectl(config, "staging", "set", "image", ref, "db=pg:2")
-        planned, result, _ = act(source, runner, "set-image", ready("pg:1"), "pg:2")
+        _plan, result, _ = act(source, runner, "set-image", ready("pg:1"), "pg:2")
         assert result.ok, result.message
         assert request(prod.calls("PATCH")[-1]) == request(stage.calls("PATCH")[-1])
         kubectl(config, "staging", "rollout", "restart", ref)
