@@ -47,9 +47,15 @@ def _pipeline_summary(data: PipelineSnapshot) -> str:
 def _cluster_summary(data: ClusterSnapshot) -> str:
     failing = sum(1 for w in data.workloads if w.rollout is RolloutState.FAILED)
     trouble = sum(1 for p in data.pods if p.trouble)
+
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count} {one if count == 1 else many}"
+
     return (
-        f"context {data.context}: {len(data.workloads)} workloads, {len(data.pods)} pods, "
-        f"{failing} failing rollouts, {trouble} pods in trouble"
+        f"context {data.context}: {n(len(data.workloads), 'workload', 'workloads')}, "
+        f"{n(len(data.pods), 'pod', 'pods')}, "
+        f"{n(failing, 'failing rollout', 'failing rollouts')}, "
+        f"{n(trouble, 'pod in trouble', 'pods in trouble')}"
     )
 
 

@@ -134,7 +134,7 @@ def test_check_line_and_snapshot_tables_per_context():
         finished=staging.taken_at,
     )
     assert summary(result) == (
-        "context staging: 2 workloads, 1 pods, 1 failing rollouts, 1 pods in trouble"
+        "context staging: 2 workloads, 1 pod, 1 failing rollout, 1 pod in trouble"
     )
     tables = snapshot_tables("kubernetes:prod", prod)
     assert [str(t.title) for t in tables] == ["kubernetes:prod: workloads", "kubernetes:prod: pods"]
