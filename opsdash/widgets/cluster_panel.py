@@ -67,7 +67,7 @@ class ResourcePrompt(LiteralInput):
         return True
 
 
-AGES_EVERY = 10.0  # seconds: how often unchanged rows are redrawn (their AGE moves)
+AGES_EVERY = 30.0  # seconds: how often unchanged rows are redrawn (their AGE moves)
 
 
 class ClusterPanel(Panel):
@@ -185,12 +185,14 @@ class ClusterPanel(Panel):
             for w in s.workloads
             if w.rollout is RolloutState.FAILED and scope.shows(w)
         ]
-        for table, records in (
-            (self.query_one("#kube-workloads-table", ResourceTable), workloads),
-            (self.query_one("#kube-pods-table", ResourceTable), pods),
-        ):
-            table.set_hidden_columns(hidden)
-            table.update_records(records)
+        # Only the table in view is drawn: the other is drawn when the prompt
+        # switches to it (each redraw renders every row's cells).
+        if view.resource == PODS:
+            table, records = self.query_one("#kube-pods-table", ResourceTable), pods
+        else:
+            table, records = self.query_one("#kube-workloads-table", ResourceTable), workloads
+        table.set_hidden_columns(hidden)
+        table.update_records(records)
         self.set_class(view.resource == PODS, "-pods")
         self.set_class(view.resource != PODS, "-workloads")
         self.border_title = literal(f"{self.number} Kubernetes · {view.title()}")
