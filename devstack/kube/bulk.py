@@ -10,11 +10,13 @@ the pods are Ready (https://kubernetes.io/docs/reference/kubernetes-api/workload
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 from devstack.kube import objects as k
 from devstack.kube.kubelet import ready_pod
+from devstack.kube.store import Conflict
 
 
 def ready_deployment(api: Any, deploy: dict[str, Any]) -> dict[str, Any]:
@@ -26,8 +28,11 @@ def ready_deployment(api: Any, deploy: dict[str, Any]) -> dict[str, Any]:
         rs["spec"]["replicas"] = replicas
         rs = store.create("replicasets", rs)
         for _ in range(replicas):
-            pod = k.pod(rs, node=ctl.pick_node())
-            made = store.create("pods", ready_pod(pod, ctl.kubelet.next_ip()))
+            made = None
+            while made is None:  # generateName retries a taken name, as the API server does
+                pod = k.pod(rs, node=ctl.pick_node())
+                with contextlib.suppress(Conflict):
+                    made = store.create("pods", ready_pod(pod, ctl.kubelet.next_ip()))
             uid = made["metadata"]["uid"]
             ctl.born[uid] = time.monotonic()
             ctl.kubelet.settled.add(uid)

@@ -32,7 +32,7 @@ from devstack.kube.kubelet import Kubelet
 from devstack.kube.logs import PodLogs
 from devstack.kube.sets import ready as _ready
 from devstack.kube.sets import set_count as _set
-from devstack.kube.store import Store
+from devstack.kube.store import Conflict, Store
 
 
 def _revision(rs: dict[str, Any]) -> int:
@@ -142,8 +142,19 @@ class Controller:
         self._next_node += 1
         return self.nodes[(self._next_node - 1) % len(self.nodes)]
 
-    def create_pod(self, owner: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
-        made = self.store.create("pods", pod)
+    def create_pod(
+        self, owner: dict[str, Any], pod: dict[str, Any], *, generated: bool = False
+    ) -> dict[str, Any]:
+        """`generated`: the name is the owner's plus a random suffix (generateName),
+        so a taken one gets another, as the API server does."""
+        while True:
+            try:
+                made = self.store.create("pods", pod)
+                break
+            except Conflict:
+                if not generated:
+                    raise
+                pod["metadata"]["name"] = f"{owner['metadata']['name']}-{k.suffix()}"
         self.born[made["metadata"]["uid"]] = time.monotonic()
         meta = made["metadata"]
         message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {made['spec']['nodeName']}"

@@ -46,7 +46,7 @@ def sync_replicaset(ctl: Any, rs: dict[str, Any]) -> None:
     pods = ctl.owned("pods", rs)
     want = rs["spec"]["replicas"]
     for _ in range(want - len(pods)):
-        pod = ctl.create_pod(rs, k.pod(rs, node=ctl.pick_node()))
+        pod = ctl.create_pod(rs, k.pod(rs, node=ctl.pick_node()), generated=True)
         pods.append(pod)
         message = f"Created pod: {pod['metadata']['name']}"
         ctl.emit(rs, "SuccessfulCreate", message, "replicaset-controller")
@@ -175,7 +175,7 @@ def sync_daemonset(ctl: Any, ds: dict[str, Any]) -> None:
         if node not in by_node:
             labels = {REV_LABEL: update, "pod-template-generation": str(generation)}
             made = k.pod(ds, node=node, labels=labels)
-            by_node[node] = ctl.create_pod(ds, made)
+            by_node[node] = ctl.create_pod(ds, made, generated=True)
             message = f"Created pod: {made['metadata']['name']}"
             ctl.emit(ds, "SuccessfulCreate", message, "daemonset-controller")
     live = list(by_node.values())
