@@ -95,7 +95,6 @@ class ClusterFlow:
         """The [[service]] of a workload as the DORA watcher decides it, so opsdash's
         own deploy and the revision the watcher sees are one deployment. A pod
         delete deploys nothing: its pod's name is enough."""
-        from opsdash.model.kube import KubePod
         from opsdash.services import service_of_workload
 
         if isinstance(target, KubePod):

@@ -314,8 +314,9 @@ def pod(context: str, obj: dict[str, Any]) -> KubePod:
     )
 
 
-def revision(obj: dict[str, Any], current_hash: str = "") -> Revision:
-    """A ReplicaSet as one entry of its Deployment's history."""
+def revision(obj: dict[str, Any], current: str = "") -> Revision:
+    """A ReplicaSet as one entry of its Deployment's history; `current`: the
+    Deployment's own revision, which marks the ReplicaSet it runs now."""
     meta, spec, status = (
         _dict(obj.get("metadata")),
         _dict(obj.get("spec")),
@@ -323,7 +324,6 @@ def revision(obj: dict[str, Any], current_hash: str = "") -> Revision:
     )
     annotations = _dict(meta.get("annotations"))
     number = annotations.get(REVISION_ANNOTATION, "0")
-    labels = _dict(meta.get("labels"))
     return Revision(
         number=int(number) if str(number).isdigit() else 0,
         name=_str(meta.get("name")),
@@ -331,7 +331,7 @@ def revision(obj: dict[str, Any], current_hash: str = "") -> Revision:
         replicas=_int(status.get("replicas")),
         created=timestamp(meta.get("creationTimestamp")),
         change_cause=_str(annotations.get(CHANGE_CAUSE_ANNOTATION)),
-        current=bool(current_hash) and labels.get("pod-template-hash") == current_hash,
+        current=bool(current) and str(number) == current,
     )
 
 

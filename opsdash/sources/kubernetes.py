@@ -146,7 +146,6 @@ class KubernetesSource(Source):
         """On the HTTP loop: one list+watch per resource type and namespace."""
         if self._tasks:
             return
-        self.api.client()  # read the kubeconfig now: its problems are the poll's error
         for kind, group, plural in RESOURCES:
             for namespace in self._scopes():
                 path = (
@@ -214,6 +213,9 @@ class KubernetesSource(Source):
             watch.last_data = asyncio.get_running_loop().time()
 
     def poll(self) -> ClusterSnapshot:
+        # Read the kubeconfig (and import lightkube) here in the poller's thread,
+        # not on the HTTP loop every source shares; its problems are the poll's error.
+        self.api.client()
         return run_sync(self._snapshot(), timeout=self.config.timeout + 5)
 
     def health_note(self) -> str:
@@ -282,19 +284,8 @@ class KubernetesSource(Source):
         revisions = []
         if workload.kind == "Deployment":
             owned = self.replicasets(workload)
-            current = next(
-                (
-                    (rs.get("metadata") or {}).get("labels", {}).get("pod-template-hash", "")
-                    for rs in owned
-                    if (rs.get("metadata") or {})
-                    .get("annotations", {})
-                    .get(kube_map.REVISION_ANNOTATION)
-                    == workload.revision
-                ),
-                "",
-            )
             revisions = sorted(
-                (kube_map.revision(rs, current) for rs in owned),
+                (kube_map.revision(rs, workload.revision) for rs in owned),
                 key=lambda r: r.number,
                 reverse=True,
             )
@@ -311,16 +302,14 @@ class KubernetesSource(Source):
             "GET", f"/api/v1/namespaces/{workload.namespace}/events", params={"limit": 500}
         )
         names = {workload.name} | {p.name for p in pods}
-        prefix = f"{workload.name}-"
-        events = [
-            kube_map.event(e)
-            for e in body.get("items") or []
-            if isinstance(e, dict)
-            and (
-                (e.get("involvedObject") or {}).get("name") in names
-                or str((e.get("involvedObject") or {}).get("name", "")).startswith(prefix)
-            )
-        ]
+        prefix = f"{workload.name}-"  # its ReplicaSets and their pods
+
+        def about_it(e: Any) -> bool:
+            name = str((e.get("involvedObject") or {}).get("name", ""))
+            return name in names or name.startswith(prefix)
+
+        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
+        events = [kube_map.event(e) for e in items if about_it(e)]
         floor = datetime.min.replace(tzinfo=UTC)
         events.sort(key=lambda e: e.at or floor, reverse=True)
         return events[:MAX_EVENTS]

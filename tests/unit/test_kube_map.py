@@ -222,7 +222,7 @@ def test_events_and_revisions():
         "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:3"}]}}},
         "status": {"replicas": 2},
     }
-    revision = kube_map.revision(rs, "5d9")
+    revision = kube_map.revision(rs, "3")
     assert (revision.number, revision.current, revision.containers) == (3, True, (("app", "a:3"),))
 
 
