@@ -175,8 +175,6 @@ class ClusterPanel(Panel):
     def _redraw(self) -> None:
         view = self.view
         hidden = set() if self.multi_context else {"context"}
-        workloads = [w for s in self.snapshots for w in s.workloads if view.shows(w)]
-        pods = [p for s in self.snapshots for p in s.pods if view.shows(p)]
         # Failed rollouts are said in the pods view too: the pods are why.
         scope = replace(view, resource=WORKLOADS, kind=None)
         failing = [
@@ -188,9 +186,11 @@ class ClusterPanel(Panel):
         # Only the table in view is drawn: the other is drawn when the prompt
         # switches to it (each redraw renders every row's cells).
         if view.resource == PODS:
-            table, records = self.query_one("#kube-pods-table", ResourceTable), pods
+            table = self.query_one("#kube-pods-table", ResourceTable)
+            records = [p for s in self.snapshots for p in s.pods if view.shows(p)]
         else:
-            table, records = self.query_one("#kube-workloads-table", ResourceTable), workloads
+            table = self.query_one("#kube-workloads-table", ResourceTable)
+            records = [w for s in self.snapshots for w in s.workloads if view.shows(w)]
         table.set_hidden_columns(hidden)
         table.update_records(records)
         self.set_class(view.resource == PODS, "-pods")
