@@ -26,6 +26,7 @@ from opsdash.model import (
 )
 from opsdash.model.deployments import DeploymentsSnapshot
 from opsdash.model.kube import ClusterSnapshot
+from opsdash.model.lineage import Lineage, link
 from opsdash.model.ml import ModelsSnapshot
 
 if TYPE_CHECKING:
@@ -139,6 +140,15 @@ class PanelFeed:
     def _model_snapshots(self) -> list[ModelsSnapshot]:
         snapshots = (self.poller.data(label) for label in self.labels(ModelsSnapshot))
         return [s for s in snapshots if isinstance(s, ModelsSnapshot)]
+
+    def pipeline_snapshots(self) -> list[PipelineSnapshot]:
+        snapshots = (self.poller.data(label) for label in self.labels(PipelineSnapshot))
+        return [s for s in snapshots if isinstance(s, PipelineSnapshot)]
+
+    def lineage(self) -> Lineage:
+        """Which polled pipeline run produced which polled model version."""
+        versions = [v for s in self._model_snapshots() for v in s.versions]
+        return link(self.pipeline_runs(), versions)
 
     def _render_models(self) -> None:
         if not self.app.has_main:

@@ -225,6 +225,7 @@ from opsdash.model.ml import (  # noqa: E402
     threshold_state,
 )
 from opsdash.model.pipelines import (  # noqa: E402
+    PipelineDefinition,
     PipelineJob,
     PipelineRun,
     PipelineSnapshot,
@@ -248,6 +249,7 @@ __all__ = [
     "ModelVersion",
     "ModelsSnapshot",
     "Mount",
+    "PipelineDefinition",
     "PipelineJob",
     "PipelineRun",
     "PipelineSnapshot",

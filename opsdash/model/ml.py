@@ -77,6 +77,10 @@ class ModelVersion:
     metrics: tuple[tuple[str, float], ...] = ()  # configured metrics the run logged
     description: str = ""
     user: str = ""
+    # The orchestrator tags found on the version or its run (airflow.dag_id,
+    # airflow.dag_run_id, kfp.run_id, ...): which pipeline run produced it
+    # (`opsdash.model.lineage`).
+    lineage: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:

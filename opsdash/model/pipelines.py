@@ -59,6 +59,9 @@ class PipelineJob:
     finished: datetime | None = None
     url: str = ""
     steps: tuple[PipelineStep, ...] = ()
+    attempt: int = 1  # the try shown (Airflow's try_number); its log is of this try
+    attempts: int = 1  # how many tries there were: the log screen steps between them
+    operator: str = ""  # what runs it: an Airflow operator, a Kubeflow component
 
     @property
     def key(self) -> str:
@@ -89,10 +92,26 @@ class PipelineRun:
     url: str = ""
     attempt: int = 1
     is_deploy: bool = False  # a run of the configured deploy workflow/job/pipeline
+    # The vendor's id of the pipeline when it is not its name (a Kubeflow
+    # pipeline version id); "" when `pipeline` is the id (an Airflow dag_id).
+    pipeline_id: str = ""
+    # Parameters the run was started with (Airflow conf, Kubeflow runtime
+    # parameters), values as JSON text; shown literally, secrets redacted.
+    parameters: tuple[tuple[str, str], ...] = ()
+    # What came out beyond pass/fail, for the run row: a TFX run's evaluator
+    # blessing and pusher outcome ("blessed · pushed"); "" when not known.
+    verdict: str = ""
+    pushed: bool = False  # a model was pushed (a TFX Pusher succeeded)
+    is_training: bool = False  # a run of the configured training pipeline
 
     @property
     def key(self) -> str:
         return f"{self.source}/{self.id}"
+
+    @property
+    def pipeline_key(self) -> str:
+        """What a trigger or a pause of this run's pipeline names."""
+        return self.pipeline_id or self.pipeline
 
     def duration_s(self, now: datetime | None = None) -> float | None:
         """Ticks while running (pass `now`); fixed once finished."""
@@ -112,6 +131,31 @@ class VendorDeployment:
     at: datetime
     result: str  # success, failed, ...
     url: str = ""
+    kind: str = "app"  # "model" for a pipeline run that pushed a model (TFX Pusher)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineDefinition:
+    """A pipeline that can be started: an Airflow DAG, a Kubeflow pipeline
+    version. Shown with `P` in the Pipelines panel, with or without runs."""
+
+    source: str  # the source's label
+    provider: str
+    id: str  # what a trigger names (dag_id; pipeline version id)
+    name: str  # shown: the DAG id, the pipeline's display name
+    paused: bool | None = None  # None where the vendor has no pause
+    next_run: datetime | None = None
+    schedule: str = ""
+    tags: tuple[str, ...] = ()
+    owners: str = ""
+    problem: str = ""  # e.g. the import error of its file; "" when none
+    url: str = ""
+    is_deploy: bool = False
+    is_training: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +167,8 @@ class PipelineSnapshot:
     runs: tuple[PipelineRun, ...] = ()
     deployments: tuple[VendorDeployment, ...] = ()
     quota: str = ""  # remaining rate limit, e.g. "4,980/5,000 left"
+    # Orchestrators (Airflow, Kubeflow): the pipelines that can be started.
+    pipelines: tuple[PipelineDefinition, ...] = ()
+    # Problems worth a line in the panel that are not a failed poll, e.g.
+    # "2 DAG files fail to import: dags/broken.py (SyntaxError ...)".
+    notes: tuple[str, ...] = ()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from opsdash.model import ContainerDetails, PipelineJob, PipelineRun
+    from opsdash.model import ContainerDetails, PipelineJob, PipelineRun, RunStatus
     from opsdash.model.deployments import TimelineEntry
     from opsdash.model.kube import KubePod, KubeWorkload, WorkloadDetails
     from opsdash.model.ml import AliasPlan
@@ -167,3 +167,38 @@ class Cluster(Protocol):
     ) -> LogStream: ...
 
     def delete_pod(self, pod: KubePod) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class TriggersPipelines(Protocol):
+    """An orchestrator (Airflow, Kubeflow Pipelines): D starts a new run of a
+    pipeline with parameters typed in the dialog as one JSON object.
+
+    `parameters_word` names them in the dialog ("conf", "parameters");
+    `training_pipeline` is the pipeline that retrains the source's models
+    ("" when none is configured), which D on a model in breach triggers."""
+
+    parameters_word: str
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def training_pipeline(self) -> str: ...
+
+    def trigger(self, pipeline: str, parameters: dict[str, Any]) -> str: ...
+
+
+@runtime_checkable
+class PausesPipelines(Protocol):
+    """p pauses or unpauses a pipeline's schedule (an Airflow DAG)."""
+
+    def set_paused(self, pipeline: str, paused: bool) -> str: ...
+
+
+@runtime_checkable
+class MarksRuns(Protocol):
+    """m sets a run's final state by hand (Airflow: mark failed or success).
+    The dialog asks for the run's name to be typed: it changes history."""
+
+    def mark(self, run: PipelineRun, status: RunStatus) -> str: ...
