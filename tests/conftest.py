@@ -79,6 +79,19 @@ def buildbot():
         yield server
 
 
+@pytest.fixture(scope="session")
+def airflow():
+    """One real Airflow 3 (api-server, scheduler, dag-processor) on 127.0.0.1 for
+    the whole session, with the test DAGs of devstack/airflow_dags parsed. It has
+    .url, .username, .password, .token(), .api(method, path, body) and .client
+    (trigger, wait_run, task_instances, task_log, xcom)."""
+    from devstack.airflow_server import AirflowServer, available
+
+    _need_server(available(), "Airflow")
+    with AirflowServer() as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def _replay():
     from devstack.replay import ReplayServer
