@@ -26,8 +26,9 @@ from opsdash.model import (
 )
 from opsdash.model.deployments import DeploymentsSnapshot
 from opsdash.model.kube import ClusterSnapshot
-from opsdash.model.lineage import Lineage, link
+from opsdash.model.lineage import Lineage, link, link_tags
 from opsdash.model.ml import ModelsSnapshot
+from opsdash.sources.mlflow_map import configured_run_tags
 
 if TYPE_CHECKING:
     from opsdash.app import OpsdashApp
@@ -148,7 +149,7 @@ class PanelFeed:
     def lineage(self) -> Lineage:
         """Which polled pipeline run produced which polled model version."""
         versions = [v for s in self._model_snapshots() for v in s.versions]
-        return link(self.pipeline_runs(), versions)
+        return link(self.pipeline_runs(), versions, link_tags(configured_run_tags(versions)))
 
     def _render_models(self) -> None:
         if not self.app.has_main:

@@ -8,9 +8,11 @@ service the same way through these functions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from opsdash.config import Config, ServiceConfig
+from opsdash.sources.capabilities import TriggersPipelines
 
 if TYPE_CHECKING:
     from opsdash.model.kube import KubeWorkload
@@ -57,6 +59,31 @@ def service_of_model(config: Config, model: str) -> str:
 def service_of_pipeline(config: Config, source_name: str, default: str) -> str:
     """The [[service]] listing this CI source (by name), else the source's own."""
     return next((s.name for s in config.services if source_name in s.pipelines), default)
+
+
+def service_of_source(config: Config, source: object) -> str:
+    """The service an orchestrator or CI source works for: the [[service]]
+    listing it in `pipelines`, else its table's `service` (CiConfig.service_name),
+    else its name."""
+    name = str(getattr(source, "name", ""))
+    default = str(getattr(getattr(source, "config", None), "service_name", "") or name)
+    return service_of_pipeline(config, name, default)
+
+
+def training_sources(
+    config: Config, sources: Iterable[object], model: str
+) -> list[TriggersPipelines]:
+    """The orchestrator sources whose training pipeline can retrain `model` (D on
+    a model in breach): those with a `training` pipeline that work for the
+    model's service; else, when exactly one source has a training pipeline at
+    all, that one (a single Airflow needs no [[service]] table); else none.
+    """
+    trainers = [s for s in sources if isinstance(s, TriggersPipelines) and s.training_pipeline]
+    service = service_of_model(config, model)
+    mine = [s for s in trainers if service_of_source(config, s) == service]
+    if mine:
+        return mine
+    return trainers if len(trainers) == 1 else []
 
 
 def environment_of(config: Config, service: str) -> str:

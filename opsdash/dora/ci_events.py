@@ -1,14 +1,16 @@
-"""The deployments CI sources report (deploy runs, GitHub deployment statuses,
-GitLab deployments), recorded once their result is final."""
+"""The deployments pipeline sources report (CI deploy runs, GitHub deployment
+statuses, GitLab deployments, runs of an orchestrator's deploy or training
+pipeline), recorded once their result is final."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from opsdash.config import Config
+from opsdash.dora.records import KINDS
 from opsdash.dora.seen import iso
-from opsdash.model import PipelineSnapshot
-from opsdash.services import service_of_pipeline
+from opsdash.model import PipelineSnapshot, VendorDeployment
+from opsdash.services import service_of_model, service_of_pipeline
 from opsdash.store import DeploymentEvent, Store
 
 # A vendor's result word -> DORA's. A word not here is not final (or not known):
@@ -33,14 +35,25 @@ def dora_result(vendor_result: str) -> str | None:
     return VENDOR_RESULTS.get(vendor_result.strip().lower())
 
 
+def service_of_deployment(config: Config | None, source_name: str, d: VendorDeployment) -> str:
+    """The [[service]] whose `pipelines` name the source; for a model
+    deployment (a pushed TFX run) whose table's `service` names a model, the
+    [[service]] listing that model in `models`; else the table's `service`."""
+    if config is None:
+        return d.service
+    default = service_of_model(config, d.service) if d.kind == "model" else d.service
+    return service_of_pipeline(config, source_name, default)
+
+
 def record_vendor_deployments(
     store: Store, snapshot: PipelineSnapshot, config: Config | None = None
 ) -> int:
-    """Store the deployments a CI source reported; returns how many were new.
+    """Store the deployments a pipeline source reported; returns how many were new.
 
     Each carries the source's own id, so a deployment seen on every poll (and
     across restarts) is recorded once. With a config, a deployment counts for
-    the [[service]] whose `pipelines` name the source.
+    the [[service]] whose `pipelines` name the source (`service_of_deployment`).
+    Its kind is the source's: "model" for a run that pushed a model, else "app".
     """
     source_name = snapshot.source.split(":", 1)[-1]
     new = 0
@@ -48,13 +61,12 @@ def record_vendor_deployments(
         result = dora_result(d.result)
         if result is None:
             continue  # not final yet: the same id is recorded once it is
-        service = service_of_pipeline(config, source_name, d.service) if config else d.service
         new += store.add_deployment(
             DeploymentEvent(
                 at=iso(d.at),
-                service=service,
+                service=service_of_deployment(config, source_name, d),
                 host=d.source,
-                kind="app",
+                kind=d.kind if d.kind in KINDS else "app",
                 image="",
                 digest="",
                 result=result,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from opsdash.model.lineage import LINEAGE_TAG_NAMES
 from opsdash.model.ml import (
     AliasPlan,
     MetricPoint,
@@ -82,6 +83,11 @@ class MlflowConfig:
     )
     breach: tuple[tuple[str, float], ...] = option(
         (), doc='per metric: "breach", and one notification per breach'
+    )
+    run_tags: tuple[str, ...] = option(
+        (),
+        doc="tags of a version or its run that hold the id of the pipeline run that"
+        ' produced it, besides airflow.dag_run_id, kfp.run_id and pipeline.run_id, e.g. ["train_run"]',
     )
     ca_bundle: str = option(
         "", doc="PEM file of CAs to trust instead of the system ones", check=ca_bundle
@@ -297,7 +303,9 @@ class MlflowSource(HttpSource):
         run_of = {v["version"]: run for v, run in zip(wanted, runs, strict=True)}
         with self._shape("GET", "model-versions/search"):
             versions = [
-                version_from(name, v, aliases, run_of.get(v["version"]), self.config.metrics)
+                version_from(
+                    name, v, aliases, run_of.get(v["version"]), cfg.metrics, self.lineage_tags
+                )
                 for v in raw_versions
             ]
         serving_v = next((v for v in versions if v.version == serving), None)
@@ -343,6 +351,12 @@ class MlflowSource(HttpSource):
             challenger=self.config.challenger,
             notes=tuple(notes),
         )
+
+    @property
+    def lineage_tags(self) -> tuple[str, ...]:
+        """The tag names copied into ModelVersion.lineage: the orchestrators' and
+        the configured `run_tags` (which opsdash.model.lineage.link_tags adds)."""
+        return (*LINEAGE_TAG_NAMES, *self.config.run_tags)
 
     # --- the registry calls behind promote and rollback (opsdash.actions.models) --
 

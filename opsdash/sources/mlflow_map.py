@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from opsdash.model.lineage import LINEAGE_TAG_NAMES
 from opsdash.model.ml import MetricPoint, ModelRow, ModelVersion, threshold_state
 from opsdash.sources.base import SourceError
 
@@ -84,17 +85,31 @@ def aliases_and_tags(model: dict[str, Any]) -> tuple[dict[str, str], dict[str, s
 
 
 def run_from(body: dict[str, Any]) -> dict[str, Any]:
-    """`runs/get`: the run's name, status and latest metric values."""
+    """`runs/get`: the run's name, status, latest metric values and tags (the
+    orchestrator's run id among them: `lineage_of`)."""
     run = body["run"]
     info = run.get("info") or {}
+    data = run.get("data") or {}
     metrics: dict[str, tuple[float, int]] = {}
-    for m in (run.get("data") or {}).get("metrics") or ():
+    for m in data.get("metrics") or ():
         metrics[str(m["key"])] = (float(m["value"]), int(m.get("step") or 0))
     return {
         "run_name": str(info.get("run_name") or ""),
         "status": str(info.get("status") or ""),
         "metrics": {k: v for k, (v, _step) in metrics.items()},
+        "tags": pairs(data.get("tags")),
     }
+
+
+def lineage_of(
+    version_tags: dict[str, str], run_tags: dict[str, str], names: Iterable[str]
+) -> tuple[tuple[str, str], ...]:
+    """The tags among `names` (the orchestrator tags, opsdash.model.lineage, and
+    the configured `run_tags`) on the version or its run; the version's own tag
+    wins, as someone set it on the version on purpose."""
+    found = {**run_tags, **version_tags}
+    wanted = dict.fromkeys(names)
+    return tuple(sorted((name, found[name]) for name in wanted if found.get(name)))
 
 
 def history_from(body: dict[str, Any]) -> list[MetricPoint]:
@@ -111,23 +126,34 @@ def history_from(body: dict[str, Any]) -> list[MetricPoint]:
     return points
 
 
+def configured_run_tags(versions: Iterable[ModelVersion]) -> tuple[str, ...]:
+    """The configured `run_tags` behind these versions' lineage: `lineage_of`
+    copies only the orchestrators' tags (LINEAGE_TAG_NAMES) and those, so any
+    other name there is one. What `link_tags` adds when linking them to runs."""
+    known = set(LINEAGE_TAG_NAMES)
+    return tuple(sorted({tag for v in versions for tag, _ in v.lineage} - known))
+
+
 def version_from(
     model: str,
     raw: dict[str, Any],
     aliases: dict[str, list[str]],
     run: dict[str, Any] | None,
     metrics: Iterable[str],
+    lineage_tags: Iterable[str] = (),
 ) -> ModelVersion:
-    """A `model_version` object (its version already text) with its run's metrics."""
+    """A `model_version` object (its version already text) with its run's metrics
+    and the `lineage_tags` found on it or its run."""
     version = raw["version"]
     run_metrics = (run or {}).get("metrics", {})
+    tags = pairs(raw.get("tags"))
     return ModelVersion(
         model=model,
         version=version,
         aliases=tuple(sorted(aliases.get(version, ()))),
         stage=str(raw.get("current_stage") or ""),
         status=str(raw.get("status") or ""),
-        tags=tuple(sorted(pairs(raw.get("tags")).items())),
+        tags=tuple(sorted(tags.items())),
         created=ms(raw.get("creation_timestamp")),
         updated=ms(raw.get("last_updated_timestamp")),
         run_id=str(raw.get("run_id") or ""),
@@ -137,6 +163,7 @@ def version_from(
         metrics=tuple((m, run_metrics[m]) for m in metrics if m in run_metrics),
         description=str(raw.get("description") or ""),
         user=str(raw.get("user_id") or ""),
+        lineage=lineage_of(tags, (run or {}).get("tags", {}), lineage_tags),
     )
 
 

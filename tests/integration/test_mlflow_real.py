@@ -23,7 +23,9 @@ from devstack.mlflow_server import (
 )
 from devstack.replay import ReplayServer, Reply
 from opsdash.actions import models
+from opsdash.model.lineage import link, link_tags
 from opsdash.model.ml import ThresholdState
+from opsdash.model.pipelines import PipelineRun, RunStatus
 from opsdash.sources.base import SourceError
 from opsdash.sources.http import HttpError
 from opsdash.sources.mlflow import MlflowConfig, MlflowSource
@@ -200,6 +202,89 @@ def test_without_the_serving_alias_the_newest_version_is_shown(mlflow):
         src.close()
     assert acc.version == "3" and acc.alias == ""
     assert "no production alias" in acc.note
+
+
+def tagged_version(server: MlflowServer, run_tags: dict[str, str], version_tags=()) -> str:
+    """A fresh model whose one version comes from a finished run carrying `run_tags`."""
+    name = f"lineage-{uuid.uuid4().hex[:6]}"
+    run = rest(
+        server.url,
+        "POST",
+        "runs/create",
+        {
+            "experiment_id": server.seeded.experiment_id,
+            "run_name": f"{name}-train",
+            "tags": [{"key": k, "value": v} for k, v in run_tags.items()],
+        },
+    )["run"]["info"]
+    rest(server.url, "POST", "runs/log-batch", {"run_id": run["run_id"], "metrics": [
+        {"key": "accuracy", "value": 0.9, "timestamp": 1, "step": 0}
+    ]})  # fmt: skip
+    rest(server.url, "POST", "runs/update", {"run_id": run["run_id"], "status": "FINISHED"})
+    rest(server.url, "POST", "registered-models/create", {"name": name})
+    rest(
+        server.url,
+        "POST",
+        "model-versions/create",
+        {
+            "name": name,
+            "source": f"runs:/{run['run_id']}/model",
+            "run_id": run["run_id"],
+            "tags": [{"key": k, "value": v} for k, v in version_tags],
+        },
+    )
+    return name
+
+
+def airflow_run(dag: str, run_id: str) -> PipelineRun:
+    return PipelineRun(
+        source="airflow:ml",
+        provider="airflow",
+        project="ml",
+        pipeline=dag,
+        id=run_id,
+        status=RunStatus.SUCCESS,
+        is_training=True,
+    )
+
+
+def test_a_version_trained_by_an_airflow_run_is_linked_to_it(mlflow):
+    run_id = "manual__2026-03-01T10:00:00+00:00"
+    name = tagged_version(
+        mlflow, {"airflow.dag_id": "train_churn", "airflow.dag_run_id": run_id, "team": "ml"}
+    )
+    src = MlflowSource(config(mlflow, models=(name,), metrics=("accuracy",)))
+    try:
+        snap = src.poll()
+        before = src.client.stats["requests"]
+        again = src.poll()
+        requests = src.client.stats["requests"] - before
+    finally:
+        src.close()
+    (version,) = snap.versions
+    assert version.lineage == (("airflow.dag_id", "train_churn"), ("airflow.dag_run_id", run_id))
+    assert again.versions == snap.versions
+    assert requests == 2  # the model and its versions: the run's tags came with its metrics
+    produced = airflow_run("train_churn", run_id)
+    same_id_other_dag = airflow_run("other_dag", run_id)
+    lineage = link([same_id_other_dag, produced], snap.versions)
+    assert lineage.run_for(version) is produced
+    assert lineage.versions_for(produced) == (version,)
+
+
+def test_a_configured_tag_on_the_version_links_it(mlflow):
+    name = tagged_version(mlflow, {"team": "ml"}, version_tags=[("train_run", "nightly-42")])
+    src = MlflowSource(
+        config(mlflow, models=(name,), metrics=("accuracy",), run_tags=("train_run",))
+    )
+    try:
+        (version,) = src.poll().versions
+    finally:
+        src.close()
+    assert version.lineage == (("train_run", "nightly-42"),)
+    run = airflow_run("nightly", "nightly-42")
+    assert link([run], [version]).run_for(version) is None  # not a default tag
+    assert link([run], [version], link_tags(("train_run",))).run_for(version) is run
 
 
 # --- acting ---------------------------------------------------------------------------

@@ -201,3 +201,45 @@ def test_a_service_being_acted_on_waits_for_the_action_to_record_itself(tmp_path
     )
     assert record_events(store, config, "mlflow:reg", snapshot("3"), NOW) == []
     assert [e.source for e in store.deployments()] == ["model-promote"]
+
+
+def test_an_orchestrator_run_that_pushed_a_model_is_a_model_deployment(tmp_path):
+    config = Config(
+        path=None,
+        services=(
+            ServiceConfig(name="ml", pipelines=("ml",)),
+            ServiceConfig(name="churn-svc", models=("churn",)),
+        ),
+    )
+    store = Store(tmp_path / "db")
+
+    def pushed(run_id, result="success", service="ml", kind="model", source="airflow:ml"):
+        return VendorDeployment(
+            f"run:train/{run_id}", source, service, "", run_id, NOW, result, kind=kind
+        )
+
+    data = PipelineSnapshot(
+        "airflow:ml",
+        "airflow",
+        (),
+        (pushed("r1"), pushed("r2", "failed"), pushed("r3", "running"), pushed("a1", kind="app")),
+    )
+    assert record_events(store, config, "airflow:ml", data, NOW) == [
+        "3 deployments from airflow:ml"
+    ]
+    events = {e.external_id: e for e in store.deployments()}
+    assert {k: (e.kind, e.result, e.service) for k, e in events.items()} == {
+        "airflow:ml:run:train/r1": ("model", "success", "ml"),
+        "airflow:ml:run:train/r2": ("model", "failed", "ml"),
+        "airflow:ml:run:train/a1": ("app", "success", "ml"),
+    }  # r3 is not final: recorded once it is, under the same id
+    assert record_events(store, config, "airflow:ml", data, NOW) == []  # once per id
+
+    # A table not listed in any `pipelines` whose `service` names a model: that model's service.
+    other = PipelineSnapshot(
+        "kubeflow:kfp", "kubeflow", (), (pushed("k1", service="churn", source="kubeflow:kfp"),)
+    )
+    record_events(store, config, "kubeflow:kfp", other, NOW)
+    by_id = {e.external_id: e for e in store.deployments()}
+    assert by_id["kubeflow:kfp:run:train/k1"].service == "churn-svc"
+    assert by_id["kubeflow:kfp:run:train/k1"].kind == "model"

@@ -241,7 +241,12 @@ def test_mlflow_run_history_and_version():
             }
         }
     )
-    assert run == {"run_name": "r1", "status": "FINISHED", "metrics": {"accuracy": 0.93}}
+    assert run == {
+        "run_name": "r1",
+        "status": "FINISHED",
+        "metrics": {"accuracy": 0.93},
+        "tags": {},
+    }
     history = mlflow_map.history_from(
         {
             "metrics": [
@@ -260,6 +265,36 @@ def test_mlflow_run_history_and_version():
     )
     assert version.aliases == ("challenger",) and version.tags == (("k", "v"),)
     assert version.metrics == (("accuracy", 0.93),) and version.run_name == "r1"
+
+
+def test_mlflow_lineage_tags_come_from_the_version_or_its_run():
+    run = mlflow_map.run_from(
+        {
+            "run": {
+                "info": {"run_name": "r1", "status": "FINISHED"},
+                "data": {
+                    "tags": [
+                        {"key": "airflow.dag_id", "value": "train_churn"},
+                        {"key": "airflow.dag_run_id", "value": "manual__2026-03-01"},
+                        {"key": "mlflow.user", "value": "ci"},
+                        {"key": "train_run", "value": "from-run"},
+                    ]
+                },
+            }
+        }
+    )
+    raw = {"version": "4", "tags": [{"key": "train_run", "value": "from-version"}]}
+    version = mlflow_map.version_from(
+        "churn", raw, {}, run, ("accuracy",), ("airflow.dag_run_id", "airflow.dag_id", "train_run")
+    )
+    assert version.lineage == (
+        ("airflow.dag_id", "train_churn"),
+        ("airflow.dag_run_id", "manual__2026-03-01"),
+        ("train_run", "from-version"),  # the version's own tag wins
+    )
+    unread = mlflow_map.version_from("churn", raw, {}, None, (), ("train_run", "kfp.run_id"))
+    assert unread.lineage == (("train_run", "from-version"),)
+    assert mlflow_map.configured_run_tags([version, unread]) == ("train_run",)
 
 
 def test_mlflow_rollback_record_is_read_from_tags():
