@@ -1,5 +1,6 @@
 """The keyboard-to-action flow: refuse early, plan (I/O in a worker), confirm,
-run with live progress, audit, refresh.
+run with live progress, audit, refresh. Pipeline actions are
+`opsdash.pipeline_flow`, Kubernetes ones `opsdash.cluster_flow`, on this machinery.
 
 Backend modules are imported lazily so the UI never loads an SDK by itself.
 """
@@ -17,7 +18,7 @@ from textual.app import App
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, TargetBusy
 from opsdash.actions.runner import ActionRunner
 from opsdash.config import Config, Matcher
-from opsdash.model import Container, PipelineRun, Service
+from opsdash.model import Container, Service
 from opsdash.model.ml import ModelRow
 from opsdash.screens.actions import ConfirmScreen, ProgressScreen
 
@@ -218,56 +219,6 @@ class ActionFlow:
 
         screen = ConfirmScreen(plan, image_editable=on_other is not None, **dialog)
         self.app.push_screen(screen, answered)
-
-    # --- pipelines (r, F, c on a run; D on its source) ---------------------------------
-
-    def pipeline_source(self, run: PipelineRun | None) -> Any:
-        """The run's source; for D without a run, the first source with a deploy."""
-        from opsdash.sources.capabilities import Deploys
-
-        if run is not None:
-            return self.poller.sources.get(run.source)
-        deployers = (s for s in self.poller.sources.values() if isinstance(s, Deploys))
-        return next((s for s in deployers if s.deploy_target), None)
-
-    def start_pipeline(self, action: str, run: PipelineRun | None, ref: str | None = None) -> None:
-        """action: rerun, rerun-failed, cancel (of `run`), deploy (to `ref`)."""
-        source = self.pipeline_source(run)
-        if source is None:
-            self.app.notify("No CI source is configured.", severity="warning", timeout=4)
-            return
-        from opsdash.actions.pipeline import plan_pipeline
-
-        try:
-            plan, call = plan_pipeline(action, source, run, ref)
-        except ActionError as exc:
-            self.app.notify(str(exc), severity="warning", timeout=5)
-            return
-        reason = self.runner.refusal(plan, host_read_only=bool(source.read_only))
-        if reason is not None:
-            self.runner.refuse(plan, reason)
-            self.app.notify(f"Refused: {reason}.", severity="warning", timeout=4)
-            return
-        if any(m.matches(plan.target, {}) for m in self.config.protect):
-            plan = replace(plan, protected=True)
-
-        def work(p: ActionPlan, progress: Callable[[str, str], None], _ask) -> ActionResult:
-            progress(action, p.steps[0])
-            try:
-                message = call()
-            except Exception as exc:  # noqa: BLE001 - one line, secrets already redacted
-                from opsdash.poller import describe_error
-
-                raise ActionError(describe_error(exc)) from None
-            progress("done", message)
-            return ActionResult(True, message)
-
-        other = (
-            (lambda new_ref: self.start_pipeline("deploy", run, new_ref))
-            if (action == "deploy")
-            else None
-        )
-        self._confirm(plan, work, None, other)
 
     # --- models (P promotes, u rolls the serving alias back) ------------------------
 

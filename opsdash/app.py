@@ -31,6 +31,7 @@ from opsdash.messages import (
     ShowDetails,
     ShowLogs,
     ShowModel,
+    ShowPipelines,
     ShowPodLogs,
     ShowRecord,
     ShowRun,
@@ -81,6 +82,9 @@ class OpsdashApp(LiteralTextApp):
         from opsdash.cluster_flow import ClusterFlow
 
         self.cluster_actions = ClusterFlow(self.actions)
+        from opsdash.pipeline_flow import PipelineFlow
+
+        self.pipeline_actions = PipelineFlow(self.actions)
         from opsdash.recovery_flow import RecoveryFlow
 
         self.recovery = RecoveryFlow(self, self.actions)
@@ -93,7 +97,9 @@ class OpsdashApp(LiteralTextApp):
         if self.config.keys:
             self.set_keymap(self.config.keys)
         await self.push_screen(
-            MainScreen(read_only=self.read_only, pipeline_source=self.actions.pipeline_source)
+            MainScreen(
+                read_only=self.read_only, pipeline_source=self.pipeline_actions.pipeline_source
+            )
         )
         self.feed.explain_unconfigured()
         for label in self.poller.sources:
@@ -261,9 +267,15 @@ class OpsdashApp(LiteralTextApp):
         self.actions.start(message.action, message.target)
 
     def on_pipeline_action(self, message: PipelineAction) -> None:
-        self.actions.start_pipeline(message.action, message.run)
+        self.pipeline_actions.start(message.action, message.run, pipeline=message.pipeline)
+
+    def on_show_pipelines(self, message: ShowPipelines) -> None:
+        self.show_pipelines()
 
     def on_model_action(self, message: ModelAction) -> None:
+        if message.action == "retrain":
+            self.pipeline_actions.retrain(message.row)
+            return
         self.actions.start_model(message.action, message.row, message.version)
 
     def on_cluster_action(self, message: ClusterAction) -> None:
@@ -331,7 +343,19 @@ class OpsdashApp(LiteralTextApp):
     def show_run(self, run: PipelineRun) -> None:
         from opsdash.screens.pipeline import RunScreen
 
-        self.push_screen(RunScreen(run, self.poller.sources.get(run.source)))
+        registered = self.feed.registered_by(run)
+        self.push_screen(RunScreen(run, self.poller.sources.get(run.source), registered))
+
+    def show_pipelines(self) -> None:
+        """`P`: every pipeline the sources list; Enter filters the panel to its runs."""
+        from opsdash.screens.pipeline_list import PipelineListScreen
+
+        def picked(pipeline) -> None:
+            if pipeline is not None and self.has_main:
+                self.main.pipelines_panel.filter_to(pipeline.name)
+                self.main.action_panel(3)
+
+        self.push_screen(PipelineListScreen(self.feed.pipeline_definitions()), picked)
 
     def show_model(self, row: ModelRow) -> None:
         from opsdash.screens.models import ModelScreen
@@ -344,7 +368,20 @@ class OpsdashApp(LiteralTextApp):
         from opsdash.sources.capabilities import ModelRegistry
 
         registry = isinstance(self.poller.sources.get(row.source), ModelRegistry)
-        self.push_screen(ModelScreen(row, versions, metrics, moves_aliases=registry))
+        lineage = self.feed.lineage()
+        produced = {v.key: r for v in versions if (r := lineage.run_for(v)) is not None}
+        retrain, can_retrain = self.pipeline_actions.retrain_hint(row)
+        self.push_screen(
+            ModelScreen(
+                row,
+                versions,
+                metrics,
+                moves_aliases=registry,
+                produced_by=produced,
+                retrain=retrain,
+                can_retrain=can_retrain,
+            )
+        )
 
     def show_service(self, row: ServiceDeployments) -> None:
         from opsdash.screens.deployments import ServiceScreen

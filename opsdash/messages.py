@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from opsdash.model import Container, PipelineRun, Service
+from opsdash.model import Container, PipelineDefinition, PipelineRun, Service
 from opsdash.model.deployments import ServiceDeployments
 from opsdash.model.kube import KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow
@@ -84,6 +84,11 @@ class ShowRecord(Message):
 
 
 @dataclass
+class ShowPipelines(Message):
+    """`P` in the Pipelines panel: the pipelines every orchestrator can start."""
+
+
+@dataclass
 class ShowAudit(Message):
     """`a`: the audit log."""
 
@@ -111,15 +116,19 @@ class ContainerAction(Message):
 
 @dataclass
 class PipelineAction(Message):
-    """rerun, rerun-failed, cancel of `run`; deploy (`run` may then be None)."""
+    """rerun, rerun-failed, cancel, pause, mark of `run`; deploy (`run` may then
+    be None; a trigger where the run's source starts pipelines); trigger and
+    pause of `pipeline` (a row of the `P` screen)."""
 
     action: str
     run: PipelineRun | None
+    pipeline: PipelineDefinition | None = None
 
 
 @dataclass
 class ModelAction(Message):
-    """promote or rollback of a model's serving alias (`version`: the one to promote)."""
+    """promote or rollback of a model's serving alias (`version`: the one to
+    promote); retrain: trigger the training pipeline of a model in breach."""
 
     action: str
     row: ModelRow

@@ -20,6 +20,7 @@ from opsdash.model import (
     DockerSnapshot,
     HealthState,
     HostStats,
+    PipelineDefinition,
     PipelineRun,
     PipelineSnapshot,
     SourceHealth,
@@ -27,7 +28,7 @@ from opsdash.model import (
 from opsdash.model.deployments import DeploymentsSnapshot
 from opsdash.model.kube import ClusterSnapshot
 from opsdash.model.lineage import Lineage, link, link_tags
-from opsdash.model.ml import ModelsSnapshot
+from opsdash.model.ml import ModelsSnapshot, ModelVersion
 from opsdash.sources.mlflow_map import configured_run_tags
 
 if TYPE_CHECKING:
@@ -125,14 +126,19 @@ class PanelFeed:
             return
         labels = self.labels(PipelineSnapshot)
         runs = self.pipeline_runs()
+        snapshots = self.pipeline_snapshots()
         self.app.main.pipelines_panel.update_data(
             runs,
             problems=self._problems(labels),
             configured=bool(labels),
             multi_source=len(labels) > 1,
+            notes=[f"{s.source}: {note}" for s in snapshots for note in s.notes],
         )
         from opsdash.screens.pipeline import RunScreen
+        from opsdash.screens.pipeline_list import PipelineListScreen
 
+        if isinstance(self.app.screen, PipelineListScreen):
+            self.app.screen.show_pipelines(self.pipeline_definitions())
         if isinstance(self.app.screen, RunScreen):
             fresh = next((r for r in runs if r.key == self.app.screen.run.key), None)
             if fresh is not None:
@@ -145,6 +151,18 @@ class PanelFeed:
     def pipeline_snapshots(self) -> list[PipelineSnapshot]:
         snapshots = (self.poller.data(label) for label in self.labels(PipelineSnapshot))
         return [s for s in snapshots if isinstance(s, PipelineSnapshot)]
+
+    def pipeline_definitions(self) -> list[PipelineDefinition]:
+        """What the `P` screen lists: every source's pipelines."""
+        return [p for s in self.pipeline_snapshots() for p in s.pipelines]
+
+    def registered_by(self, run: PipelineRun) -> tuple[tuple[ModelVersion, str], ...]:
+        """The model versions `run` produced, each with its registry's label."""
+        snapshots = self._model_snapshots()
+        versions = [v for s in snapshots for v in s.versions]
+        label_of = {v.key: s.source for s in snapshots for v in s.versions}
+        found = link(self.pipeline_runs(), versions).versions_for(run)
+        return tuple((v, label_of.get(v.key, "")) for v in found)
 
     def lineage(self) -> Lineage:
         """Which polled pipeline run produced which polled model version."""

@@ -22,7 +22,7 @@ from opsdash.views.containers import CONTAINER_COLUMNS, SERVICE_COLUMNS
 from opsdash.views.deployments import DEPLOYMENT_COLUMNS
 from opsdash.views.kube import POD_COLUMNS, WORKLOAD_COLUMNS
 from opsdash.views.models import MODEL_COLUMNS
-from opsdash.views.pipelines import RUN_COLUMNS
+from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns
 
 
 def _docker_summary(data: DockerSnapshot) -> str:
@@ -95,7 +95,8 @@ def _docker_tables(label: str, data: DockerSnapshot) -> list[Table]:
 
 
 def _pipeline_tables(label: str, data: PipelineSnapshot) -> list[Table]:
-    return [_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), set())]
+    hidden = hidden_run_columns(data.runs, multi_source=True)
+    return [_table(f"{label}: pipeline runs", RUN_COLUMNS, list(data.runs), hidden)]
 
 
 def _deployment_tables(_label: str, data: DeploymentsSnapshot) -> list[Table]:

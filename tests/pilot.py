@@ -55,9 +55,10 @@ def fixed_app(
     store=None,
     pipelines=None,
     models=None,
+    extra=(),
 ) -> OpsdashApp:
     """Fixed data everywhere; the DORA keys come from a real store (sample
-    deployments in a temp dir unless `store` is given)."""
+    deployments in a temp dir unless `store` is given); `extra`: more sources."""
     from pathlib import Path
 
     from opsdash.dora.source import DoraSource
@@ -79,6 +80,7 @@ def fixed_app(
         dora_store = store
     dora = DoraSource(config, dora_store, refresh=3600)
     sources = [FixedDockerSource(services=services), FixedHostSource(), pipelines, models, dora]
+    sources += list(extra)  # more sources (a fixed orchestrator beside the CI)
     return OpsdashApp(config, Poller(sources), store=store)
 
 

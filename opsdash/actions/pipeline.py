@@ -1,8 +1,10 @@
 """What r, F and c do to a pipeline run and D to a CI source: the plan the
 dialog shows, and the one blocking call that does it.
 
-Planning is a lookup of the action in `PLANNERS`; whether a source can do it
-is a question to its capability protocols, never to its kind.
+Planning is a lookup of the action in `RUN_PLANNERS`; whether a source can do
+it is a question to its capability protocols, never to its kind. What an
+orchestrator adds (trigger with parameters, pause, mark, retrain) is planned in
+`opsdash.actions.orchestrate`.
 """
 
 from __future__ import annotations
@@ -41,13 +43,20 @@ def _plan_deploy(source: Any, _run: PipelineRun | None, ref: str | None) -> Plan
     return plan, lambda: source.deploy(ref)
 
 
-def _title(run: PipelineRun) -> str:
+def title(run: PipelineRun) -> str:
     number = f"#{run.number}" if run.number is not None else run.id
     return f"{run.pipeline} {number}"
 
 
-def _where(run: PipelineRun) -> str:
+def where(run: PipelineRun) -> str:
     return f"{run.provider}:{run.project}"
+
+
+def rerun_word(source: Any) -> str:
+    """The vendor's verb for a rerun ("Clear" for Airflow), from an optional
+    `rerun_word` class attribute of a `RerunsRuns` source; "Rerun" otherwise."""
+    word = getattr(source, "rerun_word", "")
+    return word.capitalize() if isinstance(word, str) and word.strip() else "Rerun"
 
 
 def _rerunner(source: Any, run: PipelineRun) -> RerunsRuns:
@@ -61,10 +70,8 @@ def _plan_cancel(
 ) -> tuple[tuple[str, ...], PipelineCall]:
     ci = _rerunner(source, run)
     if run.status.finished:
-        raise ActionError(
-            f"{_title(run)} already finished ({run.status.value}); nothing to cancel."
-        )
-    return (f"Cancel {_title(run)} of {_where(run)} ({run.status.value} now).",), lambda: ci.cancel(
+        raise ActionError(f"{title(run)} already finished ({run.status.value}); nothing to cancel.")
+    return (f"Cancel {title(run)} of {where(run)} ({run.status.value} now).",), lambda: ci.cancel(
         run
     )
 
@@ -76,9 +83,10 @@ def _plan_rerun_failed(
     if not ci.can_rerun_failed:
         raise ActionError(f"{run.provider} cannot rerun only the failed jobs; use r.")
     if run.status is not RunStatus.FAILED:
-        raise ActionError(f"{_title(run)} has no failed jobs ({run.status.value}).")
+        raise ActionError(f"{title(run)} has no failed jobs ({run.status.value}).")
     steps = (
-        f"Rerun the failed jobs of {_title(run)} (and the jobs that need them) on {_where(run)}.",
+        f"{rerun_word(source)} the failed jobs of {title(run)} (and the jobs that need them)"
+        f" on {where(run)}.",
     )
     return steps, lambda: ci.rerun(run, True)
 
@@ -88,10 +96,9 @@ def _plan_rerun(
 ) -> tuple[tuple[str, ...], PipelineCall]:
     ci = _rerunner(source, run)
     if not run.status.finished and not ci.can_rerun_running:
-        raise ActionError(f"{_title(run)} is still {run.status.value}; cancel it first or wait.")
-    return (f"Rerun {_title(run)} of {_where(run)} ({run.status.value}).",), lambda: ci.rerun(
-        run, False
-    )
+        raise ActionError(f"{title(run)} is still {run.status.value}; cancel it first or wait.")
+    step = f"{rerun_word(source)} {title(run)} of {where(run)} ({run.status.value})."
+    return (step,), lambda: ci.rerun(run, False)
 
 
 # Actions on a selected run: their steps and call; the plan around them is shared.
@@ -117,7 +124,7 @@ def plan_pipeline(action: str, source: Any, run: PipelineRun | None, ref: str | 
     plan = ActionPlan(
         action=action,
         kind="pipeline",
-        target=_title(run),
+        target=title(run),
         target_id=run.id,
         host=source.label,
         steps=(*steps, "The panel refreshes when it is done."),

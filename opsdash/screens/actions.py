@@ -59,6 +59,8 @@ class ConfirmScreen(ModalScreen[bool | str]):
     can plan (and ask) again. `edit_word` and `edit_value` name what `i` edits
     when it is not an image or a ref (a replica count). `typed_reason`: the name
     must be typed for this change even on an unprotected target (scale to 0).
+    `validate` checks an edited value before the dialog lets it go (a JSON
+    object of parameters): its one line shows in the dialog, which stays open.
     """
 
     BINDINGS = [
@@ -78,9 +80,11 @@ class ConfirmScreen(ModalScreen[bool | str]):
         edit_word: str = "",
         edit_value: str | None = None,
         typed_reason: str = "",
+        validate: Callable[[str], str] | None = None,
     ):
         super().__init__()
         self.plan = plan
+        self.validate = validate
         self.question = question
         self.image_editable = image_editable and question is None
         self.edit_word = edit_word or ("ref" if plan.ref else "image")
@@ -111,8 +115,11 @@ class ConfirmScreen(ModalScreen[bool | str]):
                 yield Static(Text(keys, style="bold"), id="confirm-keys")
             if self.image_editable:
                 yield LiteralInput(value=self.edit_value, id="confirm-image", classes="filter")
+                yield Static(id="confirm-error", classes="warning")
 
     def on_mount(self) -> None:
+        if self.image_editable:
+            self.query_one("#confirm-error", Static).display = False
         if self.typed_only:
             self.query_one("#confirm-name", Input).focus()
 
@@ -130,6 +137,12 @@ class ConfirmScreen(ModalScreen[bool | str]):
     @on(Input.Submitted, "#confirm-image")
     def _image_chosen(self, event: Input.Submitted) -> None:
         value = event.value.strip()
+        error = self.validate(value) if self.validate is not None and value else ""
+        line = self.query_one("#confirm-error", Static)
+        line.display = bool(error)
+        line.update(literal(error))
+        if error:
+            return  # the dialog stays open, the typed value with it
         if value and value != self.edit_value:
             self.dismiss(value)  # plan again for this image or ref
         else:
@@ -179,6 +192,34 @@ class AskScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """One of a few answers, each by its key (mark a run failed or success);
+    esc cancels. The plan for the answer is confirmed in the dialog that follows."""
+
+    BINDINGS = [Binding("escape", "choose('')", "Cancel", id="choice-cancel")]
+    AUTO_FOCUS = ""
+
+    def __init__(self, title: str, choices: tuple[tuple[str, str], ...]):
+        """`choices`: (key, answer) pairs; the answer is what the key returns."""
+        super().__init__()
+        self.title_text = title
+        self.choices = dict(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Static(literal(self.title_text, "bold"), id="choice-title")
+            keys = "   ".join(f"{key}: {answer}" for key, answer in self.choices.items())
+            yield Static(Text(f"{keys}   esc: cancel", style="bold"), id="choice-keys")
+
+    def on_key(self, event) -> None:
+        if event.key in self.choices:
+            event.stop()
+            self.dismiss(self.choices[event.key])
+
+    def action_choose(self, answer: str) -> None:
+        self.dismiss(answer or None)
 
 
 class ProgressScreen(ModalScreen[None]):

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from opsdash.safetext import strip_unsafe
-from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen
+from opsdash.screens.actions import AuditScreen, ChoiceScreen, ConfirmScreen, ProgressScreen
 from opsdash.screens.deployments import ServiceScreen
 from opsdash.screens.details import DetailsScreen
 from opsdash.screens.kube import ContainerPicker, WorkloadScreen
@@ -28,6 +28,7 @@ from opsdash.screens.logs import LogsScreen
 from opsdash.screens.main import MainScreen
 from opsdash.screens.models import ModelScreen
 from opsdash.screens.pipeline import JobLogScreen, RunScreen
+from opsdash.screens.pipeline_list import PipelineListScreen
 from opsdash.widgets.cluster_panel import ClusterPanel
 from opsdash.widgets.panels import ModelsPanel, PipelinesPanel
 from opsdash.widgets.resource_table import KubeTable, ResourceTable
@@ -42,6 +43,7 @@ WITH_LISTS = {
     "Kubernetes",
     "Kubernetes lists",
     "Pipeline run",
+    "Pipeline list",
     "Service deployments",
     "Model",
     "Workload",
@@ -97,6 +99,7 @@ def binding_groups(everywhere: Iterable[BindingType]) -> list[tuple[str, list[Bi
         ("Pipelines", bindings(PipelinesPanel.BINDINGS)),
         ("Pipeline run", bindings(RunScreen.BINDINGS)),
         ("Job log", bindings(JobLogScreen.BINDINGS)),
+        ("Pipeline list", bindings(PipelineListScreen.BINDINGS)),
         ("Service deployments", bindings(ServiceScreen.BINDINGS)),
         ("Models", bindings(ModelsPanel.BINDINGS)),
         ("Model", bindings(ModelScreen.BINDINGS)),
@@ -107,6 +110,7 @@ def binding_groups(everywhere: Iterable[BindingType]) -> list[tuple[str, list[Bi
         ("Details", bindings(DetailsScreen.BINDINGS)),
         ("Logs", bindings(LogsScreen.BINDINGS)),
         ("Confirm", bindings(ConfirmScreen.BINDINGS)),
+        ("Choose", bindings(ChoiceScreen.BINDINGS)),
         ("Progress", bindings(ProgressScreen.BINDINGS)),
         ("Audit", bindings(AuditScreen.BINDINGS)),
         ("Help", bindings(HelpScreen.BINDINGS)),

@@ -23,6 +23,7 @@ from opsdash.messages import (
     RefreshNow,
     ShowAudit,
     ShowLogs,
+    ShowPipelines,
     ShowPodLogs,
     ShowRun,
 )
@@ -30,7 +31,7 @@ from opsdash.model import Container, PipelineRun, Service, SourceHealth
 from opsdash.model.kube import KubePod, KubeWorkload
 from opsdash.model.ml import ModelRow
 from opsdash.screens.row_keys import CLUSTER_KEYS, opens
-from opsdash.sources.capabilities import RerunsRuns
+from opsdash.sources.capabilities import MarksRuns, PausesPipelines, RerunsRuns
 from opsdash.widgets.cluster_panel import ClusterPanel, ResourcePrompt
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panels import (
@@ -44,6 +45,13 @@ from opsdash.widgets.panels import (
     PipelinesPanel,
 )
 from opsdash.widgets.resource_table import ResourceTable
+
+# Pipeline keys that apply only where the run's source can: by capability.
+PIPELINE_KEYS: dict[str, type] = {
+    "rerun-failed": RerunsRuns,
+    "pause": PausesPipelines,
+    "mark": MarksRuns,
+}
 
 
 class MainScreen(Screen):
@@ -320,9 +328,14 @@ class MainScreen(Screen):
             return True
         if action == "pipeline":
             run = self.selected_run
-            if parameters == ("rerun-failed",):
+            wanted = PIPELINE_KEYS.get(str(parameters[0])) if parameters else None
+            if wanted is not None:
                 source = self.pipeline_source(run)
-                return True if isinstance(source, RerunsRuns) and source.can_rerun_failed else None
+                if parameters == ("rerun-failed",):
+                    can = isinstance(source, RerunsRuns) and source.can_rerun_failed
+                else:
+                    can = isinstance(source, wanted)
+                return True if can else None
             return True
         if action != "act":
             return True
@@ -357,6 +370,9 @@ class MainScreen(Screen):
             self.notify("Select a run in the Pipelines panel first.", severity="warning", timeout=3)
             return
         self.post_message(PipelineAction(action, run))
+
+    def action_pipelines(self) -> None:
+        self.post_message(ShowPipelines())
 
     def action_model(self, action: str) -> None:
         table = self._focused_table()

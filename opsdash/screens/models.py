@@ -16,10 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from opsdash.formatting import age, metric_value
-from opsdash.messages import ModelAction
-from opsdash.model.ml import ModelRow, ModelVersion
+from opsdash.messages import ModelAction, ShowRun
+from opsdash.model.ml import ModelRow, ModelVersion, ThresholdState
+from opsdash.model.pipelines import PipelineRun
 from opsdash.safetext import literal
-from opsdash.views.models import threshold_text, version_columns
+from opsdash.views.models import produced_by_text, threshold_text, version_columns
 from opsdash.widgets.resource_table import ResourceTable
 
 
@@ -27,7 +28,21 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def model_facts(row: ModelRow, now: datetime) -> Table:
+def fixes_text(row: ModelRow, retrain: str, can_retrain: bool) -> Text:
+    """A breach's two fixes side by side: roll the alias back (u), retrain (D)."""
+    text = Text()
+    back = f"v{row.previous_version}" if row.previous_version else "the previous version"
+    text.append("u", style="bold")
+    text.append_text(literal(f" rolls {row.alias or 'the alias'} back to {back}"))
+    text.append("   or   ")
+    text.append("D" if can_retrain else "D (unavailable)", style="bold")
+    text.append_text(literal(f" {retrain}" if retrain else " retrains the model"))
+    return text
+
+
+def model_facts(
+    row: ModelRow, now: datetime, retrain: str = "", can_retrain: bool = False
+) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -61,6 +76,8 @@ def model_facts(row: ModelRow, now: datetime) -> Table:
         table.add_row("Roll back to", literal(f"v{row.previous_version} (u)"))
     if row.note:
         table.add_row("Note", literal(row.note, "yellow"))
+    if row.state is ThresholdState.BREACH:
+        table.add_row(Text("Fix", style="bold red"), fixes_text(row, retrain, can_retrain))
     table.add_row("Source", literal(row.source, "dim"))
     return table
 
@@ -88,6 +105,7 @@ class ModelScreen(Screen):
         Binding("q", "app.pop_screen", "Back", show=False, id="model-back-q"),
         Binding("P", "act('promote')", "Promote version", id="model-screen-promote"),
         Binding("u", "act('rollback')", "Roll back alias", id="model-screen-rollback"),
+        Binding("D", "retrain", "Retrain", id="model-screen-retrain"),
     ]
 
     def __init__(
@@ -97,6 +115,9 @@ class ModelScreen(Screen):
         metrics: tuple[str, ...],
         *,
         moves_aliases: bool = False,
+        produced_by: dict[str, PipelineRun] | None = None,
+        retrain: str = "",
+        can_retrain: bool = False,
     ):
         super().__init__()
         self.row = row
@@ -104,19 +125,30 @@ class ModelScreen(Screen):
         self.metrics = metrics
         # Whether the row's source is a registry whose aliases P and u move.
         self.moves_aliases = moves_aliases
+        # Version key -> the pipeline run that produced it (the lineage).
+        self.produced_by = produced_by or {}
+        # What D does on a breach ("with train_churn on <source>"), or why it cannot.
+        self.retrain = retrain
+        self.can_retrain = can_retrain
 
     def compose(self) -> ComposeResult:
         yield Static(literal(f"Model: {self.row.model}", "bold"), classes="screen-title")
-        yield Static(model_facts(self.row, _now()), id="model-facts")
+        facts = model_facts(self.row, _now(), self.retrain, self.can_retrain)
+        yield Static(facts, id="model-facts")
         yield Static(trend_caption(self.row), id="model-trend-caption")
         yield Sparkline([p.value for p in self.row.trend if p.value == p.value], id="model-trend")
         if self.versions:
-            yield Static(
-                Text("Versions (P promotes the selected one to the serving alias)", style="bold"),
-                id="model-versions-title",
+            title = "Versions (P promotes the selected one to the serving alias"
+            title += "; enter opens the run that produced it)" if self.produced_by else ")"
+            yield Static(Text(title, style="bold"), id="model-versions-title")
+            produced = self.produced_by.get
+            columns = version_columns(
+                self.metrics, (lambda v: produced(v.key)) if self.produced_by else None
             )
             yield ResourceTable(
-                version_columns(self.metrics), lambda v: v.version, id="model-versions"
+                columns,
+                lambda v: f"{v.version} {produced_by_text(produced(v.key))}".lower(),
+                id="model-versions",
             )
         yield Footer(compact=True)
 
@@ -129,7 +161,22 @@ class ModelScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act" and not self.moves_aliases:  # shown disabled
             return None
+        if action == "retrain":  # only a breach offers it; disabled without a trainer
+            if self.row.state is not ThresholdState.BREACH:
+                return False
+            return True if self.can_retrain else None
         return True
+
+    def action_retrain(self) -> None:
+        self.post_message(ModelAction("retrain", self.row))
+
+    def on_resource_table_activated(self, event: ResourceTable.Activated) -> None:
+        version = event.table.records.get(event.key)
+        run = self.produced_by.get(version.key) if isinstance(version, ModelVersion) else None
+        if run is None:
+            self.notify("No polled pipeline run produced this version.", timeout=3)
+            return
+        self.post_message(ShowRun(run))
 
     @property
     def selected_version(self) -> ModelVersion | None:

@@ -6,6 +6,7 @@ vendor string (job names, commit messages, log lines) is rendered literally.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +21,17 @@ from textual.widgets import Footer, RichLog, Static
 from opsdash.formatting import age, human_duration
 from opsdash.messages import PipelineAction
 from opsdash.model import PipelineJob, PipelineRun
+from opsdash.model.ml import ModelVersion
 from opsdash.poller import describe_error
+from opsdash.redact import clip
 from opsdash.safetext import ansi_text, literal
 from opsdash.sources.capabilities import RerunsRuns, RunDetails
-from opsdash.views.pipelines import JOB_COLUMNS, job_search_text, run_status
+from opsdash.views.pipelines import (
+    JOB_COLUMNS,
+    hidden_job_columns,
+    job_search_text,
+    run_status,
+)
 from opsdash.widgets.resource_table import ResourceTable
 
 JOBS_REFRESH = 3.0  # seconds between job reloads while the run is not finished
@@ -33,7 +41,22 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def run_facts(run: PipelineRun, now: datetime) -> Table:
+Registered = tuple[tuple[ModelVersion, str], ...]  # (version, its registry's label)
+
+
+def parameters_text(run: PipelineRun, width: int = 60) -> Text:
+    """`key = value` per parameter, one a line: values clipped and redacted."""
+    text = Text()
+    for key, value in run.parameters:
+        if text:
+            text.append("\n")
+        text.append_text(literal(clip(key, 40), "bold"))
+        text.append(" = ")
+        text.append_text(literal(clip(value, width)))
+    return text
+
+
+def run_facts(run: PipelineRun, now: datetime, registered: Registered = ()) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -55,8 +78,16 @@ def run_facts(run: PipelineRun, now: datetime) -> Table:
     if started is not None:
         table.add_row("Started", literal(f"{started:%Y-%m-%d %H:%M:%S} ({age(started, now)} ago)"))
     table.add_row("Took", literal(human_duration(run.duration_s(now))))
+    if run.verdict:
+        table.add_row("Result", literal(run.verdict, "green" if run.pushed else "yellow"))
+    if run.parameters:
+        table.add_row("Parameters", parameters_text(run))
+    for version, source in registered:
+        table.add_row("Registered", literal(f"{version.model} v{version.version} ({source})"))
     if run.is_deploy:
         table.add_row("Deploy", Text("yes: a run of the configured deploy", style="cyan"))
+    if run.is_training:
+        table.add_row("Training", Text("yes: a run of the configured training", style="cyan"))
     if run.url:
         table.add_row("URL", literal(run.url))
     return table
@@ -73,18 +104,23 @@ class RunScreen(Screen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="run-reload"),
     ]
 
-    def __init__(self, run: PipelineRun, source: Any):
+    def __init__(self, run: PipelineRun, source: Any, registered: Registered = ()):
         super().__init__()
         self.run = run
         self.source = source
+        self.registered = registered  # the model versions this run produced
         self._loaded = False
 
     def compose(self) -> ComposeResult:
         number = "" if self.run.number is None else f" #{self.run.number}"
         yield Static(literal(f"Run: {self.run.pipeline}{number}", "bold"), classes="screen-title")
-        yield Static(run_facts(self.run, _now()), id="run-facts")
+        yield Static(run_facts(self.run, _now(), self.registered), id="run-facts")
         yield Static(Text("Loading jobs…", style="dim"), id="run-jobs-status")
-        yield ResourceTable(JOB_COLUMNS, job_search_text, id="jobs-table", sort_column="stage")
+        # Ties in the stage sort keep the source's order (an orchestrator's task
+        # order, e.g. a TFX pipeline's components), not the order of job ids.
+        yield ResourceTable(
+            JOB_COLUMNS, job_search_text, id="jobs-table", sort_column="stage", keep_order=True
+        )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -105,7 +141,7 @@ class RunScreen(Screen):
         self._tick()
 
     def _tick(self) -> None:
-        self.query_one("#run-facts", Static).update(run_facts(self.run, _now()))
+        self.query_one("#run-facts", Static).update(run_facts(self.run, _now(), self.registered))
 
     def _reload_if_running(self) -> None:
         if not self.run.status.finished or not self._loaded:
@@ -136,7 +172,9 @@ class RunScreen(Screen):
             return
         self._loaded = True
         status.update(Text(f"{len(jobs)} jobs   l: log of the selected job", style="dim"))
-        self.query_one("#jobs-table", ResourceTable).update_records(jobs)
+        table = self.query_one("#jobs-table", ResourceTable)
+        table.set_hidden_columns(hidden_job_columns(jobs))
+        table.update_records(jobs)
 
     @property
     def selected_job(self) -> PipelineJob | None:
@@ -164,6 +202,8 @@ class JobLogScreen(Screen):
         Binding("escape", "app.pop_screen", "Back", id="joblog-back"),
         Binding("q", "app.pop_screen", "Back", show=False, id="joblog-back-q"),
         Binding("r", "reload", "Reload", id="joblog-reload"),
+        Binding("left_square_bracket", "try(-1)", "Previous try", id="joblog-try-previous"),
+        Binding("right_square_bracket", "try(1)", "Next try", id="joblog-try-next"),
         Binding("j", "scroll_down", "Down", show=False, id="joblog-down"),
         Binding("k", "scroll_up", "Up", show=False, id="joblog-up"),
         Binding("g", "top", "Top", show=False, id="joblog-top"),
@@ -176,12 +216,13 @@ class JobLogScreen(Screen):
         self.job = job
         self.source = source
 
-    def compose(self) -> ComposeResult:
+    def _title(self) -> Text:
         number = "" if self.run.number is None else f" #{self.run.number}"
-        yield Static(
-            literal(f"Log: {self.run.pipeline}{number} / {self.job.name}", "bold"),
-            classes="screen-title",
-        )
+        tries = f"  (try {self.job.attempt} of {self.job.attempts})" * (self.job.attempts > 1)
+        return literal(f"Log: {self.run.pipeline}{number} / {self.job.name}{tries}", "bold")
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="joblog-title", classes="screen-title")
         yield Static(Text("Loading the log…", style="dim"), id="joblog-status")
         yield RichLog(id="joblog", wrap=False, markup=False, highlight=False, max_lines=20_000)
         yield Footer(compact=True)
@@ -190,19 +231,37 @@ class JobLogScreen(Screen):
         self.query_one(RichLog).focus()
         self.action_reload()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "try":  # shown only where there is more than one try
+            return True if self.job.attempts > 1 else None
+        return True
+
+    def action_try(self, step: int) -> None:
+        """`[` / `]`: the log of the previous / next try of the same job."""
+        attempt = min(max(1, self.job.attempt + step), self.job.attempts)
+        if attempt == self.job.attempt:
+            edge = "first" if step < 0 else "last"
+            self.notify(f"This is the {edge} try ({attempt} of {self.job.attempts}).", timeout=2)
+            return
+        self.job = replace(self.job, attempt=attempt)
+        self.query_one("#joblog-title", Static).update(self._title())
+        self.query_one("#joblog-status", Static).update(Text("Loading the log…", style="dim"))
+        self.action_reload()
+
     @work(thread=True, exclusive=True, group="job-log", exit_on_error=False)
     def action_reload(self) -> None:
+        job = self.job
         try:
-            text = self.source.log_tail(self.run, self.job)
+            text = self.source.log_tail(self.run, job)
         except Exception as exc:  # noqa: BLE001 - one line to the user
-            self.app.call_from_thread(self._show, None, describe_error(exc))
+            self.app.call_from_thread(self._show, None, describe_error(exc), job)
             return
         lines = [ansi_text(line) for line in text.splitlines()]
-        self.app.call_from_thread(self._show, lines, "")
+        self.app.call_from_thread(self._show, lines, "", job)
 
-    def _show(self, lines: list[Text] | None, error: str) -> None:
-        if not self.is_attached:
-            return
+    def _show(self, lines: list[Text] | None, error: str, job: PipelineJob | None = None) -> None:
+        if not self.is_attached or (job is not None and job != self.job):
+            return  # a log of a try the user already stepped away from
         status = self.query_one("#joblog-status", Static)
         log = self.query_one(RichLog)
         if lines is None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 
 from opsdash.formatting import age, metric_value, sparkline
 from opsdash.model.ml import ModelRow, ModelVersion, ThresholdState
+from opsdash.model.pipelines import PipelineRun
 from opsdash.safetext import literal
 from opsdash.views.common import Column, badge, labels_text, search_text, short
 
@@ -134,8 +137,17 @@ MODEL_COLUMNS: list[Column[ModelRow]] = [
 model_search_text = search_text(MODEL_COLUMNS, labels_text)
 
 
-def version_columns(metrics: tuple[str, ...]) -> list[Column[ModelVersion]]:
-    """The model screen's version table: fixed facts, then one column per metric."""
+def produced_by_text(run: PipelineRun | None) -> str:
+    """ "<pipeline> <run id> <status>": the pipeline run that produced a version."""
+    return f"{run.pipeline} {run.id} {run.status.value}" if run is not None else ""
+
+
+def version_columns(
+    metrics: tuple[str, ...],
+    produced_by: Callable[[ModelVersion], PipelineRun | None] | None = None,
+) -> list[Column[ModelVersion]]:
+    """The model screen's version table: fixed facts, then one column per metric;
+    with `produced_by` (the lineage), the pipeline run each version came from."""
     columns: list[Column[ModelVersion]] = [
         Column(
             "version",
@@ -180,4 +192,13 @@ def version_columns(metrics: tuple[str, ...]) -> list[Column[ModelVersion]]:
             lambda v: v.run_name,
         ),
     ]
+    if produced_by is not None:
+        columns.append(
+            Column(
+                "pipeline-run",
+                "PIPELINE RUN",
+                lambda v, _: literal(short(produced_by_text(produced_by(v)) or "-", 44)),
+                lambda v: produced_by_text(produced_by(v)),
+            )
+        )
     return columns

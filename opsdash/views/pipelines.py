@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -90,6 +91,13 @@ RUN_COLUMNS: list[Column[PipelineRun]] = [
         search=lambda r: r.actor,
     ),
     Column(
+        "verdict",
+        "RESULT",
+        lambda r, _: literal(short(r.verdict, 24), "green" if r.pushed else "yellow"),
+        lambda r: r.verdict,
+        search=lambda r: r.verdict,
+    ),
+    Column(
         "source",
         "SOURCE",
         lambda r, _: literal(short(f"{r.provider}:{r.project}", 28), "dim"),
@@ -121,6 +129,19 @@ JOB_COLUMNS: list[Column[PipelineJob]] = [
         search=lambda j: j.name,
     ),
     Column(
+        "try",
+        "TRY",
+        lambda j, _: Text(f"{j.attempt}/{j.attempts}", justify="right"),
+        lambda j: -j.attempts,
+    ),
+    Column(
+        "operator",
+        "OPERATOR",
+        lambda j, _: literal(short(j.operator, 28), "dim"),
+        lambda j: j.operator.lower(),
+        search=lambda j: j.operator,
+    ),
+    Column(
         "duration",
         "TOOK",
         lambda j, now: Text(human_duration(j.duration_s(now)), justify="right"),
@@ -140,3 +161,21 @@ JOB_COLUMNS: list[Column[PipelineJob]] = [
 # does not) and the commit's sha are found by `/` too.
 run_search_text = search_text(RUN_COLUMNS, lambda r: r.vendor_status, lambda r: r.sha[:12])
 job_search_text = search_text(JOB_COLUMNS)
+
+
+def hidden_run_columns(runs: Sequence[PipelineRun], *, multi_source: bool) -> set[str]:
+    """SOURCE with one source, RESULT while no run has a verdict (CI runs have none)."""
+    hidden = set() if multi_source else {"source"}
+    if not any(r.verdict for r in runs):
+        hidden.add("verdict")
+    return hidden
+
+
+def hidden_job_columns(jobs: Sequence[PipelineJob]) -> set[str]:
+    """TRY while every job ran once, OPERATOR while no source names one."""
+    hidden = set()
+    if all(j.attempts <= 1 and j.attempt <= 1 for j in jobs):
+        hidden.add("try")
+    if not any(j.operator for j in jobs):
+        hidden.add("operator")
+    return hidden

@@ -34,7 +34,7 @@ from opsdash.views.containers import (
 )
 from opsdash.views.deployments import DEPLOYMENT_COLUMNS, deployment_search_text
 from opsdash.views.models import MODEL_COLUMNS, model_search_text
-from opsdash.views.pipelines import RUN_COLUMNS, run_search_text
+from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns, run_search_text
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.resource_table import ResourceTable
 
@@ -223,6 +223,9 @@ class PipelinesPanel(TablePanel):
         Binding("r", "screen.pipeline('rerun')", "Rerun", id="pipeline-rerun"),
         Binding("F", "screen.pipeline('rerun-failed')", "Rerun failed", id="pipeline-rerun-failed"),
         Binding("c", "screen.pipeline('cancel')", "Cancel run", id="pipeline-cancel"),
+        Binding("p", "screen.pipeline('pause')", "Pause", id="pipeline-pause"),
+        Binding("m", "screen.pipeline('mark')", "Mark run", id="pipeline-mark"),
+        Binding("P", "screen.pipelines", "Pipelines", id="pipeline-list"),
     ]
 
     def __init__(self, number: int, *, id: str):
@@ -237,10 +240,20 @@ class PipelinesPanel(TablePanel):
         problems: Sequence[SourceHealth],
         configured: bool,
         multi_source: bool,
+        notes: Sequence[str] = (),
     ) -> None:
-        self.table.set_hidden_columns(set() if multi_source else {"source"})
+        """`notes`: the sources' own problems that are not a failed poll (a DAG
+        file that does not import)."""
+        self.table.set_hidden_columns(hidden_run_columns(runs, multi_source=multi_source))
         self.table.update_records(runs)
-        self.show_status(problems, configured=configured)
+        self.show_status(problems, configured=configured, notes=notes)
+
+    def filter_to(self, words: str) -> None:
+        """Show only the runs `/` finds for `words` (Enter on the `P` screen)."""
+        box = self.query_one(f"#{self.PREFIX}-filter", FilterInput)
+        box.value = words
+        box.set_class(bool(words), "-visible")
+        self.table.set_filter(words)
 
 
 class DeploymentsPanel(TablePanel):

@@ -52,6 +52,7 @@ class ResourceTable(DataTable):
         classes: str | None = None,
         sort_column: str | None = None,
         key: Callable[[Any], str] | None = None,
+        keep_order: bool = False,
     ):
         super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self._initial_sort = sort_column  # a column key; the first column when None
@@ -59,6 +60,9 @@ class ResourceTable(DataTable):
         self.search_text = search_text
         # A record's row key: its `key`, unless the records have none (revisions).
         self.key_of: Callable[[Any], str] = key or (lambda record: record.key)
+        # Rows the sort column cannot tell apart stay in the order they were
+        # given (the source's), instead of the order of their keys.
+        self.keep_order = keep_order
         self.records: dict[str, Any] = {}
         self.hidden_columns: set[str] = set()
         self.filter_text = ""
@@ -125,9 +129,16 @@ class ResourceTable(DataTable):
         keys = [k for k, r in self.records.items() if all(w in self.search_text(r) for w in words)]
         if self._shown_columns:
             column = self._shown_columns[self.sort_index]
-            keys.sort(
-                key=lambda k: (column.sort_key(self.records[k]), k), reverse=self.sort_reverse
-            )
+            if self.keep_order:
+                given = {k: i for i, k in enumerate(self.records)}
+                keys.sort(
+                    key=lambda k: (column.sort_key(self.records[k]), given[k]),
+                    reverse=self.sort_reverse,
+                )
+            else:
+                keys.sort(
+                    key=lambda k: (column.sort_key(self.records[k]), k), reverse=self.sort_reverse
+                )
         return keys
 
     def _render_rows(self, now: datetime | None = None) -> None:

@@ -22,7 +22,9 @@ async def test_keys_post_typed_messages_and_the_app_answers_them():
         await settle(pilot)
         main = app.screen
         assert isinstance(main, MainScreen)
-        assert main.pipeline_source == app.actions.pipeline_source  # handed down when pushed
+        assert (
+            main.pipeline_source == app.pipeline_actions.pipeline_source
+        )  # handed down when pushed
 
         table = main.query_one("#containers-table", ResourceTable)
         selected = table.selected

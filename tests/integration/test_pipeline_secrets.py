@@ -244,7 +244,7 @@ async def test_echoed_credentials_appear_nowhere(mode, tmp_path, monkeypatch):
                     if kind == CI_KINDS[0]:
                         await pilot.press("D")
                     else:
-                        app.actions.start_pipeline("deploy", run_of(f"{kind}:{kind}", kind))
+                        app.pipeline_actions.start("deploy", run_of(f"{kind}:{kind}", kind))
                     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
                     assert app.screen.plan.host == f"{kind}:{kind}"
                     await pilot.press("y")

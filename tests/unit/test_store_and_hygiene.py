@@ -83,6 +83,7 @@ UI = (
     "opsdash.action_flow",  # the App mixins that drive actions and recovery
     "opsdash.recovery_flow",
     "opsdash.cluster_flow",  # the Kubernetes actions from the keyboard
+    "opsdash.pipeline_flow",  # the pipeline and orchestrator actions from the keyboard
 )
 # The command line wires config, sources and the TUI together: it may import
 # both sides, and loads Textual only when it starts the TUI (so `opsdash
