@@ -146,6 +146,10 @@ class PanelFeed:
         snapshots = (self.poller.data(label) for label in self.labels(PipelineSnapshot))
         return [s for s in snapshots if isinstance(s, PipelineSnapshot)]
 
+    def model_snapshots(self) -> list[ModelsSnapshot]:
+        """What every models source polled last (the service timeline links them)."""
+        return self._model_snapshots()
+
     def lineage(self) -> Lineage:
         """Which polled pipeline run produced which polled model version."""
         versions = [v for s in self._model_snapshots() for v in s.versions]
