@@ -159,10 +159,13 @@ class PanelFeed:
     def registered_by(self, run: PipelineRun) -> tuple[tuple[ModelVersion, str], ...]:
         """The model versions `run` produced, each with its registry's label."""
         snapshots = self._model_snapshots()
-        versions = [v for s in snapshots for v in s.versions]
         label_of = {v.key: s.source for s in snapshots for v in s.versions}
-        found = link(self.pipeline_runs(), versions).versions_for(run)
+        found = self.lineage().versions_for(run)
         return tuple((v, label_of.get(v.key, "")) for v in found)
+
+    def model_snapshots(self) -> list[ModelsSnapshot]:
+        """What every models source polled last (the service timeline links them)."""
+        return self._model_snapshots()
 
     def lineage(self) -> Lineage:
         """Which polled pipeline run produced which polled model version."""

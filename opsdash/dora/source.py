@@ -21,6 +21,14 @@ from opsdash.dora.frequency import deploys_per_day
 from opsdash.dora.keys import Keys, KeysReport, compute_keys, per_service
 from opsdash.dora.records import KINDS, Change, Deploy, HealthIssue
 from opsdash.dora.sightings import observer_of, one_per_change
+from opsdash.dora.timeline import (
+    ServiceModels,
+    lineage_of,
+    metric_entries,
+    newest_first,
+    run_entries,
+    version_entries,
+)
 from opsdash.model import PipelineRun
 from opsdash.model.deployments import (
     WINDOWS,
@@ -28,6 +36,7 @@ from opsdash.model.deployments import (
     ServiceDeployments,
     TimelineEntry,
 )
+from opsdash.model.ml import ModelsSnapshot
 from opsdash.sources.base import Source
 from opsdash.store import DeploymentEvent, Store
 
@@ -223,12 +232,21 @@ class DoraSource(Source):
     # --- a service's timeline ----------------------------------------------------
 
     def timeline(
-        self, service: str | None, runs: Iterable[PipelineRun] = (), limit: int = 500
+        self,
+        service: str | None,
+        runs: Iterable[PipelineRun] = (),
+        limit: int = 500,
+        models: Iterable[ModelsSnapshot] = (),
     ) -> list[TimelineEntry]:
-        """Deploys, rollbacks, health spells and pipeline runs, newest first.
+        """Deploys, alias moves, rollbacks, health spells, pipeline runs, the model
+        versions they registered and the serving versions' metrics, newest first.
 
-        `service` None (the overall row) takes every service."""
+        `service` None (the overall row) takes every service. `runs` and `models`
+        are what the panels hold (opsdash.dora.timeline links them)."""
         now = datetime.now().astimezone()
+        runs = list(runs)
+        mine = ServiceModels(self.config, service, models)
+        lineage = lineage_of(runs, mine.all_versions)
         deploys = self.deploys(now)
         outcomes = {
             (o.deploy.service, o.deploy.at, o.deploy.version): o
@@ -239,13 +257,13 @@ class DoraSource(Source):
             if service is not None and d.service != service:
                 continue
             outcome = outcomes.get((d.service, d.at, d.version))
-            what = "rollback" if d.source.endswith("rollback") else "deploy"
+            alias_move = mine.alias_move(d)
+            what = "rollback" if d.rollback else "alias move" if alias_move else "deploy"
             result = d.result
             if outcome is not None and outcome.failed and d.result == "success":
                 result = f"failed ({outcome.reason})"
-            entries.append(
-                TimelineEntry(d.at, what, f"{d.service} {d.version[:19]}", result, d.source)
-            )
+            detail = alias_move or f"{d.service} {d.version[:19]}"
+            entries.append(TimelineEntry(d.at, what, detail, result, d.source))
         for row in self.store.health_issues():
             if service is not None and row.service != service:
                 continue
@@ -257,25 +275,10 @@ class DoraSource(Source):
                         datetime.fromisoformat(row.end), "recovered", row.reason, "ok", row.source
                     )
                 )
-        for run in runs:
-            config = next(
-                (s for s in self.services.values() if run.source.split(":", 1)[-1] in s.pipelines),
-                None,
-            )
-            belongs = service is None or (config.name if config else run.project) == service
-            if belongs and (run.started or run.created):
-                title = f"{run.pipeline} #{run.number}" if run.number is not None else run.pipeline
-                entries.append(
-                    TimelineEntry(
-                        run.started or run.created,  # type: ignore[arg-type]
-                        "pipeline",
-                        f"{title} {run.branch} {run.message}".strip(),
-                        run.status.value,
-                        run.source,
-                    )
-                )
-        entries.sort(key=lambda e: e.at, reverse=True)
-        return entries[:limit]
+        entries += run_entries(self.config, service, runs, lineage, mine)
+        entries += version_entries(mine, lineage)
+        entries += metric_entries(mine, now)
+        return newest_first(entries)[:limit]
 
 
 def _named(keys: Keys, service: str) -> Keys:

@@ -1,7 +1,11 @@
 """One service's DORA keys over 7, 30 and 90 days, and its timeline (enter).
 
-The keys come with the panel's row; the timeline (deploys, rollbacks, trouble,
-recoveries, pipeline runs) is read from the store in a worker.
+The keys come with the panel's row; the timeline (deploys, alias moves,
+rollbacks, trouble, recoveries, pipeline runs, the model versions they
+registered and the serving versions' metrics) is read from the store in a
+worker, with the pipeline runs and models snapshots the panels hold (taken
+afresh on ctrl+r), so a training run, its version, the alias move and the
+accuracy after it read in order on one screen.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from opsdash.model import PipelineRun
 from opsdash.model.deployments import WINDOWS, ServiceDeployments, TimelineEntry
+from opsdash.model.ml import ModelsSnapshot
 from opsdash.poller import describe_error
 from opsdash.safetext import literal
 from opsdash.sources.capabilities import HasTimeline
@@ -74,11 +80,18 @@ class ServiceScreen(Screen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="service-reload"),
     ]
 
-    def __init__(self, row: ServiceDeployments, source: HasTimeline | None, runs: list):
+    def __init__(
+        self,
+        row: ServiceDeployments,
+        source: HasTimeline | None,
+        runs: list,
+        models: list[ModelsSnapshot] | None = None,
+    ):
         super().__init__()
         self.row = row
         self.source = source
         self.runs = runs
+        self.models = models or []
 
     def compose(self) -> ComposeResult:
         now = datetime.now().astimezone()
@@ -96,11 +109,22 @@ class ServiceScreen(Screen):
         self.query_one("#timeline-table").focus()
         self.action_reload()
 
-    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
     def action_reload(self) -> None:
+        """Read the panels' runs and models here, on the UI thread; the store in a worker."""
+        feed = getattr(self.app, "feed", None)
+        if feed is not None:
+            self.runs = feed.pipeline_runs()
+            self.models = feed.model_snapshots()
+        self._load(list(self.runs), list(self.models))
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
+    def _load(self, runs: list[PipelineRun], models: list[ModelsSnapshot]) -> None:
         service = None if self.row.overall else self.row.service
+        if self.source is None:
+            self.app.call_from_thread(self._show, None, "no deployments source")
+            return
         try:
-            entries = self.source.timeline(service, self.runs)
+            entries = self.source.timeline(service, runs, models=models)
         except Exception as exc:  # noqa: BLE001 - one line to the user
             self.app.call_from_thread(self._show, None, describe_error(exc))
             return

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from opsdash.model import ContainerDetails, PipelineJob, PipelineRun, RunStatus
     from opsdash.model.deployments import TimelineEntry
     from opsdash.model.kube import KubePod, KubeWorkload, WorkloadDetails
-    from opsdash.model.ml import AliasPlan
+    from opsdash.model.ml import AliasPlan, ModelsSnapshot
 
 
 @runtime_checkable
@@ -94,10 +94,15 @@ class RemembersDeployments(Protocol):
 
 @runtime_checkable
 class HasTimeline(Protocol):
-    """The deployments screen's history of one service (or all)."""
+    """The deployments screen's history of one service (or all); `runs` and
+    `models` are the polled pipeline runs and models snapshots it links."""
 
     def timeline(
-        self, service: str | None, runs: Iterable[PipelineRun] = (), limit: int = 500
+        self,
+        service: str | None,
+        runs: Iterable[PipelineRun] = (),
+        limit: int = 500,
+        models: Iterable[ModelsSnapshot] = (),
     ) -> list[TimelineEntry]: ...
 
 

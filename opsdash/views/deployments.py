@@ -181,6 +181,9 @@ TIMELINE_STYLE = {
     "trouble": "red bold",
     "recovered": "green",
     "pipeline": "cyan",
+    "registered": "magenta",
+    "alias move": "green",
+    "metric": "bold",
 }
 
 TIMELINE_COLUMNS: list[Column[Any]] = [
