@@ -127,8 +127,9 @@ class PipelineFlow:
             self._notify(f"{row.model} is not in breach; retrain applies to a breach.")
             return
         service = service_of_model(self.flow.config, row.model)
+        sources = list(self.flow.poller.sources.values())
         try:
-            source = training_source(self.flow.poller.sources.values(), service)
+            source = training_source(self.flow.config, sources, row.model)
             plan, call = plan_retrain(source, row, parameters)
         except ActionError as exc:
             self._notify(str(exc))
@@ -144,11 +145,10 @@ class PipelineFlow:
     def retrain_hint(self, row: ModelRow) -> tuple[str, bool]:
         """What D on the model screen would do (no I/O), and whether it can."""
         from opsdash.actions.orchestrate import training_source
-        from opsdash.services import service_of_model
 
-        service = service_of_model(self.flow.config, row.model)
+        sources = list(self.flow.poller.sources.values())
         try:
-            source = training_source(self.flow.poller.sources.values(), service)
+            source = training_source(self.flow.config, sources, row.model)
         except ActionError as exc:
             return str(exc), False
         return f"retrains: triggers {source.training_pipeline} on {source.label}", True

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from opsdash.actions.base import ActionError, ActionPlan
 from opsdash.actions.pipeline import Planned, title, where
+from opsdash.config import Config
 from opsdash.model import PipelineDefinition, PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.model.ml import ModelRow
 from opsdash.redact import clip, redact
+from opsdash.services import service_of_model, training_sources
 from opsdash.sources.capabilities import MarksRuns, PausesPipelines, TriggersPipelines
 
 MARKS = {"failed": RunStatus.FAILED, "success": RunStatus.SUCCESS}
@@ -182,30 +184,25 @@ def retrain_parameters(row: ModelRow) -> dict[str, Any]:
     }
 
 
-def training_source(sources: Iterable[Any], service: str) -> Any:
-    """The orchestrator that retrains `service`'s models: the one with a training
-    pipeline whose `service` is it, else the only one with a training pipeline."""
-    trainers = [s for s in sources if isinstance(s, TriggersPipelines) and s.training_pipeline]
-    mine = [s for s in trainers if _service_of(s) == service]
-    if len(mine) == 1:
-        return mine[0]
-    if len(trainers) == 1 and not mine:
-        return trainers[0]
+def training_source(config: Config, sources: Sequence[Any], model: str) -> TriggersPipelines:
+    """The one orchestrator that retrains `model` (`services.training_sources`),
+    or ActionError saying why there is none or more than one."""
+    found = training_sources(config, sources, model)
+    if len(found) == 1:
+        return found[0]
+    trainers = found or [
+        s for s in sources if isinstance(s, TriggersPipelines) and s.training_pipeline
+    ]
     if not trainers:
         raise ActionError(
             "No training pipeline is configured: set training = ... in an orchestrator's"
             " table (docs/config.md)."
         )
-    names = ", ".join(s.label for s in (mine or trainers))
+    names = ", ".join(s.label for s in trainers)
+    service = service_of_model(config, model)
     raise ActionError(
         f"More than one orchestrator retrains {service} ({names}): set service = ... in one."
     )
-
-
-def _service_of(source: Any) -> str:
-    config = getattr(source, "config", None)
-    name = getattr(config, "service_name", "")
-    return name if isinstance(name, str) else ""
 
 
 def plan_retrain(source: Any, row: ModelRow, parameters: dict[str, Any] | None = None) -> Planned:
