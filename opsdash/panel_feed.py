@@ -144,7 +144,8 @@ class PanelFeed:
             if fresh is not None:
                 self.app.screen.show_run(fresh)
 
-    def _model_snapshots(self) -> list[ModelsSnapshot]:
+    def model_snapshots(self) -> list[ModelsSnapshot]:
+        """What every models source polled last (the service timeline links them)."""
         snapshots = (self.poller.data(label) for label in self.labels(ModelsSnapshot))
         return [s for s in snapshots if isinstance(s, ModelsSnapshot)]
 
@@ -158,25 +159,21 @@ class PanelFeed:
 
     def registered_by(self, run: PipelineRun) -> tuple[tuple[ModelVersion, str], ...]:
         """The model versions `run` produced, each with its registry's label."""
-        snapshots = self._model_snapshots()
+        snapshots = self.model_snapshots()
         label_of = {v.key: s.source for s in snapshots for v in s.versions}
         found = self.lineage().versions_for(run)
         return tuple((v, label_of.get(v.key, "")) for v in found)
 
-    def model_snapshots(self) -> list[ModelsSnapshot]:
-        """What every models source polled last (the service timeline links them)."""
-        return self._model_snapshots()
-
     def lineage(self) -> Lineage:
         """Which polled pipeline run produced which polled model version."""
-        versions = [v for s in self._model_snapshots() for v in s.versions]
+        versions = [v for s in self.model_snapshots() for v in s.versions]
         return link(self.pipeline_runs(), versions, link_tags(configured_run_tags(versions)))
 
     def _render_models(self) -> None:
         if not self.app.has_main:
             return
         labels = self.labels(ModelsSnapshot)
-        snapshots = self._model_snapshots()
+        snapshots = self.model_snapshots()
         problems = self._problems(labels)
         failing = {h.label for h in problems}
         rows = [
