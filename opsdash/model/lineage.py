@@ -55,6 +55,13 @@ def wanted_ids(version: ModelVersion, tags: Sequence[tuple[str, str]] = LINK_TAG
             yield run_id, values.get(pipeline_tag, "") if pipeline_tag else ""
 
 
+def vendor_run_id(run: PipelineRun) -> str:
+    """The orchestrator's own run id: a source whose run ids are unique only
+    within their pipeline (Airflow) qualifies `run.id` as "<pipeline>/<run id>"."""
+    prefix = f"{run.pipeline_key}/"
+    return run.id[len(prefix) :] if run.id.startswith(prefix) else run.id
+
+
 def link(
     runs: Iterable[PipelineRun],
     versions: Iterable[ModelVersion],
@@ -64,6 +71,9 @@ def link(
     by_id: dict[str, list[PipelineRun]] = {}
     for run in runs:
         by_id.setdefault(run.id, []).append(run)
+        own = vendor_run_id(run)
+        if own != run.id:
+            by_id.setdefault(own, []).append(run)
     run_of: dict[str, PipelineRun] = {}
     versions_of: dict[str, list[ModelVersion]] = {}
     for version in versions:
