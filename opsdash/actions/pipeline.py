@@ -69,6 +69,9 @@ def _plan_cancel(
     source: Any, run: PipelineRun, _ref: str | None
 ) -> tuple[tuple[str, ...], PipelineCall]:
     ci = _rerunner(source, run)
+    refusal = getattr(source, "cancel_refusal", "")  # a vendor without a cancel says why
+    if isinstance(refusal, str) and refusal:
+        raise ActionError(refusal)
     if run.status.finished:
         raise ActionError(f"{title(run)} already finished ({run.status.value}); nothing to cancel.")
     return (f"Cancel {title(run)} of {where(run)} ({run.status.value} now).",), lambda: ci.cancel(

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from opsdash.model import PipelineJob, PipelineRun, RunStatus, VendorDeployment
 from opsdash.model.lineage import vendor_run_id
 from opsdash.sources.ci import CiConfig, PipelineSource
-from opsdash.sources.settings import option
+from opsdash.sources.settings import fixed, option
 from opsdash.sources.tfx import component_of
 
 # Task names (lower case) that put a model or an app into production.
@@ -31,7 +31,12 @@ PUSH_WORDS = ("push", "deploy", "release", "promote")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrchestratorConfig(CiConfig):
-    """Keys every orchestrator table adds to a CI table's."""
+    """Keys every orchestrator table adds to a CI table's; a CI table's branch
+    keys mean nothing here (D starts the selected pipeline), so they are not keys."""
+
+    branch: str = fixed("")
+    deploy_branch: str = fixed("")
+    deploy_inputs: tuple[tuple[str, str], ...] = fixed(())
 
     training: str = option(
         "",

@@ -1,0 +1,485 @@
+"""Apache Airflow as a pipeline source: DAGs, DAG runs, task instances and their
+logs, through the REST API v2 of Airflow 3 (API v1 of Airflow 2 where the shapes
+allow; `api = "auto"` asks the server which it has).
+
+Auth: with `user` and `password`, Airflow 3 hands out a JWT at ``/auth/token``
+(`airflow_auth.TokenKeeper` renews it before it expires and on a 401), Airflow
+2 takes them as Basic auth; a `token` is sent as a bearer token as it is.
+
+A poll costs a few requests whatever the number of runs: the DAG list (100 a
+page), the import errors, and the DAG runs changed since the previous poll
+(`airflow_runs.RunWindow`). A run that finished is looked at once more, in one
+batch request for all such runs, for what its tasks say: a TFX-shaped run's
+Evaluator blessing and Pusher outcome, and whether a failed deploy or training
+run reached its push step (`orchestrator.deployment_of`).
+
+Keys: D triggers a DAG with a JSON conf, r clears a run (F: only its failed
+tasks), p pauses or unpauses the DAG, m marks a run failed or success.
+Airflow has no cancel: `c` says to mark the run failed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
+from opsdash.redact import remember
+from opsdash.sources import airflow_map as amap
+from opsdash.sources.airflow_auth import TokenKeeper
+from opsdash.sources.airflow_runs import RunWindow
+from opsdash.sources.base import SourceError
+from opsdash.sources.ci import tail
+from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.orchestrator import (
+    OrchestratorConfig,
+    OrchestratorSource,
+    deployment_of,
+    reached_push,
+)
+from opsdash.sources.settings import one_of, option
+from opsdash.sources.tfx import in_tfx_order, is_tfx, verdict
+
+PAGE = 100  # DAGs and task instances per request
+OUTCOMES_PER_POLL = 200  # finished runs whose tasks one poll looks at (one batch request)
+BLESSINGS_PER_POLL = 10  # Evaluator XComs one poll reads (one request each)
+MARKS = {RunStatus.SUCCESS: "success", RunStatus.FAILED: "failed"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AirflowConfig(OrchestratorConfig):
+    """One [[airflow]] table: the DAGs and runs of one Airflow."""
+
+    kind: ClassVar[str] = "airflow"
+    url: str = option(
+        doc="the api-server (Airflow 3) or webserver (Airflow 2), e.g. http://airflow:8080",
+        required='is required, e.g. "http://127.0.0.1:8080"',
+    )
+    api: str = option(
+        "auto", doc='"v2" (Airflow 3), "v1" (Airflow 2) or "auto"', check=one_of("auto", "v2", "v1")
+    )
+    user: str = option("", doc="login: a JWT from /auth/token (Airflow 3), Basic auth (Airflow 2)")
+    password: str = option("", doc="${ENV} reference", secret=True)
+    jobs: tuple[str, ...] = option((), toml="dags", doc="only these DAG ids", default_doc="all")
+    tags: tuple[str, ...] = option((), doc="only DAGs with one of these tags")
+    dag_pattern: str = option(
+        "", doc='only DAG ids matching this SQL LIKE pattern ("%" any, "|" or)'
+    )
+    blessing_xcom: str = option("blessing", doc="the XCom key of a TFX Evaluator task's blessing")
+    deploy: str = option("", doc="the DAG that deploys the service: its final runs are deployments")
+
+
+class AirflowSource(OrchestratorSource):
+    kind = "airflow"
+    config_class = AirflowConfig
+    parameters_word = "conf"
+    rerun_word = "Clear"
+    can_rerun_failed = True
+    can_rerun_running = False
+    cancel_refusal = (
+        "Airflow cannot cancel a run: mark it failed with m, which stops its running tasks."
+    )
+    setup_hint = "an [[airflow]] table with url, user and password (docs/config.md)"
+
+    config: AirflowConfig
+
+    def __init__(self, config: AirflowConfig, client: HttpClient | None = None):
+        self.www = config.url.rstrip("/")
+        super().__init__(config, client)
+        self.api = "" if config.api == "auto" else config.api
+        self.version = ""
+        self.window = RunWindow(config.runs)
+        self.keeper: TokenKeeper | None = None
+        self._basic: dict[str, str] = {}
+        self._basic_secret = None
+        # run id -> (end_date, verdict words, pushed, reached its push step)
+        self._outcomes: dict[str, tuple[str, str, bool, bool]] = {}
+        self._paused: dict[str, bool] = {}
+
+    def api_url(self) -> str:
+        return self.www
+
+    def auth(self) -> tuple[str, str] | None:
+        return None  # decided per request once the API version is known
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def _detect(self) -> None:
+        """The API version (from the health endpoints, which need no login) and the
+        login that goes with it."""
+        if not self.api:
+            self.api = await self._probe()
+        if self.config.token or not self.config.user:
+            return
+        if self.api == "v2" and self.keeper is None:
+            self.keeper = TokenKeeper(
+                self.client,
+                f"{self.www}/auth/token",
+                self.config.user,
+                self.config.password,
+                self.label,
+            )
+        elif self.api == "v1" and not self._basic:
+            pair = f"{self.config.user}:{self.config.password}".encode()
+            self._basic_secret = remember([self.config.password], users=[self.config.user])
+            self._basic = {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+
+    async def _probe(self) -> str:
+        for api, path in (("v2", "/api/v2/monitor/health"), ("v1", "/api/v1/health")):
+            response = await self.client.request("GET", f"{self.www}{path}", ok=(200, 404))
+            if response.status_code == 200:
+                return api
+        raise SourceError(
+            f"{self.label}: {self.www} is not an Airflow API"
+            " (neither /api/v2/monitor/health nor /api/v1/health answers)"
+        )
+
+    async def _auth_header(self) -> dict[str, str]:
+        if self.keeper is not None:
+            return await self.keeper.header()
+        return self._basic  # a static token is the client's own header
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        accept: str = "application/json",
+    ) -> httpx.Response:
+        """One API call (path under /api/<version>); a refused JWT is renewed once."""
+        await self._detect()
+        url = f"{self.www}/api/{self.api}{path}"
+        for last in (False, True):
+            headers = {"Accept": accept, **(await self._auth_header())}
+            try:
+                return await self.client.request(
+                    method, url, params=params, json_body=body, headers=headers
+                )
+            except HttpError as exc:
+                if exc.status == 401 and self.keeper is not None and not last:
+                    await self.keeper.renew(stale=self.keeper.token)
+                    continue
+                if exc.status == 401:
+                    who = self.config.user or "the token"
+                    raise HttpError(f"{exc} ({self.label}: {who} is not accepted)", 401) from None
+                raise
+        raise AssertionError("unreachable")
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._call(method, path, **kwargs)
+        return self.client.decode(response, method, path)
+
+    @staticmethod
+    def _items(body: Any, key: str, path: str) -> list[dict[str, Any]]:
+        items = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise shape_error("GET", path, KeyError(key))
+        return [item for item in items if isinstance(item, dict)]
+
+    def _run_path(self, run: PipelineRun) -> str:
+        dag_id, run_id = amap.run_id_of(run)
+        return f"/dags/{amap.path_part(dag_id)}/dagRuns/{amap.path_part(run_id)}"
+
+    # --- reading ----------------------------------------------------------------------
+
+    async def fetch(self) -> PipelineSnapshot:
+        await self._detect()
+        dags, note = await asyncio.gather(self._dags(), self._import_errors())
+        self._paused = {d.id: bool(d.paused) for d in dags}
+        raw_runs = await self._runs(dags)
+        await self._learn_outcomes(raw_runs)
+        runs = [self._run(r) for r in raw_runs]
+        runs.sort(key=lambda r: r.created or datetime.min.replace(tzinfo=UTC), reverse=True)
+        deployments = tuple(
+            d
+            for d in (deployment_of(r, self.config.service_name, self._outcome(r)[3]) for r in runs)
+            if d is not None
+        )
+        return PipelineSnapshot(
+            source=self.label,
+            provider=self.kind,
+            runs=tuple(runs),
+            deployments=deployments,
+            quota=self.health_note(),
+            pipelines=tuple(dags),
+            notes=(note,) if note else (),
+        )
+
+    def _filters(self) -> dict[str, Any]:
+        pattern = self.config.dag_pattern or "|".join(self.config.jobs)
+        return {"dag_id_pattern": pattern} if pattern else {}
+
+    def _wanted(self, dag_id: str) -> bool:
+        return not self.config.jobs or dag_id in self.config.jobs
+
+    async def _dags(self):
+        params: dict[str, Any] = {"limit": PAGE, **self._filters()}
+        if self.config.tags:
+            params["tags"] = list(self.config.tags)
+        found: list[dict[str, Any]] = []
+        while True:
+            body = await self._json("GET", "/dags", params={**params, "offset": len(found)})
+            page = self._items(body, "dags", "/dags")
+            found += page
+            total = body.get("total_entries")
+            if not page or not isinstance(total, int) or len(found) >= total:
+                break
+        return [
+            amap.dag_from(
+                d,
+                source=self.label,
+                www=self.www,
+                deploy=self.config.deploy,
+                training=self.config.training,
+            )
+            for d in found
+            if self._wanted(str(d.get("dag_id", "")))
+        ]
+
+    async def _import_errors(self) -> str:
+        try:
+            body = await self._json("GET", "/importErrors", params={"limit": 5})
+        except HttpError as exc:
+            if exc.status in (403, 404):
+                return ""  # a Viewer may not read them; the runs still show
+            raise
+        errors = self._items(body, "import_errors", "/importErrors")
+        total = body.get("total_entries")
+        return amap.import_error_note(errors, total if isinstance(total, int) else len(errors))
+
+    async def _runs(self, dags) -> list[dict[str, Any]]:
+        """The newest runs: the whole window, or what changed since the last poll."""
+        full = self.window.wants_full()
+        order = "-run_after" if self.api == "v2" else "-execution_date"
+        params: dict[str, Any] = {"order_by": order, **self._filters()}
+        if self.config.tags and not params:
+            ids = [d.id for d in dags]
+            if not ids:
+                self.window.take([], None, full=True)
+                return []
+            params["dag_id_pattern"] = "|".join(ids)
+        if full:
+            params["limit"] = self.config.runs
+        else:
+            params |= {"limit": PAGE, "updated_at_gte": self.window.delta_from()}
+        response = await self._call("GET", "/dags/~/dagRuns", params=params)
+        body = self.client.decode(response, "GET", "/dags/~/dagRuns")
+        runs = self._items(body, "dag_runs", "/dags/~/dagRuns")
+        if self.config.tags:
+            known = {d.id for d in dags}
+            runs = [r for r in runs if r.get("dag_id") in known]
+        runs = [r for r in runs if self._wanted(str(r.get("dag_id", "")))]
+        self.window.take(runs, _server_time(response), full=full)
+        return self.window.runs
+
+    def _run(self, raw: dict[str, Any]) -> PipelineRun:
+        dag_id = str(raw.get("dag_id", ""))
+        run_id = f"{dag_id}/{raw.get('dag_run_id') or raw.get('run_id')}"
+        outcome = self._outcomes.get(run_id)
+        fresh = outcome is not None and outcome[0] == str(raw.get("end_date") or "")
+        return amap.run_from(
+            raw,
+            source=self.label,
+            project=self.config.name,
+            www=self.www,
+            deploy=self.config.deploy,
+            training=self.config.training,
+            verdict=(outcome[1], outcome[2]) if fresh and outcome else ("", False),
+        )
+
+    def _outcome(self, run: PipelineRun) -> tuple[str, str, bool, bool]:
+        return self._outcomes.get(run.id, ("", "", False, False))
+
+    async def _learn_outcomes(self, raw_runs: list[dict[str, Any]]) -> None:
+        """What the tasks of newly finished runs say (one batch request), and the
+        blessing of the TFX-shaped ones (one XCom each, a few a poll)."""
+        todo: dict[str, dict[str, Any]] = {}
+        for raw in raw_runs:
+            if raw.get("state") not in ("success", "failed"):
+                continue
+            run_id = f"{raw.get('dag_id')}/{raw.get('dag_run_id') or raw.get('run_id')}"
+            known = self._outcomes.get(run_id)
+            if known is None or known[0] != str(raw.get("end_date") or ""):
+                todo[run_id] = raw
+            if len(todo) >= OUTCOMES_PER_POLL:
+                break
+        if not todo:
+            return
+        tasks = await self._batch_tasks(list(todo.values()))
+        blessings = 0
+        for run_id, raw in todo.items():
+            jobs = [amap.job_from(t) for t in tasks.get(run_id, ())]
+            blessed = None
+            if is_tfx(j.name for j in jobs):
+                if blessings >= BLESSINGS_PER_POLL:
+                    continue  # the next poll reads it
+                blessings += 1
+                blessed = await self._blessing(raw, jobs)
+            evaluator = amap.component_task(jobs, "Evaluator")
+            pusher = amap.component_task(jobs, "Pusher")
+            if blessed is None and evaluator is not None and evaluator.status is RunStatus.SUCCESS:
+                blessed = {RunStatus.SUCCESS: True, RunStatus.SKIPPED: False}.get(
+                    pusher.status if pusher else RunStatus.QUEUED
+                )
+            words, pushed = (
+                verdict(blessed, pusher.status if pusher else None)
+                if is_tfx(j.name for j in jobs)
+                else ("", False)
+            )
+            self._outcomes[run_id] = (
+                str(raw.get("end_date") or ""),
+                words,
+                pushed,
+                reached_push(jobs),
+            )
+
+    async def _batch_tasks(self, raws: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """The task instances of these runs, by opsdash run id, in one request a page."""
+        body = {
+            "dag_ids": sorted({str(r.get("dag_id")) for r in raws}),
+            "dag_run_ids": sorted({str(r.get("dag_run_id") or r.get("run_id")) for r in raws}),
+        }
+        path = "/dags/~/dagRuns/~/taskInstances/list"
+        found: dict[str, list[dict[str, Any]]] = {}
+        offset = 0
+        while True:
+            reply = await self._json(
+                "POST", path, body={**body, "page_limit": PAGE * 10, "page_offset": offset}
+            )
+            page = self._items(reply, "task_instances", path)
+            for task in page:
+                found.setdefault(f"{task.get('dag_id')}/{task.get('dag_run_id')}", []).append(task)
+            offset += len(page)
+            total = reply.get("total_entries")
+            if not page or not isinstance(total, int) or offset >= total:
+                return found
+
+    async def _blessing(self, raw: dict[str, Any], jobs: list[PipelineJob]) -> bool | None:
+        evaluator = amap.component_task(jobs, "Evaluator")
+        if evaluator is None or not self.config.blessing_xcom:
+            return None
+        task_id, _ = amap.task_address(evaluator)
+        path = (
+            f"/dags/{amap.path_part(str(raw.get('dag_id')))}/dagRuns/"
+            f"{amap.path_part(str(raw.get('dag_run_id') or raw.get('run_id')))}/taskInstances/"
+            f"{amap.path_part(task_id)}/xcomEntries/{amap.path_part(self.config.blessing_xcom)}"
+        )
+        try:
+            entry = await self._json("GET", path)
+        except HttpError as exc:
+            if exc.status in (400, 403, 404):
+                return None  # no such XCom: the tasks' states decide
+            raise
+        return amap.blessing_of(entry.get("value") if isinstance(entry, dict) else None)
+
+    async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
+        path = f"{self._run_path(run)}/taskInstances"
+        found: list[dict[str, Any]] = []
+        while True:
+            body = await self._json("GET", path, params={"limit": PAGE, "offset": len(found)})
+            page = self._items(body, "task_instances", path)
+            found += page
+            total = body.get("total_entries")
+            if not page or not isinstance(total, int) or len(found) >= total:
+                break
+        # Upstream first: Airflow's default weight rule gives upstream tasks more weight.
+        found.sort(
+            key=lambda t: (
+                -(t.get("priority_weight") or 0),
+                str(t.get("start_date") or "~"),
+                str(t.get("task_id")),
+                t.get("map_index") or -1,
+            )
+        )
+        jobs = [amap.job_from(t, run.url) for t in found]
+        return in_tfx_order(jobs) if is_tfx(j.name for j in jobs) else jobs
+
+    async def fetch_log(self, run: PipelineRun, job: PipelineJob) -> str:
+        if job.status is RunStatus.QUEUED and job.started is None:
+            return f"{job.name} has not started yet ({job.vendor_status}): no log."
+        task_id, map_index = amap.task_address(job)
+        path = f"{self._run_path(run)}/taskInstances/{amap.path_part(task_id)}/logs/{job.attempt}"
+        params: dict[str, Any] = {"full_content": "true"}
+        if map_index >= 0:
+            params["map_index"] = map_index
+        body = await self._json("GET", path, params=params)
+        return tail(amap.log_text(body))
+
+    # --- acting -----------------------------------------------------------------------
+
+    async def do_trigger(self, pipeline: str, parameters: dict[str, Any]) -> str:
+        self._writable()
+        body: dict[str, Any] = {"conf": parameters, "note": "triggered from opsdash"}
+        if self.api == "v2" or not self.api:
+            body["logical_date"] = None  # now; required (nullable) by Airflow 3.0
+        reply = await self._json("POST", f"/dags/{amap.path_part(pipeline)}/dagRuns", body=body)
+        run_id = reply.get("dag_run_id", "?") if isinstance(reply, dict) else "?"
+        self.window.reset()  # the next poll reads the runs whole, with the new one
+        paused = " (the DAG is paused: it starts once unpaused)" * self._paused.get(pipeline, False)
+        return f"run {run_id} of {pipeline} queued{paused}"
+
+    async def do_rerun(self, run: PipelineRun, failed_only: bool) -> str:
+        self._writable()
+        if not run.status.finished:
+            raise SourceError(f"{run.id} is still {run.status.value}: Airflow clears finished runs")
+        body: dict[str, Any] = {"dry_run": False}  # the API's default is a dry run
+        if failed_only and self.api == "v2":
+            body["only_failed"] = True
+        elif failed_only:
+            return await self._clear_failed_v1(run)
+        await self._json("POST", f"{self._run_path(run)}/clear", body=body)
+        which = "its failed tasks" if failed_only else "all its tasks"
+        return f"{run.pipeline} run {amap.run_id_of(run)[1]} cleared ({which}): it runs again"
+
+    async def _clear_failed_v1(self, run: PipelineRun) -> str:
+        dag_id, run_id = amap.run_id_of(run)
+        body = {"dry_run": False, "only_failed": True, "dag_run_id": run_id, "reset_dag_runs": True}
+        await self._json("POST", f"/dags/{amap.path_part(dag_id)}/clearTaskInstances", body=body)
+        return f"{dag_id} run {run_id}: failed tasks cleared: they run again"
+
+    async def do_cancel(self, run: PipelineRun) -> str:
+        raise SourceError(self.cancel_refusal)
+
+    def set_paused(self, pipeline: str, paused: bool) -> str:
+        self._writable()
+        return self._sync(self._set_paused(pipeline, paused))
+
+    async def _set_paused(self, pipeline: str, paused: bool) -> str:
+        await self._json(
+            "PATCH",
+            f"/dags/{amap.path_part(pipeline)}",
+            params={"update_mask": "is_paused"},
+            body={"is_paused": paused},
+        )
+        return f"{pipeline} {'paused' if paused else 'unpaused'}"
+
+    def mark(self, run: PipelineRun, status: RunStatus) -> str:
+        self._writable()
+        if status not in MARKS:
+            raise SourceError(f"Airflow marks runs success or failed, not {status.value}")
+        return self._sync(self._mark(run, MARKS[status]))
+
+    async def _mark(self, run: PipelineRun, state: str) -> str:
+        params = {"update_mask": "state"} if self.api == "v2" else None
+        await self._json("PATCH", self._run_path(run), params=params, body={"state": state})
+        self.window.reset()
+        return f"{run.pipeline} run {amap.run_id_of(run)[1]} marked {state}"
+
+    def health_note(self) -> str:
+        return f"API {self.api}" if self.api else ""
+
+
+def _server_time(response: httpx.Response) -> datetime | None:
+    """The server's clock from its Date header (whole seconds), in UTC."""
+    try:
+        return email.utils.parsedate_to_datetime(response.headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
