@@ -16,7 +16,7 @@ nothing else is ever signalled.
     python -m devstack.airflow_server cleanup DIR  # stops everything, removes DIR
 
 The DAGs of devstack/airflow_dags are copied into the dags folder at start:
-opsdash_ok, opsdash_fails, opsdash_slow, opsdash_tfx and broken_dag.py (an
+opsdash_ok, opsdash_fails, opsdash_slow, opsdash_tfx, opsdash_flaky and broken_dag.py (an
 import error). Users (simple auth manager): "admin" (Admin) and "viewer"
 (Viewer), with the fixed passwords of USERS.
 """
@@ -45,7 +45,7 @@ from devstack.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_SOURCE = Path(__file__).resolve().parent / "airflow_dags"
-TEST_DAGS = ("opsdash_ok", "opsdash_fails", "opsdash_slow", "opsdash_tfx")
+TEST_DAGS = ("opsdash_ok", "opsdash_fails", "opsdash_slow", "opsdash_tfx", "opsdash_flaky")
 BROKEN_DAG_FILE = "broken_dag.py"
 # What opsdash_ok's tricky_output task prints (the DAG file holds the same text:
 # it cannot import devstack): Rich markup, and a printf format with colour, clear
