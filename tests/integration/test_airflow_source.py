@@ -119,9 +119,11 @@ def test_clear_a_failed_run_and_read_each_try(airflow):
     done = airflow.client.wait_run("opsdash_flaky", made["dag_run_id"], timeout=DEADLINE)
     assert done["state"] == "success"
     run = sync_wait(
-        lambda: (r := run_in(af.poll(), "opsdash_flaky", made["dag_run_id"]))
-        and r.status is RunStatus.SUCCESS
-        and r,
+        lambda: (
+            (r := run_in(af.poll(), "opsdash_flaky", made["dag_run_id"]))
+            and r.status is RunStatus.SUCCESS
+            and r
+        ),
         timeout=DEADLINE,
     )
     (job,) = af.jobs(run)
