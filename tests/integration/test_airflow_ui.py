@@ -19,7 +19,7 @@ from opsdash.screens.pipeline import JobLogScreen, RunScreen
 from opsdash.sources.airflow import AirflowConfig
 from opsdash.store import Store
 from opsdash.widgets.resource_table import ResourceTable
-from tests.hostile import screen_lines
+from tests.hostile import assert_clean_screen, screen_lines
 from tests.pilot import confirm_and_finish, real_app, select_row, settle, wait_for
 
 DEADLINE = 120.0
@@ -189,3 +189,24 @@ async def test_api_server_outage_then_recovery_and_a_jwt_renewed_without_error(a
     finally:
         airflow.kill_api_server()
         airflow.start_api_server(jwt_expiration=None)
+
+
+async def test_conf_values_and_notes_from_the_server_are_shown_literally(airflow):
+    """Airflow keeps DAG ids tame, but a run's conf and note are anyone's text."""
+    hostile = "[bold red]conf[/] \x1b[2J\x1b]0;pwned\x07 end"
+    made = airflow.client.trigger("opsdash_ok", {"note": hostile}, note="[i]note[/i] \x1b[31mred")
+    airflow.client.wait_run("opsdash_ok", made["dag_run_id"], timeout=DEADLINE)
+    app = real_app(config(airflow))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        run = await wait_for(
+            pilot, lambda: run_of(app, "opsdash_ok", made["dag_run_id"]), timeout=DEADLINE
+        )
+        await select(pilot, run)
+        await pilot.press("z")
+        await wait_for(pilot, lambda: "[i]note[/i]" in text(app))
+        assert_clean_screen(app)
+        await pilot.press("z", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: "[bold red]conf[/]" in text(app))
+        assert_clean_screen(app)
