@@ -68,9 +68,7 @@ class AirflowConfig(OrchestratorConfig):
     password: str = option("", doc="${ENV} reference", secret=True)
     jobs: tuple[str, ...] = option((), toml="dags", doc="only these DAG ids", default_doc="all")
     tags: tuple[str, ...] = option((), doc="only DAGs with one of these tags")
-    dag_pattern: str = option(
-        "", doc='only DAG ids matching this SQL LIKE pattern ("%" any, "|" or)'
-    )
+    dag_pattern: str = option("", doc='only DAG ids matching this SQL LIKE pattern, e.g. "ml_%"')
     blessing_xcom: str = option("blessing", doc="the XCom key of a TFX Evaluator task's blessing")
     deploy: str = option("", doc="the DAG that deploys the service: its final runs are deployments")
 

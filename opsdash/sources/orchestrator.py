@@ -34,10 +34,14 @@ class OrchestratorConfig(CiConfig):
     """Keys every orchestrator table adds to a CI table's; a CI table's branch
     keys mean nothing here (D starts the selected pipeline), so they are not keys."""
 
+    name: str = option(
+        doc="shown in the header and the SOURCE column; unique", default_doc="the kind"
+    )
     branch: str = fixed("")
     deploy_branch: str = fixed("")
     deploy_inputs: tuple[tuple[str, str], ...] = fixed(())
 
+    read_only: bool = option(False, doc="refuse r, F, c, D, p and m on this source")
     training: str = option(
         "",
         doc="the pipeline that retrains this table's models: D on a model in breach"
