@@ -11,6 +11,9 @@
 - Prometheus (devstack.prometheus_server) scraping an exporter whose fraud
   model has dropped below its breach threshold.
 - Kubernetes: two contexts on the API emulator (devstack.kube_demo).
+- Airflow 3 (devstack.airflow_demo): TFX-shaped training runs (blessed and
+  pushed, not blessed), a failed and a running run; MLflow's churn v3 is
+  tagged with the blessed run, so the model screen shows where it came from.
 
 Everything listens on 127.0.0.1 and is stopped by `close()`. Stdlib only
 (plus opsdash's config records, to hand back ready-made source configs).
@@ -27,12 +30,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from devstack.airflow_demo import AirflowDemo, link_model, start_demo_airflow
 from devstack.buildbot_server import BuildbotServer
 from devstack.buildbot_server import available as buildbot_available
 from devstack.kube_demo import start_demo_clusters
 from devstack.mlflow_server import MlflowServer, mlflow_binary, seed
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
 from devstack.replay import ReplayServer, Reply
+from opsdash.sources.airflow import AirflowConfig
 from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.sources.github import GitHubConfig
 from opsdash.sources.kubernetes import KubernetesConfig
@@ -178,6 +183,8 @@ class DemoServices:
         self.exporter: Exporter | None = None
         self.prometheus: PrometheusServer | None = None
         self.kube: dict[str, Any] = {}  # context -> its API emulator
+        self.airflow: AirflowDemo | None = None
+        self.seeded: Any = None  # what MLflow was seeded with
         self.kubeconfig: Path | None = None
         self._stack = contextlib.ExitStack()
 
@@ -192,9 +199,12 @@ class DemoServices:
             if mlflow_binary() is not None:
                 self.log("starting MLflow (about 10 s)")
                 self.mlflow = self._stack.enter_context(MlflowServer(self.base_dir / "mlflow"))
-                seed(self.mlflow.url)
+                self.seeded = seed(self.mlflow.url)
             else:
                 self.log("MLflow is not installed (scripts/test installs it): skipped")
+            self.airflow = start_demo_airflow(self.base_dir, self._stack, self.log)
+            if self.airflow is not None and self.mlflow is not None:
+                link_model(self.airflow, self.mlflow.url, "churn", self.seeded.versions["train-v3"])
             if prometheus_binary() is not None:
                 self._start_prometheus()
             else:
@@ -278,6 +288,19 @@ class DemoServices:
                     url=self.buildbot.url,
                     deploy="deploy",
                     deploy_branch="main",
+                    refresh=1.0,
+                    timeout=5,
+                )
+            )
+        if self.airflow is not None:
+            pipelines.append(
+                AirflowConfig(
+                    name="ml",
+                    url=self.airflow.server.url,
+                    user=self.airflow.server.username,
+                    password=self.airflow.server.password,
+                    training="opsdash_tfx",
+                    service="churn",
                     refresh=1.0,
                     timeout=5,
                 )

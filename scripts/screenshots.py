@@ -324,6 +324,31 @@ async def pipeline_run(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def tfx_run(app: OpsdashApp, pilot) -> None:
+    """A TFX-shaped training run on the real Airflow: its components, its verdict."""
+    await pipelines(app, pilot)
+    await select_row(
+        app,
+        pilot,
+        "pipelines-table",
+        lambda r: r.provider == "airflow" and r.verdict == "blessed · pushed",
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), "run screen")
+    jobs = app.screen.query_one("#jobs-table", ResourceTable)
+    await wait_for(pilot, lambda: jobs.row_count == 8, "the run's components")
+    await settle(pilot)
+
+
+async def pipeline_list(app: OpsdashApp, pilot) -> None:
+    """P: the DAGs that can be started, paused or not, with the import error."""
+    await pipelines(app, pilot)
+    await select_row(app, pilot, "pipelines-table", lambda r: r.provider == "airflow")
+    await pilot.press("P")
+    await wait_for(pilot, lambda: "opsdash_tfx" in screen_text(app), "the pipelines screen")
+    await settle(pilot)
+
+
 async def job_log(app: OpsdashApp, pilot) -> None:
     await pipeline_run(app, pilot)
     jobs = app.screen.query_one("#jobs-table", ResourceTable)
@@ -501,6 +526,13 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
         pipeline_run,
         ("Run: CI #211", "test (3.11)"),
     ),
+    "tfx-run": (
+        "tfx-run-160x48.svg",
+        WIDE,
+        tfx_run,
+        ("CsvExampleGen", "Evaluator", "Pusher", "blessed · pushed"),
+    ),
+    "pipeline-list": ("pipeline-list-160x48.svg", WIDE, pipeline_list, ("opsdash_tfx", "tfx")),
     "job-log": ("job-log-160x48.svg", WIDE, job_log, ("tests/test_cart.py::test_totals",)),
     "models-narrow": ("models-80x24.svg", NARROW, models, ("5 Models", "churn")),
     "kubernetes": (

@@ -19,7 +19,7 @@ from opsdash.config import Config
 from opsdash.dora.records import Deploy
 from opsdash.model import PipelineRun
 from opsdash.model.deployments import TimelineEntry
-from opsdash.model.lineage import Lineage, link, link_tags, wanted_ids
+from opsdash.model.lineage import Lineage, link, link_tags, vendor_run_id, wanted_ids
 from opsdash.model.ml import ModelRow, ModelsSnapshot, ModelVersion
 from opsdash.services import service_of_model, service_of_pipeline
 from opsdash.sources.mlflow_map import configured_run_tags
@@ -92,7 +92,7 @@ class ServiceModels:
 def run_title(run: PipelineRun) -> str:
     if run.number is not None:
         return f"{run.pipeline} #{run.number}"
-    return f"{run.pipeline} {run.id}"
+    return f"{run.pipeline} {vendor_run_id(run)}"
 
 
 def run_entries(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from rich.text import Text
 
 from opsdash.formatting import age, metric_value, sparkline
+from opsdash.model.lineage import vendor_run_id
 from opsdash.model.ml import ModelRow, ModelVersion, ThresholdState
 from opsdash.model.pipelines import PipelineRun
 from opsdash.safetext import literal
@@ -139,7 +140,7 @@ model_search_text = search_text(MODEL_COLUMNS, labels_text)
 
 def produced_by_text(run: PipelineRun | None) -> str:
     """ "<pipeline> <run id> <status>": the pipeline run that produced a version."""
-    return f"{run.pipeline} {run.id} {run.status.value}" if run is not None else ""
+    return f"{run.pipeline} {vendor_run_id(run)} {run.status.value}" if run is not None else ""
 
 
 def version_columns(
