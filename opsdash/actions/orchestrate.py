@@ -46,7 +46,7 @@ def to_json(parameters: dict[str, Any]) -> str:
 
 def parse_parameters(text: str, word: str = "parameters") -> dict[str, Any]:
     """The typed text as a JSON object, or ActionError with one line saying why."""
-    text = text.strip() or "{}"
+    text = text if text.strip() else "{}"  # columns count in the text as typed
     try:
         value = json.loads(text)
     except ValueError as exc:
