@@ -72,3 +72,37 @@ def test_deployments_narrow(snap_compare):
         await settle(pilot)
 
     assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=go)
+
+
+def _with_orchestrator():
+    from tests.orchestrator_fakes import FakeOrchestrator, LinkedModelsSource
+
+    notes = ("1 DAG file fails to import: broken_dag.py (RuntimeError: boom)",)
+    return fixed_app(extra=[FakeOrchestrator(notes=notes)], models=LinkedModelsSource())
+
+
+def test_orchestrator_runs_zoomed_wide(snap_compare):
+    """The RESULT column (TFX verdicts) and the orchestrator's note, beside the CI runs."""
+
+    async def go(pilot):
+        await settle(pilot)
+        await pilot.press("3", "z")
+        await settle(pilot)
+
+    assert snap_compare(_with_orchestrator(), terminal_size=(160, 48), run_before=go)
+
+
+def test_pipeline_list_narrow(snap_compare):
+    """P: the pipelines that can be started, paused or not, with their problem."""
+
+    async def go(pilot):
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#pipelines-table")
+        key = next(k for k, r in table.records.items() if r.provider == "orchestrator")
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press("P")
+        await settle(pilot)
+
+    assert snap_compare(_with_orchestrator(), terminal_size=(80, 24), run_before=go)
