@@ -210,3 +210,37 @@ async def test_conf_values_and_notes_from_the_server_are_shown_literally(airflow
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         await wait_for(pilot, lambda: "[bold red]conf[/]" in text(app))
         assert_clean_screen(app)
+
+
+async def test_retrain_from_a_model_in_breach_triggers_the_training_dag(airflow, tmp_path):
+    """D on a model in breach: the real training DAG runs with the model and metric."""
+    from opsdash.screens.models import ModelScreen
+    from opsdash.sources.airflow import AirflowSource
+    from tests.pilot import fixed_app
+
+    table = AirflowConfig(
+        name="af",
+        url=airflow.url,
+        user=airflow.username,
+        password=airflow.password,
+        training="opsdash_tfx",
+        refresh=0.5,
+        timeout=5,
+    )
+    store = Store(tmp_path / "db.sqlite")
+    app = fixed_app(extra=[AirflowSource(table)], store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await select_row(pilot, "models-table", lambda r: r.model == "[red]fraud[/]")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen))
+        assert "D retrains: triggers opsdash_tfx on airflow:af" in text(app)
+        await pilot.press("D")
+        outcome = await confirm_and_finish(pilot, DEADLINE)
+    run_id = outcome.split()[1]
+    run = airflow.client.wait_run("opsdash_tfx", run_id, timeout=DEADLINE)
+    assert run["conf"]["model"] == "[red]fraud[/]" and run["conf"]["metric"] == "accuracy"
+    assert run["state"] == "success"
+    entry = store.audit_entries()[0]
+    assert (entry.action, entry.target, entry.result) == ("retrain", "opsdash_tfx", "ok")
