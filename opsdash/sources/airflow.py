@@ -33,6 +33,7 @@ from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.redact import remember
 from opsdash.sources import airflow_map as amap
 from opsdash.sources.airflow_auth import TokenKeeper
+from opsdash.sources.airflow_outcomes import RunOutcomes
 from opsdash.sources.airflow_runs import RunWindow
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import tail
@@ -41,14 +42,11 @@ from opsdash.sources.orchestrator import (
     OrchestratorConfig,
     OrchestratorSource,
     deployment_of,
-    reached_push,
 )
 from opsdash.sources.settings import one_of, option
-from opsdash.sources.tfx import in_tfx_order, is_tfx, verdict
+from opsdash.sources.tfx import in_tfx_order, is_tfx
 
 PAGE = 100  # DAGs and task instances per request
-OUTCOMES_PER_POLL = 200  # finished runs whose tasks one poll looks at (one batch request)
-BLESSINGS_PER_POLL = 10  # Evaluator XComs one poll reads (one request each)
 MARKS = {RunStatus.SUCCESS: "success", RunStatus.FAILED: "failed"}
 
 
@@ -96,8 +94,7 @@ class AirflowSource(OrchestratorSource):
         self.keeper: TokenKeeper | None = None
         self._basic: dict[str, str] = {}
         self._basic_secret = None
-        # run id -> (end_date, verdict words, pushed, reached its push step)
-        self._outcomes: dict[str, tuple[str, str, bool, bool]] = {}
+        self.outcomes = RunOutcomes(self._json, config.blessing_xcom)
         self._paused: dict[str, bool] = {}
 
     def api_url(self) -> str:
@@ -193,14 +190,17 @@ class AirflowSource(OrchestratorSource):
         dags, note = await asyncio.gather(self._dags(), self._import_errors())
         self._paused = {d.id: bool(d.paused) for d in dags}
         raw_runs = await self._runs(dags)
-        await self._learn_outcomes(raw_runs)
+        self.outcomes.paged = self.api == "v2"
+        await self.outcomes.learn(raw_runs)
         runs = [self._run(r) for r in raw_runs]
-        runs.sort(key=lambda r: r.created or datetime.min.replace(tzinfo=UTC), reverse=True)
+        reached = [self.outcomes.of(r).reached_push for r in raw_runs]
+        service = self.config.service_name
         deployments = tuple(
             d
-            for d in (deployment_of(r, self.config.service_name, self._outcome(r)[3]) for r in runs)
+            for d in (deployment_of(r, service, ok) for r, ok in zip(runs, reached, strict=True))
             if d is not None
         )
+        runs.sort(key=lambda r: r.created or datetime.min.replace(tzinfo=UTC), reverse=True)
         return PipelineSnapshot(
             source=self.label,
             provider=self.kind,
@@ -279,10 +279,7 @@ class AirflowSource(OrchestratorSource):
         return self.window.runs
 
     def _run(self, raw: dict[str, Any]) -> PipelineRun:
-        dag_id = str(raw.get("dag_id", ""))
-        run_id = f"{dag_id}/{raw.get('dag_run_id') or raw.get('run_id')}"
-        outcome = self._outcomes.get(run_id)
-        fresh = outcome is not None and outcome[0] == str(raw.get("end_date") or "")
+        outcome = self.outcomes.of(raw)
         return amap.run_from(
             raw,
             source=self.label,
@@ -290,93 +287,8 @@ class AirflowSource(OrchestratorSource):
             www=self.www,
             deploy=self.config.deploy,
             training=self.config.training,
-            verdict=(outcome[1], outcome[2]) if fresh and outcome else ("", False),
+            verdict=(outcome.verdict, outcome.pushed),
         )
-
-    def _outcome(self, run: PipelineRun) -> tuple[str, str, bool, bool]:
-        return self._outcomes.get(run.id, ("", "", False, False))
-
-    async def _learn_outcomes(self, raw_runs: list[dict[str, Any]]) -> None:
-        """What the tasks of newly finished runs say (one batch request), and the
-        blessing of the TFX-shaped ones (one XCom each, a few a poll)."""
-        todo: dict[str, dict[str, Any]] = {}
-        for raw in raw_runs:
-            if raw.get("state") not in ("success", "failed"):
-                continue
-            run_id = f"{raw.get('dag_id')}/{raw.get('dag_run_id') or raw.get('run_id')}"
-            known = self._outcomes.get(run_id)
-            if known is None or known[0] != str(raw.get("end_date") or ""):
-                todo[run_id] = raw
-            if len(todo) >= OUTCOMES_PER_POLL:
-                break
-        if not todo:
-            return
-        tasks = await self._batch_tasks(list(todo.values()))
-        blessings = 0
-        for run_id, raw in todo.items():
-            jobs = [amap.job_from(t) for t in tasks.get(run_id, ())]
-            blessed = None
-            if is_tfx(j.name for j in jobs):
-                if blessings >= BLESSINGS_PER_POLL:
-                    continue  # the next poll reads it
-                blessings += 1
-                blessed = await self._blessing(raw, jobs)
-            evaluator = amap.component_task(jobs, "Evaluator")
-            pusher = amap.component_task(jobs, "Pusher")
-            if blessed is None and evaluator is not None and evaluator.status is RunStatus.SUCCESS:
-                blessed = {RunStatus.SUCCESS: True, RunStatus.SKIPPED: False}.get(
-                    pusher.status if pusher else RunStatus.QUEUED
-                )
-            words, pushed = (
-                verdict(blessed, pusher.status if pusher else None)
-                if is_tfx(j.name for j in jobs)
-                else ("", False)
-            )
-            self._outcomes[run_id] = (
-                str(raw.get("end_date") or ""),
-                words,
-                pushed,
-                reached_push(jobs),
-            )
-
-    async def _batch_tasks(self, raws: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        """The task instances of these runs, by opsdash run id, in one request a page."""
-        body = {
-            "dag_ids": sorted({str(r.get("dag_id")) for r in raws}),
-            "dag_run_ids": sorted({str(r.get("dag_run_id") or r.get("run_id")) for r in raws}),
-        }
-        path = "/dags/~/dagRuns/~/taskInstances/list"
-        found: dict[str, list[dict[str, Any]]] = {}
-        offset = 0
-        while True:
-            reply = await self._json(
-                "POST", path, body={**body, "page_limit": PAGE * 10, "page_offset": offset}
-            )
-            page = self._items(reply, "task_instances", path)
-            for task in page:
-                found.setdefault(f"{task.get('dag_id')}/{task.get('dag_run_id')}", []).append(task)
-            offset += len(page)
-            total = reply.get("total_entries")
-            if not page or not isinstance(total, int) or offset >= total:
-                return found
-
-    async def _blessing(self, raw: dict[str, Any], jobs: list[PipelineJob]) -> bool | None:
-        evaluator = amap.component_task(jobs, "Evaluator")
-        if evaluator is None or not self.config.blessing_xcom:
-            return None
-        task_id, _ = amap.task_address(evaluator)
-        path = (
-            f"/dags/{amap.path_part(str(raw.get('dag_id')))}/dagRuns/"
-            f"{amap.path_part(str(raw.get('dag_run_id') or raw.get('run_id')))}/taskInstances/"
-            f"{amap.path_part(task_id)}/xcomEntries/{amap.path_part(self.config.blessing_xcom)}"
-        )
-        try:
-            entry = await self._json("GET", path)
-        except HttpError as exc:
-            if exc.status in (400, 403, 404):
-                return None  # no such XCom: the tasks' states decide
-            raise
-        return amap.blessing_of(entry.get("value") if isinstance(entry, dict) else None)
 
     async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
         path = f"{self._run_path(run)}/taskInstances"
