@@ -81,7 +81,6 @@ class AirflowSource(OrchestratorSource):
     cancel_refusal = (
         "Airflow cannot cancel a run: mark it failed with m, which stops its running tasks."
     )
-    setup_hint = "an [[airflow]] table with url, user and password (docs/config.md)"
 
     config: AirflowConfig
 
