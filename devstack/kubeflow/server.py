@@ -73,6 +73,8 @@ class KubeflowServer(LocalHttpServer):
     ) -> None:
         super().__init__()
         self.tokens = dict(tokens or {})
+        # Whether listed runs carry run_details (a server may leave them to GET /runs/{id}).
+        self.list_details = True
         self.clock = clock
         self.requests: list[Request] = []
         self.pipelines: dict[str, Pipeline] = {}
@@ -222,7 +224,7 @@ class KubeflowServer(LocalHttpServer):
         query = json.dumps([namespace, experiment, request.arg("filter"), request.arg("sort_by")])
         chunk, following = page(runs, request.arg("page_size"), request.arg("page_token"), query)
         return {
-            "runs": [r.to_json(now) for r in chunk],
+            "runs": [r.to_json(now, details=self.list_details) for r in chunk],
             "total_size": len(runs),
             "next_page_token": following,
         }
