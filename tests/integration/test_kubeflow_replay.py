@@ -450,3 +450,31 @@ def test_autodetect_in_a_pod_and_by_the_sdks_variable(tmp_path):
     }
     (sdk,) = KubeflowSource.autodetect(Detection(environ=env))
     assert sdk.url == "https://kf.example/pipeline" and sdk.token_file == str(token)
+
+
+def test_a_kubeflow_table_reads_through_the_config_reader(tmp_path, monkeypatch):
+    from opsdash.config_reader import ConfigError, Reader
+    from opsdash.config_tables import read_table
+
+    monkeypatch.setenv("KFP_TOKEN", TOKEN)
+    text = """
+[[kubeflow]]
+url = "https://kf.example/pipeline/"
+namespace = "team-a"
+experiments = ["exp-prod"]
+token = "${KFP_TOKEN}"
+training = "churn-tfx"
+page_size = 20
+"""
+    item = tomllib.loads(text)["kubeflow"][0]
+    reader = Reader(tmp_path / "c.toml", text)
+    config = read_table(reader, "kubeflow", 0, item, KubeflowConfig, set(), 15.0)
+    assert config.url == "https://kf.example/pipeline" and config.token == TOKEN
+    assert config.name == "kubeflow" and config.page_size == 20 and config.runs == 30
+    assert TOKEN not in repr(config)
+    with pytest.raises(ConfigError) as error:
+        read_table(reader, "kubeflow", 0, {**item, "page_size": 0}, KubeflowConfig, set(), 15.0)
+    assert "page_size" in str(error.value) and "from 1 to 200" in str(error.value)
+    monkeypatch.delenv("KF_PIPELINES_ENDPOINT", raising=False)
+    with pytest.raises(ConfigError, match="url"):
+        read_table(reader, "kubeflow", 0, {"namespace": "x"}, KubeflowConfig, set(), 15.0)
