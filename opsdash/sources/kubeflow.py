@@ -25,7 +25,6 @@ namespace ..."; neither line holds the token.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -190,9 +189,6 @@ class KubeflowSource(OrchestratorSource):
 
     # --- reading: pipelines ---------------------------------------------------------------
 
-    def _flags(self, *ids: str) -> tuple[bool, bool]:
-        return self.config.flags(*ids)
-
     def _wanted(self, pipeline: dict[str, Any]) -> bool:
         wanted = self.config.pipelines
         if not wanted:
@@ -232,26 +228,11 @@ class KubeflowSource(OrchestratorSource):
 
     # --- reading: runs ----------------------------------------------------------------------
 
-    def _filter(self, pipeline_ids: list[str] | None) -> str:
-        predicates: list[dict[str, Any]] = [
-            {"operation": "NOT_EQUALS", "key": "storage_state", "string_value": "ARCHIVED"}
-        ]
-        if len(self.config.experiments) > 1:
-            values = list(self.config.experiments)
-            predicates.append(
-                {"operation": "IN", "key": "experiment_id", "string_values": {"values": values}}
-            )
-        if pipeline_ids is not None:
-            predicates.append(
-                {"operation": "IN", "key": "pipeline_id", "string_values": {"values": pipeline_ids}}
-            )
-        return json.dumps({"predicates": predicates}, separators=(",", ":"))
-
     async def _list_runs(self, pipeline_ids: list[str] | None) -> list[dict[str, Any]]:
         limit = max(self.config.runs, 1)
         params: dict[str, Any] = {
             "sort_by": "created_at desc",
-            "filter": self._filter(pipeline_ids),
+            "filter": kmap.runs_filter(self.config.experiments, pipeline_ids),
         }
         if self.config.namespace:
             params["namespace"] = self.config.namespace
@@ -276,7 +257,7 @@ class KubeflowSource(OrchestratorSource):
             project=self.config.namespace or self.config.name,
             pipeline_names=names,
             ui_root=self.ui_root,
-            flags=self._flags,
+            flags=self.config.flags,
             jobs=jobs,
         )
 
@@ -299,7 +280,9 @@ class KubeflowSource(OrchestratorSource):
                 self._pods[(str(body.get("run_id")), task_id)] = pod
         deployments = await self._deployments(runs, bodies)
         definitions = tuple(
-            kmap.definition_from(p, v, source=self.label, ui_root=self.ui_root, flags=self._flags)
+            kmap.definition_from(
+                p, v, source=self.label, ui_root=self.ui_root, flags=self.config.flags
+            )
             for p, v in pairs
         )
         return PipelineSnapshot(

@@ -171,6 +171,24 @@ def verdict_of(jobs: list[PipelineJob]) -> tuple[str, bool]:
     return tfx.verdict(blessed, pusher)
 
 
+def runs_filter(experiments: tuple[str, ...], pipeline_ids: list[str] | None) -> str:
+    """The list's `filter` (filter.proto's JSON): no archived runs; several
+    experiments (one is the `experiment_id` parameter); the configured pipelines."""
+    predicates: list[dict[str, Any]] = [
+        {"operation": "NOT_EQUALS", "key": "storage_state", "string_value": "ARCHIVED"}
+    ]
+    if len(experiments) > 1:
+        values = list(experiments)
+        predicates.append(
+            {"operation": "IN", "key": "experiment_id", "string_values": {"values": values}}
+        )
+    if pipeline_ids is not None:
+        predicates.append(
+            {"operation": "IN", "key": "pipeline_id", "string_values": {"values": pipeline_ids}}
+        )
+    return json.dumps({"predicates": predicates}, separators=(",", ":"))
+
+
 def _attempt(run: Mapping[str, Any]) -> int:
     """1 + the retries in its state history (back to PENDING/RUNNING after an end)."""
     history = run.get("state_history")

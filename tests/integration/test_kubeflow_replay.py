@@ -346,8 +346,9 @@ def test_a_malformed_body_is_one_line(source, kfp, kind, words):
     assert_clean(str(error.value))
 
 
-def test_an_invalid_filter_is_the_servers_one_line(source, kfp):
-    source._filter = lambda ids: '{"predicates":[{"operation":"EQUALS","key":"bogus"}]}'
+def test_an_invalid_filter_is_the_servers_one_line(source, monkeypatch):
+    bad = '{"predicates":[{"operation":"EQUALS","key":"bogus"}]}'
+    monkeypatch.setattr("opsdash.sources.kubeflow_map.runs_filter", lambda *_: bad)
     with pytest.raises(SourceError) as error:
         source.poll()
     assert "HTTP 400" in str(error.value) and "bogus" in str(error.value)

@@ -213,3 +213,16 @@ def test_the_error_fixture_is_grpc_gateways_status():
 
 def test_every_component_word_is_known_to_tfx():
     assert all(kmap.tfx.component_of(name) in TFX_COMPONENTS for name in TFX_ORDER)
+
+
+def test_a_model_version_tagged_with_the_kfp_run_links_to_it():
+    from opsdash.model.lineage import link
+    from opsdash.model.ml import ModelVersion
+
+    run = run_of("run_blessed.json", pipeline_names={"p-churn": "churn-tfx"})
+    tagged = ModelVersion(
+        "churn", "4", lineage=(("kfp.run_id", run.id), ("kfp.pipeline", "churn-tfx"))
+    )
+    other = ModelVersion("churn", "5", lineage=(("kfp.run_id", run.id), ("kfp.pipeline", "x")))
+    lineage = link([run], [tagged, other])
+    assert lineage.run_for(tagged) is run and lineage.run_for(other) is None
