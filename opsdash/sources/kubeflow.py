@@ -91,7 +91,6 @@ class KubeflowConfig(OrchestratorConfig):
         doc="pipeline (name, id or version id) that retrains this table's models: D on a"
         " model in breach runs it, and its final runs are deployments",
     )
-    page_size: int = option(50, doc="runs asked per page", bounds=(1, 200, ""))
     branch: str = fixed("")
     deploy_branch: str = fixed("")
     deploy_inputs: tuple[tuple[str, str], ...] = fixed(())
@@ -105,6 +104,7 @@ class KubeflowSource(OrchestratorSource):
     can_rerun_failed: ClassVar[bool] = False
     can_rerun_running: ClassVar[bool] = False
     rerun_word: ClassVar[str] = "Retry"
+    page_size = 50  # runs asked per request
 
     config: KubeflowConfig
 
@@ -240,7 +240,7 @@ class KubeflowSource(OrchestratorSource):
             params["experiment_id"] = self.config.experiments[0]
         runs: list[dict[str, Any]] = []
         while len(runs) < limit:
-            params["page_size"] = min(self.config.page_size, limit - len(runs))
+            params["page_size"] = min(self.page_size, limit - len(runs))
             body = await self._get("/runs", params)
             runs += self._items(body, "runs", f"{API}/runs")
             token = body.get("next_page_token")

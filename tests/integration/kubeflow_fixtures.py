@@ -37,9 +37,12 @@ def make_source(server: KubeflowServer, **overrides: Any) -> KubeflowSource:
         "runs": 30,
         "timeout": 5.0,
     }
+    page_size = overrides.pop("page_size", None)
     values.update(overrides)
     source = KubeflowSource(KubeflowConfig(**values))
     source.client.backoff = 0.01
+    if page_size is not None:
+        source.page_size = page_size
     return source
 
 

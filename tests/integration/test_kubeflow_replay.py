@@ -436,8 +436,8 @@ def test_the_entry_point_and_the_schema():
     assert points["kubeflow"] == "opsdash.sources.kubeflow:KubeflowSource"
     keys = {k.name for k in schema_of(KubeflowConfig).keys}
     assert {"url", "namespace", "experiments", "pipelines", "token", "token_file"} <= keys
-    assert {"deploy", "training", "runs", "page_size", "read_only"} <= keys
-    assert "branch" not in keys and "deploy_inputs" not in keys
+    assert {"deploy", "training", "runs", "read_only"} <= keys
+    assert "branch" not in keys and "deploy_inputs" not in keys and "page_size" not in keys
 
 
 def test_autodetect_in_a_pod_and_by_the_sdks_variable(tmp_path):
@@ -465,17 +465,17 @@ namespace = "team-a"
 experiments = ["exp-prod"]
 token = "${KFP_TOKEN}"
 training = "churn-tfx"
-page_size = 20
+runs = 50
 """
     item = tomllib.loads(text)["kubeflow"][0]
     reader = Reader(tmp_path / "c.toml", text)
     config = read_table(reader, "kubeflow", 0, item, KubeflowConfig, set(), 15.0)
     assert config.url == "https://kf.example/pipeline" and config.token == TOKEN
-    assert config.name == "kubeflow" and config.page_size == 20 and config.runs == 30
+    assert config.name == "kubeflow" and config.runs == 50
     assert TOKEN not in repr(config)
     with pytest.raises(ConfigError) as error:
-        read_table(reader, "kubeflow", 0, {**item, "page_size": 0}, KubeflowConfig, set(), 15.0)
-    assert "page_size" in str(error.value) and "from 1 to 200" in str(error.value)
+        read_table(reader, "kubeflow", 0, {**item, "runs": 0}, KubeflowConfig, set(), 15.0)
+    assert "runs" in str(error.value) and "from 1 to 200" in str(error.value)
     monkeypatch.delenv("KF_PIPELINES_ENDPOINT", raising=False)
     with pytest.raises(ConfigError, match="url"):
         read_table(reader, "kubeflow", 0, {"namespace": "x"}, KubeflowConfig, set(), 15.0)
