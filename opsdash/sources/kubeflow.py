@@ -64,7 +64,7 @@ class KubeflowConfig(OrchestratorConfig):
     kind: ClassVar[str] = "kubeflow"
     url: str = option(
         doc="the API server (in a pod: http://ml-pipeline.kubeflow:8888), or the UI's"
-        " /pipeline path through the Kubeflow gateway",
+        " /pipeline path through the Kubeflow gateway; else $KF_PIPELINES_ENDPOINT",
         check=http_url,
         env=("KF_PIPELINES_ENDPOINT",),
         required='is required, e.g. "http://ml-pipeline.kubeflow:8888"',
@@ -82,6 +82,10 @@ class KubeflowConfig(OrchestratorConfig):
         doc="a file holding the bearer token (a service-account token), re-read when it changes",
         env=("KF_PIPELINES_SA_TOKEN_PATH",),
         check=expand_user,
+        default_doc="$KF_PIPELINES_SA_TOKEN_PATH",
+    )
+    service: str = option(
+        "", doc="the service its deployments deploy (DORA keys)", default_doc="the name"
     )
     deploy: str = option(
         "", doc="pipeline (name, id or version id) whose final runs are deployments"
