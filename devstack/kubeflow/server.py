@@ -75,6 +75,8 @@ class KubeflowServer(LocalHttpServer):
         self.tokens = dict(tokens or {})
         # Whether listed runs carry run_details (a server may leave them to GET /runs/{id}).
         self.list_details = True
+        # Filter keys this server does not know (KFP 2.0 has no pipeline_id, experiment_id).
+        self.unknown_filter_keys: set[str] = set()
         self.clock = clock
         self.requests: list[Request] = []
         self.pipelines: dict[str, Pipeline] = {}
@@ -208,7 +210,8 @@ class KubeflowServer(LocalHttpServer):
         namespace = request.arg("namespace") or ""
         self._check_namespace(namespace, allowed)
         experiment = request.arg("experiment_id") or ""
-        tests = parse_filter(request.arg("filter"), RUN_FIELDS)
+        known = {k: v for k, v in RUN_FIELDS.items() if k not in self.unknown_filter_keys}
+        tests = parse_filter(request.arg("filter"), known)
         key, descending = sort_key(request.arg("sort_by"), RUN_FIELDS)
         runs = [
             r

@@ -1,11 +1,8 @@
 """Kubeflow Pipelines (REST API v2beta1) as an orchestrator source.
 
 A poll lists the pipelines with each one's newest version (what D triggers),
-then the newest runs: ``GET /apis/v2beta1/runs`` sorted ``created_at desc``,
-following ``next_page_token`` up to `runs`, narrowed by the documented query
-parameters (``namespace``, ``experiment_id``) and by a `filter` of predicates
-(``experiment_id IN`` for several experiments, ``pipeline_id IN`` for the
-configured pipelines, ``storage_state NOT_EQUALS ARCHIVED``). Runs carry their
+then the newest runs, page by page and narrowed on the server where it can
+(`kubeflow_list`). Runs carry their
 task details, so a TFX run's verdict needs no second request
 (`kubeflow_map`). A run's jobs are its tasks (``GET /runs/{id}``); KFP's REST
 API serves no logs, so a job's "log" is one line naming the pod to read.
@@ -42,6 +39,7 @@ from opsdash.sources import kubeflow_map as kmap
 from opsdash.sources.base import Detection, SourceError
 from opsdash.sources.bearer_file import BearerFileClient
 from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.kubeflow_list import RunLister
 from opsdash.sources.orchestrator import (
     OrchestratorConfig,
     OrchestratorSource,
@@ -108,7 +106,6 @@ class KubeflowSource(OrchestratorSource):
     can_rerun_failed: ClassVar[bool] = False
     can_rerun_running: ClassVar[bool] = False
     rerun_word: ClassVar[str] = "Retry"
-    page_size = 50  # runs asked per request
 
     config: KubeflowConfig
 
@@ -119,6 +116,7 @@ class KubeflowSource(OrchestratorSource):
         self._pipelines: dict[str, tuple[str, str]] = {}  # pipeline id -> (name, newest version)
         self._final_jobs: dict[str, list[PipelineJob]] = {}  # final runs' tasks, read once
         self._pods: dict[tuple[str, str], str] = {}  # (run id, task id) -> pod name
+        self.lister = RunLister(self._get, config)
 
     @classmethod
     def autodetect(cls, detection: Detection) -> tuple[KubeflowConfig, ...]:
@@ -232,27 +230,6 @@ class KubeflowSource(OrchestratorSource):
 
     # --- reading: runs ----------------------------------------------------------------------
 
-    async def _list_runs(self, pipeline_ids: list[str] | None) -> list[dict[str, Any]]:
-        limit = max(self.config.runs, 1)
-        params: dict[str, Any] = {
-            "sort_by": "created_at desc",
-            "filter": kmap.runs_filter(self.config.experiments, pipeline_ids),
-        }
-        if self.config.namespace:
-            params["namespace"] = self.config.namespace
-        if len(self.config.experiments) == 1:
-            params["experiment_id"] = self.config.experiments[0]
-        runs: list[dict[str, Any]] = []
-        while len(runs) < limit:
-            params["page_size"] = min(self.page_size, limit - len(runs))
-            body = await self._get("/runs", params)
-            runs += self._items(body, "runs", f"{API}/runs")
-            token = body.get("next_page_token")
-            if not token:
-                break
-            params["page_token"] = token
-        return runs[:limit]
-
     def _run(self, body: dict[str, Any], jobs: list[PipelineJob] | None = None) -> PipelineRun:
         names = {pid: name for pid, (name, _v) in self._pipelines.items()}
         return kmap.run_from(
@@ -277,7 +254,9 @@ class KubeflowSource(OrchestratorSource):
             missing = [p for p in self.config.pipelines if p not in known]
             if missing:
                 notes.append(f"no pipeline named {', '.join(missing)} on {self.ui_root}")
-        bodies = await self._list_runs(pipeline_ids) if pipeline_ids != [] else []
+        bodies = await self.lister.runs(pipeline_ids) if pipeline_ids != [] else []
+        if self.lister.filter_here:
+            notes.append(self.lister.note)
         runs = [self._run(body) for body in bodies]
         for body in bodies:
             for task_id, pod in kmap.pods_of(body).items():

@@ -189,6 +189,15 @@ def runs_filter(experiments: tuple[str, ...], pipeline_ids: list[str] | None) ->
     return json.dumps({"predicates": predicates}, separators=(",", ":"))
 
 
+def run_matches(
+    run: Mapping[str, Any], experiments: tuple[str, ...], pipeline_ids: list[str] | None
+) -> bool:
+    """What `runs_filter` asks, answered here for a server that cannot."""
+    if experiments and run.get("experiment_id") not in experiments:
+        return False
+    return pipeline_ids is None or reference_of(run)[0] in pipeline_ids
+
+
 def _attempt(run: Mapping[str, Any]) -> int:
     """1 + the retries in its state history (back to PENDING/RUNNING after an end)."""
     history = run.get("state_history")

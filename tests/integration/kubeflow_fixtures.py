@@ -42,7 +42,7 @@ def make_source(server: KubeflowServer, **overrides: Any) -> KubeflowSource:
     source = KubeflowSource(KubeflowConfig(**values))
     source.client.backoff = 0.01
     if page_size is not None:
-        source.page_size = page_size
+        source.lister.page_size = page_size
     return source
 
 

@@ -479,3 +479,17 @@ runs = 50
     monkeypatch.delenv("KF_PIPELINES_ENDPOINT", raising=False)
     with pytest.raises(ConfigError, match="url"):
         read_table(reader, "kubeflow", 0, {"namespace": "x"}, KubeflowConfig, set(), 15.0)
+
+
+def test_a_server_that_cannot_filter_by_pipeline_is_filtered_here(kfp):
+    kfp.unknown_filter_keys = {"pipeline_id", "experiment_id"}  # as KFP 2.0's server
+    source = make_source(kfp, pipelines=("etl-daily",), deploy="", training="", runs=2)
+    snapshot = source.poll()
+    assert [r.pipeline for r in snapshot.runs] == ["etl-daily", "etl-daily"]
+    assert any("filters the newest" in note for note in snapshot.notes)
+    first, second = kfp.calls("GET", RUNS)[:2]
+    assert "pipeline_id" in first.arg("filter") and "pipeline_id" not in second.arg("filter")
+    before = len(kfp.calls("GET", RUNS))
+    source.poll()  # remembered: no second refused request
+    assert all("pipeline_id" not in r.arg("filter") for r in kfp.calls("GET", RUNS)[before:])
+    source.close()
