@@ -1,10 +1,11 @@
 """Kubeflow Pipelines (REST API v2beta1) as an orchestrator source.
 
-A poll lists the pipelines with each one's newest version (what D triggers),
-then the newest runs, page by page and narrowed on the server where it can
-(`kubeflow_list`). Runs carry their
-task details, so a TFX run's verdict needs no second request
-(`kubeflow_map`). A run's jobs are its tasks (``GET /runs/{id}``); KFP's REST
+A poll lists the pipelines, then the newest runs, page by page and narrowed
+on the server where it can (`kubeflow_list`): two requests when nothing
+changed. A pipeline's newest version (what D triggers) is read when the
+pipeline is first seen, when a run names a version not seen before, and every
+`VERSIONS_EVERY` polls. Runs carry their task details, so a TFX run's verdict
+needs no second request (`kubeflow_map`). A run's jobs are its tasks (``GET /runs/{id}``); KFP's REST
 API serves no logs, so a job's "log" is one line naming the pod to read.
 
 r retries a failed or terminated run (``:retry``; KFP refuses any other),
@@ -53,6 +54,7 @@ SA_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"  # the kfp SDK's def
 API = "/apis/v2beta1"
 RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELLED)
 PIPELINE_PAGES = 5  # pages of pipelines read (of 100 each)
+VERSIONS_EVERY = 20  # polls between two reads of every pipeline's newest version
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +118,10 @@ class KubeflowSource(OrchestratorSource):
         self._pipelines: dict[str, tuple[str, str]] = {}  # pipeline id -> (name, newest version)
         self._final_jobs: dict[str, list[PipelineJob]] = {}  # final runs' tasks, read once
         self._pods: dict[tuple[str, str], str] = {}  # (run id, task id) -> pod name
+        self._newest: dict[str, dict[str, Any] | None] = {}  # pipeline id -> newest version
+        self._polls = 0
+        self._run_versions: set[str] = set()  # version ids seen on runs
+        self._fresh: set[str] = set()  # pipelines whose newest version this poll read
         self.lister = RunLister(self._get, config)
 
     @classmethod
@@ -199,7 +205,11 @@ class KubeflowSource(OrchestratorSource):
         extra = {self.config.deploy, self.config.training} - {""}
         return bool(ids & (set(wanted) | extra))
 
-    async def _list_pipelines(self) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    async def _list_pipelines(
+        self, all_versions: bool = False
+    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """The wanted pipelines with their newest versions. A version is asked for
+        a pipeline seen for the first time, or for all with `all_versions`."""
         params: dict[str, Any] = {"page_size": 100}
         if self.config.namespace:
             params["namespace"] = self.config.namespace
@@ -212,18 +222,25 @@ class KubeflowSource(OrchestratorSource):
                 break
             params = {**params, "page_token": token}
         pipelines = [p for p in pipelines if p.get("pipeline_id") and self._wanted(p)]
-        newest = await asyncio.gather(*(self._newest_version(p) for p in pipelines))
-        pairs = list(zip(pipelines, newest, strict=True))
-        for pipeline, version in pairs:
-            pid = str(pipeline["pipeline_id"])
+        names = {str(p["pipeline_id"]): str(p.get("display_name") or "") for p in pipelines}
+        stale = [pid for pid in names if all_versions or pid not in self._newest]
+        await self._refresh_versions(stale)
+        self._fresh = set(stale)
+        for pid, name in names.items():
+            self._pipelines[pid] = (name or pid, self._pipelines.get(pid, ("", ""))[1])
+        return [(p, self._newest.get(str(p["pipeline_id"]))) for p in pipelines]
+
+    async def _refresh_versions(self, pipeline_ids: list[str]) -> None:
+        newest = await asyncio.gather(*(self._newest_version(pid) for pid in pipeline_ids))
+        for pid, version in zip(pipeline_ids, newest, strict=True):
+            self._newest[pid] = version
             vid = str((version or {}).get("pipeline_version_id") or "")
-            self._pipelines[pid] = (str(pipeline.get("display_name") or pid), vid)
+            self._pipelines[pid] = (self._pipelines.get(pid, (pid, ""))[0], vid)
             if vid:
                 self._versions[vid] = pid
-        return pairs
 
-    async def _newest_version(self, pipeline: dict[str, Any]) -> dict[str, Any] | None:
-        path = f"/pipelines/{pipeline['pipeline_id']}/versions"
+    async def _newest_version(self, pipeline_id: str) -> dict[str, Any] | None:
+        path = f"/pipelines/{pipeline_id}/versions"
         body = await self._get(path, {"page_size": 1, "sort_by": "created_at desc"})
         versions = self._items(body, "pipeline_versions", API + path)
         return versions[0] if versions else None
@@ -243,7 +260,8 @@ class KubeflowSource(OrchestratorSource):
         )
 
     async def fetch(self) -> PipelineSnapshot:
-        pairs = await self._list_pipelines()
+        self._polls += 1
+        pairs = await self._list_pipelines(all_versions=self._polls % VERSIONS_EVERY == 0)
         notes: list[str] = []
         pipeline_ids: list[str] | None = None
         if self.config.pipelines:
@@ -257,6 +275,14 @@ class KubeflowSource(OrchestratorSource):
         bodies = await self.lister.runs(pipeline_ids) if pipeline_ids != [] else []
         if self.lister.filter_here:
             notes.append(self.lister.note)
+        refs = {ref for ref in map(kmap.reference_of, bodies) if ref[1]}
+        new = {(pid, vid) for pid, vid in refs if vid not in self._run_versions}
+        self._run_versions |= {vid for _pid, vid in new}
+        stale = {pid for pid, vid in new if vid not in self._versions and pid in self._newest}
+        stale -= self._fresh
+        if stale:  # a run of a version uploaded since: that pipeline's newest changed
+            await self._refresh_versions(sorted(stale))
+            pairs = [(p, self._newest.get(str(p["pipeline_id"]))) for p, _v in pairs]
         runs = [self._run(body) for body in bodies]
         for body in bodies:
             for task_id, pod in kmap.pods_of(body).items():
@@ -354,7 +380,7 @@ class KubeflowSource(OrchestratorSource):
                 if pipeline in (pid, name) and newest:
                     return pid, newest, name
             if not attempt:
-                await self._list_pipelines()  # a pipeline uploaded since the last poll
+                await self._list_pipelines(all_versions=True)  # uploaded since the last poll
         raise SourceError(f"{self.label}: no pipeline or pipeline version {pipeline!r} to run")
 
     async def do_trigger(self, pipeline: str, parameters: dict[str, Any]) -> str:

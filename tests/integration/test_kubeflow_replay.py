@@ -367,8 +367,9 @@ def test_a_rotated_token_file_is_read_again(kfp, tmp_path):
     assert kfp.calls()[-1].headers["authorization"] == f"Bearer {first}"
     path.write_text(second)
     del kfp.tokens[first]
+    before = len(kfp.calls())
     source.poll()
-    assert {r.headers["authorization"] for r in kfp.calls()[-3:]} == {f"Bearer {second}"}
+    assert {r.headers["authorization"] for r in kfp.calls()[before:]} == {f"Bearer {second}"}
     source.close()
 
 
@@ -492,4 +493,33 @@ def test_a_server_that_cannot_filter_by_pipeline_is_filtered_here(kfp):
     before = len(kfp.calls("GET", RUNS))
     source.poll()  # remembered: no second refused request
     assert all("pipeline_id" not in r.arg("filter") for r in kfp.calls("GET", RUNS)[before:])
+    source.close()
+
+
+def test_an_unchanged_poll_costs_two_requests_and_a_new_version_is_noticed(kfp, clock):
+    source = make_source(kfp)
+    source.poll()
+    before = len(kfp.calls())
+    source.poll()
+    assert [r.path for r in kfp.calls()[before:]] == ["/apis/v2beta1/pipelines", RUNS]
+    # a version uploaded, and a run of it: that pipeline's newest version is read again
+    kfp.pipelines["p-etl"].versions.append(("v-etl-2", "v2", clock()))
+    kfp.add_run(
+        Run.plan(
+            run_id="new-version-run",
+            display_name="etl on v2",
+            experiment_id=seed.EXP_DEV,
+            pipeline=kfp.pipelines["p-etl"],
+            version_id="v-etl-2",
+            parameters={},
+            created=clock(),
+        )
+    )
+    before = len(kfp.calls())
+    snapshot = source.poll()
+    assert "/apis/v2beta1/pipelines/p-etl/versions" in [r.path for r in kfp.calls()[before:]]
+    assert {p.name: p.id for p in snapshot.pipelines}["etl-daily"] == "v-etl-2"
+    before = len(kfp.calls())
+    source.poll()
+    assert len(kfp.calls()) - before == 2
     source.close()
