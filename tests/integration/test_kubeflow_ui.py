@@ -72,3 +72,35 @@ async def test_the_run_screen_lists_a_tfx_runs_components_in_order(kfp, tmp_path
         names = [record.name for record in jobs.records.values()]
         assert names[0] == "CsvExampleGen" and names[-1] == "Pusher"
         assert "Trainer-driver" not in names and "root" not in names
+
+
+async def test_hostile_run_names_and_parameters_show_literally(kfp, clock, tmp_path):
+    from devstack.kubeflow.runs import Run
+    from tests.hostile import screen_lines
+
+    hostile = "[bold]x[/] \x1b[2J [red]y"
+    kfp.add_run(
+        Run.plan(
+            run_id="hostile-run",
+            display_name=hostile,
+            experiment_id=seed.EXP_DEV,
+            pipeline=kfp.pipelines["p-etl"],
+            version_id="v-etl-1",
+            parameters={"note": hostile},
+            created=clock() + 60,  # the newest run: first in the panel
+        )
+    )
+    source = make_source(kfp, refresh=0.5)
+    app = fixed_app(extra=[source], store=Store(tmp_path / "db.sqlite"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: "hostile-run" in kubeflow_runs(app))
+        await select_row(
+            pilot, "pipelines-table", lambda r: r.provider == "kubeflow" and r.id == "hostile-run"
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        assert "[bold]x[/]" in text and "\x1b" not in text
