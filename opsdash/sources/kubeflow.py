@@ -164,7 +164,7 @@ class KubeflowSource(OrchestratorSource):
             if exc.status == 401:
                 how = "token_file" if self.config.token_file else "token"
                 raise HttpError(
-                    f"{self.label}: token refused (HTTP 401) by {urlsplit(self.config.url).netloc};"
+                    f"{self.label}: token refused (HTTP 401) by {urlsplit(self.config.url).hostname};"
                     f" check its {how}",
                     401,
                 ) from None
