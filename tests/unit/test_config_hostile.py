@@ -63,6 +63,7 @@ REQUIRED = {
     "mlflow": ("url",),
     "prometheus": ("url", "query"),
     "airflow": ("url",),
+    "kubeflow": ("url",),
     "service": ("name",),
     "redeploy": ("match_name", "argv"),
     "protect": ("match_name",),

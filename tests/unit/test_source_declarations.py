@@ -20,7 +20,18 @@ from opsdash.sources.capabilities import (
 )
 from opsdash.sources.registry import UnknownKind, installed_kinds, source_class
 
-BUILT_IN = ("docker", "host", "github", "gitlab", "jenkins", "buildbot", "mlflow", "prometheus")
+BUILT_IN = (
+    "docker",
+    "host",
+    "github",
+    "gitlab",
+    "jenkins",
+    "buildbot",
+    "mlflow",
+    "prometheus",
+    "airflow",
+    "kubeflow",
+)
 SNAPSHOTS = (DockerSnapshot, HostStats, PipelineSnapshot, ModelsSnapshot)
 
 
