@@ -73,6 +73,27 @@ def kubeconfig_files(setting: str, environ: Mapping[str, str]) -> tuple[Path, ..
     return (Path(home) / ".kube" / "config",)
 
 
+def service_resolves(host: str, timeout: float = 1.0) -> bool:
+    """Whether a cluster service name (``ml-pipeline.kubeflow``) resolves, asked
+    at most `timeout` seconds: autodetection in a pod looks for a service only
+    where it exists, so a cluster without it gets no source that always fails."""
+    import socket
+    import threading
+
+    found: list[bool] = []
+
+    def ask() -> None:
+        try:
+            found.append(bool(socket.getaddrinfo(host, None)))
+        except OSError:
+            found.append(False)
+
+    thread = threading.Thread(target=ask, name="opsdash-resolve", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(found and found[0])
+
+
 def in_cluster(environ: Mapping[str, str]) -> bool:
     """Running in a pod with a service account: the variables and the token are there."""
     return bool(environ.get("KUBERNETES_SERVICE_HOST")) and (SERVICE_ACCOUNT / "token").is_file()

@@ -36,6 +36,7 @@ from opsdash.model import (
     RunStatus,
     VendorDeployment,
 )
+from opsdash.sources import kubeconfig
 from opsdash.sources import kubeflow_map as kmap
 from opsdash.sources.base import Detection, SourceError
 from opsdash.sources.bearer_file import BearerFileClient
@@ -103,7 +104,7 @@ class KubeflowConfig(OrchestratorConfig):
 class KubeflowSource(OrchestratorSource):
     kind = "kubeflow"
     config_class = KubeflowConfig
-    setup_hint = "set KF_PIPELINES_ENDPOINT, or run opsdash in a pod of the cluster"
+    setup_hint = "set KF_PIPELINES_ENDPOINT, or run opsdash in a pod of a Kubeflow cluster"
     parameters_word: ClassVar[str] = "parameters"
     can_rerun_failed: ClassVar[bool] = False
     can_rerun_running: ClassVar[bool] = False
@@ -128,7 +129,11 @@ class KubeflowSource(OrchestratorSource):
     def autodetect(cls, detection: Detection) -> tuple[KubeflowConfig, ...]:
         env = detection.environ
         url = env.get("KF_PIPELINES_ENDPOINT", "")
-        if not url and env.get("KUBERNETES_SERVICE_HOST"):
+        if (
+            not url
+            and env.get("KUBERNETES_SERVICE_HOST")
+            and kubeconfig.service_resolves(urlsplit(IN_CLUSTER_URL).hostname or "")
+        ):
             url = IN_CLUSTER_URL
         if not url:
             return ()

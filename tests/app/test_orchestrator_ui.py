@@ -7,8 +7,6 @@ records what it was asked; it names no vendor, like the UI it drives.
 
 from __future__ import annotations
 
-import pytest
-
 from opsdash.model import RunStatus
 from opsdash.screens.actions import ChoiceScreen, ConfirmScreen, ProgressScreen
 from opsdash.screens.models import ModelScreen

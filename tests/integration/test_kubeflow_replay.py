@@ -441,9 +441,14 @@ def test_the_entry_point_and_the_schema():
     assert "branch" not in keys and "deploy_inputs" not in keys and "page_size" not in keys
 
 
-def test_autodetect_in_a_pod_and_by_the_sdks_variable(tmp_path):
+def test_autodetect_in_a_pod_and_by_the_sdks_variable(tmp_path, monkeypatch):
+    from opsdash.sources import kubeconfig
+
+    in_pod = Detection(environ={"KUBERNETES_SERVICE_HOST": "10.0.0.1"})
     assert KubeflowSource.autodetect(Detection(environ={})) == ()
-    (pod,) = KubeflowSource.autodetect(Detection(environ={"KUBERNETES_SERVICE_HOST": "10.0.0.1"}))
+    assert KubeflowSource.autodetect(in_pod) == ()  # a cluster without ml-pipeline.kubeflow
+    monkeypatch.setattr(kubeconfig, "service_resolves", lambda host, timeout=1.0: True)
+    (pod,) = KubeflowSource.autodetect(in_pod)
     assert pod.url == IN_CLUSTER_URL
     token = tmp_path / "token"
     env = {
