@@ -11,6 +11,8 @@
 - Prometheus (devstack.prometheus_server) scraping an exporter whose fraud
   model has dropped below its breach threshold.
 - Kubernetes: two contexts on the API emulator (devstack.kube_demo).
+- Kubeflow Pipelines: the KFP v2beta1 emulator (devstack.kubeflow), seeded
+  with TFX runs (blessed, not blessed, push failed), one running, one failed.
 - Airflow 3 (devstack.airflow_demo): TFX-shaped training runs (blessed and
   pushed, not blessed), a failed and a running run; MLflow's churn v3 is
   tagged with the blessed run, so the model screen shows where it came from.
@@ -34,18 +36,21 @@ from devstack.airflow_demo import AirflowDemo, link_model, start_demo_airflow
 from devstack.buildbot_server import BuildbotServer
 from devstack.buildbot_server import available as buildbot_available
 from devstack.kube_demo import start_demo_clusters
+from devstack.kubeflow import KubeflowServer
 from devstack.mlflow_server import MlflowServer, mlflow_binary, seed
 from devstack.prometheus_server import Exporter, PrometheusServer, prometheus_binary
 from devstack.replay import ReplayServer, Reply
 from opsdash.sources.airflow import AirflowConfig
 from opsdash.sources.buildbot import BuildbotConfig
 from opsdash.sources.github import GitHubConfig
+from opsdash.sources.kubeflow import KubeflowConfig
 from opsdash.sources.kubernetes import KubernetesConfig
 from opsdash.sources.mlflow import MlflowConfig
 from opsdash.sources.prometheus import PrometheusConfig
 
 GITHUB_REPO = "acme/shop"
 GITHUB_TOKEN = "demo-token-not-a-secret"  # the replay server ignores it; never shown anyway
+KUBEFLOW_TOKEN = "demo-kfp-token-x3"  # the KFP emulator requires it; never shown
 _HOSTILE_MESSAGE = "Fix checkout [bold red]not markup[/] \x1b]0;pwned\x07title"
 
 
@@ -184,6 +189,7 @@ class DemoServices:
         self.prometheus: PrometheusServer | None = None
         self.kube: dict[str, Any] = {}  # context -> its API emulator
         self.airflow: AirflowDemo | None = None
+        self.kubeflow: KubeflowServer | None = None
         self.seeded: Any = None  # what MLflow was seeded with
         self.kubeconfig: Path | None = None
         self._stack = contextlib.ExitStack()
@@ -192,6 +198,7 @@ class DemoServices:
         try:
             self.kube, self.kubeconfig = start_demo_clusters(self.base_dir, self._stack)
             self._start_github()
+            self.kubeflow = self._stack.enter_context(KubeflowServer(tokens={KUBEFLOW_TOKEN: None}))
             if buildbot_available():
                 self._start_buildbot()
             else:
@@ -301,6 +308,17 @@ class DemoServices:
                     password=self.airflow.server.password,
                     training="opsdash_tfx",
                     service="churn",
+                    refresh=1.0,
+                    timeout=5,
+                )
+            )
+        if self.kubeflow is not None:
+            pipelines.append(
+                KubeflowConfig(
+                    name="kfp",
+                    url=self.kubeflow.url,
+                    token=KUBEFLOW_TOKEN,
+                    namespace="team-a",
                     refresh=1.0,
                     timeout=5,
                 )

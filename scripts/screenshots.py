@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.demo_services import GITHUB_TOKEN, DemoServices  # noqa: E402
+from devstack.demo_services import GITHUB_TOKEN, KUBEFLOW_TOKEN, DemoServices  # noqa: E402
 from devstack.docker_engine import BUSYBOX_IMAGE, PrivateDockerEngine  # noqa: E402
 from devstack.interrupted import leave_interrupted_redeploy  # noqa: E402
 from devstack.kube_demo import KUBE_TOKENS  # noqa: E402
@@ -340,6 +340,22 @@ async def tfx_run(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def kubeflow_run(app: OpsdashApp, pilot) -> None:
+    """A TFX run on Kubeflow Pipelines (the KFP emulator): its components, its verdict."""
+    await pipelines(app, pilot)
+    await select_row(
+        app,
+        pilot,
+        "pipelines-table",
+        lambda r: r.provider == "kubeflow" and r.verdict.startswith("not blessed"),
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), "run screen")
+    jobs = app.screen.query_one("#jobs-table", ResourceTable)
+    await wait_for(pilot, lambda: jobs.row_count >= 5, "the run's components")
+    await settle(pilot)
+
+
 async def pipeline_list(app: OpsdashApp, pilot) -> None:
     """P: the DAGs that can be started, paused or not, with the import error."""
     await pipelines(app, pilot)
@@ -532,6 +548,12 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
         tfx_run,
         ("CsvExampleGen", "Evaluator", "Pusher", "blessed · pushed"),
     ),
+    "kubeflow-run": (
+        "kubeflow-run-160x48.svg",
+        WIDE,
+        kubeflow_run,
+        ("Trainer", "Evaluator", "Pusher", "not blessed"),
+    ),
     "pipeline-list": ("pipeline-list-160x48.svg", WIDE, pipeline_list, ("opsdash_tfx", "tfx")),
     "job-log": ("job-log-160x48.svg", WIDE, job_log, ("tests/test_cart.py::test_totals",)),
     "models-narrow": ("models-80x24.svg", NARROW, models, ("5 Models", "churn")),
@@ -594,7 +616,7 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
 
 def check_svg(path: Path, must_show: tuple[str, ...]) -> None:
     text = svg_text(path.read_text(encoding="utf-8"))
-    secrets = (DEMO_SECRET, GITHUB_TOKEN, *KUBE_TOKENS)
+    secrets = (DEMO_SECRET, GITHUB_TOKEN, KUBEFLOW_TOKEN, *KUBE_TOKENS)
     problems = [f"shows the secret {s!r}" for s in secrets if s in text]
     problems += [
         f"contains raw {name}" for name, ch in (("ESC", "\x1b"), ("BEL", "\x07")) if ch in text
