@@ -53,6 +53,19 @@ class Request:
         values = self.query.get(name)
         return values[0] if values else None
 
+    @classmethod
+    def read(cls, handler: BaseHTTPRequestHandler) -> Request:
+        """The request a handler is serving, its body read."""
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("content-length") or 0)
+        return cls(
+            handler.command,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            {k.lower(): v for k, v in handler.headers.items()},
+            handler.rfile.read(length) if length else b"",
+        )
+
 
 Handler = Callable[[Request], Reply]
 
@@ -148,15 +161,7 @@ class ReplayServer(LocalHttpServer):
 
         class _Handler(QuietHandler):
             def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                request = Request(
-                    self.command,
-                    parts.path,
-                    parse_qs(parts.query, keep_blank_values=True),
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length) if length else b"",
-                )
+                request = Request.read(self)
                 reply = server._answer(request)
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from devstack.kubeflow import seed
 from devstack.kubeflow.query import InvalidArgument, page, parse_filter, sort_key
@@ -357,15 +357,7 @@ class KubeflowServer(LocalHttpServer):
 
         class _Handler(QuietHandler):
             def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                request = Request(
-                    self.command,
-                    parts.path,
-                    parse_qs(parts.query, keep_blank_values=True),
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length) if length else b"",
-                )
+                request = Request.read(self)
                 status, body, delay = server.answer(request)
                 if delay:
                     time.sleep(delay)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from opsdash.model import PipelineDefinition, PipelineJob, PipelineRun, RunStatus
 from opsdash.sources.ci import first_line, status_from
 from opsdash.sources.tfx import component_of
+from opsdash.sources.timestamps import rfc3339 as when
 
 RUN_STATES = {
     "queued": RunStatus.QUEUED,
@@ -49,16 +49,6 @@ TASK_STATES = {
 }
 BLESSED_WORDS = frozenset({"blessed", "true", "1", "yes"})
 NOT_BLESSED_WORDS = frozenset({"not_blessed", "not blessed", "false", "0", "no", "unblessed"})
-
-
-def when(value: Any) -> datetime | None:
-    """An ISO 8601 time from the API ("2026-12-02T16:05:05.598324Z"), else None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def path_part(text: str) -> str:

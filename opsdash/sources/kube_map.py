@@ -14,7 +14,6 @@ print a message, so what opsdash says matches what the engineer would see.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from opsdash.model.kube import (
@@ -26,20 +25,11 @@ from opsdash.model.kube import (
     Revision,
     RolloutState,
 )
+from opsdash.sources.timestamps import rfc3339 as timestamp
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
-
-
-def timestamp(value: Any) -> datetime | None:
-    """An RFC 3339 time of the API ("2026-12-01T10:00:00Z"), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _int(value: Any) -> int:

@@ -35,6 +35,7 @@ from typing import Any
 from opsdash.model import PipelineDefinition, PipelineJob, PipelineRun, RunStatus
 from opsdash.sources import tfx
 from opsdash.sources.ci import first_line
+from opsdash.sources.timestamps import rfc3339
 
 PROVIDER = "kubeflow"
 STATES: dict[str, RunStatus] = {
@@ -59,15 +60,8 @@ def _no_flags(*_ids: str) -> tuple[bool, bool]:
 
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp; None when absent, unreadable or the epoch (unset)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if moment.timestamp() <= 0:
+    moment = rfc3339(value)
+    if moment is None or moment.timestamp() <= 0:
         return None  # unfinished runs may say 1970-01-01T00:00:00Z
     return moment.astimezone()
 

@@ -17,6 +17,7 @@ import pytest
 
 from devstack.kubeflow import seed
 from devstack.kubeflow.runs import PENDING_S, STEP_S, Run
+from devstack.kubeflow.seed import TFX as SEEDED_TFX
 from opsdash.config_tables import schema_of
 from opsdash.model import RunStatus
 from opsdash.sources.base import Detection, SourceError
@@ -30,15 +31,7 @@ clock, kfp, source = kubeflow_fixtures.clock, kubeflow_fixtures.kfp, kubeflow_fi
 ROOT = Path(__file__).resolve().parent.parent.parent
 RUNS = "/apis/v2beta1/runs"
 HOSTILE = "[bold]x[/] \x1b[2J [red]y"
-TFX_ORDER = [
-    "CsvExampleGen",
-    "StatisticsGen",
-    "SchemaGen",
-    "Transform",
-    "Trainer",
-    "Evaluator",
-    "Pusher",
-]
+TFX_ORDER = list(SEEDED_TFX)  # the components of the emulator's TFX pipeline
 
 
 def by_id(snapshot) -> dict:

@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from devstack.kubeflow.seed import TFX as SEEDED_TFX
 from opsdash.model import RunStatus
 from opsdash.sources import kubeflow_map as kmap
 from opsdash.sources.tfx import TFX_COMPONENTS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kubeflow"
-TFX_ORDER = [
-    "CsvExampleGen",
-    "StatisticsGen",
-    "SchemaGen",
-    "Transform",
-    "Trainer",
-    "Evaluator",
-    "Pusher",
-]
+TFX_ORDER = list(SEEDED_TFX)  # the components of the emulator's TFX pipeline
 HOSTILE = "[bold]x[/] \x1b[2J [link=http://evil]y[/link] \u202eevil"
 
 
