@@ -99,6 +99,7 @@ ECHO_TOKENS = {
     "mlflow": 'dapiM5l/Wx+Yz=Ab"Cd\\Ef&Gh%45Ij5Kl',
     "prometheus": 'promP6r/Mn+Op=Qr"St\\Uv&Wx%46Yz4Ab',
     "airflow": 'afJ7w/Cd+Ef=Gh"Ij\\Kl&Mn%47Op3Qr',
+    "kubeflow": 'kfK8q/Ij+Kl=Mn"Op\\Qr&St%48Uv2Wx',
 }
 ECHO_USERS = {"jenkins": "alice", "buildbot": "bob"}
 ENV = {f"OPSDASH_ECHO_{kind.upper()}": token for kind, token in ECHO_TOKENS.items()}
@@ -159,6 +160,8 @@ def echo_config(path: Path, url: str) -> Path:
         'token = "${OPSDASH_ECHO_PROMETHEUS}"\nrefresh = 0.5\ntimeout = 3\n'
         f'[[airflow]]\nname = "airflow"\nurl = "{url}/af"\napi = "v2"\n'
         'token = "${OPSDASH_ECHO_AIRFLOW}"\nrefresh = 0.5\ntimeout = 3\n'
+        f'[[kubeflow]]\nname = "kubeflow"\nurl = "{url}/kf"\n'
+        'token = "${OPSDASH_ECHO_KUBEFLOW}"\nrefresh = 0.5\ntimeout = 3\n'
     )
     return path
 
@@ -182,7 +185,7 @@ BUILDBOT_META = {
     },
 }
 CI_KINDS = ("github", "gitlab", "jenkins", "buildbot")
-HTTP_KINDS = (*CI_KINDS, "mlflow", "prometheus", "airflow")
+HTTP_KINDS = (*CI_KINDS, "mlflow", "prometheus", "airflow", "kubeflow")
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> str:
