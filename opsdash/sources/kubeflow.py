@@ -121,7 +121,7 @@ class KubeflowSource(OrchestratorSource):
         self._pods: dict[tuple[str, str], str] = {}  # (run id, task id) -> pod name
         self._newest: dict[str, dict[str, Any] | None] = {}  # pipeline id -> newest version
         self._polls = 0
-        self._run_versions: set[str] = set()  # version ids seen on runs
+        self._run_versions: dict[str, str] = {}  # version id seen on runs -> pipeline id
         self._fresh: set[str] = set()  # pipelines whose newest version this poll read
         self.lister = RunLister(self._get, config)
 
@@ -282,7 +282,7 @@ class KubeflowSource(OrchestratorSource):
             notes.append(self.lister.note)
         refs = {ref for ref in map(kmap.reference_of, bodies) if ref[1]}
         new = {(pid, vid) for pid, vid in refs if vid not in self._run_versions}
-        self._run_versions |= {vid for _pid, vid in new}
+        self._run_versions |= {vid: pid for pid, vid in new}
         stale = {pid for pid, vid in new if vid not in self._versions and pid in self._newest}
         stale -= self._fresh
         if stale:  # a run of a version uploaded since: that pipeline's newest changed
@@ -376,7 +376,14 @@ class KubeflowSource(OrchestratorSource):
         return f"terminate of run {run.message or run.id} requested"
 
     async def _resolve(self, pipeline: str) -> tuple[str, str, str]:
-        """(pipeline id, version id, name) for a version id, pipeline id or name."""
+        """(pipeline id, version id, name) for a version id, pipeline id or name.
+        A run's older version (D on that run) stands for its pipeline: the new run
+        is of the pipeline's newest version, as for a pipeline named."""
+        pipeline = (
+            self._run_versions.get(pipeline, pipeline)
+            if pipeline not in self._versions
+            else pipeline
+        )
         for attempt in range(2):
             if pipeline in self._versions:
                 pid = self._versions[pipeline]

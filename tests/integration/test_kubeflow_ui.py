@@ -104,3 +104,41 @@ async def test_hostile_run_names_and_parameters_show_literally(kfp, clock, tmp_p
         await pilot.pause()
         text = "\n".join(screen_lines(app))
         assert "[bold]x[/]" in text and "\x1b" not in text
+
+
+async def test_r_retries_a_failed_run_and_d_creates_one_with_typed_parameters(kfp, clock):
+    """From the keyboard: r on a failed run retries it (it runs again on the
+    server's clock); D on it creates a run with the parameters typed."""
+    source = make_source(kfp, refresh=0.5)
+    app = fixed_app(extra=[source])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "z")
+        await wait_for(pilot, lambda: seed.RUN_TFX_FAILED in kubeflow_runs(app))
+        await select_row(
+            pilot,
+            "pipelines-table",
+            lambda r: r.provider == "kubeflow" and r.id == seed.RUN_TFX_FAILED,
+        )
+        await pilot.press("r")
+        assert "retr" in (await confirm_and_finish(pilot)).lower()
+        assert kfp.calls("POST", f"{RUNS}/{seed.RUN_TFX_FAILED}:retry")
+        clock.advance(3600)
+        await wait_for(
+            pilot, lambda: kubeflow_runs(app)[seed.RUN_TFX_FAILED].status is not RunStatus.FAILED
+        )
+        await pilot.press("D")
+        from opsdash.screens.actions import ConfirmScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        dialog = app.screen
+        await pilot.press("i")
+        await pilot.pause()
+        dialog.query_one("#confirm-image").value = '{"model": "churn", "epochs": 9}'
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not dialog)
+        await confirm_and_finish(pilot)
+    (create,) = kfp.calls("POST", RUNS)
+    assert create.json["runtime_config"]["parameters"] == {"model": "churn", "epochs": 9}
+    # D on a run of v1 starts the pipeline's newest version, as the docs say.
+    assert create.json["pipeline_version_reference"]["pipeline_version_id"] == "v-churn-2"
