@@ -73,7 +73,8 @@ def run_facts(run: PipelineRun, now: datetime, registered: Registered = ()) -> T
     if run.message:
         table.add_row("Message", literal(run.message))
     if run.actor or run.event:
-        table.add_row("By", literal(f"{run.actor}  ({run.event})" if run.event else run.actor))
+        by = f"{run.actor}  ({run.event})" if run.actor and run.event else run.actor or run.event
+        table.add_row("By", literal(by))
     started = run.started or run.created
     if started is not None:
         table.add_row("Started", literal(f"{started:%Y-%m-%d %H:%M:%S} ({age(started, now)} ago)"))
