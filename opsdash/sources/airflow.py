@@ -32,6 +32,7 @@ import httpx
 from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.redact import remember
 from opsdash.sources import airflow_map as amap
+from opsdash.sources.airflow_actions import AirflowActions
 from opsdash.sources.airflow_auth import TokenKeeper
 from opsdash.sources.airflow_outcomes import RunOutcomes
 from opsdash.sources.airflow_runs import RunWindow
@@ -47,7 +48,6 @@ from opsdash.sources.settings import one_of, option
 from opsdash.sources.tfx import in_tfx_order, is_tfx
 
 PAGE = 100  # DAGs and task instances per request
-MARKS = {RunStatus.SUCCESS: "success", RunStatus.FAILED: "failed"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,7 +71,7 @@ class AirflowConfig(OrchestratorConfig):
     deploy: str = option("", doc="the DAG that deploys the service: its final runs are deployments")
 
 
-class AirflowSource(OrchestratorSource):
+class AirflowSource(AirflowActions, OrchestratorSource):
     kind = "airflow"
     config_class = AirflowConfig
     parameters_word = "conf"
@@ -159,7 +159,9 @@ class AirflowSource(OrchestratorSource):
                 )
             except HttpError as exc:
                 if exc.status == 401 and self.keeper is not None and not last:
-                    await self.keeper.renew(stale=self.keeper.token)
+                    # The token this request sent: a concurrent 401 renews once.
+                    sent = headers.get("Authorization", "").removeprefix("Bearer ")
+                    await self.keeper.renew(stale=sent)
                     continue
                 if exc.status == 401:
                     who = self.config.user or "the token"
@@ -189,7 +191,6 @@ class AirflowSource(OrchestratorSource):
         dags, note = await asyncio.gather(self._dags(), self._import_errors())
         self._paused = {d.id: bool(d.paused) for d in dags}
         raw_runs = await self._runs(dags)
-        self.outcomes.paged = self.api == "v2"
         await self.outcomes.learn(raw_runs)
         runs = [self._run(r) for r in raw_runs]
         reached = [self.outcomes.of(r).reached_push for r in raw_runs]
@@ -211,8 +212,16 @@ class AirflowSource(OrchestratorSource):
         )
 
     def _filters(self) -> dict[str, Any]:
+        """The DAG list's id filter: v2 reads "a|b" as either; v1 takes one
+        substring pattern, so there `dags` is applied here instead."""
+        if self.api == "v1":
+            return {"dag_id_pattern": self.config.dag_pattern} if self.config.dag_pattern else {}
         pattern = self.config.dag_pattern or "|".join(self.config.jobs)
         return {"dag_id_pattern": pattern} if pattern else {}
+
+    @property
+    def _filtered(self) -> bool:
+        return bool(self.config.jobs or self.config.tags or self.config.dag_pattern)
 
     def _wanted(self, dag_id: str) -> bool:
         return not self.config.jobs or dag_id in self.config.jobs
@@ -253,16 +262,24 @@ class AirflowSource(OrchestratorSource):
         return amap.import_error_note(errors, total if isinstance(total, int) else len(errors))
 
     async def _runs(self, dags) -> list[dict[str, Any]]:
-        """The newest runs: the whole window, or what changed since the last poll."""
+        """The newest runs of the DAGs shown: the whole window, or what changed
+        since the last poll. Airflow 2 cannot filter its run list by DAG and
+        change time at once: with a DAG filter it is read whole each poll."""
+        ids = {d.id for d in dags}
+        if self._filtered and not ids:
+            self.window.take([], None, full=True)
+            return []
+        if self.api == "v1" and self._filtered:
+            body = {"dag_ids": sorted(ids), "order_by": "-execution_date"}
+            path = "/dags/~/dagRuns/list"
+            reply = await self._json("POST", path, body={**body, "page_limit": self.config.runs})
+            self.window.take(self._items(reply, "dag_runs", path), None, full=True)
+            return self.window.runs
         full = self.window.wants_full()
         order = "-run_after" if self.api == "v2" else "-execution_date"
-        params: dict[str, Any] = {"order_by": order, **self._filters()}
-        if self.config.tags and not params:
-            ids = [d.id for d in dags]
-            if not ids:
-                self.window.take([], None, full=True)
-                return []
-            params["dag_id_pattern"] = "|".join(ids)
+        params: dict[str, Any] = {"order_by": order}
+        if self._filtered:
+            params["dag_id_pattern"] = "|".join(sorted(ids))  # LIKE: checked exactly below
         if full:
             params["limit"] = self.config.runs
         else:
@@ -270,10 +287,8 @@ class AirflowSource(OrchestratorSource):
         response = await self._call("GET", "/dags/~/dagRuns", params=params)
         body = self.client.decode(response, "GET", "/dags/~/dagRuns")
         runs = self._items(body, "dag_runs", "/dags/~/dagRuns")
-        if self.config.tags:
-            known = {d.id for d in dags}
-            runs = [r for r in runs if r.get("dag_id") in known]
-        runs = [r for r in runs if self._wanted(str(r.get("dag_id", "")))]
+        if self._filtered:
+            runs = [r for r in runs if r.get("dag_id") in ids]
         self.window.take(runs, _server_time(response), full=full)
         return self.window.runs
 
@@ -319,68 +334,11 @@ class AirflowSource(OrchestratorSource):
         params: dict[str, Any] = {"full_content": "true"}
         if map_index >= 0:
             params["map_index"] = map_index
+        if self.api == "v1":  # Airflow 2's JSON log is a Python repr of (host, text) pairs
+            response = await self._call("GET", path, params=params, accept="text/plain")
+            return tail(response.text)
         body = await self._json("GET", path, params=params)
         return tail(amap.log_text(body))
-
-    # --- acting -----------------------------------------------------------------------
-
-    async def do_trigger(self, pipeline: str, parameters: dict[str, Any]) -> str:
-        self._writable()
-        body: dict[str, Any] = {"conf": parameters, "note": "triggered from opsdash"}
-        if self.api == "v2" or not self.api:
-            body["logical_date"] = None  # now; required (nullable) by Airflow 3.0
-        reply = await self._json("POST", f"/dags/{amap.path_part(pipeline)}/dagRuns", body=body)
-        run_id = reply.get("dag_run_id", "?") if isinstance(reply, dict) else "?"
-        self.window.reset()  # the next poll reads the runs whole, with the new one
-        paused = " (the DAG is paused: it starts once unpaused)" * self._paused.get(pipeline, False)
-        return f"run {run_id} of {pipeline} queued{paused}"
-
-    async def do_rerun(self, run: PipelineRun, failed_only: bool) -> str:
-        self._writable()
-        if not run.status.finished:
-            raise SourceError(f"{run.id} is still {run.status.value}: Airflow clears finished runs")
-        body: dict[str, Any] = {"dry_run": False}  # the API's default is a dry run
-        if failed_only and self.api == "v2":
-            body["only_failed"] = True
-        elif failed_only:
-            return await self._clear_failed_v1(run)
-        await self._json("POST", f"{self._run_path(run)}/clear", body=body)
-        which = "its failed tasks" if failed_only else "all its tasks"
-        return f"{run.pipeline} run {amap.run_id_of(run)[1]} cleared ({which}): it runs again"
-
-    async def _clear_failed_v1(self, run: PipelineRun) -> str:
-        dag_id, run_id = amap.run_id_of(run)
-        body = {"dry_run": False, "only_failed": True, "dag_run_id": run_id, "reset_dag_runs": True}
-        await self._json("POST", f"/dags/{amap.path_part(dag_id)}/clearTaskInstances", body=body)
-        return f"{dag_id} run {run_id}: failed tasks cleared: they run again"
-
-    async def do_cancel(self, run: PipelineRun) -> str:
-        raise SourceError(self.cancel_refusal)
-
-    def set_paused(self, pipeline: str, paused: bool) -> str:
-        self._writable()
-        return self._sync(self._set_paused(pipeline, paused))
-
-    async def _set_paused(self, pipeline: str, paused: bool) -> str:
-        await self._json(
-            "PATCH",
-            f"/dags/{amap.path_part(pipeline)}",
-            params={"update_mask": "is_paused"},
-            body={"is_paused": paused},
-        )
-        return f"{pipeline} {'paused' if paused else 'unpaused'}"
-
-    def mark(self, run: PipelineRun, status: RunStatus) -> str:
-        self._writable()
-        if status not in MARKS:
-            raise SourceError(f"Airflow marks runs success or failed, not {status.value}")
-        return self._sync(self._mark(run, MARKS[status]))
-
-    async def _mark(self, run: PipelineRun, state: str) -> str:
-        params = {"update_mask": "state"} if self.api == "v2" else None
-        await self._json("PATCH", self._run_path(run), params=params, body={"state": state})
-        self.window.reset()
-        return f"{run.pipeline} run {amap.run_id_of(run)[1]} marked {state}"
 
     def health_note(self) -> str:
         return f"API {self.api}" if self.api else ""

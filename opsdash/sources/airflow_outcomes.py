@@ -47,10 +47,9 @@ def run_key(raw: dict[str, Any]) -> str:
 class RunOutcomes:
     """The outcomes read so far, by opsdash run id."""
 
-    def __init__(self, call_json: CallJson, blessing_xcom: str, *, paged: bool = True):
+    def __init__(self, call_json: CallJson, blessing_xcom: str):
         self._json = call_json
         self.blessing_xcom = blessing_xcom
-        self.paged = paged  # API v2 pages the batch list; v1 answers it whole
         self._known: dict[str, Outcome] = {}
 
     def of(self, raw: dict[str, Any]) -> Outcome:
@@ -70,7 +69,9 @@ class RunOutcomes:
         tasks = await self._batch_tasks(todo)
         blessings = 0
         for raw in todo:
-            jobs = [amap.job_from(t) for t in tasks.get(run_key(raw), ())]
+            if run_key(raw) not in tasks:
+                continue  # no task instance came back: asked again next poll, not cached
+            jobs = [amap.job_from(t) for t in tasks[run_key(raw)]]
             tfx = is_tfx(j.name for j in jobs)
             blessed = None
             if tfx:
@@ -104,7 +105,7 @@ class RunOutcomes:
         offset = 0
         while True:
             page_body = {**body, "page_limit": BATCH_PAGE, "page_offset": offset}
-            reply = await self._json("POST", path, body=page_body if self.paged else body)
+            reply = await self._json("POST", path, body=page_body)  # both versions page it
             page = reply.get("task_instances") if isinstance(reply, dict) else None
             if not isinstance(page, list):
                 raise shape_error("POST", path, KeyError("task_instances"))
@@ -113,7 +114,7 @@ class RunOutcomes:
                     found.setdefault(run_key(task), []).append(task)
             offset += len(page)
             total = reply.get("total_entries")
-            if not self.paged or not page or not isinstance(total, int) or offset >= total:
+            if not page or not isinstance(total, int) or offset >= total:
                 return found
 
     async def _blessing(self, raw: dict[str, Any], jobs: list[PipelineJob]) -> bool | None:

@@ -182,7 +182,8 @@ class HttpClient:
         with contextlib.suppress(ValueError, AttributeError):
             body = response.json()
             if isinstance(body, dict):
-                message = body.get("message") or body.get("error") or ""
+                # FastAPI (Airflow 3) and RFC 7807 (Airflow 2) say why in "detail".
+                message = body.get("message") or body.get("error") or body.get("detail") or ""
                 detail = message if isinstance(message, str) else json.dumps(message)
         if not detail and "json" not in response.headers.get("content-type", ""):
             # An HTML error page (Jenkins, proxies): its text, not its tags.

@@ -117,7 +117,8 @@ class KubeflowSource(OrchestratorSource):
         self.ui_root = config.url.rstrip("/")
         self._versions: dict[str, str] = {}  # pipeline version id -> pipeline id
         self._pipelines: dict[str, tuple[str, str]] = {}  # pipeline id -> (name, newest version)
-        self._final_jobs: dict[str, list[PipelineJob]] = {}  # final runs' tasks, read once
+        # (run id, finished) -> a final run's tasks, read once per finish
+        self._final_jobs: dict[tuple[str, Any], list[PipelineJob]] = {}
         self._pods: dict[tuple[str, str], str] = {}  # (run id, task id) -> pod name
         self._newest: dict[str, dict[str, Any] | None] = {}  # pipeline id -> newest version
         self._polls = 0
@@ -325,12 +326,13 @@ class KubeflowSource(OrchestratorSource):
 
     async def _jobs_of_final(self, run: PipelineRun, body: dict[str, Any]) -> list[PipelineJob]:
         """A final run's tasks: from the list when it carried them, else read once."""
-        cached = self._final_jobs.get(run.id)
+        key = (run.id, run.finished)  # a retried run keeps its id and finishes again
+        cached = self._final_jobs.get(key)
         if cached is None:
             cached = kmap.jobs_from(body)
             if not cached:
                 cached = kmap.jobs_from(await self._get(f"/runs/{run.id}"))
-            self._final_jobs[run.id] = cached
+            self._final_jobs[key] = cached
         return cached
 
     async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
@@ -379,17 +381,11 @@ class KubeflowSource(OrchestratorSource):
         """(pipeline id, version id, name) for a version id, pipeline id or name.
         A run's older version (D on that run) stands for its pipeline: the new run
         is of the pipeline's newest version, as for a pipeline named."""
-        pipeline = (
-            self._run_versions.get(pipeline, pipeline)
-            if pipeline not in self._versions
-            else pipeline
-        )
         for attempt in range(2):
-            if pipeline in self._versions:
-                pid = self._versions[pipeline]
-                return pid, pipeline, self._pipelines.get(pid, (pid, ""))[0]
+            # Any version id, the newest or an older one, names its pipeline.
+            named = self._versions.get(pipeline) or self._run_versions.get(pipeline) or pipeline
             for pid, (name, newest) in self._pipelines.items():
-                if pipeline in (pid, name) and newest:
+                if named in (pid, name) and newest:
                     return pid, newest, name
             if not attempt:
                 await self._list_pipelines(all_versions=True)  # uploaded since the last poll

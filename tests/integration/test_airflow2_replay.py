@@ -86,7 +86,8 @@ def server():
         replay.add(
             "GET",
             f"{RUN_PATH}/taskInstances/load/logs/2",
-            Reply(200, {"content": "[2026-12-02] try 2 failed\n", "continuation_token": "x"}),
+            # With Accept: text/plain; its JSON form is a Python repr of (host, text) pairs.
+            Reply(200, "*** Found local files\n[2026-12-02] try 2 failed\n"),
         )
         replay.add(
             "POST",
@@ -122,7 +123,9 @@ def test_api_v1_is_detected_and_read_with_basic_auth(server):
     assert runs_call.arg("order_by") == "-execution_date"
     (job,) = af.jobs(run)
     assert (job.attempt, job.operator) == (2, "PythonOperator")
-    assert af.log_tail(run, job) == "[2026-12-02] try 2 failed\n"
+    assert af.log_tail(run, job) == "*** Found local files\n[2026-12-02] try 2 failed\n"
+    (log,) = server.calls("GET", f"{RUN_PATH}/taskInstances/load/logs/2")
+    assert log.headers["accept"] == "text/plain"
     af.close()
 
 
@@ -139,7 +142,27 @@ def test_api_v1_actions_send_what_the_reference_says(server):
     assert clear["only_failed"] is True and clear["dry_run"] is False
     assert clear["dag_run_id"] == RUN_ID
     af.mark(run, RunStatus.SUCCESS)
+    assert server.calls("POST", "/api/v1/dags/~/dagRuns/~/taskInstances/list")[0].json["page_limit"]
     patch = server.calls("PATCH", RUN_PATH)[0]
     assert patch.json == {"state": "success"} and patch.arg("update_mask") is None
     assert all(PASSWORD not in str(c.headers) for c in server.calls())  # only its base64
+    af.close()
+
+
+def test_api_v1_with_a_dag_filter_reads_the_runs_of_those_dags(server):
+    """v1's run list has no DAG filter: the batch list with dag_ids is asked."""
+    server.add(
+        "POST", "/api/v1/dags/~/dagRuns/list", Reply(200, {"dag_runs": [RUN], "total_entries": 1})
+    )
+    config = AirflowConfig(
+        name="old", url=server.url, user="ops", password=PASSWORD, jobs=("etl",), timeout=3
+    )
+    af = AirflowSource(config)
+    (run,) = af.poll().runs
+    assert run.pipeline == "etl"
+    (batch,) = server.calls("POST", "/api/v1/dags/~/dagRuns/list")
+    assert batch.json["dag_ids"] == ["etl"] and batch.json["order_by"] == "-execution_date"
+    assert not server.calls("GET", "/api/v1/dags/~/dagRuns")
+    (dags,) = server.calls("GET", "/api/v1/dags")
+    assert dags.arg("dag_id_pattern") is None  # v1 reads it as one substring, not "a|b"
     af.close()

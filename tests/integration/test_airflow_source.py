@@ -199,3 +199,13 @@ def test_a_viewer_reads_but_may_not_trigger(airflow):
     assert caught.value.status == 403 and USERS["viewer"][1] not in str(caught.value)
     assert MASK not in af.label
     af.close()
+
+
+def test_a_tag_filter_reads_only_the_runs_of_tagged_dags(airflow):
+    made = finished_run(airflow, "opsdash_tfx")
+    finished_run(airflow, "opsdash_ok")  # newer, and not tagged tfx
+    af = source(airflow, tags=("tfx",), runs=1)
+    snapshot = af.poll()
+    assert {d.id for d in snapshot.pipelines} == {"opsdash_tfx"}
+    assert [r.id for r in snapshot.runs] == [f"opsdash_tfx/{made['dag_run_id']}"]
+    af.close()
