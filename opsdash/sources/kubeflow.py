@@ -290,6 +290,10 @@ class KubeflowSource(OrchestratorSource):
             await self._refresh_versions(sorted(stale))
             pairs = [(p, self._newest.get(str(p["pipeline_id"]))) for p, _v in pairs]
         runs = [self._run(body) for body in bodies]
+        shown = {str(body.get("run_id")) for body in bodies}
+        # Only the runs shown are remembered: the caches do not grow with history.
+        self._pods = {key: pod for key, pod in self._pods.items() if key[0] in shown}
+        self._final_jobs = {key: jobs for key, jobs in self._final_jobs.items() if key[0] in shown}
         for body in bodies:
             for task_id, pod in kmap.pods_of(body).items():
                 self._pods[(str(body.get("run_id")), task_id)] = pod
