@@ -209,6 +209,8 @@ class KubeflowSource(OrchestratorSource):
             return True
         ids = {str(pipeline.get("pipeline_id") or ""), str(pipeline.get("display_name") or "")}
         extra = {self.config.deploy, self.config.training} - {""}
+        # A version id names its pipeline (known once a version list or a run named it).
+        extra |= {self._versions.get(e) or self._run_versions.get(e) or e for e in extra}
         return bool(ids & (set(wanted) | extra))
 
     async def _list_pipelines(
