@@ -180,9 +180,19 @@ class AirflowSource(AirflowActions, OrchestratorSource):
             raise shape_error("GET", path, KeyError(key))
         return [item for item in items if isinstance(item, dict)]
 
+    async def _pages(self, path: str, key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a limit/offset collection, page by page, until `total_entries`."""
+        found: list[dict[str, Any]] = []
+        while True:
+            body = await self._json("GET", path, params={**params, "offset": len(found)})
+            page = self._items(body, key, path)
+            found += page
+            total = body.get("total_entries")
+            if not page or not isinstance(total, int) or len(found) >= total:
+                return found
+
     def _run_path(self, run: PipelineRun) -> str:
-        dag_id, run_id = amap.run_id_of(run)
-        return f"/dags/{amap.path_part(dag_id)}/dagRuns/{amap.path_part(run_id)}"
+        return amap.run_path(*amap.run_id_of(run))
 
     # --- reading ----------------------------------------------------------------------
 
@@ -230,14 +240,7 @@ class AirflowSource(AirflowActions, OrchestratorSource):
         params: dict[str, Any] = {"limit": PAGE, **self._filters()}
         if self.config.tags:
             params["tags"] = list(self.config.tags)
-        found: list[dict[str, Any]] = []
-        while True:
-            body = await self._json("GET", "/dags", params={**params, "offset": len(found)})
-            page = self._items(body, "dags", "/dags")
-            found += page
-            total = body.get("total_entries")
-            if not page or not isinstance(total, int) or len(found) >= total:
-                break
+        found = await self._pages("/dags", "dags", params)
         return [
             amap.dag_from(
                 d,
@@ -306,14 +309,7 @@ class AirflowSource(AirflowActions, OrchestratorSource):
 
     async def fetch_jobs(self, run: PipelineRun) -> list[PipelineJob]:
         path = f"{self._run_path(run)}/taskInstances"
-        found: list[dict[str, Any]] = []
-        while True:
-            body = await self._json("GET", path, params={"limit": PAGE, "offset": len(found)})
-            page = self._items(body, "task_instances", path)
-            found += page
-            total = body.get("total_entries")
-            if not page or not isinstance(total, int) or len(found) >= total:
-                break
+        found = await self._pages(path, "task_instances", {"limit": PAGE})
         # Upstream first: Airflow's default weight rule gives upstream tasks more weight.
         found.sort(
             key=lambda t: (

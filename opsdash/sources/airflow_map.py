@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from opsdash.model import PipelineDefinition, PipelineJob, PipelineRun, RunStatus
+from opsdash.model.lineage import vendor_run_id
 from opsdash.sources.ci import first_line, status_from
 from opsdash.sources.tfx import component_of
 from opsdash.sources.timestamps import rfc3339 as when
@@ -58,8 +59,12 @@ def path_part(text: str) -> str:
 
 def run_id_of(run: PipelineRun) -> tuple[str, str]:
     """(dag_id, dag_run_id) of an opsdash run id "<dag_id>/<dag_run_id>"."""
-    dag_id, _, dag_run_id = run.id.partition("/")
-    return (dag_id, dag_run_id) if dag_run_id else (run.pipeline, run.id)
+    return run.pipeline, vendor_run_id(run)
+
+
+def run_path(dag_id: str, dag_run_id: str) -> str:
+    """A DAG run's path under /api/<version>."""
+    return f"/dags/{path_part(dag_id)}/dagRuns/{path_part(dag_run_id)}"
 
 
 def conf_items(conf: Any) -> tuple[tuple[str, str], ...]:

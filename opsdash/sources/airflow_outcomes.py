@@ -122,10 +122,10 @@ class RunOutcomes:
         if evaluator is None or not self.blessing_xcom:
             return None
         task_id, _ = amap.task_address(evaluator)
+        run = amap.run_path(str(raw.get("dag_id")), str(raw.get("dag_run_id") or raw.get("run_id")))
         path = (
-            f"/dags/{amap.path_part(str(raw.get('dag_id')))}/dagRuns/"
-            f"{amap.path_part(str(raw.get('dag_run_id') or raw.get('run_id')))}/taskInstances/"
-            f"{amap.path_part(task_id)}/xcomEntries/{amap.path_part(self.blessing_xcom)}"
+            f"{run}/taskInstances/{amap.path_part(task_id)}"
+            f"/xcomEntries/{amap.path_part(self.blessing_xcom)}"
         )
         try:
             entry = await self._json("GET", path)
