@@ -48,7 +48,7 @@ from opsdash.sources.orchestrator import (
     deployment_of,
     reached_push,
 )
-from opsdash.sources.settings import expand_user, fixed, http_url, option
+from opsdash.sources.settings import expand_user, http_url, option
 
 IN_CLUSTER_URL = "http://ml-pipeline.kubeflow:8888"
 SA_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"  # the kfp SDK's default
@@ -96,9 +96,6 @@ class KubeflowConfig(OrchestratorConfig):
         doc="pipeline (name, id or version id) that retrains this table's models: D on a"
         " model in breach runs it, and its final runs are deployments",
     )
-    branch: str = fixed("")
-    deploy_branch: str = fixed("")
-    deploy_inputs: tuple[tuple[str, str], ...] = fixed(())
 
 
 class KubeflowSource(OrchestratorSource):
@@ -208,10 +205,13 @@ class KubeflowSource(OrchestratorSource):
         if not wanted:
             return True
         ids = {str(pipeline.get("pipeline_id") or ""), str(pipeline.get("display_name") or "")}
-        extra = {self.config.deploy, self.config.training} - {""}
-        # A version id names its pipeline (known once a version list or a run named it).
-        extra |= {self._versions.get(e) or self._run_versions.get(e) or e for e in extra}
+        extra = {self._pipeline_of(p) for p in (self.config.deploy, self.config.training) if p}
         return bool(ids & (set(wanted) | extra))
+
+    def _pipeline_of(self, name: str) -> str:
+        """The pipeline id a version id names (known once a version list or a run
+        named it); any other name as it is."""
+        return self._versions.get(name) or self._run_versions.get(name) or name
 
     async def _list_pipelines(
         self, all_versions: bool = False
@@ -255,17 +255,19 @@ class KubeflowSource(OrchestratorSource):
 
     # --- reading: runs ----------------------------------------------------------------------
 
-    def _run(self, body: dict[str, Any], jobs: list[PipelineJob] | None = None) -> PipelineRun:
-        names = {pid: name for pid, (name, _v) in self._pipelines.items()}
-        return kmap.run_from(
-            body,
-            source=self.label,
-            project=self.config.namespace or self.config.name,
-            pipeline_names=names,
-            ui_root=self.ui_root,
-            flags=self.config.flags,
-            jobs=jobs,
-        )
+    def _runs_of(self, bodies: list[dict[str, Any]]) -> list[PipelineRun]:
+        names = {pid: name for pid, (name, _v) in self._pipelines.items()}  # once a poll
+        return [
+            kmap.run_from(
+                body,
+                source=self.label,
+                project=self.config.namespace or self.config.name,
+                pipeline_names=names,
+                ui_root=self.ui_root,
+                flags=self.config.flags,
+            )
+            for body in bodies
+        ]
 
     async def fetch(self) -> PipelineSnapshot:
         self._polls += 1
@@ -291,7 +293,7 @@ class KubeflowSource(OrchestratorSource):
         if stale:  # a run of a version uploaded since: that pipeline's newest changed
             await self._refresh_versions(sorted(stale))
             pairs = [(p, self._newest.get(str(p["pipeline_id"]))) for p, _v in pairs]
-        runs = [self._run(body) for body in bodies]
+        runs = self._runs_of(bodies)
         shown = {str(body.get("run_id")) for body in bodies}
         # Only the runs shown are remembered: the caches do not grow with history.
         self._pods = {key: pod for key, pod in self._pods.items() if key[0] in shown}
@@ -388,8 +390,7 @@ class KubeflowSource(OrchestratorSource):
         A run's older version (D on that run) stands for its pipeline: the new run
         is of the pipeline's newest version, as for a pipeline named."""
         for attempt in range(2):
-            # Any version id, the newest or an older one, names its pipeline.
-            named = self._versions.get(pipeline) or self._run_versions.get(pipeline) or pipeline
+            named = self._pipeline_of(pipeline)  # an older version id too
             for pid, (name, newest) in self._pipelines.items():
                 if named in (pid, name) and newest:
                     return pid, newest, name

@@ -231,16 +231,15 @@ def run_from(
     pipeline_names: Mapping[str, str] | None = None,
     ui_root: str = "",
     flags: Flags = _no_flags,
-    jobs: list[PipelineJob] | None = None,
 ) -> PipelineRun:
-    """One Run. `jobs`: its tasks when known elsewhere (else read from run_details)."""
+    """One Run; its verdict from the tasks in its run_details."""
     status, word = status_of(run.get("state"))
     pipeline_id, version_id = reference_of(run)
     names = pipeline_names or {}
     pipeline = names.get(pipeline_id) or pipeline_id or "(inline pipeline spec)"
     run_id = str(run.get("run_id") or "")
     is_deploy, is_training = flags(version_id, pipeline_id, pipeline)
-    verdict, pushed = verdict_of(jobs if jobs is not None else jobs_from(run))
+    verdict, pushed = verdict_of(jobs_from(run))
     return PipelineRun(
         source=source,
         provider=PROVIDER,
