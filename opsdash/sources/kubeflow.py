@@ -22,7 +22,6 @@ namespace ..."; neither line holds the token.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +41,7 @@ from opsdash.sources.base import Detection, SourceError
 from opsdash.sources.bearer_file import BearerFileClient
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 from opsdash.sources.kubeflow_list import RunLister
+from opsdash.sources.kubeflow_pipelines import PipelineCatalog
 from opsdash.sources.orchestrator import (
     OrchestratorConfig,
     OrchestratorSource,
@@ -52,9 +52,7 @@ from opsdash.sources.settings import expand_user, http_url, option
 
 IN_CLUSTER_URL = "http://ml-pipeline.kubeflow:8888"
 SA_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"  # the kfp SDK's default
-API = "/apis/v2beta1"
 RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELLED)
-PIPELINE_PAGES = 5  # pages of pipelines read (of 100 each)
 VERSIONS_EVERY = 20  # polls between two reads of every pipeline's newest version
 
 
@@ -112,15 +110,11 @@ class KubeflowSource(OrchestratorSource):
     def __init__(self, config: KubeflowConfig, client: HttpClient | None = None):
         super().__init__(config, client)
         self.ui_root = config.url.rstrip("/")
-        self._versions: dict[str, str] = {}  # pipeline version id -> pipeline id
-        self._pipelines: dict[str, tuple[str, str]] = {}  # pipeline id -> (name, newest version)
         # (run id, finished) -> a final run's tasks, read once per finish
         self._final_jobs: dict[tuple[str, Any], list[PipelineJob]] = {}
         self._pods: dict[tuple[str, str], str] = {}  # (run id, task id) -> pod name
-        self._newest: dict[str, dict[str, Any] | None] = {}  # pipeline id -> newest version
         self._polls = 0
-        self._run_versions: dict[str, str] = {}  # version id seen on runs -> pipeline id
-        self._fresh: set[str] = set()  # pipelines whose newest version this poll read
+        self.catalog = PipelineCatalog(self._get, config)
         self.lister = RunLister(self._get, config)
 
     @classmethod
@@ -143,7 +137,7 @@ class KubeflowSource(OrchestratorSource):
     # --- the client ------------------------------------------------------------------
 
     def api_url(self) -> str:
-        return self.config.url.rstrip("/") + API
+        return self.config.url.rstrip("/") + kmap.API
 
     def headers(self) -> dict[str, str]:
         return {} if self.config.token_file else super().headers()
@@ -189,74 +183,10 @@ class KubeflowSource(OrchestratorSource):
         decoded = self.client.decode(response, "POST", self.api_url() + path)
         return decoded if isinstance(decoded, dict) else {}
 
-    @staticmethod
-    def _items(body: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
-        items = body.get(key, [])
-        if items is None:
-            return []
-        if not isinstance(items, list):
-            raise shape_error("GET", path, TypeError(f"{key} is not a list"))
-        return [item for item in items if isinstance(item, dict)]
-
-    # --- reading: pipelines ---------------------------------------------------------------
-
-    def _wanted(self, pipeline: dict[str, Any]) -> bool:
-        wanted = self.config.pipelines
-        if not wanted:
-            return True
-        ids = {str(pipeline.get("pipeline_id") or ""), str(pipeline.get("display_name") or "")}
-        extra = {self._pipeline_of(p) for p in (self.config.deploy, self.config.training) if p}
-        return bool(ids & (set(wanted) | extra))
-
-    def _pipeline_of(self, name: str) -> str:
-        """The pipeline id a version id names (known once a version list or a run
-        named it); any other name as it is."""
-        return self._versions.get(name) or self._run_versions.get(name) or name
-
-    async def _list_pipelines(
-        self, all_versions: bool = False
-    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-        """The wanted pipelines with their newest versions. A version is asked for
-        a pipeline seen for the first time, or for all with `all_versions`."""
-        params: dict[str, Any] = {"page_size": 100}
-        if self.config.namespace:
-            params["namespace"] = self.config.namespace
-        pipelines: list[dict[str, Any]] = []
-        for _ in range(PIPELINE_PAGES):
-            body = await self._get("/pipelines", params)
-            pipelines += self._items(body, "pipelines", f"{API}/pipelines")
-            token = body.get("next_page_token")
-            if not token:
-                break
-            params = {**params, "page_token": token}
-        pipelines = [p for p in pipelines if p.get("pipeline_id") and self._wanted(p)]
-        names = {str(p["pipeline_id"]): str(p.get("display_name") or "") for p in pipelines}
-        stale = [pid for pid in names if all_versions or pid not in self._newest]
-        await self._refresh_versions(stale)
-        self._fresh = set(stale)
-        for pid, name in names.items():
-            self._pipelines[pid] = (name or pid, self._pipelines.get(pid, ("", ""))[1])
-        return [(p, self._newest.get(str(p["pipeline_id"]))) for p in pipelines]
-
-    async def _refresh_versions(self, pipeline_ids: list[str]) -> None:
-        newest = await asyncio.gather(*(self._newest_version(pid) for pid in pipeline_ids))
-        for pid, version in zip(pipeline_ids, newest, strict=True):
-            self._newest[pid] = version
-            vid = str((version or {}).get("pipeline_version_id") or "")
-            self._pipelines[pid] = (self._pipelines.get(pid, (pid, ""))[0], vid)
-            if vid:
-                self._versions[vid] = pid
-
-    async def _newest_version(self, pipeline_id: str) -> dict[str, Any] | None:
-        path = f"/pipelines/{pipeline_id}/versions"
-        body = await self._get(path, {"page_size": 1, "sort_by": "created_at desc"})
-        versions = self._items(body, "pipeline_versions", API + path)
-        return versions[0] if versions else None
-
     # --- reading: runs ----------------------------------------------------------------------
 
     def _runs_of(self, bodies: list[dict[str, Any]]) -> list[PipelineRun]:
-        names = {pid: name for pid, (name, _v) in self._pipelines.items()}  # once a poll
+        names = self.catalog.names()  # once a poll
         return [
             kmap.run_from(
                 body,
@@ -271,7 +201,7 @@ class KubeflowSource(OrchestratorSource):
 
     async def fetch(self) -> PipelineSnapshot:
         self._polls += 1
-        pairs = await self._list_pipelines(all_versions=self._polls % VERSIONS_EVERY == 0)
+        pairs = await self.catalog.read(all_versions=self._polls % VERSIONS_EVERY == 0)
         notes: list[str] = []
         pipeline_ids: list[str] | None = None
         if self.config.pipelines:
@@ -285,14 +215,7 @@ class KubeflowSource(OrchestratorSource):
         bodies = await self.lister.runs(pipeline_ids) if pipeline_ids != [] else []
         if self.lister.filter_here:
             notes.append(self.lister.note)
-        refs = {ref for ref in map(kmap.reference_of, bodies) if ref[1]}
-        new = {(pid, vid) for pid, vid in refs if vid not in self._run_versions}
-        self._run_versions |= {vid: pid for pid, vid in new}
-        stale = {pid for pid, vid in new if vid not in self._versions and pid in self._newest}
-        stale -= self._fresh
-        if stale:  # a run of a version uploaded since: that pipeline's newest changed
-            await self._refresh_versions(sorted(stale))
-            pairs = [(p, self._newest.get(str(p["pipeline_id"]))) for p, _v in pairs]
+        pairs = await self.catalog.note_runs(bodies, pairs)
         runs = self._runs_of(bodies)
         shown = {str(body.get("run_id")) for body in bodies}
         # Only the runs shown are remembered: the caches do not grow with history.
@@ -385,22 +308,9 @@ class KubeflowSource(OrchestratorSource):
         await self._post(f"/runs/{run.id}:terminate")
         return f"terminate of run {run.message or run.id} requested"
 
-    async def _resolve(self, pipeline: str) -> tuple[str, str, str]:
-        """(pipeline id, version id, name) for a version id, pipeline id or name.
-        A run's older version (D on that run) stands for its pipeline: the new run
-        is of the pipeline's newest version, as for a pipeline named."""
-        for attempt in range(2):
-            named = self._pipeline_of(pipeline)  # an older version id too
-            for pid, (name, newest) in self._pipelines.items():
-                if named in (pid, name) and newest:
-                    return pid, newest, name
-            if not attempt:
-                await self._list_pipelines(all_versions=True)  # uploaded since the last poll
-        raise SourceError(f"{self.label}: no pipeline or pipeline version {pipeline!r} to run")
-
     async def do_trigger(self, pipeline: str, parameters: dict[str, Any]) -> str:
         self._writable()
-        pipeline_id, version_id, name = await self._resolve(pipeline)
+        pipeline_id, version_id, name = await self.catalog.resolve(pipeline, self.label)
         stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
         body: dict[str, Any] = {
             "display_name": f"{name} {stamp} (opsdash)",

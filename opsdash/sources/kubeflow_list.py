@@ -18,11 +18,20 @@ from typing import Any
 from opsdash.sources import kubeflow_map as kmap
 from opsdash.sources.http import HttpError, shape_error
 
-API = "/apis/v2beta1"
 PAGE_SIZE = 50  # runs asked per request
 LOCAL_PAGES = 10  # pages read at most when the runs are filtered here
 
 Get = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def items_of(body: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
+    """A list field of a reply; absent or null is empty (proto JSON omits empty lists)."""
+    items = body.get(key, [])
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise shape_error("GET", path, TypeError(f"{key} is not a list"))
+    return [item for item in items if isinstance(item, dict)]
 
 
 class RunLister:
@@ -67,12 +76,7 @@ class RunLister:
         for _ in range(LOCAL_PAGES if local else limit):
             size = self.page_size if local else min(self.page_size, limit - len(runs))
             body = await self.get("/runs", {**params, "page_size": size})
-            page = body.get("runs", [])
-            if page is None:
-                page = []
-            if not isinstance(page, list):
-                raise shape_error("GET", f"{API}/runs", TypeError("runs is not a list"))
-            page = [r for r in page if isinstance(r, dict)]
+            page = items_of(body, "runs", f"{kmap.API}/runs")
             if local:
                 page = [r for r in page if kmap.run_matches(r, experiments, pipeline_ids)]
             runs += page

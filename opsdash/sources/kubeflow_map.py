@@ -37,6 +37,8 @@ from opsdash.sources import tfx
 from opsdash.sources.ci import first_line
 from opsdash.sources.timestamps import rfc3339
 
+API = "/apis/v2beta1"  # the REST API's base path, under the server's URL
+
 PROVIDER = "kubeflow"
 STATES: dict[str, RunStatus] = {
     "RUNTIME_STATE_UNSPECIFIED": RunStatus.QUEUED,
