@@ -246,8 +246,7 @@ class AirflowSource(AirflowActions, OrchestratorSource):
                 d,
                 source=self.label,
                 www=self.www,
-                deploy=self.config.deploy,
-                training=self.config.training,
+                flags=self.config.flags,
             )
             for d in found
             if self._wanted(str(d.get("dag_id", "")))
@@ -302,8 +301,7 @@ class AirflowSource(AirflowActions, OrchestratorSource):
             source=self.label,
             project=self.config.name,
             www=self.www,
-            deploy=self.config.deploy,
-            training=self.config.training,
+            flags=self.config.flags,
             verdict=(outcome.verdict, outcome.pushed),
         )
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from opsdash.model import PipelineDefinition, PipelineJob, PipelineRun, RunStatus
 from opsdash.model.lineage import vendor_run_id
 from opsdash.sources.ci import first_line, status_from
+from opsdash.sources.orchestrator import Flags, no_flags
 from opsdash.sources.tfx import component_of
 from opsdash.sources.timestamps import rfc3339 as when
 
@@ -75,7 +76,7 @@ def conf_items(conf: Any) -> tuple[tuple[str, str], ...]:
 
 
 def dag_from(
-    dag: Mapping[str, Any], *, source: str, www: str, deploy: str = "", training: str = ""
+    dag: Mapping[str, Any], *, source: str, www: str, flags: Flags = no_flags
 ) -> PipelineDefinition:
     dag_id = str(dag.get("dag_id", ""))
     tags = tuple(
@@ -88,6 +89,7 @@ def dag_from(
         or _interval(dag.get("schedule_interval"))
     )
     problem = "its file fails to import" if dag.get("has_import_errors") else ""
+    is_deploy, is_training = flags(dag_id)
     return PipelineDefinition(
         source=source,
         provider="airflow",
@@ -100,8 +102,8 @@ def dag_from(
         owners=", ".join(str(o) for o in owners) if isinstance(owners, list) else str(owners),
         problem=problem,
         url=f"{www}/dags/{path_part(dag_id)}",
-        is_deploy=bool(deploy) and dag_id == deploy,
-        is_training=bool(training) and dag_id == training,
+        is_deploy=is_deploy,
+        is_training=is_training,
     )
 
 
@@ -118,13 +120,13 @@ def run_from(
     source: str,
     project: str,
     www: str,
-    deploy: str = "",
-    training: str = "",
+    flags: Flags = no_flags,
     verdict: tuple[str, bool] = ("", False),
 ) -> PipelineRun:
     dag_id = str(run.get("dag_id", ""))
     run_id = str(run.get("dag_run_id") or run.get("run_id") or "")
     state = str(run.get("state") or "")
+    is_deploy, is_training = flags(dag_id)
     return PipelineRun(
         source=source,
         provider="airflow",
@@ -141,8 +143,8 @@ def run_from(
         started=when(run.get("start_date")),
         finished=when(run.get("end_date")),
         url=f"{www}/dags/{path_part(dag_id)}/runs/{path_part(run_id)}",
-        is_deploy=bool(deploy) and dag_id == deploy,
-        is_training=bool(training) and dag_id == training,
+        is_deploy=is_deploy,
+        is_training=is_training,
         parameters=conf_items(run.get("conf")),
         verdict=verdict[0],
         pushed=verdict[1],

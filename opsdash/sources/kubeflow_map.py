@@ -28,13 +28,14 @@ success here: that is a limit of the REST API, not a guess made quietly.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from opsdash.model import PipelineDefinition, PipelineJob, PipelineRun, RunStatus
 from opsdash.sources import tfx
 from opsdash.sources.ci import first_line
+from opsdash.sources.orchestrator import Flags, no_flags
 from opsdash.sources.timestamps import rfc3339
 
 API = "/apis/v2beta1"  # the REST API's base path, under the server's URL
@@ -52,12 +53,6 @@ STATES: dict[str, RunStatus] = {
     "CANCELED": RunStatus.CANCELLED,
 }
 SYSTEM_TASKS = frozenset({"root", "root-driver"})
-# (is_deploy, is_training) of a run of the pipeline named by any of these ids.
-Flags = Callable[..., tuple[bool, bool]]
-
-
-def _no_flags(*_ids: str) -> tuple[bool, bool]:
-    return False, False
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -232,7 +227,7 @@ def run_from(
     project: str,
     pipeline_names: Mapping[str, str] | None = None,
     ui_root: str = "",
-    flags: Flags = _no_flags,
+    flags: Flags = no_flags,
 ) -> PipelineRun:
     """One Run; its verdict from the tasks in its run_details."""
     status, word = status_of(run.get("state"))
@@ -272,7 +267,7 @@ def definition_from(
     *,
     source: str,
     ui_root: str = "",
-    flags: Flags = _no_flags,
+    flags: Flags = no_flags,
 ) -> PipelineDefinition:
     """A pipeline with its newest version (what a trigger names)."""
     pipeline_id = str(pipeline.get("pipeline_id") or "")

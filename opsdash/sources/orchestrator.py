@@ -15,7 +15,7 @@ here knows a vendor.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,6 +24,15 @@ from opsdash.model.lineage import vendor_run_id
 from opsdash.sources.ci import CiConfig, PipelineSource
 from opsdash.sources.settings import fixed, option
 from opsdash.sources.tfx import component_of
+
+# (is_deploy, is_training) for a run of the pipeline named by these ids: a
+# table's `OrchestratorConfig.flags`, or `no_flags` where none is configured.
+Flags = Callable[..., tuple[bool, bool]]
+
+
+def no_flags(*_ids: str) -> tuple[bool, bool]:
+    return False, False
+
 
 # Task names (lower case) that put a model or an app into production.
 PUSH_WORDS = ("push", "deploy", "release", "promote")

@@ -14,12 +14,14 @@ from opsdash.model import PipelineJob, PipelineRun, RunStatus
 from opsdash.model.lineage import link, vendor_run_id
 from opsdash.model.ml import ModelVersion
 from opsdash.sources import airflow_map as amap
+from opsdash.sources.airflow import AirflowConfig
 from opsdash.sources.airflow_auth import expiry_of
 from opsdash.sources.airflow_runs import RunWindow
 from opsdash.sources.orchestrator import deployment_of, reached_push
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "airflow"
 WWW = "http://airflow.example:8080"
+TRAINING = AirflowConfig(name="af", url=WWW, training="opsdash_tfx")
 
 
 def body(name: str):
@@ -28,7 +30,7 @@ def body(name: str):
 
 def runs() -> list[PipelineRun]:
     return [
-        amap.run_from(r, source="airflow:af", project="af", www=WWW, training="opsdash_tfx")
+        amap.run_from(r, source="airflow:af", project="af", www=WWW, flags=TRAINING.flags)
         for r in body("dag_runs")["dag_runs"]
     ]
 
@@ -37,7 +39,7 @@ def test_dags_with_paused_state_tags_owners_and_schedule():
     dags = {
         d.id: d
         for d in (
-            amap.dag_from(raw, source="airflow:af", www=WWW, training="opsdash_tfx")
+            amap.dag_from(raw, source="airflow:af", www=WWW, flags=TRAINING.flags)
             for raw in body("dags")["dags"]
         )
     }
