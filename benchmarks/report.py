@@ -40,6 +40,15 @@ def get(d: dict[str, Any], *path: str) -> Any:
     return d
 
 
+def panels_lines(data: dict[str, Any]) -> list[str]:
+    """benchmarks/panels.py writes its own section (report_lines) when --panels ran it."""
+    if not data.get("panels"):
+        return []
+    from benchmarks import panels
+
+    return ["", *panels.report_lines(data["panels"])]
+
+
 def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
     results = data["results"]
     lines = [
@@ -208,6 +217,7 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
         + ", ".join(busy)
         + ".",
     ]
+    lines += panels_lines(data)
     if data["notes"]:
         lines += ["", "Notes from the run:", "", *(f"- {n}" for n in data["notes"])]
     lines.append(END_MARK)

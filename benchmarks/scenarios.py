@@ -44,6 +44,14 @@ BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
 BARE_READY = b"bare textual app ready"  # the bare app's only text: its first frame
 OPSDASH_READY = b"opsdash"  # top-left of opsdash's health bar: its first frame
 FIRST_NAME = "bench-000"  # sorted first: on screen once a poll has brought them all
+# (Bench widens it to the largest count's digits, so that bench-0000 sorts first at 1000)
+
+
+def container_name(index: int, width: int) -> str:
+    """Zero-padded to the largest count's width, so names sort as their indices do."""
+    return f"bench-{index:0{width}d}"
+
+
 LABEL = "opsdash.bench=1"
 
 
@@ -55,6 +63,9 @@ class Bench:
         self.config_path = self.tmp / "config.toml"
         self.children: list[PtyRun] = []
         self.notes: list[str] = []
+        self.name_width = max(3, len(str(max(args.counts) - 1)))
+        global FIRST_NAME
+        FIRST_NAME = container_name(0, self.name_width)
 
     # environment --------------------------------------------------------------
 
@@ -106,7 +117,7 @@ class Bench:
                 "run",
                 "-d",
                 "--name",
-                f"bench-{index:03d}",
+                container_name(index, self.name_width),
                 "--label",
                 LABEL,
                 "--network",
@@ -116,7 +127,7 @@ class Bench:
             )
 
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(start, range(have, total)))
         running = self.docker("ps", "-q", "--filter", "status=running").stdout.split()
         if len(running) != total:
