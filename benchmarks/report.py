@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.targets import target_lines
+
 START_MARK = "<!-- results:start -->"
 END_MARK = "<!-- results:end -->"
 
@@ -61,6 +63,7 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in data["facts"].items()),
         "",
+        *target_lines(results),
     ]
     rows: list[tuple[str, str, Callable[[dict[str, Any]], tuple[str, str]]]] = [
         (

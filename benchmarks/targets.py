@@ -1,0 +1,122 @@
+"""The "Targets" table at the top of the results block (issue 14).
+
+One row per target and container count: opsdash's figure, the reference
+measured in the same run, the ratio or budget, and whether it is met. Figures
+the run did not produce show as n/a and "not measured", never as met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Row = tuple[str, str, str, str, str]  # target, opsdash, reference, ratio/budget, met?
+KIB = 1024
+
+
+def _get(d: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _secs(v: float | None) -> str:
+    return "n/a" if v is None else (f"{v * 1000:.0f} ms" if v < 10 else f"{v:.1f} s")
+
+
+def _met(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("met" if ok else "**not met**")
+
+
+def _ratio_row(label: str, mine: Any, ref: Any, limit: float, fmt: Callable[[Any], str]) -> Row:
+    if not mine or not ref:
+        return (label, fmt(mine), fmt(ref), f"≤ {limit:g}x", _met(None))
+    ratio = mine / ref
+    return (label, fmt(mine), fmt(ref), f"{ratio:.2f}x (≤ {limit:g}x)", _met(ratio <= limit))
+
+
+def _budget_row(label: str, mine: Any, ref: str, budget: float, fmt: Callable[[Any], str]) -> Row:
+    ok = None if mine is None else mine <= budget
+    return (label, fmt(mine), ref, f"≤ {fmt(budget)}", _met(ok))
+
+
+def _rate(v: float | None) -> str:
+    return "n/a" if v is None else (f"{v / KIB:.2f} KiB/s" if v >= KIB else f"{v:.0f} B/s")
+
+
+def _mib(v: float | None) -> str:
+    return "n/a" if v is None else f"{v / 2**20:.1f} MiB"
+
+
+def _cpu(window: dict[str, Any] | None) -> float | None:
+    return None if not window else window["percent_of_core"]
+
+
+def target_rows(results: list[dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    for r in results:
+        n = r["n"]
+        rows.append(
+            _ratio_row(
+                f"First frame, {n} containers, vs the bare Textual app",
+                _get(r, "startup", "ops_frame"),
+                _get(r, "startup", "bare_frame"),
+                1.3,
+                _secs,
+            )
+        )
+        rows.append(
+            _budget_row(
+                f"Every row shown (headless), {n} containers",
+                _get(r, "headless_s", "rows_s"),
+                "2 s after start",
+                2.0,
+                _secs,
+            )
+        )
+        mine, ref = _cpu(_get(r, "opsdash", "cpu")), _cpu(_get(r, "docker_stats", "cpu"))
+        rows.append(
+            (
+                f"TUI CPU at 2 s refresh, {n} containers, vs `docker stats`",
+                "n/a" if mine is None else f"{mine:.1f} %",
+                "n/a" if ref is None else f"{ref:.1f} %",
+                "n/a" if not mine or not ref else f"{mine / ref:.2f}x",
+                "ratio only",
+            )
+        )
+        rows.append(
+            _budget_row(
+                f"Bytes/s to the terminal with stats on, {n} containers",
+                _get(r, "opsdash", "window_bytes_per_s"),
+                "—",
+                float(KIB),
+                _rate,
+            )
+        )
+        bare_rss = _get(r, "bare", "peak_rss")
+        mine_rss = _get(r, "opsdash", "peak_rss")
+        if bare_rss:
+            budget = 1.5 * bare_rss + 20 * KIB * n
+            rows.append(
+                _budget_row(
+                    f"Peak RSS, {n} containers (1.5x bare + 20 KiB each)",
+                    mine_rss,
+                    f"bare {_mib(bare_rss)}",
+                    budget,
+                    _mib,
+                )
+            )
+    return rows
+
+
+def target_lines(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "Targets (issue 14):",
+        "",
+        "| Target | opsdash | Reference | Ratio / budget | Met? |",
+        "|---|---:|---:|---:|---|",
+    ]
+    lines += [f"| {' | '.join(row)} |" for row in target_rows(results)]
+    return [*lines, ""]
