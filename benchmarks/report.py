@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.importtime import import_lines
 from benchmarks.targets import target_lines
 
 START_MARK = "<!-- results:start -->"
@@ -220,6 +221,7 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
         + ", ".join(busy)
         + ".",
     ]
+    lines += import_lines(data.get("importtime"))
     lines += panels_lines(data)
     if data["notes"]:
         lines += ["", "Notes from the run:", "", *(f"- {n}" for n in data["notes"])]

@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # devstack, benchmarks
 
+from benchmarks.importtime import import_profile
 from benchmarks.instruments import ROOT, log
 from benchmarks.report import report, write_report
 from benchmarks.scenarios import Bench
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         data = bench.run()
+        data["importtime"] = import_profile()
         if args.panels:
             data["panels"] = measure_panels(bench)
     finally:
