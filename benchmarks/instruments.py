@@ -154,6 +154,7 @@ class PtyRun:
     seen: dict[bytes, float] = field(default_factory=dict)
     total: int = 0
     peak_rss: int = 0
+    cwd: Path = ROOT  # the first-frame cases run outside the checkout (no git autodetect)
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -168,7 +169,7 @@ class PtyRun:
             stdout=slave,
             stderr=slave,
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             start_new_session=True,
             close_fds=True,
         )

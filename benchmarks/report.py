@@ -64,7 +64,7 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in data["facts"].items()),
         "",
-        *target_lines(results),
+        *target_lines(results, data.get("first_frame_cases")),
     ]
     rows: list[tuple[str, str, Callable[[dict[str, Any]], tuple[str, str]]]] = [
         (

@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # devstack, benchmarks
 
+from benchmarks.first_frame_cases import first_frame_cases
 from benchmarks.importtime import import_profile
 from benchmarks.instruments import ROOT, log
 from benchmarks.report import report, write_report
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = bench.run()
         data["importtime"] = import_profile()
+        log("first frame: nothing configured, a dead source, a hanging source")
+        data["first_frame_cases"] = first_frame_cases(args.repeats, bench.notes)
         if args.panels:
             data["panels"] = measure_panels(bench)
     finally:
