@@ -450,6 +450,18 @@ class Bench:
         finally:
             self.finish(ops)
 
+        log("opsdash TUI with stats = false: settled output and CPU")
+        quiet = self.tmp / "config-no-stats.toml"
+        quiet.write_text(
+            f'[[docker]]\nname = "bench"\nhost = "{self.engine.docker_host}"\nstats = false\n'
+        )
+        argv = [sys.executable, "-m", "opsdash", "--config", str(quiet)]
+        ops = self.spawn("opsdash (stats off)", argv, env, (OPSDASH_READY, FIRST_NAME.encode()))
+        try:
+            out["opsdash_no_stats"] = self.steady(ops, FIRST_NAME.encode(), 5, cpu=False)
+        finally:
+            self.finish(ops)
+
         log(f"docker stats in a pty: {self.args.cpu_seconds:g}s of CPU")
         docker = shutil.which("docker") or "docker"
         stats = self.spawn(

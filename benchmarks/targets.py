@@ -95,6 +95,28 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
                 _rate,
             )
         )
+        quiet_bytes = _get(r, "opsdash_no_stats", "idle_bytes_per_s")
+        rows.append(
+            _budget_row(
+                f"Bytes/s settled with stats off, {n} containers",
+                quiet_bytes,
+                "—",
+                0.0,
+                _rate,
+            )
+        )
+        quiet_cpu = _cpu(_get(r, "opsdash_no_stats", "idle_cpu"))
+        bare_cpu = _cpu(_get(r, "bare", "idle_cpu"))
+        diff = None if quiet_cpu is None or bare_cpu is None else quiet_cpu - bare_cpu
+        rows.append(
+            (
+                f"CPU settled with stats off, {n} containers, vs the bare app",
+                "n/a" if quiet_cpu is None else f"{quiet_cpu:.2f} %",
+                "n/a" if bare_cpu is None else f"{bare_cpu:.2f} %",
+                "n/a" if diff is None else f"{diff:+.2f} pp (≤ +0.5 pp)",
+                _met(None if diff is None else diff <= 0.5),
+            )
+        )
         bare_rss = _get(r, "bare", "peak_rss")
         mine_rss = _get(r, "opsdash", "peak_rss")
         if bare_rss:
