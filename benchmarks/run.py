@@ -18,7 +18,16 @@ measures, in the same run, each opsdash figure beside its reference:
 5. peak RSS: opsdash vs the bare app (and `docker stats`);
 6. the stats design: DockerSource.poll() wall times, and passes of stats
    calls over every container on the raw API (16 threads vs all at once,
-   one-shot vs two-sample).
+   one-shot vs two-sample);
+7. opsdash settled with `stats = false` (bytes/s, CPU) vs the bare app;
+8. first frame with nothing configured, a dead source and a hanging source
+   (first_frame_cases.py, no engine needed);
+9. the `python -X importtime -c "import opsdash.app"` profile (importtime.py).
+
+A "Targets" table (targets.py) leads the block: each issue-14 target with its
+figure, its reference, the ratio or budget and met / not met. --panels also
+runs benchmarks/panels.py (measure(bench) -> dict, report_lines(data)) when
+that module exists.
 
 The results are printed and written into --out between the
 `<!-- results:start -->` and `<!-- results:end -->` markers (the rest of that
