@@ -28,7 +28,8 @@ from opsdash.actions.journal import note_facts
 from opsdash.actions.readiness import wait_up
 from opsdash.actions.recreate import recreate_request
 from opsdash.dora.docker_events import REVISION_LABEL
-from opsdash.sources.docker import DockerSource, _one_line
+from opsdash.sources.docker import DockerSource
+from opsdash.sources.docker_client import one_line as _one_line
 from opsdash.sources.docker_ssh import ssh_reason
 
 DEFAULT_HEALTH_TIMEOUT = 60.0

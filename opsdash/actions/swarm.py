@@ -11,7 +11,8 @@ import docker.errors
 import requests.exceptions
 
 from opsdash.actions.base import ActionError, ActionPlan, ActionResult, Progress
-from opsdash.sources.docker import DockerSource, _one_line
+from opsdash.sources.docker import DockerSource
+from opsdash.sources.docker_client import one_line as _one_line
 
 
 class SwarmActions:

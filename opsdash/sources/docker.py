@@ -1,9 +1,10 @@
 """Docker Engine (and Swarm) through the docker SDK's low-level APIClient.
 
-Lists and inspects containers and Swarm services on each poll, reads details
-and logs on demand. Container stats come from a sampler thread beside the polls
-(opsdash.sources.docker_stats, which says why it asks for all at once), so the
-list never waits for them.
+Follows the engine's container events (docker_events.py) and lists and
+inspects again only what they name, with a full resync on (re)connect and
+every RESYNC_SECONDS; lists Swarm services on a manager; reads details and logs
+on demand. Container stats come from one stream per running container, drained
+by each poll (docker_stats_stream.py; ssh:// hosts: docker_stats.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,24 +23,21 @@ from typing import Any, ClassVar
 import docker
 import docker.errors
 import requests.exceptions
-from docker.tls import TLSConfig
 
 from opsdash.config_checks import Invalid
 from opsdash.logbuffer import LineCutter
 from opsdash.model import (
+    Container,
     ContainerDetails,
     DockerSnapshot,
 )
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
+from opsdash.sources.docker_client import connect, explain
+from opsdash.sources.docker_events import ContainerEvents
 from opsdash.sources.docker_map import container_from, details_from, services_from
-from opsdash.sources.docker_ssh import SSHAPIClient, ssh_reason
-from opsdash.sources.docker_stats import StatsSampler
+from opsdash.sources.docker_stats import OneShotSampler, Sampler, StatsTuple
+from opsdash.sources.docker_stats_stream import StreamSampler
 from opsdash.sources.settings import expand_user, option
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] if text else type(exc).__name__
 
 
 class LogStream:
@@ -74,20 +73,8 @@ class LogStream:
         threading.Thread(target=close_response, name="close-log-stream", daemon=True).start()
 
 
-class _TLSAPIClient(docker.APIClient):
-    """An APIClient that trusts only the configured CA.
-
-    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's own CA
-    bundle (psf/requests#3829), so with either set every TLS Docker host fails to
-    verify. The version is fetched in the constructor, hence the hook here.
-    """
-
-    def _retrieve_server_version(self) -> str:
-        self.trust_env = False
-        return super()._retrieve_server_version()
-
-
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+RESYNC_SECONDS = 60.0  # a full list and info even while events flow (docker_events.py)
 
 
 def docker_host(value: str) -> str:
@@ -178,40 +165,35 @@ class DockerSource(Source):
         self._pool = ThreadPoolExecutor(
             max_workers=config.stats_concurrency, thread_name_prefix=f"docker-{config.name}"
         )
-        self._stats = StatsSampler(self, self._pool)
+        self._stats = self._sampler()
+        self._events = ContainerEvents(self)
         self.blocking_stats = False  # True: the first poll waits for stats (CLI commands)
         self._inspect_cache: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
+        # What the last poll saw, reused while no event says otherwise.
+        self._listed: list[dict[str, Any]] | None = None
+        self._inspected: list[dict[str, Any] | None] = []
+        self._following = False
+        self._resynced_at = 0.0
+        self._manager = False
+        self._engine_version = ""
+        self._rows: tuple[Container, ...] = ()
+        self._row_stats: dict[str, StatsTuple | None] = {}
+        self._last: DockerSnapshot | None = None
+
+    def _sampler(self) -> Sampler:
+        """Streams where the engine's socket is ours to open (unix://, tcp://);
+        one-shot samples over the bounded ssh connections otherwise."""
+        if self.config.host.startswith(("unix://", "tcp://")):
+            return StreamSampler(self, self._pool)
+        return OneShotSampler(self, self._pool)
 
     # --- connection -------------------------------------------------------
 
     def _connect(self) -> docker.APIClient:
-        tls: TLSConfig | bool = False
-        if self.config.host.startswith("tcp://") and (
-            self.config.tls_verify or self.config.cert_path
-        ):
-            cert_dir = self.config.cert_path or os.path.expanduser("~/.docker")
-            tls = TLSConfig(
-                client_cert=(os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")),
-                ca_cert=os.path.join(cert_dir, "ca.pem"),
-                verify=self.config.tls_verify,
-            )
-        ssh = self.config.host.startswith("ssh://")
-        if ssh and self.config.use_ssh_client:
-            client: docker.APIClient = SSHAPIClient(
-                self.config.host,
-                timeout=max(1, int(self.config.timeout)),
-                max_pool_size=self.config.stats_concurrency + 4,
-            )
-        else:
-            client_class = _TLSAPIClient if tls else docker.APIClient
-            client = client_class(
-                base_url=self.config.host,
-                version="auto",
-                timeout=max(1, int(self.config.timeout)),
-                tls=tls,
-                max_pool_size=self.config.stats_concurrency + 4,
-            )
-        return client
+        return connect(self.config)
+
+    def _explain(self, exc: BaseException) -> str:
+        return explain(self.config, exc)
 
     @property
     def client(self) -> docker.APIClient:
@@ -229,24 +211,6 @@ class DockerSource(Source):
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
-
-    def _explain(self, exc: BaseException) -> str:
-        reason = ssh_reason(exc)
-        if reason is not None:
-            return f"{self.config.host}: {reason}"
-        text = _one_line(exc)
-        if "Install paramiko" in text:
-            return (
-                f"{self.config.host}: use_ssh_client = false needs the paramiko package "
-                "(pip install 'opsdash[paramiko]'); the default uses your ssh binary"
-            )
-        if "Connection refused" in text or "No such file or directory" in text:
-            return f"cannot connect to Docker at {self.config.host}: daemon not running"
-        if isinstance(exc, requests.exceptions.Timeout) or "timed out" in text.lower():
-            return f"Docker at {self.config.host} did not answer within {self.config.timeout:g}s"
-        if "Permission denied" in text:
-            return f"permission denied on {self.config.host} (are you in the docker group?)"
-        return f"Docker at {self.config.host}: {text}"
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one API call; connection failures drop the client so the next poll reconnects."""
@@ -266,50 +230,95 @@ class DockerSource(Source):
     # --- polling ------------------------------------------------------------
 
     def poll(self) -> DockerSnapshot:
+        """List and inspect only what changed: a poll with no container event
+        (and stats off) returns what the last one did, costing no API call."""
         api = self.client
-        info = self._call(api.info)
-        listed = self._call(api.containers, all=True)
-        swarm = info.get("Swarm") or {}
-        manager = bool(swarm.get("ControlAvailable"))
-
-        inspected = list(self._pool.map(self._inspect_cached, listed))
+        self._events.follow()
+        changes = self._events.take()
+        now = time.monotonic()
+        resync = (
+            not changes.following
+            or changes.resync
+            or self._listed is None
+            or now - self._resynced_at >= RESYNC_SECONDS
+        )
+        if resync or changes.swarm:
+            info = self._call(api.info)
+            swarm = info.get("Swarm") or {}
+            self._manager = bool(swarm.get("ControlAvailable"))
+            self._engine_version = str(info.get("ServerVersion", ""))
+            self._resynced_at = now
+        if changes.resync:
+            self._inspect_cache.clear()  # events may have been missed: inspect all again
+        if resync or changes.ids:
+            self._listed = self._call(api.containers, all=True)
+            for cid in changes.ids:
+                self._inspect_cache.pop(cid, None)
+            self._following = changes.following
+            self._inspected = list(self._pool.map(self._inspect_cached, self._listed))
+            known = {c["Id"] for c in self._listed}
+            for cid in [c for c in self._inspect_cache if c not in known]:
+                del self._inspect_cache[cid]
+            self._rows = ()
+        listed = self._listed or []
         running_ids = [c["Id"] for c in listed if c.get("State") == "running"]
         stats = self._stats.sampled(running_ids, self.blocking_stats) if self.config.stats else {}
-        known = {c["Id"] for c in listed}
-        for cid in list(self._inspect_cache):
-            if cid not in known:
-                del self._inspect_cache[cid]
-
-        containers = tuple(
-            container_from(self.name, raw, detail, stats.get(raw["Id"]))
-            for raw, detail in zip(listed, inspected, strict=True)
-        )
+        containers = self._containers(listed, stats)
         services = (
             services_from(
                 self.name,
                 self._call(api.services),
                 self._call(api.tasks, filters={"desired-state": "running"}),
             )
-            if manager
+            if self._manager
             else ()
         )
-        return DockerSnapshot(
+        if (
+            self._last is not None
+            and containers is self._last.containers
+            and services == self._last.services
+        ):
+            return self._last
+        self._last = DockerSnapshot(
             host=self.name,
             containers=containers,
             services=services,
-            swarm_manager=manager,
-            engine_version=str(info.get("ServerVersion", "")),
+            swarm_manager=self._manager,
+            engine_version=self._engine_version,
         )
+        return self._last
+
+    def _containers(
+        self, listed: list[dict[str, Any]], stats: dict[str, StatsTuple | None]
+    ) -> tuple[Container, ...]:
+        """The rows, rebuilt only where the list or a container's stats changed:
+        an unchanged poll returns the very same tuple (the panel skips it)."""
+        rows = self._rows
+        if len(rows) == len(listed) and all(
+            stats.get(raw["Id"]) == self._row_stats.get(raw["Id"]) for raw in listed
+        ):
+            return rows
+        rebuilt = tuple(
+            container_from(self.name, raw, detail, stats.get(raw["Id"]))
+            for raw, detail in zip(listed, self._inspected, strict=True)
+        )
+        self._rows = rebuilt
+        self._row_stats = {raw["Id"]: stats.get(raw["Id"]) for raw in listed}
+        return rebuilt
 
     def _inspect_cached(self, raw: dict[str, Any]) -> dict[str, Any] | None:
-        """Inspect only when the list's state or status line changed.
+        """Inspect only when the list's state or status line changed, or an
+        event named the container.
 
-        The status line ("Up 5 minutes (healthy)", "Restarting (1) ...") changes
-        whenever health, start time or restarts do, so an unchanged line means
-        the cached inspect is still right; uptime is computed from StartedAt.
+        Without events (the stream is down), the status line ("Up 5 minutes
+        (healthy)", "Restarting (1) ...") changes whenever health, start time or
+        restarts do, so an unchanged line means the cached inspect is still
+        right. While events flow they say what changed, and the status line's
+        minutes ticking by are no reason to inspect again; uptime is computed
+        from StartedAt either way.
         """
         cid = raw["Id"]
-        key = (raw.get("State", ""), raw.get("Status", ""))
+        key = (raw.get("State", ""), "" if self._following else raw.get("Status", ""))
         cached = self._inspect_cache.get(cid)
         if cached and cached[0] == key:
             return cached[1]
@@ -345,6 +354,7 @@ class DockerSource(Source):
         return LogStream(stream)
 
     def close(self) -> None:
+        self._events.close()
         self._stats.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._drop_client()

@@ -1,24 +1,17 @@
-"""Container stats for DockerSource, sampled in a thread beside the polls.
+"""Container stats for DockerSource: the math both samplers share, and the
+one-shot sampler for ssh:// hosts.
 
-Design (measured in docs/benchmarks.md): dockerd answers a one-shot stats
-request at its next collection tick, about once a second, whatever the number
-of waiting requests. So stats for every running container are asked for all at
-once, from one asyncio loop with plain HTTP/1.0 requests on the engine's own
-socket (no thread per container), in a sampler thread beside the polls: listing
-and inspecting stay fast at any scale and stats follow as quickly as the daemon
-serves them. CPU % is the difference between two consecutive samples, computed
-as `docker stats` does. ssh:// hosts use a bounded pool.
-
-A module of its own because it is a second job: DockerSource lists and
-inspects; this keeps a thread, a loop and the previous samples.
+Local and TCP engines are read through persistent streams
+(docker_stats_stream.py, which says why). An ssh:// host reaches the engine
+through one ssh process per connection, at most MAX_SSH_CONNECTIONS of them,
+so a stream per container cannot be held open there: a daemon thread beside
+the polls asks for one-shot samples over that bounded pool instead, and CPU %
+is the difference between two consecutive samples, computed as `docker stats`
+does. DockerSource picks one (`_sampler`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -76,8 +69,8 @@ def supports_one_shot(api_version: str) -> bool:
     return tuple(int(x) for x in api_version.split(".")) >= (1, 41)
 
 
-class StatsSampler:
-    """The latest stats of an engine's running containers, from one daemon thread."""
+class OneShotSampler:
+    """The latest stats of an ssh:// engine's running containers, from one daemon thread."""
 
     def __init__(self, engine: Engine, pool: ThreadPoolExecutor):
         self.engine = engine
@@ -133,79 +126,11 @@ class StatsSampler:
             self._stop.wait(max(0.2, self.engine.refresh - (time.monotonic() - started)))
 
     def _stats_all(self, ids: list[str]) -> dict[str, StatsTuple | None]:
-        """Stats of every running container, all requests in flight at once.
-
-        dockerd answers a one-shot request at its next collection tick (about
-        once a second while anyone reads stats), so what counts is how many
-        requests wait for the same tick. One asyncio loop with plain HTTP requests
-        on the same socket keeps all of them in flight without a thread each.
-        ssh:// hosts (one ssh process per connection, at most MAX_SSH_CONNECTIONS)
-        use the bounded thread pool over those connections.
-        """
+        """Stats of every running container through the bounded pool of
+        connections (one ssh process each, at most MAX_SSH_CONNECTIONS)."""
         self._one_shot = supports_one_shot(self.client.api_version)
-        if self.config.host.startswith(("unix://", "tcp://")):
-            samples = asyncio.run(self._fetch_stats_async(ids))
-        else:
-            samples = dict(zip(ids, self._pool.map(self._fetch_stats_sync, ids), strict=True))
+        samples = dict(zip(ids, self._pool.map(self._fetch_stats_sync, ids), strict=True))
         return {cid: self._stats_from(cid, sample) for cid, sample in samples.items()}
-
-    def _ssl_context(self) -> ssl.SSLContext | None:
-        if not (self.config.tls_verify or self.config.cert_path):
-            return None
-        cert_dir = self.config.cert_path or os.path.expanduser("~/.docker")
-        context = ssl.create_default_context(
-            cafile=os.path.join(cert_dir, "ca.pem") if self.config.tls_verify else None
-        )
-        if not self.config.tls_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        context.load_cert_chain(
-            os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
-        )
-        return context
-
-    async def _fetch_stats_async(self, ids: list[str]) -> dict[str, dict[str, Any] | None]:
-        """One short HTTP/1.0 request per container on its own connection.
-
-        A general client (httpx's pool) spent most of a core managing 200
-        concurrent connections; these requests need nothing but a socket, so
-        they are written by hand: request line, read to EOF, parse the JSON.
-        """
-        version = self.client.api_version
-        query = "stream=false" + ("&one-shot=true" if self._one_shot else "")
-        host = self.config.host
-        context = self._ssl_context() if host.startswith("tcp://") else None
-        address = host.split("://", 1)[1]
-        limit = asyncio.Semaphore(256)
-
-        async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-            if host.startswith("unix://"):
-                return await asyncio.open_unix_connection(address)
-            name, _, port = address.rpartition(":")
-            return await asyncio.open_connection(name, int(port), ssl=context)
-
-        async def one(cid: str) -> dict[str, Any] | None:
-            async with limit:
-                try:
-                    reader, writer = await asyncio.wait_for(connect(), self.config.timeout)
-                    writer.write(
-                        f"GET /v{version}/containers/{cid}/stats?{query} HTTP/1.0\r\n"
-                        f"Host: docker\r\n\r\n".encode()
-                    )
-                    raw = await asyncio.wait_for(reader.read(), self.config.timeout)
-                    writer.close()
-                except (OSError, TimeoutError, ssl.SSLError):
-                    return None
-            head, _, body = raw.partition(b"\r\n\r\n")
-            if not head.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
-                return None
-            try:
-                return json.loads(body)
-            except ValueError:
-                return None
-
-        results = await asyncio.gather(*(one(cid) for cid in ids))
-        return dict(zip(ids, results, strict=True))
 
     def _fetch_stats_sync(self, cid: str) -> dict[str, Any] | None:
         try:
@@ -230,3 +155,11 @@ class StatsSampler:
     def close(self) -> None:
         """Stop the thread after its current pass (it is a daemon: exit never waits)."""
         self._stop.set()
+
+
+class Sampler(Protocol):
+    def sampled(
+        self, running_ids: list[str], wait: bool = False
+    ) -> dict[str, StatsTuple | None]: ...
+
+    def close(self) -> None: ...
