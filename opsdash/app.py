@@ -71,6 +71,7 @@ class OpsdashApp(LiteralTextApp):
         self.read_only = config.read_only
         self._poll_timers: dict[str, Timer] = {}
         self._applied: set[str] = set()
+        self._drawn: dict[str, object] = {}  # each source's snapshot the panels show
         from opsdash.panel_feed import PanelFeed
 
         self.feed = PanelFeed(self)
@@ -147,7 +148,10 @@ class OpsdashApp(LiteralTextApp):
 
     def _poll(self, label: str) -> SourceResult:
         """In a worker thread: poll, then keep what must outlive the screen."""
+        previous = self.poller.data(label)
         result = self.poller.run(label)
+        if result.ok and result.data is previous:
+            return result  # the source said nothing changed (same snapshot): nothing to record
         if self.store is not None and result.ok:
             from opsdash.dora.watcher import record_poll
 
@@ -217,8 +221,13 @@ class OpsdashApp(LiteralTextApp):
     def _apply(self, result: SourceResult) -> None:
         if not self.has_main:
             return
+        self.feed.tick()  # health first: a state change redraws its panels there
+        drawn = self._drawn.get(result.source)
+        unchanged = result.ok and (result.data is drawn or result.data == drawn)
+        if unchanged and result.source in self._applied:
+            return  # the same snapshot as last time: the panels already show it
+        self._drawn[result.source] = result.data
         self._applied.add(result.source)
-        self.feed.tick()
         self.feed.render(self.poller.sources[result.source].feeds)
         if isinstance(result.data, DockerSnapshot):
             self.recovery.after_docker_poll(result.data.containers)

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ class LogStream:
 
 
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+INSPECT_BUDGET = 0.5  # seconds a poll waits for inspects before showing the list
 RESYNC_SECONDS = 60.0  # a full list and info even while events flow (docker_events.py)
 
 
@@ -172,6 +174,7 @@ class DockerSource(Source):
         # What the last poll saw, reused while no event says otherwise.
         self._listed: list[dict[str, Any]] | None = None
         self._inspected: list[dict[str, Any] | None] = []
+        self._inspecting: list[futures.Future[None]] = []
         self._following = False
         self._resynced_at = 0.0
         self._manager = False
@@ -234,6 +237,8 @@ class DockerSource(Source):
         (and stats off) returns what the last one did, costing no API call."""
         api = self.client
         self._events.follow()
+        if self._listed is None:
+            self._events.wait_following(min(1.0, self.config.timeout))
         changes = self._events.take()
         now = time.monotonic()
         resync = (
@@ -255,10 +260,13 @@ class DockerSource(Source):
             for cid in changes.ids:
                 self._inspect_cache.pop(cid, None)
             self._following = changes.following
-            self._inspected = list(self._pool.map(self._inspect_cached, self._listed))
             known = {c["Id"] for c in self._listed}
             for cid in [c for c in self._inspect_cache if c not in known]:
                 del self._inspect_cache[cid]
+            self._inspect_listed(self._listed)
+            self._rows = ()
+        elif self._inspects_landed():
+            self._inspected = [self._detail_of(raw) for raw in self._listed or []]
             self._rows = ()
         listed = self._listed or []
         running_ids = [c["Id"] for c in listed if c.get("State") == "running"]
@@ -306,30 +314,55 @@ class DockerSource(Source):
         self._row_stats = {raw["Id"]: stats.get(raw["Id"]) for raw in listed}
         return rebuilt
 
-    def _inspect_cached(self, raw: dict[str, Any]) -> dict[str, Any] | None:
-        """Inspect only when the list's state or status line changed, or an
-        event named the container.
+    def _inspect_listed(self, listed: list[dict[str, Any]]) -> None:
+        """Inspect the containers whose cached inspect is not fresh, waiting at
+        most INSPECT_BUDGET: with 1,000 new containers the list shows at once
+        (health and exit codes read from the status line) and the inspects
+        land in the next polls."""
+        need = [raw for raw in listed if not self._fresh(raw)]
+        self._inspecting = [self._pool.submit(self._inspect, raw) for raw in need]
+        budget = self.config.timeout if self.blocking_stats else INSPECT_BUDGET
+        futures.wait(self._inspecting, timeout=budget)
+        self._inspected = [self._detail_of(raw) for raw in listed]
+
+    def _inspects_landed(self) -> bool:
+        """Inspects that outlasted the last poll's budget have finished since."""
+        if not self._inspecting:
+            return False
+        if any(not f.done() for f in self._inspecting):
+            return False
+        self._inspecting = []
+        return True
+
+    def _inspect_key(self, raw: dict[str, Any]) -> tuple[str, str]:
+        """When a cached inspect is still right.
 
         Without events (the stream is down), the status line ("Up 5 minutes
         (healthy)", "Restarting (1) ...") changes whenever health, start time or
         restarts do, so an unchanged line means the cached inspect is still
-        right. While events flow they say what changed, and the status line's
-        minutes ticking by are no reason to inspect again; uptime is computed
-        from StartedAt either way.
+        right. While events flow they say what changed (the poll drops what
+        they name), and the status line's minutes ticking by are no reason to
+        inspect again; uptime is computed from StartedAt either way.
         """
-        cid = raw["Id"]
-        key = (raw.get("State", ""), "" if self._following else raw.get("Status", ""))
-        cached = self._inspect_cache.get(cid)
-        if cached and cached[0] == key:
-            return cached[1]
+        return (raw.get("State", ""), "" if self._following else raw.get("Status", ""))
+
+    def _fresh(self, raw: dict[str, Any]) -> bool:
+        cached = self._inspect_cache.get(raw["Id"])
+        return cached is not None and cached[0] == self._inspect_key(raw)
+
+    def _detail_of(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        cached = self._inspect_cache.get(raw["Id"])
+        return cached[1] if cached else None
+
+    def _inspect(self, raw: dict[str, Any]) -> None:
+        """In the pool: inspect one container into the cache."""
         try:
-            detail = self.client.inspect_container(cid)
+            detail = self.client.inspect_container(raw["Id"])
         except docker.errors.NotFound:
-            return None  # removed between list and inspect
+            return  # removed between list and inspect
         except (requests.exceptions.RequestException, docker.errors.DockerException):
-            return cached[1] if cached else None
-        self._inspect_cache[cid] = (key, detail)
-        return detail
+            return  # the cached inspect, if any, stays
+        self._inspect_cache[raw["Id"]] = (self._inspect_key(raw), detail)
 
     # --- on demand ------------------------------------------------------------
 

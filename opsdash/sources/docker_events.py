@@ -79,6 +79,7 @@ class ContainerEvents:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._stream: Any = None
+        self._connected = threading.Event()
 
     def follow(self) -> None:
         """Start (or restart) the thread; called by every poll."""
@@ -88,6 +89,11 @@ class ContainerEvents:
                     target=self._run, name=f"events-{self.engine.name}", daemon=True
                 )
                 self._thread.start()
+
+    def wait_following(self, timeout: float) -> bool:
+        """The first poll waits (briefly) for the subscription, so its list is
+        taken after it and the connect's resync is that same list."""
+        return self._connected.wait(timeout)
 
     @property
     def following(self) -> bool:
@@ -122,11 +128,13 @@ class ContainerEvents:
                     self._stream = stream
                     self._following = True
                     self._resync = True
+                self._connected.set()
                 with contextlib.suppress(Exception):
                     for event in stream:
                         self._note(event)
                         if self._stop.is_set():
                             break
+            self._connected.clear()
             with self._lock:
                 self._stream = None
                 self._following = False

@@ -63,6 +63,21 @@ def _ports_from_inspect(network_settings: dict[str, Any]) -> tuple[Port, ...]:
     return _ports(raw)
 
 
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXIT_IN_STATUS = re.compile(r"^Exited \((-?\d+)\)")
+
+
+def _health_in(status: str) -> str:
+    """ "Up 3 minutes (health: starting)" -> "starting", as inspect would say."""
+    found = _HEALTH_IN_STATUS.search(status)
+    return "" if found is None else found.group(1).removeprefix("health: ")
+
+
+def _exit_code_in(status: str) -> int | None:
+    found = _EXIT_IN_STATUS.match(status)
+    return None if found is None else int(found.group(1))
+
+
 def container_from(
     host: str,
     raw: dict[str, Any],
@@ -73,6 +88,9 @@ def container_from(
     names = raw.get("Names") or [raw["Id"][:12]]
     state = (detail or {}).get("State") or {}
     health = (state.get("Health") or {}).get("Status", "")
+    status = raw.get("Status", "")
+    if detail is None:  # not inspected yet: what the status line says
+        health, state = _health_in(status), {"ExitCode": _exit_code_in(status)}
     cpu, mem, limit = stats or (None, None, None)
     exit_code = state.get("ExitCode") if raw.get("State") in ("exited", "dead") else None
     created = raw.get("Created")
@@ -83,7 +101,7 @@ def container_from(
         image=raw.get("Image", ""),
         image_id=raw.get("ImageID") or (detail or {}).get("Image", ""),
         state=raw.get("State", ""),
-        status=raw.get("Status", ""),
+        status=status,
         health=health,
         created=datetime.fromtimestamp(created).astimezone() if created else None,
         started_at=parse_time(state.get("StartedAt")),

@@ -28,6 +28,7 @@ import resource
 import socket
 import ssl
 import time
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -75,6 +76,15 @@ def _raise_fd_limit(wanted: int) -> int:
     return wanted if soft == resource.RLIM_INFINITY else max(0, soft - _SPARE_FDS)
 
 
+def _close_opened(opening: futures.Future[socket.socket | None]) -> None:
+    """A stream that finished opening after the sampler closed."""
+    if opening.cancelled():
+        return
+    sock = opening.result()
+    if sock is not None:
+        sock.close()
+
+
 class StreamSampler:
     """The latest stats of an engine's running containers, one stream each."""
 
@@ -83,6 +93,8 @@ class StreamSampler:
         self.config = engine.config
         self._pool = pool  # opens new streams in parallel (a TCP host's round trips)
         self._streams: dict[str, _Stream] = {}
+        self._opening: dict[str, futures.Future[socket.socket | None]] = {}
+        self._wanted: set[str] = set()
         self._latest: dict[str, StatsTuple | None] = {}
         self._retry_at: dict[str, float] = {}
         self._context: ssl.SSLContext | None = None
@@ -91,14 +103,14 @@ class StreamSampler:
         """Stats of `running_ids` as of now: streams of containers that stopped
         are closed, new ones opened; `wait` (the CLI's one-shot commands) drains
         until every stream has a sample with a CPU figure, or the timeout."""
-        wanted = set(running_ids)
+        wanted = self._wanted = set(running_ids)
         for cid in [c for c in self._streams if c not in wanted]:
             self._close(cid)
         for cid in [c for c in self._latest if c not in wanted]:
             del self._latest[cid]
         for cid in [c for c in self._retry_at if c not in wanted]:
             del self._retry_at[cid]
-        self._open_missing(running_ids)
+        self._open_missing(running_ids, wait)
         self._drain()
         if wait:
             deadline = time.monotonic() + self.config.timeout
@@ -112,24 +124,39 @@ class StreamSampler:
 
     # --- streams --------------------------------------------------------------
 
-    def _open_missing(self, running_ids: list[str]) -> None:
+    def _open_missing(self, running_ids: list[str], wait: bool) -> None:
+        """Open streams for running containers that have none, in the pool, so
+        a poll never waits for 1,000 connects: the ones that are open by the
+        next poll are read then (`wait`: now)."""
+        for cid, opening in list(self._opening.items()):
+            if wait:
+                futures.wait([opening], timeout=self.config.timeout)
+            if not opening.done():
+                continue
+            del self._opening[cid]
+            sock = opening.result()
+            if sock is None or cid not in self._wanted:
+                if sock is not None:
+                    sock.close()
+                self._retry_at[cid] = time.monotonic() + RETRY_SECONDS
+            else:
+                self._streams[cid] = _Stream(sock)
         now = time.monotonic()
         missing = [
             cid
             for cid in running_ids
-            if cid not in self._streams and self._retry_at.get(cid, 0.0) <= now
+            if cid not in self._streams
+            and cid not in self._opening
+            and self._retry_at.get(cid, 0.0) <= now
         ]
-        room = _raise_fd_limit(len(running_ids)) - len(self._streams)
-        missing = missing[: max(0, room)]
-        if not missing:
+        room = _raise_fd_limit(len(running_ids)) - len(self._streams) - len(self._opening)
+        if not missing or room <= 0:
             return
         version = self.engine.client.api_version
-        opened = self._pool.map(lambda cid: self._open(cid, version), missing)
-        for cid, sock in zip(missing, opened, strict=True):
-            if sock is None:
-                self._retry_at[cid] = now + RETRY_SECONDS
-            else:
-                self._streams[cid] = _Stream(sock)
+        for cid in missing[:room]:
+            self._opening[cid] = self._pool.submit(self._open, cid, version)
+        if wait:
+            self._open_missing(running_ids, wait)
 
     def _connect(self) -> socket.socket:
         host = self.config.host
@@ -236,3 +263,5 @@ class StreamSampler:
     def close(self) -> None:
         for cid in list(self._streams):
             self._close(cid)
+        for opening in list(self._opening.values()):
+            opening.add_done_callback(_close_opened)

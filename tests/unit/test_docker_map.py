@@ -57,6 +57,21 @@ def test_a_listed_container_with_its_inspect_and_stats():
     assert c.started_at is not None and c.started_at.microsecond == 123456
 
 
+def test_before_its_inspect_a_row_reads_health_and_exit_code_from_the_status_line():
+    """The first poll of 1,000 containers shows the list before every inspect lands."""
+    c = container_from("prod", LISTED, None, None)
+    assert (c.state, c.exit_code, c.health, c.started_at) == ("exited", 3, "", None)
+    for status, health in (
+        ("Up 3 minutes (healthy)", "healthy"),
+        ("Up 3 seconds (health: starting)", "starting"),
+        ("Up 1 hour (unhealthy)", "unhealthy"),
+        ("Up 1 hour", ""),
+    ):
+        running = {**LISTED, "State": "running", "Status": status}
+        c = container_from("prod", running, None, None)
+        assert (c.health, c.exit_code) == (health, None)
+
+
 def test_details_keep_env_names_and_drop_their_values():
     d = details_from("prod", INSPECT, ("local/web@sha256:def",))
     assert d.env_names == ("API_KEY", "MODE")
