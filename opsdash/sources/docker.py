@@ -35,7 +35,13 @@ from opsdash.model import (
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
 from opsdash.sources.docker_client import connect, explain
 from opsdash.sources.docker_events import ContainerEvents
-from opsdash.sources.docker_map import container_from, details_from, services_from
+from opsdash.sources.docker_map import (
+    container_from,
+    details_from,
+    listed_facts,
+    row_facts,
+    services_from,
+)
 from opsdash.sources.docker_stats import OneShotSampler, Sampler, StatsTuple
 from opsdash.sources.docker_stats_stream import StreamSampler
 from opsdash.sources.settings import expand_user, option
@@ -256,7 +262,7 @@ class DockerSource(Source):
         if changes.resync:
             self._inspect_cache.clear()  # events may have been missed: inspect all again
         if resync or changes.ids:
-            self._listed = self._call(api.containers, all=True)
+            self._listed = [listed_facts(raw) for raw in self._call(api.containers, all=True)]
             for cid in changes.ids:
                 self._inspect_cache.pop(cid, None)
             self._following = changes.following
@@ -362,7 +368,7 @@ class DockerSource(Source):
             return  # removed between list and inspect
         except (requests.exceptions.RequestException, docker.errors.DockerException):
             return  # the cached inspect, if any, stays
-        self._inspect_cache[raw["Id"]] = (self._inspect_key(raw), detail)
+        self._inspect_cache[raw["Id"]] = (self._inspect_key(raw), row_facts(detail))
 
     # --- on demand ------------------------------------------------------------
 

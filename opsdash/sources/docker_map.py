@@ -78,6 +78,33 @@ def _exit_code_in(status: str) -> int | None:
     return None if found is None else int(found.group(1))
 
 
+LISTED_FIELDS = ("Id", "Names", "Image", "ImageID", "State", "Status", "Created", "Ports", "Labels")
+
+
+def listed_facts(raw: dict[str, Any]) -> dict[str, Any]:
+    """The part of a `/containers/json` entry that `container_from` reads
+    (mounts, networks and host config are dropped: the source keeps the list)."""
+    return {key: raw[key] for key in LISTED_FIELDS if key in raw}
+
+
+def row_facts(detail: dict[str, Any]) -> dict[str, Any]:
+    """The part of an inspect that `container_from` reads: what a source keeps
+    per container between polls (a whole inspect is 30-50 KiB as Python objects,
+    so 1,000 of them would outweigh the rest of the process)."""
+    state = detail.get("State") or {}
+    health = state.get("Health") or {}
+    return {
+        "Image": detail.get("Image", ""),
+        "RestartCount": detail.get("RestartCount") or 0,
+        "State": {
+            "Health": {"Status": health.get("Status", "")} if health else None,
+            "StartedAt": state.get("StartedAt"),
+            "FinishedAt": state.get("FinishedAt"),
+            "ExitCode": state.get("ExitCode"),
+        },
+    }
+
+
 def container_from(
     host: str,
     raw: dict[str, Any],

@@ -5,7 +5,7 @@ trimmed to the fields opsdash reads."""
 from __future__ import annotations
 
 from opsdash.model import Port
-from opsdash.sources.docker_map import container_from, details_from, services_from
+from opsdash.sources.docker_map import container_from, details_from, row_facts, services_from
 
 LISTED = {
     "Id": "8dfafdbc3a40" + "0" * 52,
@@ -55,6 +55,12 @@ def test_a_listed_container_with_its_inspect_and_stats():
     assert c.ports == (Port(80, "tcp", "0.0.0.0", 8080),)
     assert (c.cpu_percent, c.memory_used, c.memory_limit) == (12.5, 100, 1000)
     assert c.started_at is not None and c.started_at.microsecond == 123456
+
+
+def test_the_facts_kept_between_polls_make_the_same_row():
+    assert container_from("prod", LISTED, row_facts(INSPECT), None) == container_from(
+        "prod", LISTED, INSPECT, None
+    )
 
 
 def test_before_its_inspect_a_row_reads_health_and_exit_code_from_the_status_line():
