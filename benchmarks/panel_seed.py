@@ -124,9 +124,14 @@ def _list(names: list[str]) -> str:
 
 
 def panels_config(urls: dict[str, str], runs: int, models: int, services: int) -> str:
-    """Only the four CI sources, MLflow and the services; `runs` shown per source."""
+    """Only the four CI sources, MLflow and the services; `runs` shown per source.
+    Docker and the local host are turned off (`= []`), so no other source polls:
+    the Host panel's 2 s refresh would otherwise be in every figure."""
     ci = ("gh", "gl", "jk", "kf")
     text = f"""\
+docker = []
+host = []
+
 [[github]]
 name = "gh"
 url = "{urls["github"]}"

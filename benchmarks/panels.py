@@ -15,11 +15,14 @@ The stack, all on 127.0.0.1 and all stopped at the end (on failure too):
 - The store: 90 days of deploys of 20 services, and 20 [[service]] tables that
   gather the CI sources and the models under them (panel_seed.py).
 
-opsdash runs in a 160x48 pty with a config naming only those, from an empty
-cwd with HOME and XDG in an empty temp dir, so nothing else is autodetected.
+opsdash runs in a 160x48 pty with a config naming only those (Docker and the
+local host turned off), from an empty cwd with HOME and XDG in an empty temp
+dir, so nothing else is autodetected. MLflow is reached through a counting
+proxy (devstack.counting_proxy), so its requests per minute are reported too.
 Measured: first frame, the time until each panel shows its data, then, once
 settled, CPU (% of one core, the whole process tree) and bytes/s to the
-terminal over --cpu-seconds; the bare app the same way in the same run.
+terminal over --cpu-seconds (at least 30 s, so that two 15 s refreshes of the
+remote sources fall in it); the bare app the same way in the same run.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ CI_KINDS = ("github", "gitlab", "jenkins", "kubeflow")
 MODELS = 50  # x 2 metrics = 100 model rows
 SERVICES = 20
 SETTLE_S = 5.0  # after every panel showed its data
+MIN_WINDOW_S = 30.0  # two of the remote sources' 15 s refreshes: the polls are in the window
 KIB = 1024
 
 
@@ -86,6 +90,7 @@ class PanelStack:
         self.seeding: dict[str, float] = {}
 
     def start(self) -> None:
+        from devstack.counting_proxy import CountingProxy
         from devstack.kubeflow.server import KubeflowServer
         from devstack.mlflow_server import MlflowServer
         from devstack.replay import ReplayServer
@@ -119,7 +124,11 @@ class PanelStack:
         self.seeding["mlflow_start_s"] = time.perf_counter() - t0
         log(f"panels: seeding {MODELS} models")
         self.seeding["mlflow_seed_s"] = seed_mlflow(self.mlflow.url, MODELS)
-        urls["mlflow"] = self.mlflow.url
+        proxy = CountingProxy(self.mlflow.url)  # opsdash's requests to MLflow, counted
+        proxy.start()
+        self.servers.append(proxy)
+        self.replays["mlflow"] = proxy
+        urls["mlflow"] = proxy.url
 
         t0 = time.perf_counter()
         store = self.home / "data" / "opsdash" / "opsdash.db"
@@ -170,7 +179,7 @@ def _spawn(bench: Any, name: str, argv: list[str], env: dict, wanted: tuple, cwd
 
 
 def measure(bench: Any) -> dict[str, Any]:
-    seconds = float(bench.args.cpu_seconds)
+    seconds = max(float(bench.args.cpu_seconds), MIN_WINDOW_S)
     stack = PanelStack(bench.notes)
     started = time.perf_counter()
     out: dict[str, Any] = {
@@ -221,6 +230,8 @@ def measure(bench: Any) -> dict[str, Any]:
             extra = {"mlflow_cpu": CpuWindow(stack.mlflow_processes)}
             ops_out.update(_window(ops, seconds, extra))
             after = stack.requests()
+            # What it kept redrawing (the newest output, escape sequences removed).
+            ops_out["settled_text"] = ops.screen_text(240)
             ops_out["requests_per_min"] = {
                 kind: (after[kind] - before[kind]) * 60 / seconds for kind in after
             }
@@ -311,7 +322,8 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         f" a real MLflow with {setup.get('models', '?')} models, accuracy and loss shown"
         f" ({setup.get('model_rows', '?')} model rows); {setup.get('services', '?')} services"
         " with 90 days of deploys in the store. opsdash in a 160x48 pty from an empty"
-        " directory, config naming only those; the bare Textual app the same way. Window:"
+        " directory, config naming only those (Docker and the local host off); the bare"
+        " Textual app the same way. Window:"
         f" {setup.get('window_s', 0):g} s, from {SETTLE_S:g} s after every panel showed its data.",
         "",
         "| Figure | opsdash | bare Textual app |",
@@ -342,6 +354,9 @@ def report_lines(data: dict[str, Any]) -> list[str]:
             + ", ".join(f"{kind} {n:.0f}" for kind, n in per_min.items())
             + (f"; the MLflow server's CPU meanwhile {_pct(mlflow)} of a core." if mlflow else ".")
         )
+    if ops.get("settled_text"):
+        sample = ops["settled_text"].replace("`", "'").replace("|", "/")
+        lines.append(f"The last text written while settled (escapes removed): `{sample}`.")
     if setup.get("mlflow_seed_s") is not None:
         lines.append(
             f"Setup: MLflow started in {_secs(setup.get('mlflow_start_s'))}, seeded in"
