@@ -277,6 +277,10 @@ def _mib(v: float | None) -> str:
     return "n/a" if v is None else f"{v / 2**20:.1f} MiB"
 
 
+def _cores(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
 def _met(ok: bool | None) -> str:
     return "not measured" if ok is None else ("met" if ok else "**not met**")
 
@@ -335,8 +339,8 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         f"| Bytes/s to the terminal | {_rate(ops.get('bytes_per_s'))}"
         f" | {_rate(bare.get('bytes_per_s'))} |",
         f"| Peak RSS | {_mib(ops.get('peak_rss'))} | {_mib(bare.get('peak_rss'))} |",
-        f"| Machine busy during the window (cores) | {_get(ops, 'cpu', 'machine_busy_cores') or 0:.2f}"
-        f" | {_get(bare, 'cpu', 'machine_busy_cores') or 0:.2f} |",
+        f"| Machine busy during the window (cores) | {_cores(_get(ops, 'cpu', 'machine_busy_cores'))}"
+        f" | {_cores(_get(bare, 'cpu', 'machine_busy_cores'))} |",
         "",
     ]
     shown = ops.get("shown") or {}
@@ -357,12 +361,11 @@ def report_lines(data: dict[str, Any]) -> list[str]:
     if ops.get("settled_text"):
         sample = ops["settled_text"].replace("`", "'").replace("|", "/")
         lines.append(f"The last text written while settled (escapes removed): `{sample}`.")
-    if setup.get("mlflow_seed_s") is not None:
-        lines.append(
-            f"Setup: MLflow started in {_secs(setup.get('mlflow_start_s'))}, seeded in"
-            f" {_secs(setup.get('mlflow_seed_s'))}; {setup.get('deploy_events', 0)} deploy"
-            f" events; the whole scenario took {_secs(data.get('scenario_s'))}."
-        )
+    lines.append(
+        f"Setup: MLflow started in {_secs(setup.get('mlflow_start_s'))}, seeded in"
+        f" {_secs(setup.get('mlflow_seed_s'))}; {setup.get('deploy_events', 'no')} deploy"
+        f" events; the whole scenario took {_secs(data.get('scenario_s'))}."
+    )
     rows = target_rows(data)
     if rows:
         lines += ["", "| Target | opsdash | Reference | Ratio / budget | Met? |"]
