@@ -36,6 +36,7 @@ from opsdash.views.deployments import DEPLOYMENT_COLUMNS, deployment_search_text
 from opsdash.views.models import MODEL_COLUMNS, model_search_text
 from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns, run_search_text
 from opsdash.widgets.literal_input import LiteralInput
+from opsdash.widgets.quiet_static import QuietStatic
 from opsdash.widgets.resource_table import ResourceTable
 
 PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models", "Kubernetes")
@@ -102,7 +103,7 @@ class ContainersPanel(Panel):
     NOUN = "container engine"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="containers-status", classes="panel-status")
+        yield QuietStatic(id="containers-status", classes="panel-status", hide_empty=True)
         yield FilterInput("containers-table", id="containers-filter", classes="filter")
         yield ResourceTable(CONTAINER_COLUMNS, container_search_text, id="containers-table")
         yield Static(Text("Swarm services", style="bold"), id="services-title")
@@ -123,9 +124,7 @@ class ContainersPanel(Panel):
         return targets
 
     def show_message(self, message: Text | None) -> None:
-        status = self.query_one("#containers-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+        self.query_one("#containers-status", QuietStatic).show(message)
 
     def update_data(
         self,
@@ -168,7 +167,7 @@ class TablePanel(Panel):
 
     def compose(self) -> ComposeResult:
         columns, search_text, sort_column = self._table_args
-        yield Static(id=f"{self.PREFIX}-status", classes="panel-status")
+        yield QuietStatic(id=f"{self.PREFIX}-status", classes="panel-status", hide_empty=True)
         yield FilterInput(f"{self.PREFIX}-table", id=f"{self.PREFIX}-filter", classes="filter")
         yield ResourceTable(
             columns, search_text, id=f"{self.PREFIX}-table", sort_column=sort_column
@@ -186,9 +185,7 @@ class TablePanel(Panel):
         return [self.table]
 
     def show_message(self, message: Text | None) -> None:
-        status = self.query_one(f"#{self.PREFIX}-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+        self.query_one(f"#{self.PREFIX}-status", QuietStatic).show(message)
 
     def show_status(
         self,
@@ -320,18 +317,39 @@ class HostPanel(Panel):
     NOT_CONFIGURED = "No host source configured."
     can_focus = True
 
+    def __init__(self, number: int, *, id: str):
+        super().__init__(number, id=id)
+        self._shape: tuple | None = None
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="host-scroll"):
-            yield Static(Text("Waiting for the first poll…", style="dim"), id="host-body")
+            yield QuietStatic(Text("Waiting for the first poll…", style="dim"), id="host-body")
 
     def update_data(
         self, hosts: Sequence[HostStats], problems: Sequence[SourceHealth], now: datetime
     ) -> None:
+        # The same readings (and uptime text) draw the same tables: no redraw then.
+        key = (
+            tuple(problems),
+            tuple(hosts),
+            tuple(human_duration((now - h.boot_time).total_seconds()) for h in hosts),
+            self.not_configured,
+        )
+        body = self.query_one("#host-body", QuietStatic)
+        if not body.changes_to(key):
+            return
+        # Its height moves only with the problems, hosts and disks shown: new
+        # readings then repaint the body alone, without a relayout of the screen
+        # (which repaints every table's scrollbars too).
+        shape = (tuple(problems), tuple(len(h.disks) for h in hosts), bool(hosts))
         parts: list = [status_line(problems)] if problems else []
         for host in hosts:
             parts.append(_host_table(host, now))
-        body = self.query_one("#host-body", Static)
-        body.update(Group(*parts) if parts else Text(self.not_configured, style="dim"))
+        body.update(
+            Group(*parts) if parts else Text(self.not_configured, style="dim"),
+            layout=shape != self._shape,
+        )
+        self._shape = shape
 
 
 def _bar(percent: float, width: int = 12) -> Text:
