@@ -31,6 +31,7 @@ from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.panels import FilterInput, Panel, status_line
 from opsdash.widgets.quiet_static import QuietStatic
 from opsdash.widgets.resource_table import KubeTable, ResourceTable
+from opsdash.widgets.when_seen import when_seen
 
 
 class _Words(Suggester):
@@ -146,6 +147,7 @@ class ClusterPanel(Panel):
 
     # --- data in --------------------------------------------------------------
 
+    @when_seen
     def update_data(
         self,
         snapshots: Sequence[ClusterSnapshot],

@@ -38,6 +38,7 @@ from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns, run_search_
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.quiet_static import QuietStatic
 from opsdash.widgets.resource_table import ResourceTable
+from opsdash.widgets.when_seen import SeenOnly, when_seen
 
 PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models", "Kubernetes")
 
@@ -52,8 +53,9 @@ def setup_text(noun: str, kinds: Sequence[tuple[str, str]]) -> str:
     return text + "".join(f", or {hint}" for hint in hints) + "."
 
 
-class Panel(Vertical):
+class Panel(SeenOnly, Vertical):
     """A bordered, numbered panel; `focus_target` is what 1..6 and tab focus.
+    Its `update_data` is `when_seen`: out of view it keeps the latest data only.
 
     `FEEDS` is the snapshot type whose data it shows; `NOUN` names its sources
     in the line it shows while none is configured."""
@@ -126,6 +128,7 @@ class ContainersPanel(Panel):
     def show_message(self, message: Text | None) -> None:
         self.query_one("#containers-status", QuietStatic).show(message)
 
+    @when_seen
     def update_data(
         self,
         containers: Sequence[Container],
@@ -230,6 +233,7 @@ class PipelinesPanel(TablePanel):
             number, id=id, columns=RUN_COLUMNS, search_text=run_search_text, sort_column="started"
         )
 
+    @when_seen
     def update_data(
         self,
         runs: Sequence[PipelineRun],
@@ -265,6 +269,7 @@ class DeploymentsPanel(TablePanel):
             number, id=id, columns=DEPLOYMENT_COLUMNS, search_text=deployment_search_text
         )
 
+    @when_seen
     def update_data(
         self,
         rows: Sequence[ServiceDeployments],
@@ -295,6 +300,7 @@ class ModelsPanel(TablePanel):
     def __init__(self, number: int, *, id: str):
         super().__init__(number, id=id, columns=MODEL_COLUMNS, search_text=model_search_text)
 
+    @when_seen
     def update_data(
         self,
         rows: Sequence[ModelRow],
@@ -325,6 +331,7 @@ class HostPanel(Panel):
         with VerticalScroll(id="host-scroll"):
             yield QuietStatic(Text("Waiting for the first poll…", style="dim"), id="host-body")
 
+    @when_seen
     def update_data(
         self, hosts: Sequence[HostStats], problems: Sequence[SourceHealth], now: datetime
     ) -> None:
