@@ -323,10 +323,6 @@ class HostPanel(Panel):
     NOT_CONFIGURED = "No host source configured."
     can_focus = True
 
-    def __init__(self, number: int, *, id: str):
-        super().__init__(number, id=id)
-        self._shape: tuple | None = None
-
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="host-scroll"):
             yield QuietStatic(Text("Waiting for the first poll…", style="dim"), id="host-body")
@@ -345,18 +341,12 @@ class HostPanel(Panel):
         body = self.query_one("#host-body", QuietStatic)
         if not body.changes_to(key):
             return
-        # Its height moves only with the problems, hosts and disks shown: new
-        # readings then repaint the body alone, without a relayout of the screen
-        # (which repaints every table's scrollbars too).
-        shape = (tuple(problems), tuple(len(h.disks) for h in hosts), bool(hosts))
         parts: list = [status_line(problems)] if problems else []
         for host in hosts:
             parts.append(_host_table(host, now))
-        body.update(
-            Group(*parts) if parts else Text(self.not_configured, style="dim"),
-            layout=shape != self._shape,
-        )
-        self._shape = shape
+        # New readings repaint the lines they change (CPU, load), without a
+        # relayout of the screen (which repaints every table's scrollbars too).
+        body.update_lines(Group(*parts) if parts else Text(self.not_configured, style="dim"))
 
 
 def _bar(percent: float, width: int = 12) -> Text:

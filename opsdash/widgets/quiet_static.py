@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import RenderableType
+from rich.segment import Segment
+from textual.geometry import Region
 from textual.widgets import Static
 
 _NOTHING = object()
@@ -24,6 +26,8 @@ class QuietStatic(Static):
         super().__init__(content, **kwargs)
         self.hide_empty = hide_empty
         self._shown: Any = _NOTHING
+        self._lines: list[list[Segment]] | None = None  # as `update_lines` last drew them
+        self._only: list[Region] | None = None
 
     def show(self, content: RenderableType | None, *, key: Any = _NOTHING) -> bool:
         """`key`: what `content` is drawn from, when the renderable itself cannot
@@ -42,3 +46,29 @@ class QuietStatic(Static):
             return False
         self._shown = key
         return True
+
+    def update_lines(self, content: RenderableType) -> None:
+        """Update to `content`, repainting only the lines whose text or style
+        changed: a host's CPU line, not its whole table. A change of height
+        (or a widget not laid out yet) updates and relays out as usual."""
+        width = self.content_size.width
+        console = self.app.console
+        lines = console.render_lines(content, console.options.update_width(width), pad=False)
+        old, self._lines = self._lines, lines
+        if not width or old is None or len(old) != len(lines):
+            self.update(content)
+            return
+        self._only = [Region(0, y, width, 1) for y, line in enumerate(lines) if line != old[y]]
+        try:
+            self.update(content, layout=False)
+        finally:
+            self._only = None
+
+    def refresh(self, *regions: Region, **kwargs: Any):
+        """Static.update refreshes all of it; `update_lines` narrows that to the
+        lines that changed (none: nothing is repainted)."""
+        if self._only is not None and not regions and not kwargs.get("layout"):
+            if not self._only:
+                return self
+            regions = tuple(self._only)
+        return super().refresh(*regions, **kwargs)
