@@ -4,6 +4,7 @@ the time alone (else its cells would go stale)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -49,3 +50,20 @@ def test_a_renderer_it_cannot_read_counts_as_using_the_clock():
 
     column = Column("x", "X", Render(), lambda r: 0)
     assert column.uses_clock
+
+
+def test_the_uptime_column_is_coarse_and_the_details_exact():
+    from datetime import datetime
+
+    from opsdash.views.containers import container_uptime
+
+    now = datetime.now().astimezone()
+    c = replace(sample_containers()[0], started_at=now - timedelta(hours=3, minutes=5))
+    assert container_uptime(c, now, coarse=True) == "up 3h"
+    assert container_uptime(c, now) == "up 3h05m"
+    c = replace(c, started_at=now - timedelta(days=2, hours=4))
+    assert container_uptime(c, now, coarse=True) == "up 2d"
+    c = replace(c, started_at=now - timedelta(minutes=42, seconds=20))
+    assert container_uptime(c, now, coarse=True) == "up 42m"
+    c = replace(c, started_at=now - timedelta(seconds=45))
+    assert container_uptime(c, now, coarse=True) == "up 45s"
