@@ -137,3 +137,59 @@ async def test_a_suspended_app_draws_on_resume():
         app.app_resume_signal.publish(app)
         await pilot.pause()
         assert table.get_cell(web, "cpu").plain == "7.0%"
+
+
+async def test_a_poll_of_1000_rows_renders_only_the_changed_ones():
+    """Per-poll work follows the changed rows: one changed record out of 1,000
+    renders its own cells only, and the clock column of the others."""
+    from dataclasses import dataclass
+    from datetime import datetime
+
+    from rich.text import Text
+    from textual.app import App
+
+    from opsdash.views.common import Column
+
+    @dataclass(frozen=True)
+    class Row:
+        key: str
+        cpu: float
+        born: datetime
+
+    rendered: list[str] = []
+
+    def name(row, _):
+        rendered.append("name")
+        return Text(row.key)
+
+    def cpu(row, _):
+        rendered.append("cpu")
+        return Text(f"{row.cpu:.1f}%")
+
+    def age(row, now):
+        rendered.append("age")
+        return Text(f"{int((now - row.born).total_seconds() // 3600)}h")
+
+    columns = [
+        Column("name", "NAME", name, lambda r: r.key),
+        Column("cpu", "CPU", cpu, lambda r: r.cpu),
+        Column("age", "AGE", age, lambda r: r.born),
+    ]
+    born = datetime.now().astimezone()
+    rows = [Row(f"c{i:04d}", 1.0, born) for i in range(1000)]
+
+    class TableApp(App):
+        def compose(self):
+            yield ResourceTable(columns, lambda r: r.key, id="t")
+
+    app = TableApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.update_records(rows)
+        await pilot.pause()
+        rendered.clear()
+        rows[500] = replace(rows[500], cpu=9.5)
+        table.update_records(rows)
+        assert rendered.count("name") == 1 and rendered.count("cpu") == 1
+        assert rendered.count("age") == 1000  # it moves with the clock
+        assert table.get_cell("c0500", "cpu").plain == "9.5%"
