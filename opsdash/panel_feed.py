@@ -61,9 +61,12 @@ class PanelFeed:
         }
 
     def render(self, feeds: type) -> None:
-        for snapshot_type, render in self.panels.items():
-            if issubclass(feeds, snapshot_type):
-                render()
+        """Draw what `feeds` feeds, in one batch: the screen is composed once
+        after every panel it touches has changed, not once per widget."""
+        with self.app.batch_update():
+            for snapshot_type, render in self.panels.items():
+                if issubclass(feeds, snapshot_type):
+                    render()
 
     def labels(self, feeds: type) -> list[str]:
         """The sources whose polls return `feeds` (or a subclass of it)."""

@@ -45,6 +45,7 @@ from opsdash.widgets.panels import (
     PipelinesPanel,
 )
 from opsdash.widgets.resource_table import ResourceTable
+from opsdash.widgets.when_seen import PanelsWhenSeen
 
 # Pipeline keys that apply only where the run's source can: by capability.
 PIPELINE_KEYS: dict[str, type] = {
@@ -54,8 +55,9 @@ PIPELINE_KEYS: dict[str, type] = {
 }
 
 
-class MainScreen(Screen):
-    """Composes the panels and routes keys between them."""
+class MainScreen(PanelsWhenSeen, Screen):
+    """Composes the panels and routes keys between them; its panels draw only
+    while they are seen (`PanelsWhenSeen`)."""
 
     # Below 120 columns one panel shows at a time (tabs); wider, all side by side.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]

@@ -30,6 +30,18 @@ class Column(Generic[T]):
     # renderer so a new column cannot be forgotten by the filter.
     search: Callable[[T], str] | None = None
 
+    @property
+    def uses_clock(self) -> bool:
+        """Whether a cell can change with time alone ("up 5m", "3m ago").
+
+        A renderer that ignores the time names its second parameter `_` (every
+        column here does); a table then redraws an unchanged record's cells only
+        in the columns that use the clock, instead of all of them every poll."""
+        code = getattr(self.render, "__code__", None)
+        if code is None or code.co_argcount < 2:
+            return True  # a callable object: cannot tell, so assume it does
+        return code.co_varnames[1] != "_"
+
 
 def search_text(columns: Sequence[Column[T]], *unshown: Callable[[T], str]) -> Callable[[T], str]:
     """The text `/` filters a table on, from its columns' `search` plus `unshown`

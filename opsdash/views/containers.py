@@ -6,7 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from opsdash.formatting import age, human_bytes, percent
+from opsdash.formatting import age, human_bytes, human_duration, percent
 from opsdash.model import Container, Service
 from opsdash.safetext import literal
 from opsdash.views.common import NAME_WIDTH, Column, labels_text, search_text, short
@@ -23,12 +23,28 @@ STATE_STYLE = {
 HEALTH_STYLE = {"healthy": "green", "unhealthy": "red bold", "starting": "yellow"}
 
 
-def container_uptime(c: Container, now: datetime) -> str:
+def coarse_age(moment: datetime | None, now: datetime) -> str:
+    """Docker's granularity: 45s, 12m, 3h, 2d. A list of containers up for
+    hours then changes once an hour per row, not once a minute (3h05m): a
+    settled screen stays still. The details screen keeps the exact age."""
+    if moment is None:
+        return "-"
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 3600:
+        return human_duration(seconds)
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def container_uptime(c: Container, now: datetime, *, coarse: bool = False) -> str:
+    """`up 42m`, `exit 137 5m ago`; `coarse` (the list): hours and days whole."""
+    since = coarse_age if coarse else age
     if c.running and c.started_at:
-        return "up " + age(c.started_at, now)
+        return "up " + since(c.started_at, now)
     if c.state in ("exited", "dead"):
         code = "?" if c.exit_code is None else str(c.exit_code)
-        ago = f" {age(c.finished_at, now)} ago" if c.finished_at else ""
+        ago = f" {since(c.finished_at, now)} ago" if c.finished_at else ""
         return f"exit {code}{ago}"
     return c.state
 
@@ -84,7 +100,12 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         lambda c, _: Text(_memory(c), justify="right"),
         lambda c: -(c.memory_used or 0),
     ),
-    Column("uptime", "UPTIME", lambda c, now: literal(container_uptime(c, now)), _uptime_sort),
+    Column(
+        "uptime",
+        "UPTIME",
+        lambda c, now: literal(container_uptime(c, now, coarse=True)),
+        _uptime_sort,
+    ),
     Column(
         "restarts",
         "RESTARTS",

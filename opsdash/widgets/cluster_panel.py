@@ -19,7 +19,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.suggester import Suggester
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from opsdash.messages import ClusterAction, ShowPodLogs
 from opsdash.model import SourceHealth
@@ -29,7 +29,9 @@ from opsdash.views.kube import POD_COLUMNS, WORKLOAD_COLUMNS, pod_search_text, w
 from opsdash.views.kube_prompt import PODS, WORKLOADS, KubeView, apply_command, prompt_words
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.panels import FilterInput, Panel, status_line
+from opsdash.widgets.quiet_static import QuietStatic
 from opsdash.widgets.resource_table import KubeTable, ResourceTable
+from opsdash.widgets.when_seen import when_seen
 
 
 class _Words(Suggester):
@@ -98,7 +100,7 @@ class ClusterPanel(Panel):
         self._drawn_at = float("-inf")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="kube-status", classes="panel-status")
+        yield QuietStatic(id="kube-status", classes="panel-status", hide_empty=True)
         yield ResourcePrompt(self._words, id="kube-prompt", classes="prompt")
         yield FilterInput("kube-workloads-table", id="kube-workloads-filter", classes="filter")
         yield FilterInput("kube-pods-table", id="kube-pods-filter", classes="filter")
@@ -145,6 +147,7 @@ class ClusterPanel(Panel):
 
     # --- data in --------------------------------------------------------------
 
+    @when_seen
     def update_data(
         self,
         snapshots: Sequence[ClusterSnapshot],
@@ -215,9 +218,7 @@ class ClusterPanel(Panel):
         self.show_message(text or None)
 
     def show_message(self, message: Text | None) -> None:
-        status = self.query_one("#kube-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+        self.query_one("#kube-status", QuietStatic).show(message)
 
     # --- the prompt -----------------------------------------------------------
 

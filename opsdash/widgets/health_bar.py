@@ -48,6 +48,8 @@ class HealthBar(Static):
 class PanelTabs(Static):
     """Panel index shown on narrow terminals where one panel shows at a time."""
 
+    _last: Text | None = None
+
     def show(self, titles: Sequence[str], active: int) -> None:
         text = Text()
         for number, title in enumerate(titles, start=1):
@@ -55,4 +57,6 @@ class PanelTabs(Static):
                 text.append(" ")
             style = "reverse bold" if number == active else ""
             text.append(f" {number} {title} ", style=style)
-        self.update(text)
+        if text != self._last:  # focus moves within a panel redraw nothing
+            self._last = text
+            self.update(text)

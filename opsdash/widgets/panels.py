@@ -36,7 +36,9 @@ from opsdash.views.deployments import DEPLOYMENT_COLUMNS, deployment_search_text
 from opsdash.views.models import MODEL_COLUMNS, model_search_text
 from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns, run_search_text
 from opsdash.widgets.literal_input import LiteralInput
+from opsdash.widgets.quiet_static import QuietStatic
 from opsdash.widgets.resource_table import ResourceTable
+from opsdash.widgets.when_seen import SeenOnly, when_seen
 
 PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models", "Kubernetes")
 
@@ -51,8 +53,9 @@ def setup_text(noun: str, kinds: Sequence[tuple[str, str]]) -> str:
     return text + "".join(f", or {hint}" for hint in hints) + "."
 
 
-class Panel(Vertical):
+class Panel(SeenOnly, Vertical):
     """A bordered, numbered panel; `focus_target` is what 1..6 and tab focus.
+    Its `update_data` is `when_seen`: out of view it keeps the latest data only.
 
     `FEEDS` is the snapshot type whose data it shows; `NOUN` names its sources
     in the line it shows while none is configured."""
@@ -102,7 +105,7 @@ class ContainersPanel(Panel):
     NOUN = "container engine"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="containers-status", classes="panel-status")
+        yield QuietStatic(id="containers-status", classes="panel-status", hide_empty=True)
         yield FilterInput("containers-table", id="containers-filter", classes="filter")
         yield ResourceTable(CONTAINER_COLUMNS, container_search_text, id="containers-table")
         yield Static(Text("Swarm services", style="bold"), id="services-title")
@@ -123,10 +126,9 @@ class ContainersPanel(Panel):
         return targets
 
     def show_message(self, message: Text | None) -> None:
-        status = self.query_one("#containers-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+        self.query_one("#containers-status", QuietStatic).show(message)
 
+    @when_seen
     def update_data(
         self,
         containers: Sequence[Container],
@@ -168,7 +170,7 @@ class TablePanel(Panel):
 
     def compose(self) -> ComposeResult:
         columns, search_text, sort_column = self._table_args
-        yield Static(id=f"{self.PREFIX}-status", classes="panel-status")
+        yield QuietStatic(id=f"{self.PREFIX}-status", classes="panel-status", hide_empty=True)
         yield FilterInput(f"{self.PREFIX}-table", id=f"{self.PREFIX}-filter", classes="filter")
         yield ResourceTable(
             columns, search_text, id=f"{self.PREFIX}-table", sort_column=sort_column
@@ -186,9 +188,7 @@ class TablePanel(Panel):
         return [self.table]
 
     def show_message(self, message: Text | None) -> None:
-        status = self.query_one(f"#{self.PREFIX}-status", Static)
-        status.display = bool(message)
-        status.update(message or "")
+        self.query_one(f"#{self.PREFIX}-status", QuietStatic).show(message)
 
     def show_status(
         self,
@@ -233,6 +233,7 @@ class PipelinesPanel(TablePanel):
             number, id=id, columns=RUN_COLUMNS, search_text=run_search_text, sort_column="started"
         )
 
+    @when_seen
     def update_data(
         self,
         runs: Sequence[PipelineRun],
@@ -268,6 +269,7 @@ class DeploymentsPanel(TablePanel):
             number, id=id, columns=DEPLOYMENT_COLUMNS, search_text=deployment_search_text
         )
 
+    @when_seen
     def update_data(
         self,
         rows: Sequence[ServiceDeployments],
@@ -298,6 +300,7 @@ class ModelsPanel(TablePanel):
     def __init__(self, number: int, *, id: str):
         super().__init__(number, id=id, columns=MODEL_COLUMNS, search_text=model_search_text)
 
+    @when_seen
     def update_data(
         self,
         rows: Sequence[ModelRow],
@@ -322,16 +325,28 @@ class HostPanel(Panel):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="host-scroll"):
-            yield Static(Text("Waiting for the first poll…", style="dim"), id="host-body")
+            yield QuietStatic(Text("Waiting for the first poll…", style="dim"), id="host-body")
 
+    @when_seen
     def update_data(
         self, hosts: Sequence[HostStats], problems: Sequence[SourceHealth], now: datetime
     ) -> None:
+        # The same readings (and uptime text) draw the same tables: no redraw then.
+        key = (
+            tuple(problems),
+            tuple(hosts),
+            tuple(human_duration((now - h.boot_time).total_seconds()) for h in hosts),
+            self.not_configured,
+        )
+        body = self.query_one("#host-body", QuietStatic)
+        if not body.changes_to(key):
+            return
         parts: list = [status_line(problems)] if problems else []
         for host in hosts:
             parts.append(_host_table(host, now))
-        body = self.query_one("#host-body", Static)
-        body.update(Group(*parts) if parts else Text(self.not_configured, style="dim"))
+        # New readings repaint the lines they change (CPU, load), without a
+        # relayout of the screen (which repaints every table's scrollbars too).
+        body.update_lines(Group(*parts) if parts else Text(self.not_configured, style="dim"))
 
 
 def _bar(percent: float, width: int = 12) -> Text:
