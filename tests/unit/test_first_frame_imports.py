@@ -88,7 +88,6 @@ SOURCE_MODULES_ALLOWED = {
     "opsdash.sources.capabilities",
     "opsdash.sources.registry",  # light: the metadata is read on first use
     "opsdash.sources.settings",
-    "opsdash.sources.mlflow_map",  # pure mapping: the model lineage tags
 }
 
 
