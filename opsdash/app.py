@@ -8,8 +8,9 @@ so polls of one source never overlap and a slow source never blocks another.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -17,42 +18,43 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from opsdash.config import Config
 from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
-from opsdash.messages import (
-    ClusterAction,
-    ContainerAction,
-    FindInterrupted,
-    ModelAction,
-    PipelineAction,
-    RefreshNow,
-    ShowAudit,
-    ShowDetails,
-    ShowLogs,
-    ShowModel,
-    ShowPipelines,
-    ShowPodLogs,
-    ShowRecord,
-    ShowRun,
-    ShowService,
-    ShowWorkload,
-)
-from opsdash.model import (
-    Container,
-    DockerSnapshot,
-    PipelineRun,
-    SourceResult,
-)
-from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
-from opsdash.model.kube import ClusterSnapshot, KubePod, KubeWorkload
-from opsdash.model.ml import ModelRow, ModelsSnapshot
-from opsdash.poller import Poller
 from opsdash.screens.main import MainScreen
-from opsdash.widgets.panels import PANEL_TITLES
+from opsdash.screens.openers import ScreenOpeners
+
+if TYPE_CHECKING:
+    # Only annotations: what the first frame does not draw is imported where used.
+    from opsdash.action_flow import ActionFlow
+    from opsdash.actions.runner import ActionRunner
+    from opsdash.cli import Backend
+    from opsdash.cluster_flow import ClusterFlow
+    from opsdash.config import Config
+    from opsdash.messages import (
+        ClusterAction,
+        ContainerAction,
+        FindInterrupted,
+        ModelAction,
+        PipelineAction,
+        RefreshNow,
+        ShowAudit,
+        ShowDetails,
+        ShowLogs,
+        ShowModel,
+        ShowPipelines,
+        ShowPodLogs,
+        ShowRecord,
+        ShowRun,
+        ShowService,
+        ShowWorkload,
+    )
+    from opsdash.model import PipelineRun, SourceResult
+    from opsdash.pipeline_flow import PipelineFlow
+    from opsdash.poller import Poller
+    from opsdash.recovery_flow import RecoveryFlow
 
 
-class OpsdashApp(LiteralTextApp):
+class OpsdashApp(ScreenOpeners, LiteralTextApp):
     CSS_PATH = "opsdash.tcss"
     TITLE = "opsdash"
     ENABLE_COMMAND_PALETTE = True
@@ -63,33 +65,80 @@ class OpsdashApp(LiteralTextApp):
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="command-palette"),
     ]
 
-    def __init__(self, config: Config, poller: Poller, *, store: Any | None = None):
+    def __init__(
+        self,
+        config: Config,
+        poller: Poller,
+        *,
+        store: Any | None = None,
+        backend: Callable[[], Backend] | None = None,
+    ):
+        """`backend`: what builds the store and the sources (`opsdash.cli.tui_backend`),
+        run in a worker once the first frame is drawn, so that neither importing a
+        source's SDK, autodetection, opening the store nor a source that never
+        answers delays it; without one, `poller` and `store` are complete already."""
         super().__init__()
         self.config = config
         self.poller = poller
         self.store = store
         self.read_only = config.read_only
+        self._backend = backend
+        self._opened_store = False  # the backend's: this app closes it
         self._poll_timers: dict[str, Timer] = {}
         self._applied: set[str] = set()
         self._drawn: dict[str, object] = {}  # each source's snapshot the panels show
         from opsdash.panel_feed import PanelFeed
 
         self.feed = PanelFeed(self)
-        from opsdash.action_flow import ActionFlow
+        self.animation_level = "none"  # no animation work while idle or over SSH
+
+    # The action machinery is built on first use: not one key of it is needed to
+    # draw the first frame, and importing it (the store, the action plans) costs.
+
+    @cached_property
+    def runner(self) -> ActionRunner:
         from opsdash.actions.runner import ActionRunner
 
-        self.runner = ActionRunner(store, read_only=config.read_only)
-        self.actions = ActionFlow(self, config, poller, self.runner)
+        return ActionRunner(self.store, read_only=self.config.read_only)
+
+    @cached_property
+    def actions(self) -> ActionFlow:
+        from opsdash.action_flow import ActionFlow
+
+        return ActionFlow(self, self.config, self.poller, self.runner)
+
+    @cached_property
+    def cluster_actions(self) -> ClusterFlow:
         from opsdash.cluster_flow import ClusterFlow
 
-        self.cluster_actions = ClusterFlow(self.actions)
+        return ClusterFlow(self.actions)
+
+    @cached_property
+    def pipeline_actions(self) -> PipelineFlow:
         from opsdash.pipeline_flow import PipelineFlow
 
-        self.pipeline_actions = PipelineFlow(self.actions)
+        return PipelineFlow(self.actions)
+
+    @cached_property
+    def recovery(self) -> RecoveryFlow:
         from opsdash.recovery_flow import RecoveryFlow
 
-        self.recovery = RecoveryFlow(self, self.actions)
-        self.animation_level = "none"  # no animation work while idle or over SSH
+        return RecoveryFlow(self, self.actions)
+
+    @property
+    def starting(self) -> bool:
+        """The backend (store and sources) is still being built after the first frame."""
+        return self._backend is not None
+
+    def wait_for_actions(self) -> None:
+        """A running action ends (and is audited) first; none ran if no flow was built."""
+        if "actions" in self.__dict__:
+            self.actions.wait_for_actions()
+
+    def close_backend(self) -> None:
+        """The store the backend opened (the caller closes one it handed in)."""
+        if self._opened_store and self.store is not None:
+            self.store.close()
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -98,18 +147,56 @@ class OpsdashApp(LiteralTextApp):
         if self.config.keys:
             self.set_keymap(self.config.keys)
         await self.push_screen(
-            MainScreen(
-                read_only=self.read_only, pipeline_source=self.pipeline_actions.pipeline_source
-            )
+            MainScreen(read_only=self.read_only, pipeline_source=self._pipeline_source)
         )
-        self.feed.explain_unconfigured()
-        for label in self.poller.sources:
-            self._start_poll(label)
         self.set_interval(1.0, self.feed.tick)
+        if self._backend is not None:
+            self.call_after_refresh(self._build_backend)  # once the first frame is out
+            self.feed.tick()
+            return
+        self._start_polling(list(self.poller.sources))
+
+    def _pipeline_source(self, run: PipelineRun | None) -> Any:
+        """The run's CI source, for the keys the footer shows; with no source at
+        all (the first frame) there is none, and the action flow is not built."""
+        if not self.poller.sources:
+            return None
+        return self.pipeline_actions.pipeline_source(run)
+
+    def _start_polling(self, labels: list[str]) -> None:
+        self.feed.explain_unconfigured()
+        for label in labels:
+            self._start_poll(label)
         self.feed.tick()
         for feeds, render in self.feed.panels.items():
             if not self.feed.labels(feeds):
                 render()  # says how to configure one
+
+    def _build_backend(self) -> None:
+        backend = self._backend
+        if backend is None:
+            return
+        self.run_worker(backend, name="backend", thread=True, exit_on_error=False)
+
+    def _backend_ready(self, backend: Backend) -> None:
+        """On the UI thread: the sources join the poller and start polling."""
+        self._backend = None
+        self.config = backend.config
+        self.store = backend.store
+        self._opened_store = True
+        if "runner" in self.__dict__:  # built early (a key pressed): give it the store
+            self.runner.store = backend.store
+        if "actions" in self.__dict__:
+            self.actions.config = backend.config
+        if not self.is_running:
+            return
+        self._start_polling(self.poller.add(backend.sources))
+
+    def _backend_failed(self, error: BaseException | None) -> None:
+        self._backend = None
+        event(f"opsdash could not start its sources: {error}", warning=True)
+        self.notify(f"Could not start the sources: {error}", severity="error", timeout=30)
+        self._start_polling([])
 
     def _handle_exit_signals(self) -> None:
         """SIGTERM, and SIGHUP (the SSH connection dropped), end opsdash cleanly,
@@ -126,7 +213,7 @@ class OpsdashApp(LiteralTextApp):
         import signal
 
         name = signal.Signals(number).name
-        if self.actions.running:
+        if "actions" in self.__dict__ and self.actions.running:
             self.actions.exit_when_idle = True
             event(f"{name}: finishing the running action before exiting", warning=True)
             with contextlib.suppress(Exception):  # the terminal may be gone
@@ -154,6 +241,7 @@ class OpsdashApp(LiteralTextApp):
             return result  # the source said nothing changed (same snapshot): nothing to record
         if self.store is not None and result.ok:
             from opsdash.dora.watcher import record_poll
+            from opsdash.model.deployments import DeploymentsSnapshot
 
             recorded = record_poll(
                 self.store, self.config, label, result.data, acting=self.runner.acting_services
@@ -175,9 +263,17 @@ class OpsdashApp(LiteralTextApp):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.name == "backend":
+            if event.state is WorkerState.SUCCESS:
+                self._backend_ready(worker.result)
+            elif event.state is WorkerState.ERROR:
+                self._backend_failed(worker.error)
+            return
         if not (worker.name or "").startswith("poll:"):
             return
         label = worker.name.split(":", 1)[1]
+        from opsdash.model import SourceResult
+
         if event.state is WorkerState.SUCCESS and isinstance(worker.result, SourceResult):
             self._apply(worker.result)
         elif event.state is WorkerState.ERROR:
@@ -210,7 +306,7 @@ class OpsdashApp(LiteralTextApp):
     @property
     def all_polled(self) -> bool:
         """Every source has answered (or failed) at least once: the screen is complete."""
-        return self._applied >= set(self.poller.sources)
+        return not self.starting and self._applied >= set(self.poller.sources)
 
     @property
     def has_main(self) -> bool:
@@ -221,6 +317,9 @@ class OpsdashApp(LiteralTextApp):
     def _apply(self, result: SourceResult) -> None:
         if not self.has_main:
             return
+        from opsdash.model import DockerSnapshot
+        from opsdash.model.kube import ClusterSnapshot
+
         self.feed.tick()  # health first: a state change redraws its panels there
         drawn = self._drawn.get(result.source)
         unchanged = result.ok and (result.data is drawn or result.data == drawn)
@@ -270,149 +369,45 @@ class OpsdashApp(LiteralTextApp):
         self.poll_now()
 
     def on_find_interrupted(self, message: FindInterrupted) -> None:
+        if self._refused_while_starting():
+            return
         self.recovery.scan(show_always=True)
 
+    def _refused_while_starting(self) -> bool:
+        """No action before the store is open: each one is audited there."""
+        if self.starting:
+            self.notify("Still starting: the sources and the audit log are opening.", timeout=3)
+        return self.starting
+
     def on_container_action(self, message: ContainerAction) -> None:
+        if self._refused_while_starting():
+            return
         self.actions.start(message.action, message.target)
 
     def on_pipeline_action(self, message: PipelineAction) -> None:
+        if self._refused_while_starting():
+            return
         self.pipeline_actions.start(message.action, message.run, pipeline=message.pipeline)
 
     def on_show_pipelines(self, message: ShowPipelines) -> None:
         self.show_pipelines()
 
     def on_model_action(self, message: ModelAction) -> None:
+        if self._refused_while_starting():
+            return
         if message.action == "retrain":
             self.pipeline_actions.retrain(message.row)
             return
         self.actions.start_model(message.action, message.row, message.version)
 
     def on_cluster_action(self, message: ClusterAction) -> None:
+        if self._refused_while_starting():
+            return
         self.cluster_actions.start(message.action, message.target, message.value)
 
-    def _docker_source(self, host: str) -> Any:
-        return self.poller.source_of(DockerSnapshot, host)
-
-    def show_details(self, container: Container) -> None:
-        from opsdash.screens.details import DetailsScreen
-
-        self.push_screen(DetailsScreen(container, self._docker_source(container.host)))
-
-    def show_record(self, record: object) -> None:
-        from opsdash.screens.details import RecordScreen
-
-        self.push_screen(RecordScreen(record))
-
-    def show_logs(self, container: Container) -> None:
-        from opsdash.screens.logs import LogsScreen
-
-        source = self._docker_source(container.host)
-
-        def open_stream():
-            if source is None:
-                raise RuntimeError("its Docker source is not configured")
-            return source.logs(container.id, tail=1000)
-
-        self.push_screen(
-            LogsScreen(
-                container.name,
-                open_stream,
-                file_name=container.name,
-                ended="stream ended (the container stopped?)",
-            )
-        )
-
-    def show_workload(self, workload: KubeWorkload) -> None:
-        from opsdash.screens.kube import WorkloadScreen
-
-        self.push_screen(WorkloadScreen(workload, self.feed.cluster_source(workload.context)))
-
-    def show_pod_logs(self, pod: KubePod, container: str = "", *, previous: bool = False) -> None:
-        """One container's log; with no container named, the only one there is,
-        else the picker asks (for `previous`: among those that restarted)."""
-        from opsdash.screens.kube import ContainerPicker, pod_logs_screen
-
-        source = self.feed.cluster_source(pod.context)
-        names = pod.crashed if previous else pod.container_names
-        if container:
-            self.push_screen(pod_logs_screen(source, pod, container, previous=previous))
-        elif not names:
-            what = "restarted (no previous log)" if previous else "exists"
-            self.notify(f"No container of {pod.name} {what}.", severity="warning", timeout=4)
-        elif len(names) == 1:
-            self.push_screen(pod_logs_screen(source, pod, names[0], previous=previous))
-        else:
-
-            def picked(name: str | None) -> None:
-                if name:
-                    self.push_screen(pod_logs_screen(source, pod, name, previous=previous))
-
-            self.push_screen(ContainerPicker(pod, names, previous=previous), picked)
-
-    def show_run(self, run: PipelineRun) -> None:
-        from opsdash.screens.pipeline import RunScreen
-
-        registered = self.feed.registered_by(run)
-        self.push_screen(RunScreen(run, self.poller.sources.get(run.source), registered))
-
-    def show_pipelines(self) -> None:
-        """`P`: every pipeline the sources list; Enter filters the panel to its runs."""
-        from opsdash.screens.pipeline_list import PipelineListScreen
-
-        def picked(pipeline) -> None:
-            if pipeline is not None and self.has_main:
-                self.main.pipelines_panel.filter_to(pipeline.name)
-                self.main.action_panel(3)
-
-        self.push_screen(PipelineListScreen(self.feed.pipeline_definitions()), picked)
-
-    def show_model(self, row: ModelRow) -> None:
-        from opsdash.screens.models import ModelScreen
-
-        snapshot = self.poller.data(row.source)
-        versions = snapshot.versions_of(row.model) if isinstance(snapshot, ModelsSnapshot) else ()
-        rows = snapshot.rows if isinstance(snapshot, ModelsSnapshot) else ()
-        metrics = tuple(dict.fromkeys(r.metric for r in rows if r.model == row.model))
-        metrics = metrics or (row.metric,)
-        from opsdash.sources.capabilities import ModelRegistry
-
-        registry = isinstance(self.poller.sources.get(row.source), ModelRegistry)
-        lineage = self.feed.lineage()
-        produced = {v.key: r for v in versions if (r := lineage.run_for(v)) is not None}
-        retrain, can_retrain = self.pipeline_actions.retrain_hint(row)
-        self.push_screen(
-            ModelScreen(
-                row,
-                versions,
-                metrics,
-                moves_aliases=registry,
-                produced_by=produced,
-                retrain=retrain,
-                can_retrain=can_retrain,
-            )
-        )
-
-    def show_service(self, row: ServiceDeployments) -> None:
-        from opsdash.screens.deployments import ServiceScreen
-
-        source = next(
-            (self.poller.sources[label] for label in self.feed.labels(DeploymentsSnapshot)), None
-        )
-        self.push_screen(ServiceScreen(row, source, self.feed.pipeline_runs()))
-
-    def show_audit(self) -> None:
-        from opsdash.screens.actions import AuditScreen
-
-        entries = self.store.audit_entries() if self.store is not None else []
-        self.push_screen(AuditScreen(entries))
-
-    def action_help(self) -> None:
-        from opsdash.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from opsdash.widgets.panels import PANEL_TITLES
+
         yield from super().get_system_commands(screen)
         for number, title in enumerate(PANEL_TITLES, start=1):
             yield SystemCommand(

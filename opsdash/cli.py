@@ -1,29 +1,28 @@
-"""Command line: `opsdash` (the TUI), `opsdash check` and `opsdash snapshot`."""
+"""Command line: `opsdash` (the TUI), `opsdash check` and `opsdash snapshot`.
+
+Only what reading the config needs is imported up front: each command imports
+its own, and the TUI loads the sources, the store and autodetection after its
+first frame (`tui_backend`), so none of them delays it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime
-from functools import partial
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, NamedTuple
 
 from opsdash import __version__, config_checks
 from opsdash.config import Config, ConfigError, load_config
 from opsdash.eventlog import log_to
-from opsdash.model import (
-    SourceResult,
-    to_jsonable,
-)
-from opsdash.poller import Poller
-from opsdash.safetext import literal, strip_unsafe
-from opsdash.snapshot_output import snapshot_tables, summary
-from opsdash.views.audit import audit_table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from opsdash.model import SourceResult
+    from opsdash.poller import Poller
+    from opsdash.sources.base import Source
+    from opsdash.store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             explicit=args.config is not None,
             read_only=args.read_only,
             refresh=args.refresh,
+            autodetect=args.command in ("check", "snapshot"),  # the TUI: after its first frame
         )
         _check_keys(config)
     except ConfigError as exc:
@@ -131,6 +131,16 @@ def _poller(
     config: Config, *, blocking_stats: bool = False, store=None, keys: bool = True
 ) -> Poller:
     """The configured sources; with `keys` and a store, the DORA keys too."""
+    from opsdash.poller import Poller
+
+    return Poller(_sources(config, blocking_stats=blocking_stats, store=store, keys=keys))
+
+
+def _sources(
+    config: Config, *, blocking_stats: bool = False, store=None, keys: bool = True
+) -> list[Source]:
+    from functools import partial
+
     from opsdash.sources.build import build_sources
     from opsdash.sources.capabilities import RemembersDeployments, WaitsForStats
 
@@ -143,38 +153,67 @@ def _poller(
 
             # deployments an earlier run recorded are not read again (cron snapshots)
             source.recorded = partial(recorded_vendor_ids, store, source.label)
-    return Poller(sources)
+    return sources
 
 
 def _keys_poller(config: Config, store) -> Poller:
     from opsdash.dora.source import DoraSource
+    from opsdash.poller import Poller
 
     return Poller([DoraSource(config, store)])
 
 
-def run_tui(config: Config) -> int:
-    from opsdash.app import OpsdashApp
+class Backend(NamedTuple):
+    """What the TUI polls, built after its first frame (`OpsdashApp(backend=...)`)."""
+
+    config: Config  # with what autodetection found
+    store: Store
+    sources: list[Source]
+
+
+def tui_backend(config: Config) -> Backend:
+    """Autodetection, the store (SQLite, migrations) and the sources: run in a
+    worker thread once the first frame is drawn. Touches no socket itself (a
+    source connects when it first polls) and never raises for a store it cannot
+    write (the store says why)."""
+    from opsdash.config import with_autodetected
     from opsdash.store import Store
 
-    store = Store.open_default()  # never raises: a store it cannot write says why
-    app = OpsdashApp(config, _poller(config, store=store), store=store)
+    config = with_autodetected(config)
+    store = Store.open_default()
+    return Backend(config, store, _sources(config, store=store))
+
+
+def run_tui(config: Config) -> int:
+    from functools import partial
+
+    from opsdash.app import OpsdashApp
+    from opsdash.poller import Poller
+
+    app = OpsdashApp(config, Poller([]), backend=partial(tui_backend, config))
     try:
         app.run()
     except OSError as exc:  # the terminal went away (SIGHUP) while the app drew
         print(f"opsdash: the terminal is gone: {exc.strerror or exc}", file=sys.stderr)
     finally:
         app.actions.wait_for_actions()  # a running action ends (and is audited) first
-        store.close()
+        app.close_backend()
     return app.return_code or 0
 
 
 def _console() -> Console:
     """Full width in a terminal; wide enough not to cut names when piped."""
+    from rich.console import Console
+
     return Console(highlight=False, width=None if sys.stdout.isatty() else 250)
 
 
 def run_audit(*, as_json: bool, limit: int) -> int:
+    import json
+
+    from opsdash.model import to_jsonable
     from opsdash.store import Store
+    from opsdash.views.audit import audit_table
 
     store = Store.open_default()  # read-only is enough to read the audit log
     entries = store.audit_entries(limit)
@@ -191,6 +230,7 @@ def run_audit(*, as_json: bool, limit: int) -> int:
 def _open_store():
     """The data store; one that cannot be written says why in one line (what it
     holds is still read, and the command still works)."""
+    from opsdash.safetext import strip_unsafe
     from opsdash.store import Store
 
     store = Store.open_default()
@@ -209,6 +249,12 @@ def _record(store, config: Config, results: dict[str, SourceResult]) -> None:
 
 
 def run_check(config: Config) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from opsdash.safetext import literal
+    from opsdash.snapshot_output import summary
+
     store = _open_store()
     poller = _poller(config, store=store, keys=False)
     try:
@@ -233,6 +279,11 @@ def run_check(config: Config) -> int:
 
 
 def run_snapshot(config: Config, *, as_json: bool) -> int:
+    import json
+    from datetime import datetime
+
+    from opsdash.model import to_jsonable
+
     store = _open_store()  # the DORA keys come from its deployment history
     poller = _poller(config, blocking_stats=True, store=store, keys=False)
     try:
@@ -268,6 +319,9 @@ def run_snapshot(config: Config, *, as_json: bool) -> int:
 
 
 def _print_snapshot(results: dict[str, SourceResult]) -> None:
+    from opsdash.safetext import literal
+    from opsdash.snapshot_output import snapshot_tables
+
     console = _console()
     for label, result in results.items():
         if not result.ok:

@@ -18,7 +18,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,10 @@ class Config:
     services: tuple[ServiceConfig, ...] = ()
     dora: DoraConfig = field(default_factory=DoraConfig)
     warnings: tuple[str, ...] = ()
+    # The kinds the file has a table for, and whether the kinds without one have
+    # autodetected yet (`with_autodetected`; the TUI does it after its first frame).
+    tables: tuple[str, ...] = ()
+    detected: bool = True
 
     def of_kind(self, *kinds: str) -> tuple[Any, ...]:
         """The configured records of these source kinds, in build order."""
@@ -176,6 +180,16 @@ def autodetected(refresh: float, present: Iterable[str] = ()) -> tuple[Any, ...]
     return _in_panel_order(found)
 
 
+def with_autodetected(config: Config) -> Config:
+    """`config` with what the kinds without a table find by themselves, in panel
+    order; itself when that was done already. Imports every installed source
+    module and may look at sockets and files: not for the UI thread."""
+    if config.detected:
+        return config
+    found = autodetected(config.refresh, config.tables)
+    return replace(config, sources=_in_panel_order([*config.sources, *found]), detected=True)
+
+
 def _rank(kind: str) -> int:
     """Engines and hosts lead the header, as their panels do: by what a kind
     feeds, not by its name."""
@@ -204,12 +218,15 @@ def load_config(
     explicit: bool = False,
     read_only: bool | None = None,
     refresh: float | None = None,
+    autodetect: bool = True,
 ) -> Config:
     """Read the config at `path` (or autodetect when it does not exist).
 
     `explicit` means the user named the file (``--config``), so a missing file is
     an error rather than a reason to autodetect; so is a file named by
-    $OPSDASH_CONFIG. Only the default location may be absent.
+    $OPSDASH_CONFIG. Only the default location may be absent. Without
+    `autodetect` every problem is still found, but the kinds without a table look
+    for nothing yet (`with_autodetected` does it later, off the UI thread).
     """
     from opsdash.locations import config_path, env_config_path
 
@@ -225,12 +242,8 @@ def load_config(
         if explicit:
             raise ConfigError(path, "", f"config file not found{via}")
         base_refresh = refresh or DEFAULT_REFRESH
-        return Config(
-            path=None,
-            refresh=base_refresh,
-            read_only=bool(read_only),
-            sources=autodetected(base_refresh),
-        )
+        config = Config(path=None, refresh=base_refresh, read_only=bool(read_only), detected=False)
+        return with_autodetected(config) if autodetect else config
     try:
         text = checks.config_text(str(path))
         checks.nesting(text)
@@ -245,16 +258,18 @@ def load_config(
         raise ConfigError(path, "", "syntax error: nested too deeply") from None
     except ValueError:  # int() refuses more than 4300 digits
         raise ConfigError(path, "", "syntax error: a number with too many digits") from None
-    return _parse(path, text, raw, read_only=read_only, refresh=refresh)
+    config = _parse(path, text, raw, read_only=read_only, refresh=refresh)
+    return with_autodetected(config) if autodetect else config
 
 
 def _parse(
     path: Path, text: str, raw: dict[str, Any], *, read_only: bool | None, refresh: float | None
 ) -> Config:
+    """The file's settings and tables; `detected` False: nothing autodetected yet."""
     reader = _Reader(path, text)
-    from opsdash.sources.registry import installed_kinds
-
-    kinds = installed_kinds()
+    # Only a key that is not a core one can name a source kind: a file without
+    # one does not read the installed distributions' metadata (the first frame waits).
+    kinds = _installed_kinds() if any(key not in _CORE_KEYS for key in raw) else ()
     for key in raw:
         if key in _CORE_KEYS or key in kinds:
             continue
@@ -327,7 +342,7 @@ def _parse(
         "health_timeout", raw.get("health_timeout", 60.0), "health_timeout"
     )
 
-    sources = _parse_sources(reader, raw, base_refresh)
+    sources, tables = _parse_sources(reader, raw, base_refresh, kinds)
     services = _parse_services(reader, raw)
     dora = _parse_dora(reader, raw)
 
@@ -343,6 +358,8 @@ def _parse(
         services=services,
         dora=dora,
         warnings=tuple(reader.warnings),
+        tables=tables,
+        detected=False,
     )
 
 
@@ -358,19 +375,26 @@ def _strings(reader: _Reader, key: str, value: list[Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _parse_sources(reader: _Reader, raw: dict[str, Any], refresh: float) -> tuple[Any, ...]:
-    """Every [[kind]] table, in the panels' order; kinds without one autodetect."""
-    from opsdash.sources.registry import installed_kinds, source_class
+def _installed_kinds() -> tuple[str, ...]:
+    from opsdash.sources.registry import installed_kinds
+
+    return installed_kinds()
+
+
+def _parse_sources(
+    reader: _Reader, raw: dict[str, Any], refresh: float, installed: tuple[str, ...]
+) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """Every [[kind]] table, in the panels' order, and the kinds that have one."""
+    from opsdash.sources.registry import source_class
 
     names: set[str] = set()
     out: list[Any] = []
-    installed = installed_kinds()
     present = [k for k in raw if k in installed]
     for kind in _build_order(present):  # engines' and hosts' names are claimed first
         tables = reader.array_of_tables(kind, raw[kind])
         cls = source_class(kind).config_class
         out.extend(read_tables(reader, kind, tables, cls, names, refresh))
-    return _in_panel_order([*out, *autodetected(refresh, present)])
+    return _in_panel_order(out), tuple(present)
 
 
 def _parse_services(reader: _Reader, raw: dict[str, Any]) -> tuple[ServiceConfig, ...]:

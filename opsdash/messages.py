@@ -13,13 +13,15 @@ initialises them, and the fields say what each request carries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from opsdash.model import Container, PipelineDefinition, PipelineRun, Service
-from opsdash.model.deployments import ServiceDeployments
-from opsdash.model.kube import KubePod, KubeWorkload
-from opsdash.model.ml import ModelRow
+if TYPE_CHECKING:  # the fields' types; a message is built by whoever has the record
+    from opsdash.model import Container, PipelineDefinition, PipelineRun, Service
+    from opsdash.model.deployments import ServiceDeployments
+    from opsdash.model.kube import KubePod, KubeWorkload
+    from opsdash.model.ml import ModelRow
 
 # --- show a screen ----------------------------------------------------------
 

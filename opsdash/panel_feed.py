@@ -29,7 +29,6 @@ from opsdash.model.deployments import DeploymentsSnapshot
 from opsdash.model.kube import ClusterSnapshot
 from opsdash.model.lineage import Lineage, link, link_tags
 from opsdash.model.ml import ModelsSnapshot, ModelVersion
-from opsdash.sources.mlflow_map import configured_run_tags
 
 if TYPE_CHECKING:
     from opsdash.app import OpsdashApp
@@ -169,6 +168,8 @@ class PanelFeed:
 
     def lineage(self) -> Lineage:
         """Which polled pipeline run produced which polled model version."""
+        from opsdash.sources.mlflow_map import configured_run_tags  # not for the first frame
+
         versions = [v for s in self.model_snapshots() for v in s.versions]
         return link(self.pipeline_runs(), versions, link_tags(configured_run_tags(versions)))
 

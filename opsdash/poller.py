@@ -54,6 +54,18 @@ class Poller:
         self._data: dict[str, object] = {}
         self._started: dict[str, datetime] = {}
 
+    def add(self, sources: Iterable[Source]) -> list[str]:
+        """More sources (the TUI builds them after its first frame); their labels.
+
+        Call from one thread (the UI's); the dict is replaced, never changed in
+        place, so a poll worker reading it meanwhile sees the old or the new one."""
+        added = [s for s in sources if s.label not in self.sources]
+        with self._lock:
+            for s in added:
+                self._health[s.label] = SourceHealth(source=s.name, kind=s.kind)
+        self.sources = {**self.sources, **{s.label: s for s in added}}
+        return [s.label for s in added]
+
     def source_of(self, feeds: type, name: str) -> Source | None:
         """The source called `name` among those whose polls return `feeds`: a
         container names its engine by the engine source's name, not its label."""

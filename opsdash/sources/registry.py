@@ -3,15 +3,18 @@
 Built-in sources are registered in opsdash's own pyproject.toml exactly as a
 third-party package registers its own, so there is one way in. Listing the
 kinds reads only the distributions' metadata; a source module is imported when
-its kind is configured, or asked to autodetect.
+its kind is configured, or asked to autodetect (the TUI: after its first frame).
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from opsdash.sources.base import Source
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "opsdash.sources"
 
@@ -22,6 +25,10 @@ class UnknownKind(LookupError):
 
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
+    # Imported here: importlib.metadata (and reading every distribution's metadata)
+    # costs tens of milliseconds, which a config naming no source kind never pays.
+    from importlib.metadata import entry_points
+
     found: dict[str, EntryPoint] = {}
     for point in entry_points(group=GROUP):
         found.setdefault(point.name, point)  # the first distribution wins a clash

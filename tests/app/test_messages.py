@@ -22,9 +22,9 @@ async def test_keys_post_typed_messages_and_the_app_answers_them():
         await settle(pilot)
         main = app.screen
         assert isinstance(main, MainScreen)
-        assert (
-            main.pipeline_source == app.pipeline_actions.pipeline_source
-        )  # handed down when pushed
+        # handed down when pushed: the app's, which asks its pipeline flow
+        assert main.pipeline_source(None) is app.pipeline_actions.pipeline_source(None)
+        assert main.pipeline_source(None) is not None  # the fixed CI source deploys
 
         table = main.query_one("#containers-table", ResourceTable)
         selected = table.selected
