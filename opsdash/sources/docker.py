@@ -19,11 +19,7 @@ from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-import docker
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opsdash.config_checks import Invalid
 from opsdash.logbuffer import LineCutter
@@ -33,7 +29,6 @@ from opsdash.model import (
     DockerSnapshot,
 )
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
-from opsdash.sources.docker_client import connect, explain
 from opsdash.sources.docker_events import ContainerEvents
 from opsdash.sources.docker_map import (
     container_from,
@@ -45,6 +40,9 @@ from opsdash.sources.docker_map import (
 from opsdash.sources.docker_stats import OneShotSampler, Sampler, StatsTuple
 from opsdash.sources.docker_stats_stream import StreamSampler
 from opsdash.sources.settings import expand_user, option
+
+if TYPE_CHECKING:
+    import docker
 
 
 class LogStream:
@@ -199,13 +197,19 @@ class DockerSource(Source):
     # --- connection -------------------------------------------------------
 
     def _connect(self) -> docker.APIClient:
+        from opsdash.sources.docker_client import connect
+
         return connect(self.config)
 
     def _explain(self, exc: BaseException) -> str:
+        from opsdash.sources.docker_client import explain
+
         return explain(self.config, exc)
 
     @property
     def client(self) -> docker.APIClient:
+        import docker.errors  # the SDK loads with the first connection, after the first frame
+
         with self._client_lock:
             if self._client is None:
                 try:
@@ -223,6 +227,9 @@ class DockerSource(Source):
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one API call; connection failures drop the client so the next poll reconnects."""
+        import docker.errors  # the SDK loads with the first connection, after the first frame
+        import requests.exceptions
+
         try:
             return fn(*args, **kwargs)
         except docker.errors.NotFound:
@@ -362,6 +369,9 @@ class DockerSource(Source):
 
     def _inspect(self, raw: dict[str, Any]) -> None:
         """In the pool: inspect one container into the cache."""
+        import docker.errors  # the SDK loads with the first connection, after the first frame
+        import requests.exceptions
+
         try:
             detail = self.client.inspect_container(raw["Id"])
         except docker.errors.NotFound:
@@ -374,6 +384,8 @@ class DockerSource(Source):
 
     def details(self, container_id: str) -> ContainerDetails:
         """Full inspect of one container; environment values are dropped here."""
+        import docker.errors
+
         api = self.client
         try:
             raw = self._call(api.inspect_container, container_id)

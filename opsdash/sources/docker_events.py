@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import docker
+if TYPE_CHECKING:  # the SDK loads with the connection, after the first frame
+    import docker
 
 # The container actions that change a row (state, health, name, restarts,
 # limits); exec_* (health checks run one every interval), attach, resize, top

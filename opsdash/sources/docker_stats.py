@@ -15,11 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import docker
-import docker.errors
-import requests.exceptions
+if TYPE_CHECKING:  # the SDK loads with the connection, after the first frame
+    import docker
 
 StatsTuple = tuple[float | None, int | None, int | None]  # cpu %, memory used, limit
 
@@ -133,6 +132,9 @@ class OneShotSampler:
         return {cid: self._stats_from(cid, sample) for cid, sample in samples.items()}
 
     def _fetch_stats_sync(self, cid: str) -> dict[str, Any] | None:
+        import docker.errors
+        import requests.exceptions
+
         try:
             if self._one_shot:
                 return self.client.stats(cid, stream=False, one_shot=True)

@@ -103,7 +103,7 @@ def test_the_walk_finds_a_cycle_through_deferred_imports():
 
 def test_the_walk_sees_the_app_and_its_screens():
     graph = import_graph()
-    assert "opsdash.screens.help" in graph["opsdash.app"]  # imported inside action_help
+    assert "opsdash.dora.watcher" in graph["opsdash.app"]  # imported inside _poll
     assert "opsdash.app" in graph["opsdash.keys"]
 
 
