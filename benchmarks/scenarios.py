@@ -16,12 +16,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from benchmarks.containers import Containers, container_name
 from benchmarks.docker_polls import DockerPolls
 from benchmarks.glances_peer import GLANCES_MAX, measure_glances
 from benchmarks.instruments import (
@@ -40,24 +40,16 @@ from benchmarks.instruments import (
 )
 from benchmarks.key_latency import measure_key_latency
 from benchmarks.stats_off import measure_stats_off
-from devstack.docker_engine import BUSYBOX_IMAGE, PrivateDockerEngine
+from devstack.docker_engine import PrivateDockerEngine
 
 BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
 BARE_READY = b"bare textual app ready"  # the bare app's only text: its first frame
 OPSDASH_READY = b"opsdash"  # top-left of opsdash's health bar: its first frame
 FIRST_NAME = "bench-000"  # sorted first: on screen once a poll has brought them all
-# (Bench widens it to the largest count's digits, so that bench-0000 sorts first at 1000)
+# (Bench widens it to the largest index's digits: bench-000 up to 1,000 containers)
 
 
-def container_name(index: int, width: int) -> str:
-    """Zero-padded to the largest count's width, so names sort as their indices do."""
-    return f"bench-{index:0{width}d}"
-
-
-LABEL = "opsdash.bench=1"
-
-
-class Bench(DockerPolls):
+class Bench(Containers, DockerPolls):
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="opsdash-bench-"))
@@ -103,43 +95,6 @@ class Bench(DockerPolls):
         text = self.scrub(text)
         log(f"NOTE: {text}")
         self.notes.append(text)
-
-    # containers -------------------------------------------------------------------
-
-    def docker(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return self.engine.cli(*args, timeout=timeout)
-
-    def ensure_containers(self, total: int) -> None:
-        have = len(self.docker("ps", "-aq", "--filter", f"label={LABEL}").stdout.split())
-        busy = self.args.busy
-
-        def start(index: int) -> None:
-            command = ["sh", "-c", "while :; do :; done"] if index < busy else ["sleep", "100000"]
-            self.docker(
-                "run",
-                "-d",
-                "--name",
-                container_name(index, self.name_width),
-                "--label",
-                LABEL,
-                "--network",
-                "none",
-                BUSYBOX_IMAGE,
-                *command,
-            )
-
-        t0 = time.perf_counter()
-        # In batches, so a slow engine (1,000 shims on 2 cores) shows progress in the log.
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            for batch in range(have, total, 100):
-                list(pool.map(start, range(batch, min(batch + 100, total))))
-                log(f"  {min(batch + 100, total)} of {total} started")
-        running = self.docker("ps", "-q", "--filter", "status=running").stdout.split()
-        if len(running) != total:
-            raise RuntimeError(f"{len(running)} of {total} containers running")
-        log(
-            f"{total} containers running ({total - have} started in {time.perf_counter() - t0:.1f}s)"
-        )
 
     # 2. listing ---------------------------------------------------------------------
 
@@ -399,6 +354,8 @@ class Bench(DockerPolls):
             with contextlib.suppress(Exception):
                 run.stop()
         self.children.clear()
+        with contextlib.suppress(Exception):
+            self.remove_containers()
         with contextlib.suppress(Exception):
             self.engine.cleanup()
         shutil.rmtree(self.tmp, ignore_errors=True)
