@@ -52,6 +52,28 @@ def panels_lines(data: dict[str, Any]) -> list[str]:
     return ["", *panels.report_lines(data["panels"])]
 
 
+def stats_off_lines(results: list[dict[str, Any]]) -> list[str]:
+    """What the stats-off run's settled bytes changed on screen (screen_changes.py)."""
+    out = []
+    for r in results:
+        screen = get(r, "opsdash_no_stats", "screen")
+        if not screen:
+            continue
+        texts = "; ".join(f"`{t}`" for t in screen["changed_text"]) or "none"
+        out.append(
+            f"- {r['n']} containers: {screen['bytes_changing_nothing']} of {screen['bytes']} bytes "
+            f"changed no cell; rows that changed: {screen['rows_changed'] or 'none'} ({texts})"
+        )
+    if not out:
+        return []
+    return [
+        "",
+        "Settled with `stats = false`, replayed through pyte after the 5 s settle:",
+        "",
+        *out,
+    ]
+
+
 def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
     results = data["results"]
     lines = [
@@ -234,6 +256,7 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
         lines.append(
             f"| {label} | " + " | ".join(secs(get(r, "source", key)) for r in results) + " |"
         )
+    lines += stats_off_lines(results)
     busy = []
     for r in results:
         for name in ("opsdash", "docker_stats", "glances", "engine_idle"):

@@ -6,6 +6,7 @@ pointed at empty temp dirs, DOCKER_HOST and friends cleared (first_frame_cases'
 empty_env), and a config that turns every installed source kind off (`kind =
 []`, docs/config.md) but the one [[docker]] table, so autodetection adds no
 host source (an earlier run without this measured a host panel's 3.24 KiB/s).
+What those bytes change on screen is replayed too (screen_changes.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.first_frame_cases import empty_env
+from benchmarks.key_latency import pyte_missing
+from benchmarks.screen_changes import screen_changes
 
 
 def quiet_config(docker_host: str) -> str:
@@ -34,9 +37,17 @@ def measure_stats_off(bench: Any, ready: bytes, opsdash_ready: bytes) -> dict[st
     config.write_text(quiet_config(bench.engine.docker_host))
     argv = [sys.executable, "-m", "opsdash", "--config", str(config)]
     run = bench.spawn(
-        "opsdash (stats off)", argv, empty_env(home), (opsdash_ready, ready), cwd=home / "cwd"
+        "opsdash (stats off)",
+        argv,
+        empty_env(home),
+        (opsdash_ready, ready),
+        cwd=home / "cwd",
+        keep_chunks=True,
     )
     try:
-        return bench.steady(run, ready, 5, cpu=False)
+        out = bench.steady(run, ready, 5, cpu=False)
+        if ready in run.seen and not pyte_missing():
+            out["screen"] = screen_changes(run.chunks_from(0), run.seen[ready] + 5)
+        return out
     finally:
         bench.finish(run)
