@@ -1,5 +1,5 @@
 """The benchmark's containers on the private engine: N busybox `sleep`s started in
-parallel batches, and removed in batches before the engine is.
+parallel batches (engine.cleanup() removes them).
 
 A mixin of Bench (scenarios.py): it uses the bench's engine, args and name width.
 """
@@ -56,13 +56,3 @@ class Containers:
         log(
             f"{total} containers running ({total - have} started in {time.perf_counter() - t0:.1f}s)"
         )
-
-    def remove_containers(self) -> None:
-        """In batches before engine.cleanup(): its one `rm -f` of every container times
-        out at 1,000, and what is left is then unmounted one umount(8) at a time."""
-        if not self.engine.running:
-            return
-        ids = self.docker("ps", "-aq", "--filter", f"label={LABEL}").stdout.split()
-        batches = [ids[i : i + 50] for i in range(0, len(ids), 50)]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda batch: self.docker("rm", "-f", *batch, timeout=600), batches))

@@ -355,8 +355,6 @@ class Bench(Containers, DockerPolls):
                 run.stop()
         self.children.clear()
         with contextlib.suppress(Exception):
-            self.remove_containers()
-        with contextlib.suppress(Exception):
             self.engine.cleanup()
         shutil.rmtree(self.tmp, ignore_errors=True)
         log("cleaned up")
