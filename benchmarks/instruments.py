@@ -155,11 +155,13 @@ class PtyRun:
     total: int = 0
     peak_rss: int = 0
     cwd: Path = ROOT  # the first-frame cases run outside the checkout (no git autodetect)
+    keep_chunks: bool = False  # key_latency.py replays the output, each chunk with its time
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
         self._tail = b""
         self._output = bytearray()
+        self.chunks: list[tuple[float, bytes]] = []
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         self.started = time.perf_counter()
@@ -197,6 +199,8 @@ class PtyRun:
                 self.total += len(data)
                 if len(self._output) < 4_000_000:
                     self._output += data
+                if self.keep_chunks:
+                    self.chunks.append((now, data))
                 window = self._tail + data
                 for marker in self.markers:
                     if marker not in self.seen and marker in window:
@@ -225,6 +229,18 @@ class PtyRun:
                     return None
                 self._cond.wait(min(left, 0.2))
             return self.seen[marker]
+
+    def send(self, data: bytes) -> float:
+        """Write data to the pty as keystrokes; seconds from spawn, taken just before
+        the write (a reader thread may read the answer before write() returns)."""
+        sent = time.perf_counter() - self.started
+        os.write(self._master, data)
+        return sent
+
+    def chunks_from(self, index: int) -> list[tuple[float, bytes]]:
+        """The output chunks (seconds from spawn, bytes) read since chunk `index`."""
+        with self._cond:
+            return self.chunks[index:]
 
     def bytes_over(self, seconds: float) -> float:
         with self._cond:

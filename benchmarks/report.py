@@ -52,6 +52,28 @@ def panels_lines(data: dict[str, Any]) -> list[str]:
     return ["", *panels.report_lines(data["panels"])]
 
 
+def stats_off_lines(results: list[dict[str, Any]]) -> list[str]:
+    """What the stats-off run's settled bytes changed on screen (screen_changes.py)."""
+    out = []
+    for r in results:
+        screen = get(r, "opsdash_no_stats", "screen")
+        if not screen:
+            continue
+        texts = "; ".join(f"`{t}`" for t in screen["changed_text"]) or "none"
+        out.append(
+            f"- {r['n']} containers: {screen['bytes_changing_nothing']} of {screen['bytes']} bytes "
+            f"changed no cell; rows that changed: {screen['rows_changed'] or 'none'} ({texts})"
+        )
+    if not out:
+        return []
+    return [
+        "",
+        "Settled with `stats = false`, replayed through pyte after the 5 s settle:",
+        "",
+        *out,
+    ]
+
+
 def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
     results = data["results"]
     lines = [
@@ -134,6 +156,26 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
             ),
         ),
         (
+            f"CPU over {cpu_seconds:g} s, refresh 2 s: opsdash vs glances (containers plugin)",
+            "glances in a pty",
+            lambda r: (pct(get(r, "opsdash", "cpu")), pct(get(r, "glances", "cpu"))),
+        ),
+        (
+            "dockerd + containerd + shims CPU: under opsdash vs under glances",
+            "glances in a pty",
+            lambda r: (pct(get(r, "opsdash", "engine_cpu")), pct(get(r, "glances", "engine_cpu"))),
+        ),
+        (
+            "Key latency (`j` to the cursor on the next row, stats flowing), p50 / p95",
+            "bare Textual table of N rows",
+            lambda r: (
+                f"{secs(get(r, 'key_latency', 'opsdash', 'p50_s'))} / "
+                f"{secs(get(r, 'key_latency', 'opsdash', 'p95_s'))}",
+                f"{secs(get(r, 'key_latency', 'bare', 'p50_s'))} / "
+                f"{secs(get(r, 'key_latency', 'bare', 'p95_s'))}",
+            ),
+        ),
+        (
             "Bytes to the terminal per second, settled",
             "bare Textual app",
             lambda r: (
@@ -173,6 +215,11 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
             "`docker stats`",
             lambda r: (mib(get(r, "opsdash", "peak_rss")), mib(get(r, "docker_stats", "peak_rss"))),
         ),
+        (
+            "Peak RSS",
+            "glances",
+            lambda r: (mib(get(r, "opsdash", "peak_rss")), mib(get(r, "glances", "peak_rss"))),
+        ),
     ]
     head = "| Measure | Reference |" + "".join(
         f" {r['n']}: opsdash | {r['n']}: reference |" for r in results
@@ -209,9 +256,10 @@ def report(data: dict[str, Any], command: str, cpu_seconds: float) -> str:
         lines.append(
             f"| {label} | " + " | ".join(secs(get(r, "source", key)) for r in results) + " |"
         )
+    lines += stats_off_lines(results)
     busy = []
     for r in results:
-        for name in ("opsdash", "docker_stats", "engine_idle"):
+        for name in ("opsdash", "docker_stats", "glances", "engine_idle"):
             window = get(r, name, "cpu")
             if window:
                 busy.append(f"{r['n']}/{name} {window['machine_busy_cores']:.2f}")

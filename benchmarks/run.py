@@ -22,7 +22,17 @@ measures, in the same run, each opsdash figure beside its reference:
 7. opsdash settled with `stats = false` (bytes/s, CPU) vs the bare app;
 8. first frame with nothing configured, a dead source and a hanging source
    (first_frame_cases.py, no engine needed);
-9. the `python -X importtime -c "import opsdash.app"` profile (importtime.py).
+9. the `python -X importtime -c "import opsdash.app"` profile (importtime.py);
+10. key latency through the pty (key_latency.py): `j` written to the pty until
+    the cursor is drawn on the next row, p50/p95 of 40 presses, opsdash with
+    its stats flowing vs a bare Textual DataTable of N rows (bare_table.py);
+    needs pyte, the `bench` extra: pip install -e '.[bench]';
+11. glances (glances_peer.py, at up to 200 containers): its CPU and the
+    engine's over the same window as opsdash's and `docker stats`'; made in
+    its own venv under the servers dir when missing, else skipped with a note.
+
+The stats-off run (7) starts from an empty cwd, HOME and XDG dirs with every
+other source kind turned off (stats_off.py), so nothing else ticks.
 
 A "Targets" table (targets.py) leads the block: each issue-14 target with its
 figure, its reference, the ratio or budget and met / not met. --panels also
@@ -47,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # devstack, ben
 from benchmarks.first_frame_cases import first_frame_cases
 from benchmarks.importtime import import_profile
 from benchmarks.instruments import ROOT, log
+from benchmarks.key_latency import pyte_missing
 from benchmarks.report import report, write_report
 from benchmarks.scenarios import Bench
 
@@ -79,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="markdown file to write the results into")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
+    missing = pyte_missing()
+    if missing:
+        print(f"run.py: {missing}", file=sys.stderr)
+        return 2
 
     command = "python benchmarks/run.py --counts " + " ".join(map(str, args.counts))
     command += f" --cpu-seconds {args.cpu_seconds:g} --idle-seconds {args.idle_seconds:g}"

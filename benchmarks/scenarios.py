@@ -16,13 +16,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from benchmarks.containers import Containers, container_name
 from benchmarks.docker_polls import DockerPolls
+from benchmarks.glances_peer import GLANCES_MAX, measure_glances
 from benchmarks.instruments import (
     COLS,
     ROOT,
@@ -37,24 +38,18 @@ from benchmarks.instruments import (
     timed,
     tree,
 )
-from devstack.docker_engine import BUSYBOX_IMAGE, PrivateDockerEngine
+from benchmarks.key_latency import measure_key_latency
+from benchmarks.stats_off import measure_stats_off
+from devstack.docker_engine import PrivateDockerEngine
 
 BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
 BARE_READY = b"bare textual app ready"  # the bare app's only text: its first frame
 OPSDASH_READY = b"opsdash"  # top-left of opsdash's health bar: its first frame
 FIRST_NAME = "bench-000"  # sorted first: on screen once a poll has brought them all
-# (Bench widens it to the largest count's digits, so that bench-0000 sorts first at 1000)
+# (Bench widens it to the largest index's digits: bench-000 up to 1,000 containers)
 
 
-def container_name(index: int, width: int) -> str:
-    """Zero-padded to the largest count's width, so names sort as their indices do."""
-    return f"bench-{index:0{width}d}"
-
-
-LABEL = "opsdash.bench=1"
-
-
-class Bench(DockerPolls):
+class Bench(Containers, DockerPolls):
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="opsdash-bench-"))
@@ -100,40 +95,6 @@ class Bench(DockerPolls):
         text = self.scrub(text)
         log(f"NOTE: {text}")
         self.notes.append(text)
-
-    # containers -------------------------------------------------------------------
-
-    def docker(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return self.engine.cli(*args, timeout=timeout)
-
-    def ensure_containers(self, total: int) -> None:
-        have = len(self.docker("ps", "-aq", "--filter", f"label={LABEL}").stdout.split())
-        busy = self.args.busy
-
-        def start(index: int) -> None:
-            command = ["sh", "-c", "while :; do :; done"] if index < busy else ["sleep", "100000"]
-            self.docker(
-                "run",
-                "-d",
-                "--name",
-                container_name(index, self.name_width),
-                "--label",
-                LABEL,
-                "--network",
-                "none",
-                BUSYBOX_IMAGE,
-                *command,
-            )
-
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(start, range(have, total)))
-        running = self.docker("ps", "-q", "--filter", "status=running").stdout.split()
-        if len(running) != total:
-            raise RuntimeError(f"{len(running)} of {total} containers running")
-        log(
-            f"{total} containers running ({total - have} started in {time.perf_counter() - t0:.1f}s)"
-        )
 
     # 2. listing ---------------------------------------------------------------------
 
@@ -214,9 +175,9 @@ class Bench(DockerPolls):
     # 1, 3, 4, 5: in a pty --------------------------------------------------------------
 
     def spawn(
-        self, name: str, argv: list[str], env: dict[str, str], markers: tuple[bytes, ...]
+        self, name: str, argv: list[str], env: dict[str, str], markers: tuple[bytes, ...], **kw
     ) -> PtyRun:
-        run = PtyRun(argv, env, markers, name)
+        run = PtyRun(argv, env, markers, name, **kw)
         self.children.append(run)
         return run
 
@@ -314,17 +275,11 @@ class Bench(DockerPolls):
         finally:
             self.finish(ops)
 
-        log("opsdash TUI with stats = false: settled output and CPU")
-        quiet = self.tmp / "config-no-stats.toml"
-        quiet.write_text(
-            f'[[docker]]\nname = "bench"\nhost = "{self.engine.docker_host}"\nstats = false\n'
-        )
-        argv = [sys.executable, "-m", "opsdash", "--config", str(quiet)]
-        ops = self.spawn("opsdash (stats off)", argv, env, (OPSDASH_READY, FIRST_NAME.encode()))
-        try:
-            out["opsdash_no_stats"] = self.steady(ops, FIRST_NAME.encode(), 5, cpu=False)
-        finally:
-            self.finish(ops)
+        log("opsdash TUI with stats = false, nothing else configured: settled output and CPU")
+        out["opsdash_no_stats"] = measure_stats_off(self, FIRST_NAME.encode(), OPSDASH_READY)
+
+        log("key latency: `j` in the bare table, then in opsdash with its stats flowing")
+        out["key_latency"] = measure_key_latency(self, n, FIRST_NAME.encode(), OPSDASH_READY)
 
         log(f"docker stats in a pty: {self.args.cpu_seconds:g}s of CPU")
         docker = shutil.which("docker") or "docker"
@@ -339,6 +294,10 @@ class Bench(DockerPolls):
             out["docker_stats"]["peak_rss"] = stats.peak_rss_bytes()
         finally:
             self.finish(stats)
+
+        if n <= GLANCES_MAX:
+            log(f"glances in a pty: {self.args.cpu_seconds:g}s of CPU")
+            out["glances"] = measure_glances(self, n, b"bench-")
 
         log(f"engine with nobody polling: {self.args.cpu_seconds:g}s")
         out["engine_idle"] = self.cpu_window(lambda: [], None)

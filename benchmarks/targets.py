@@ -76,6 +76,16 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
                 _secs,
             )
         )
+        rows.append(
+            _budget_row(
+                f"{n}: all rows within 2 s of spawn (pty: first row drawn, once a poll listed all)",
+                _get(r, "startup", "ops_shown"),
+                f"`docker ps -a` {_secs(_get(r, 'docker_ps_s'))}",
+                2.0,
+                _secs,
+            )
+        )
+        rows += key_rows(r)
         mine, ref = _cpu(_get(r, "opsdash", "cpu")), _cpu(_get(r, "docker_stats", "cpu"))
         rows.append(
             (
@@ -117,6 +127,7 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
                 _met(None if diff is None else diff <= 0.5),
             )
         )
+        rows += glances_rows(r)
         bare_rss = _get(r, "bare", "peak_rss")
         mine_rss = _get(r, "opsdash", "peak_rss")
         if bare_rss:
@@ -131,6 +142,58 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
                 )
             )
     return rows
+
+
+def key_rows(r: dict[str, Any]) -> list[Row]:
+    """Key latency through the pty, p95 within 30 ms, the bare table's beside it."""
+    n, mine, bare = r["n"], _get(r, "key_latency", "opsdash"), _get(r, "key_latency", "bare")
+    if not mine and not bare:
+        return [(f"Key latency p95 (`j`), {n} containers", "n/a", "n/a", "≤ 30 ms", _met(None))]
+    mine, bare = mine or {}, bare or {}
+
+    def both(key: str) -> tuple[str, str]:
+        return _secs(mine.get(key)), f"bare table {_secs(bare.get(key))}"
+
+    p95 = mine.get("p95_s")
+    missed = f"; {mine.get('missed')} of {mine.get('presses')} missed" if mine.get("missed") else ""
+    return [
+        (f"Key latency p50 (`j`, stats flowing), {n} containers", *both("p50_s"), "—", "figure"),
+        (
+            f"Key latency p95 (`j`, stats flowing), {n} containers",
+            *both("p95_s"),
+            f"≤ 30 ms{missed}",
+            _met(None if p95 is None else p95 <= 0.030 and not mine.get("missed")),
+        ),
+    ]
+
+
+def glances_rows(r: dict[str, Any]) -> list[Row]:
+    """opsdash's CPU beside glances', and the engine's under each (informative)."""
+    glances = _get(r, "glances")
+    if not glances:
+        return []
+    n = r["n"]
+    mine, theirs = _cpu(_get(r, "opsdash", "cpu")), _cpu(glances.get("cpu"))
+    engine_mine = _cpu(_get(r, "opsdash", "engine_cpu"))
+    engine_theirs = _cpu(glances.get("engine_cpu"))
+    return [
+        (
+            f"TUI CPU at 2 s refresh, {n} containers, vs glances",
+            "n/a" if mine is None else f"{mine:.1f} %",
+            "n/a" if theirs is None else f"{theirs:.1f} %",
+            "n/a" if not mine or not theirs else f"{mine / theirs:.2f}x",
+            "informative",
+        ),
+        (
+            f"Engine CPU meanwhile, {n} containers: under opsdash vs under glances",
+            "n/a" if engine_mine is None else f"{engine_mine:.1f} %",
+            "n/a" if engine_theirs is None else f"{engine_theirs:.1f} %",
+            "n/a"
+            if not engine_mine or not engine_theirs
+            else f"{engine_mine / engine_theirs:.2f}x",
+            "informative",
+        ),
+    ]
 
 
 def case_rows(cases: dict[str, dict[str, Any]] | None) -> list[Row]:
