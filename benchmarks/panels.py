@@ -55,6 +55,7 @@ from benchmarks.panel_seed import (
     seed_store,
     service_name,
 )
+from benchmarks.targets import KIB, get, met, mib, rate, secs
 
 RUNS_PER_SOURCE = 125
 CI_KINDS = ("github", "gitlab", "jenkins", "kubeflow")
@@ -62,7 +63,6 @@ MODELS = 50  # x 2 metrics = 100 model rows
 SERVICES = 20
 SETTLE_S = 5.0  # after every panel showed its data
 MIN_WINDOW_S = 30.0  # two of the remote sources' 15 s refreshes: the polls are in the window
-KIB = 1024
 
 
 def markers() -> dict[str, bytes]:
@@ -253,36 +253,12 @@ def measure(bench: Any) -> dict[str, Any]:
 # --- the write-up ---------------------------------------------------------------------------
 
 
-def _get(d: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
-
-
-def _secs(v: float | None) -> str:
-    return "n/a" if v is None else (f"{v * 1000:.0f} ms" if v < 10 else f"{v:.1f} s")
-
-
-def _rate(v: float | None) -> str:
-    return "n/a" if v is None else (f"{v / KIB:.2f} KiB/s" if v >= KIB else f"{v:.0f} B/s")
-
-
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f} %"
 
 
-def _mib(v: float | None) -> str:
-    return "n/a" if v is None else f"{v / 2**20:.1f} MiB"
-
-
 def _cores(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
-
-
-def _met(ok: bool | None) -> str:
-    return "not measured" if ok is None else ("met" if ok else "**not met**")
 
 
 def target_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -292,25 +268,25 @@ def target_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     if not data:
         return []
     label = "panels settled (500 runs, 100 model rows, 20 services)"
-    mine = _get(data, "opsdash", "cpu", "percent_of_core")
-    bare = _get(data, "bare", "cpu", "percent_of_core")
+    mine = get(data, "opsdash", "cpu", "percent_of_core")
+    bare = get(data, "bare", "cpu", "percent_of_core")
     diff = None if mine is None or bare is None else mine - bare
-    rate = _get(data, "opsdash", "bytes_per_s")
-    bare_rate = _get(data, "bare", "bytes_per_s")
+    opsdash_rate = get(data, "opsdash", "bytes_per_s")
+    bare_rate = get(data, "bare", "bytes_per_s")
     return [
         (
             f"CPU, {label}, vs the bare app",
             _pct(mine),
             _pct(bare),
             "n/a" if diff is None else f"{diff:+.2f} pp (≤ +0.5 pp)",
-            _met(None if diff is None else diff <= 0.5),
+            met(None if diff is None else diff <= 0.5),
         ),
         (
             f"Bytes/s to the terminal, {label}",
-            _rate(rate),
-            f"bare {_rate(bare_rate)}",
-            f"≤ {_rate(KIB)}",
-            _met(None if rate is None else rate <= KIB),
+            rate(opsdash_rate),
+            f"bare {rate(bare_rate)}",
+            f"≤ {rate(KIB)}",
+            met(None if opsdash_rate is None else opsdash_rate <= KIB),
         ),
     ]
 
@@ -332,26 +308,26 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         "",
         "| Figure | opsdash | bare Textual app |",
         "|---|---:|---:|",
-        f"| First frame | {_secs(ops.get('first_frame'))} | {_secs(bare.get('first_frame'))} |",
-        f"| Every panel shows its data | {_secs(ops.get('all_shown'))} | — |",
-        f"| CPU, % of one core (process tree) | {_pct(_get(ops, 'cpu', 'percent_of_core'))}"
-        f" | {_pct(_get(bare, 'cpu', 'percent_of_core'))} |",
-        f"| Bytes/s to the terminal | {_rate(ops.get('bytes_per_s'))}"
-        f" | {_rate(bare.get('bytes_per_s'))} |",
-        f"| Peak RSS | {_mib(ops.get('peak_rss'))} | {_mib(bare.get('peak_rss'))} |",
-        f"| Machine busy during the window (cores) | {_cores(_get(ops, 'cpu', 'machine_busy_cores'))}"
-        f" | {_cores(_get(bare, 'cpu', 'machine_busy_cores'))} |",
+        f"| First frame | {secs(ops.get('first_frame'))} | {secs(bare.get('first_frame'))} |",
+        f"| Every panel shows its data | {secs(ops.get('all_shown'))} | — |",
+        f"| CPU, % of one core (process tree) | {_pct(get(ops, 'cpu', 'percent_of_core'))}"
+        f" | {_pct(get(bare, 'cpu', 'percent_of_core'))} |",
+        f"| Bytes/s to the terminal | {rate(ops.get('bytes_per_s'))}"
+        f" | {rate(bare.get('bytes_per_s'))} |",
+        f"| Peak RSS | {mib(ops.get('peak_rss'))} | {mib(bare.get('peak_rss'))} |",
+        f"| Machine busy during the window (cores) | {_cores(get(ops, 'cpu', 'machine_busy_cores'))}"
+        f" | {_cores(get(bare, 'cpu', 'machine_busy_cores'))} |",
         "",
     ]
     shown = ops.get("shown") or {}
     if shown:
         lines.append(
             "Each panel's data on screen after: "
-            + ", ".join(f"{name} {_secs(at)}" for name, at in shown.items())
+            + ", ".join(f"{name} {secs(at)}" for name, at in shown.items())
             + "."
         )
     per_min = ops.get("requests_per_min") or {}
-    mlflow = _get(ops, "mlflow_cpu", "percent_of_core")
+    mlflow = get(ops, "mlflow_cpu", "percent_of_core")
     if per_min:
         lines.append(
             "Requests per minute while settled: "
@@ -362,9 +338,9 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         sample = ops["settled_text"].replace("`", "'").replace("|", "/")
         lines.append(f"The last text written while settled (escapes removed): `{sample}`.")
     lines.append(
-        f"Setup: MLflow started in {_secs(setup.get('mlflow_start_s'))}, seeded in"
-        f" {_secs(setup.get('mlflow_seed_s'))}; {setup.get('deploy_events', 'no')} deploy"
-        f" events; the whole scenario took {_secs(data.get('scenario_s'))}."
+        f"Setup: MLflow started in {secs(setup.get('mlflow_start_s'))}, seeded in"
+        f" {secs(setup.get('mlflow_seed_s'))}; {setup.get('deploy_events', 'no')} deploy"
+        f" events; the whole scenario took {secs(data.get('scenario_s'))}."
     )
     rows = target_rows(data)
     if rows:

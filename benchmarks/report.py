@@ -9,16 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.importtime import import_lines
-from benchmarks.targets import target_lines
+from benchmarks.targets import get, secs, target_lines
 
 START_MARK = "<!-- results:start -->"
 END_MARK = "<!-- results:end -->"
-
-
-def secs(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s"
 
 
 def pct(window: dict[str, Any] | None) -> str:
@@ -33,14 +27,6 @@ def rate(value: float | None) -> str:
 
 def mib(value: int | None) -> str:
     return "n/a" if not value else f"{value / 2**20:.0f} MiB"
-
-
-def get(d: dict[str, Any], *path: str) -> Any:
-    for key in path:
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
 
 
 def panels_lines(data: dict[str, Any]) -> list[str]:

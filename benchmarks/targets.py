@@ -14,7 +14,7 @@ Row = tuple[str, str, str, str, str]  # target, opsdash, reference, ratio/budget
 KIB = 1024
 
 
-def _get(d: Any, *keys: str) -> Any:
+def get(d: Any, *keys: str) -> Any:
     for key in keys:
         if not isinstance(d, dict) or key not in d:
             return None
@@ -22,31 +22,31 @@ def _get(d: Any, *keys: str) -> Any:
     return d
 
 
-def _secs(v: float | None) -> str:
+def secs(v: float | None) -> str:
     return "n/a" if v is None else (f"{v * 1000:.0f} ms" if v < 10 else f"{v:.1f} s")
 
 
-def _met(ok: bool | None) -> str:
+def met(ok: bool | None) -> str:
     return "not measured" if ok is None else ("met" if ok else "**not met**")
 
 
 def _ratio_row(label: str, mine: Any, ref: Any, limit: float, fmt: Callable[[Any], str]) -> Row:
     if not mine or not ref:
-        return (label, fmt(mine), fmt(ref), f"≤ {limit:g}x", _met(None))
+        return (label, fmt(mine), fmt(ref), f"≤ {limit:g}x", met(None))
     ratio = mine / ref
-    return (label, fmt(mine), fmt(ref), f"{ratio:.2f}x (≤ {limit:g}x)", _met(ratio <= limit))
+    return (label, fmt(mine), fmt(ref), f"{ratio:.2f}x (≤ {limit:g}x)", met(ratio <= limit))
 
 
 def _budget_row(label: str, mine: Any, ref: str, budget: float, fmt: Callable[[Any], str]) -> Row:
     ok = None if mine is None else mine <= budget
-    return (label, fmt(mine), ref, f"≤ {fmt(budget)}", _met(ok))
+    return (label, fmt(mine), ref, f"≤ {fmt(budget)}", met(ok))
 
 
-def _rate(v: float | None) -> str:
+def rate(v: float | None) -> str:
     return "n/a" if v is None else (f"{v / KIB:.2f} KiB/s" if v >= KIB else f"{v:.0f} B/s")
 
 
-def _mib(v: float | None) -> str:
+def mib(v: float | None) -> str:
     return "n/a" if v is None else f"{v / 2**20:.1f} MiB"
 
 
@@ -61,32 +61,32 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
         rows.append(
             _ratio_row(
                 f"First frame, {n} containers, vs the bare Textual app",
-                _get(r, "startup", "ops_frame"),
-                _get(r, "startup", "bare_frame"),
+                get(r, "startup", "ops_frame"),
+                get(r, "startup", "bare_frame"),
                 1.3,
-                _secs,
+                secs,
             )
         )
         rows.append(
             _budget_row(
                 f"Every row shown (headless), {n} containers",
-                _get(r, "headless_s", "rows_s"),
+                get(r, "headless_s", "rows_s"),
                 "2 s after start",
                 2.0,
-                _secs,
+                secs,
             )
         )
         rows.append(
             _budget_row(
                 f"{n}: all rows within 2 s of spawn (pty: first row drawn, once a poll listed all)",
-                _get(r, "startup", "ops_shown"),
-                f"`docker ps -a` {_secs(_get(r, 'docker_ps_s'))}",
+                get(r, "startup", "ops_shown"),
+                f"`docker ps -a` {secs(get(r, 'docker_ps_s'))}",
                 2.0,
-                _secs,
+                secs,
             )
         )
         rows += key_rows(r)
-        mine, ref = _cpu(_get(r, "opsdash", "cpu")), _cpu(_get(r, "docker_stats", "cpu"))
+        mine, ref = _cpu(get(r, "opsdash", "cpu")), _cpu(get(r, "docker_stats", "cpu"))
         rows.append(
             (
                 f"TUI CPU at 2 s refresh, {n} containers, vs `docker stats`",
@@ -99,24 +99,24 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
         rows.append(
             _budget_row(
                 f"Bytes/s to the terminal with stats on, {n} containers",
-                _get(r, "opsdash", "window_bytes_per_s"),
+                get(r, "opsdash", "window_bytes_per_s"),
                 "—",
                 float(KIB),
-                _rate,
+                rate,
             )
         )
-        quiet_bytes = _get(r, "opsdash_no_stats", "idle_bytes_per_s")
+        quiet_bytes = get(r, "opsdash_no_stats", "idle_bytes_per_s")
         rows.append(
             _budget_row(
                 f"Bytes/s settled with stats off, {n} containers",
                 quiet_bytes,
                 "—",
                 0.0,
-                _rate,
+                rate,
             )
         )
-        quiet_cpu = _cpu(_get(r, "opsdash_no_stats", "idle_cpu"))
-        bare_cpu = _cpu(_get(r, "bare", "idle_cpu"))
+        quiet_cpu = _cpu(get(r, "opsdash_no_stats", "idle_cpu"))
+        bare_cpu = _cpu(get(r, "bare", "idle_cpu"))
         diff = None if quiet_cpu is None or bare_cpu is None else quiet_cpu - bare_cpu
         rows.append(
             (
@@ -124,21 +124,21 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
                 "n/a" if quiet_cpu is None else f"{quiet_cpu:.2f} %",
                 "n/a" if bare_cpu is None else f"{bare_cpu:.2f} %",
                 "n/a" if diff is None else f"{diff:+.2f} pp (≤ +0.5 pp)",
-                _met(None if diff is None else diff <= 0.5),
+                met(None if diff is None else diff <= 0.5),
             )
         )
         rows += glances_rows(r)
-        bare_rss = _get(r, "bare", "peak_rss")
-        mine_rss = _get(r, "opsdash", "peak_rss")
+        bare_rss = get(r, "bare", "peak_rss")
+        mine_rss = get(r, "opsdash", "peak_rss")
         if bare_rss:
             budget = 1.5 * bare_rss + 20 * KIB * n
             rows.append(
                 _budget_row(
                     f"Peak RSS, {n} containers (1.5x bare + 20 KiB each)",
                     mine_rss,
-                    f"bare {_mib(bare_rss)}",
+                    f"bare {mib(bare_rss)}",
                     budget,
-                    _mib,
+                    mib,
                 )
             )
     return rows
@@ -146,13 +146,13 @@ def target_rows(results: list[dict[str, Any]]) -> list[Row]:
 
 def key_rows(r: dict[str, Any]) -> list[Row]:
     """Key latency through the pty, p95 within 30 ms, the bare table's beside it."""
-    n, mine, bare = r["n"], _get(r, "key_latency", "opsdash"), _get(r, "key_latency", "bare")
+    n, mine, bare = r["n"], get(r, "key_latency", "opsdash"), get(r, "key_latency", "bare")
     if not mine and not bare:
-        return [(f"Key latency p95 (`j`), {n} containers", "n/a", "n/a", "≤ 30 ms", _met(None))]
+        return [(f"Key latency p95 (`j`), {n} containers", "n/a", "n/a", "≤ 30 ms", met(None))]
     mine, bare = mine or {}, bare or {}
 
     def both(key: str) -> tuple[str, str]:
-        return _secs(mine.get(key)), f"bare table {_secs(bare.get(key))}"
+        return secs(mine.get(key)), f"bare table {secs(bare.get(key))}"
 
     p95 = mine.get("p95_s")
     missed = f"; {mine.get('missed')} of {mine.get('presses')} missed" if mine.get("missed") else ""
@@ -162,19 +162,19 @@ def key_rows(r: dict[str, Any]) -> list[Row]:
             f"Key latency p95 (`j`, stats flowing), {n} containers",
             *both("p95_s"),
             f"≤ 30 ms{missed}",
-            _met(None if p95 is None else p95 <= 0.030 and not mine.get("missed")),
+            met(None if p95 is None else p95 <= 0.030 and not mine.get("missed")),
         ),
     ]
 
 
 def glances_rows(r: dict[str, Any]) -> list[Row]:
     """opsdash's CPU beside glances', and the engine's under each (informative)."""
-    glances = _get(r, "glances")
+    glances = get(r, "glances")
     if not glances:
         return []
     n = r["n"]
-    mine, theirs = _cpu(_get(r, "opsdash", "cpu")), _cpu(glances.get("cpu"))
-    engine_mine = _cpu(_get(r, "opsdash", "engine_cpu"))
+    mine, theirs = _cpu(get(r, "opsdash", "cpu")), _cpu(glances.get("cpu"))
+    engine_mine = _cpu(get(r, "opsdash", "engine_cpu"))
     engine_theirs = _cpu(glances.get("engine_cpu"))
     return [
         (
@@ -203,7 +203,7 @@ def case_rows(cases: dict[str, dict[str, Any]] | None) -> list[Row]:
             c.get("ops_frame"),
             c.get("bare_frame"),
             1.3,
-            _secs,
+            secs,
         )
         for case, c in (cases or {}).items()
     ]
