@@ -177,14 +177,12 @@ class DockerSource(Source):
         self._inspect_cache: dict[str, tuple[tuple[str, str], dict[str, Any]]] = {}
         # What the last poll saw, reused while no event says otherwise.
         self._listed: list[dict[str, Any]] | None = None
-        self._inspected: list[dict[str, Any] | None] = []
-        self._inspecting: list[futures.Future[None]] = []
+        self._inspecting: dict[str, futures.Future[None]] = {}  # container id -> its inspect
         self._following = False
         self._resynced_at = 0.0
         self._manager = False
         self._engine_version = ""
         self._rows: tuple[Container, ...] = ()
-        self._row_stats: dict[str, StatsTuple | None] = {}
         self._last: DockerSnapshot | None = None
 
     def _sampler(self) -> Sampler:
@@ -276,10 +274,9 @@ class DockerSource(Source):
             known = {c["Id"] for c in self._listed}
             for cid in [c for c in self._inspect_cache if c not in known]:
                 del self._inspect_cache[cid]
-            self._inspect_listed(self._listed)
+            self._inspect_listed(self._listed, changes.ids)
             self._rows = ()
         elif self._inspects_landed():
-            self._inspected = [self._detail_of(raw) for raw in self._listed or []]
             self._rows = ()
         listed = self._listed or []
         running_ids = [c["Id"] for c in listed if c.get("State") == "running"]
@@ -312,39 +309,43 @@ class DockerSource(Source):
     def _containers(
         self, listed: list[dict[str, Any]], stats: dict[str, StatsTuple | None]
     ) -> tuple[Container, ...]:
-        """The rows, rebuilt only where the list or a container's stats changed:
-        an unchanged poll returns the very same tuple (the panel skips it)."""
+        """The rows, rebuilt only when the list, an inspect or a container's
+        stats changed: an unchanged poll returns the very same tuple (the panel
+        skips it). `_rows` is emptied whenever the list or the inspects change."""
         rows = self._rows
         if len(rows) == len(listed) and all(
-            stats.get(raw["Id"]) == self._row_stats.get(raw["Id"]) for raw in listed
+            (row.cpu_percent, row.memory_used, row.memory_limit)
+            == (stats.get(row.id) or (None, None, None))
+            for row in rows
         ):
             return rows
-        rebuilt = tuple(
-            container_from(self.name, raw, detail, stats.get(raw["Id"]))
-            for raw, detail in zip(listed, self._inspected, strict=True)
+        self._rows = tuple(
+            container_from(self.name, raw, self._detail_of(raw), stats.get(raw["Id"]))
+            for raw in listed
         )
-        self._rows = rebuilt
-        self._row_stats = {raw["Id"]: stats.get(raw["Id"]) for raw in listed}
-        return rebuilt
+        return self._rows
 
-    def _inspect_listed(self, listed: list[dict[str, Any]]) -> None:
+    def _inspect_listed(self, listed: list[dict[str, Any]], named: frozenset[str]) -> None:
         """Inspect the containers whose cached inspect is not fresh, waiting at
         most INSPECT_BUDGET: with 1,000 new containers the list shows at once
         (health and exit codes read from the status line) and the inspects
-        land in the next polls."""
-        need = [raw for raw in listed if not self._fresh(raw)]
-        self._inspecting = [self._pool.submit(self._inspect, raw) for raw in need]
+        land in the next polls. One still in flight from an earlier poll is not
+        asked again, unless an event named its container since (it may have
+        read the state from before the event)."""
+        for raw in listed:
+            cid = raw["Id"]
+            running = self._inspecting.get(cid)
+            if self._fresh(raw) or (running and not running.done() and cid not in named):
+                continue
+            self._inspecting[cid] = self._pool.submit(self._inspect, raw)
         budget = self.config.timeout if self.blocking_stats else INSPECT_BUDGET
-        futures.wait(self._inspecting, timeout=budget)
-        self._inspected = [self._detail_of(raw) for raw in listed]
+        futures.wait(self._inspecting.values(), timeout=budget)
 
     def _inspects_landed(self) -> bool:
         """Inspects that outlasted the last poll's budget have finished since."""
-        if not self._inspecting:
+        if not self._inspecting or any(not f.done() for f in self._inspecting.values()):
             return False
-        if any(not f.done() for f in self._inspecting):
-            return False
-        self._inspecting = []
+        self._inspecting.clear()
         return True
 
     def _inspect_key(self, raw: dict[str, Any]) -> tuple[str, str]:
