@@ -14,7 +14,6 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from opsdash.config_checks import Invalid
-from opsdash.logbuffer import LineCutter
 from opsdash.model import (
     Container,
     ContainerDetails,
@@ -30,6 +28,7 @@ from opsdash.model import (
 )
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
 from opsdash.sources.docker_events import ContainerEvents
+from opsdash.sources.docker_logs import LogStream
 from opsdash.sources.docker_map import (
     container_from,
     details_from,
@@ -43,39 +42,6 @@ from opsdash.sources.settings import expand_user, option
 
 if TYPE_CHECKING:
     import docker
-
-
-class LogStream:
-    """Log lines of one container, each at most `logbuffer.MAX_LINE` characters
-    (an endless line is cut, not kept); `close()` from any thread stops it."""
-
-    def __init__(self, stream: Any):
-        self._stream = stream
-        self._closed = threading.Event()
-        self.cutter = LineCutter()
-
-    def __iter__(self) -> Iterator[str]:
-        try:
-            for chunk in self._stream:
-                if self._closed.is_set():
-                    return
-                yield from self.cutter.feed(chunk)
-        except Exception:
-            if not self._closed.is_set():
-                raise
-        last = self.cutter.flush()
-        if last is not None and not self._closed.is_set():
-            yield last
-
-    def close(self) -> None:
-        """Returns at once: closing the HTTP response may wait on the socket."""
-        self._closed.set()
-
-        def close_response() -> None:
-            with contextlib.suppress(Exception):
-                self._stream.close()
-
-        threading.Thread(target=close_response, name="close-log-stream", daemon=True).start()
 
 
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"

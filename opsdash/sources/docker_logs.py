@@ -1,0 +1,47 @@
+"""One container's log lines, as the logs screen reads them from a thread.
+
+Split from the source, which polls: a stream lives as long as the logs screen
+and is closed from the UI thread while its reader blocks on the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from opsdash.logbuffer import LineCutter
+
+
+class LogStream:
+    """Log lines of one container, each at most `logbuffer.MAX_LINE` characters
+    (an endless line is cut, not kept); `close()` from any thread stops it."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self._closed = threading.Event()
+        self.cutter = LineCutter()
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            for chunk in self._stream:
+                if self._closed.is_set():
+                    return
+                yield from self.cutter.feed(chunk)
+        except Exception:
+            if not self._closed.is_set():
+                raise
+        last = self.cutter.flush()
+        if last is not None and not self._closed.is_set():
+            yield last
+
+    def close(self) -> None:
+        """Returns at once: closing the HTTP response may wait on the socket."""
+        self._closed.set()
+
+        def close_response() -> None:
+            with contextlib.suppress(Exception):
+                self._stream.close()
+
+        threading.Thread(target=close_response, name="close-log-stream", daemon=True).start()
