@@ -57,6 +57,7 @@ from devstack.sample_stack import (  # noqa: E402
 from opsdash.app import OpsdashApp  # noqa: E402
 from opsdash.config import Config  # noqa: E402
 from opsdash.model import HealthState  # noqa: E402
+from opsdash.model.deployments import DeploymentsSnapshot  # noqa: E402
 from opsdash.poller import Poller  # noqa: E402
 from opsdash.screens.actions import AuditScreen, ConfirmScreen, ProgressScreen  # noqa: E402
 from opsdash.screens.details import DetailsScreen  # noqa: E402
@@ -169,19 +170,22 @@ def dashboard_missing(app: OpsdashApp) -> list[str]:
         missing.append(f"service {SERVICE} {SERVICE_REPLICAS}/{SERVICE_REPLICAS}")
     if "Waiting for the first poll" in screen_text(app):
         missing.append("host panel")
-    runs = list(table(app, "pipelines-table").records.values())
+    # What was polled, not what a table holds: at 80x24 only one panel is in view,
+    # and a panel out of view draws when it is shown.
+    runs = app.feed.pipeline_runs()
     pipelines = [c for c in app.config.sources if isinstance(c, CiConfig)]
     for provider in {p.kind for p in pipelines}:
         if not any(r.provider == provider for r in runs):
             missing.append(f"{provider} runs")
     if pipelines and not any(not r.status.finished for r in runs):
         missing.append("a running pipeline")
-    models = {(r.kind, r.model) for r in table(app, "models-table").records.values()}
+    models = {(r.kind, r.model) for s in app.feed.model_snapshots() for r in s.rows}
     if app.config.of_kind("mlflow") and ("mlflow", "churn") not in models:
         missing.append("MLflow churn")
     if app.config.of_kind("prometheus") and ("prometheus", "fraud") not in models:
         missing.append("Prometheus fraud")
-    if pipelines and not table(app, "deployments-table").records:
+    deployments = [app.poller.data(label) for label in app.feed.labels(DeploymentsSnapshot)]
+    if pipelines and not any(d is not None and d.services for d in deployments):
         missing.append("deployments")
     return missing
 
