@@ -1,7 +1,9 @@
 """The other panels, settled: 500 runs across four CI sources, 100 model rows
 and the DORA keys of 20 services, against the bare Textual app.
 
-Run by benchmarks/run.py with --panels (`measure(bench)`, `report_lines(data)`).
+Run by benchmarks/run.py with --panels (`measure(bench)`, `report_lines(data)`), or
+alone, with no Docker engine: `python -m benchmarks.panels [--cpu-seconds S] [--json F]`
+from the checkout (the servers dir as for run.py).
 The stack, all on 127.0.0.1 and all stopped at the end (on failure too):
 
 - GitHub Actions, GitLab CI and Jenkins: replay servers answering with
@@ -27,7 +29,9 @@ remote sources fall in it); the bare app the same way in the same run.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import shutil
 import sys
 import tempfile
@@ -62,6 +66,10 @@ CI_KINDS = ("github", "gitlab", "jenkins", "kubeflow")
 MODELS = 50  # x 2 metrics = 100 model rows
 SERVICES = 20
 SETTLE_S = 5.0  # after every panel showed its data
+# ...and at least this long after the newest run and the aliases were made: their
+# ages read in seconds for a minute ("41s ago"), redrawn once a second as they must
+# be; a settled dashboard shows ages in minutes and redraws them once a minute.
+AGES_IN_MINUTES_S = 65.0
 MIN_WINDOW_S = 30.0  # two of the remote sources' 15 s refreshes: the polls are in the window
 
 
@@ -88,6 +96,7 @@ class PanelStack:
         self.mlflow: Any = None
         self.replays: dict[str, Any] = {}
         self.seeding: dict[str, float] = {}
+        self.seeded_at = 0.0  # perf_counter when the newest thing shown was made
 
     def start(self) -> None:
         from devstack.counting_proxy import CountingProxy
@@ -124,6 +133,7 @@ class PanelStack:
         self.seeding["mlflow_start_s"] = time.perf_counter() - t0
         log(f"panels: seeding {MODELS} models")
         self.seeding["mlflow_seed_s"] = seed_mlflow(self.mlflow.url, MODELS)
+        self.seeded_at = time.perf_counter()  # the aliases just set: the newest ages
         proxy = CountingProxy(self.mlflow.url)  # opsdash's requests to MLflow, counted
         proxy.start()
         self.servers.append(proxy)
@@ -225,7 +235,7 @@ def measure(bench: Any) -> dict[str, Any]:
             ops_out["all_shown"] = None if missing else max(shown.values())
             if missing:
                 bench.note(f"panels: never on screen: {', '.join(missing)}; {ops.screen_text()}")
-            time.sleep(SETTLE_S)
+            time.sleep(max(SETTLE_S, stack.seeded_at + AGES_IN_MINUTES_S - time.perf_counter()))
             before = stack.requests()
             extra = {"mlflow_cpu": CpuWindow(stack.mlflow_processes)}
             ops_out.update(_window(ops, seconds, extra))
@@ -304,7 +314,9 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         " with 90 days of deploys in the store. opsdash in a 160x48 pty from an empty"
         " directory, config naming only those (Docker and the local host off); the bare"
         " Textual app the same way. Window:"
-        f" {setup.get('window_s', 0):g} s, from {SETTLE_S:g} s after every panel showed its data.",
+        f" {setup.get('window_s', 0):g} s, from {SETTLE_S:g} s after every panel showed its data"
+        f" and at least {AGES_IN_MINUTES_S:g} s after the newest run and model alias were made"
+        " (until then their ages read in seconds and are redrawn once a second).",
         "",
         "| Figure | opsdash | bare Textual app |",
         "|---|---:|---:|",
@@ -348,3 +360,55 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         lines.append("|---|---:|---:|---:|---|")
         lines += [f"| {' | '.join(row)} |" for row in rows]
     return [*lines, ""]
+
+
+# --- this scenario alone ------------------------------------------------------------------
+
+
+class PanelsOnly:
+    """What `measure` needs of run.py's Bench (args, notes, children, finish), so
+    the panels scenario runs alone: no Docker engine, a few minutes."""
+
+    def __init__(self, cpu_seconds: float):
+        self.args = argparse.Namespace(cpu_seconds=cpu_seconds)
+        self.notes: list[str] = []
+        self.children: list[PtyRun] = []
+
+    def note(self, text: str) -> None:
+        log(f"NOTE: {text}")
+        self.notes.append(text)
+
+    def finish(self, run: PtyRun) -> None:
+        run.stop()
+        if run.crashed():
+            self.note(f"{run.name} printed a traceback: {run.screen_text(300)}")
+        with contextlib.suppress(ValueError):
+            self.children.remove(run)
+
+    def cleanup(self) -> None:
+        for run in list(self.children):
+            with contextlib.suppress(Exception):
+                run.stop()
+        self.children.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The other panels, settled, vs the bare app.")
+    parser.add_argument("--cpu-seconds", type=float, default=MIN_WINDOW_S, metavar="S")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    bench = PanelsOnly(args.cpu_seconds)
+    try:
+        data = measure(bench)
+    finally:
+        bench.cleanup()
+    print("\n".join(report_lines(data)))
+    for note in bench.notes:
+        print(f"NOTE: {note}")
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 
 def human_bytes(value: float | None) -> str:
@@ -35,6 +36,35 @@ def age(moment: datetime | None, now: datetime | None = None) -> str:
         return "-"
     now = now or datetime.now().astimezone()
     return human_duration((now - moment).total_seconds())
+
+
+def _step(seconds: float) -> int:
+    """The granularity `human_duration` shows `seconds` at."""
+    if seconds < 3600:
+        return 1 if seconds < 60 else 60
+    return 60 if seconds < 86400 else 3600
+
+
+def next_age_change(moments: Iterable[datetime | None], now: datetime) -> datetime | None:
+    """The soonest instant after `now` at which `age(moment)` of any of `moments`
+    reads differently; None without a moment.
+
+    Why: a panel whose cells show ages need not redraw them every second, only
+    when one of them changes at the granularity it is shown at ("45s", then
+    "12m" once a minute, "2d04h" once an hour)."""
+    soonest: datetime | None = None
+    for moment in moments:
+        if moment is None:
+            continue
+        seconds = (now - moment).total_seconds()
+        if seconds < 0:  # not yet: reads "0s" until then
+            due = moment + timedelta(seconds=1)
+        else:
+            step = _step(seconds)
+            due = moment + timedelta(seconds=(int(seconds) // step + 1) * step)
+        if soonest is None or due < soonest:
+            soonest = due
+    return soonest
 
 
 def percent(value: float | None) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from opsdash.alerts import BreachTracker
 from opsdash.eventlog import event
+from opsdash.formatting import next_age_change
 from opsdash.model import (
     Container,
     DockerSnapshot,
@@ -45,6 +46,8 @@ class PanelFeed:
         self.poller = app.poller
         self.breaches = BreachTracker()
         self._last_states: dict[str, HealthState] = {}
+        # Per panel: when an age it shows next reads differently (tick redraws it then).
+        self._ages_due: dict[type, datetime | None] = {}
 
     @property
     def panels(self) -> dict[type, Callable[[], None]]:
@@ -136,6 +139,8 @@ class PanelFeed:
             multi_source=len(labels) > 1,
             notes=[f"{s.source}: {note}" for s in snapshots for note in s.notes],
         )
+        # STARTED is the age of the start, and a running run's TOOK counts from it too.
+        self._ages_shown(PipelineSnapshot, (r.started or r.created for r in runs))
         from opsdash.screens.pipeline import RunScreen
         from opsdash.screens.pipeline_list import PipelineListScreen
 
@@ -200,6 +205,7 @@ class PanelFeed:
             configured=bool(labels),
             multi_source=len(labels) > 1,
         )
+        self._ages_shown(ModelsSnapshot, (r.serving_changed_at for r in rows))
 
     def _render_deployments(self) -> None:
         if not self.app.has_main:
@@ -210,6 +216,13 @@ class PanelFeed:
         self.app.main.deployments_panel.update_data(
             rows, problems=self._problems(labels), configured=bool(labels)
         )
+        self._ages_shown(DeploymentsSnapshot, (r.last_deploy.at for r in rows if r.last_deploy))
+
+    def _ages_shown(self, feeds: type, moments: Iterable[datetime | None]) -> None:
+        """A panel was drawn showing the ages of `moments`: `tick` draws it again
+        when one of them reads differently, not every second (nor never: a poll
+        equal to the last one draws nothing, yet "3m ago" must become "4m ago")."""
+        self._ages_due[feeds] = next_age_change(moments, _now())
 
     def cluster_snapshots(self) -> list[ClusterSnapshot]:
         snapshots = (self.poller.data(label) for label in self.labels(ClusterSnapshot))
@@ -275,7 +288,8 @@ class PanelFeed:
                         )
                     if self.app.store is not None and health.state is not HealthState.PENDING:
                         self.app.store.record_health(health)
-        if any(not r.status.finished for r in self.pipeline_runs()):
-            changed.add(PipelineSnapshot)  # durations of running runs tick
+        for feeds, due in self._ages_due.items():
+            if due is not None and now >= due:
+                changed.add(feeds)  # an age shown there reads differently now
         for feeds in changed:
             self.render(feeds)

@@ -99,6 +99,11 @@ class DoraSource(Source):
         self.failure_window = timedelta(seconds=config.dora.failure_window)
         self.services = {s.name: s for s in config.services}
         self._pruned = False
+        # The last snapshot and what it was computed from: an unchanged store on
+        # the same local date gives the same keys, returned as the same object.
+        self._last: DeploymentsSnapshot | None = None
+        self._last_inputs: tuple[object, ...] | None = None
+        self._last_until: datetime | None = None
 
     # --- reading the store -----------------------------------------------------
 
@@ -173,12 +178,49 @@ class DoraSource(Source):
     # --- the snapshot ------------------------------------------------------------
 
     def poll(self) -> DeploymentsSnapshot:
+        """The keys; the snapshot polled last, the very object, while nothing
+        they are computed from changed: every poll recomputing 90 days of 20
+        services took ~95 ms of CPU for the same keys (the Docker source's
+        unchanged polls work the same way, and the app draws nothing for them)."""
         now = datetime.now().astimezone()
         if not self._pruned:
             self.store.prune(self.config.dora.retention_days, now)
             self._pruned = True
+        inputs = self._inputs(now)
+        last, until = self._last, self._last_until
+        current = until is None or now < until
+        if last is not None and inputs is not None and inputs == self._last_inputs and current:
+            return last
         deploys = self.deploys(now)
         issues = self.issues()
+        snapshot = self._compute(now, deploys, issues)
+        self._last, self._last_inputs = snapshot, inputs
+        self._last_until = self._valid_until(now, deploys, issues)
+        return snapshot
+
+    def _inputs(self, now: datetime) -> tuple[object, ...] | None:
+        """What the keys depend on besides the events: the store's revision and
+        the local date (the windows are calendar dates). None when a service reads
+        a git checkout, which changes outside the store: then every poll computes."""
+        if any(s.repo for s in self.services.values()):
+            return None
+        return self.store.revision(), now.astimezone(self.tz).date()
+
+    def _valid_until(
+        self, now: datetime, deploys: Sequence[Deploy], issues: Sequence[HealthIssue]
+    ) -> datetime | None:
+        """When the keys change with time alone, the date aside: an event dated
+        after `now` becomes known, the oldest deploy leaves what is read."""
+        moments = [d.at for d in deploys]
+        moments += [i.start for i in issues] + [i.end for i in issues if i.end is not None]
+        later = [m for m in moments if m > now]
+        if deploys:
+            later.append(min(d.at for d in deploys) + timedelta(days=2 * max(WINDOWS) + 1))
+        return min(later, default=None)
+
+    def _compute(
+        self, now: datetime, deploys: list[Deploy], issues: list[HealthIssue]
+    ) -> DeploymentsSnapshot:
         changes, pending = self.changes(deploys)
         reports = {
             days: per_service(deploys, changes, issues, now, days, self.tz, self.failure_window)

@@ -100,9 +100,12 @@ class MainScreen(PanelsWhenSeen, Screen):
         self.pipeline_source = pipeline_source or _no_source
         self.active_panel = 1
         self._focus_target: Widget | None = None
+        # Kept, not queried: the header is redrawn once a second, and a query
+        # walks every node of the screen (some 1,900 with the panels full).
+        self._health_bar = HealthBar(read_only=self.read_only, id="health")
 
     def compose(self) -> ComposeResult:
-        yield HealthBar(read_only=self.read_only, id="health")
+        yield self._health_bar
         yield PanelTabs(id="tabs")
         with Grid(id="panels"):
             yield ContainersPanel(1, id="panel-containers")
@@ -133,8 +136,8 @@ class MainScreen(PanelsWhenSeen, Screen):
         refresh: Sequence[float],
         notice: str | None = None,
     ) -> None:
-        for bar in self.query(HealthBar):  # none yet while the screen composes
-            bar.show(healths, now, refresh, notice)
+        if self._health_bar.is_mounted:  # not yet while the screen composes
+            self._health_bar.show(healths, now, refresh, notice)
 
     @property
     def containers_panel(self) -> ContainersPanel:

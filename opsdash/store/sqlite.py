@@ -164,6 +164,17 @@ class Store(AuditTables):
             except sqlite3.Error:  # an old read-only file may lack a table
                 return []
 
+    def revision(self) -> tuple[int, int]:
+        """Equal at two calls when nothing was written in between, by this
+        connection (its changed rows so far) or by another one (SQLite's
+        data_version): what is computed from the store is then still current."""
+        with self._lock:
+            try:
+                other = self._db.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                other = -1
+            return self._db.total_changes, other
+
     @property
     def notice(self) -> str | None:
         """The problem in few words, for the header (the path is in `problem`)."""

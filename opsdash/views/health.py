@@ -28,9 +28,12 @@ def health_badge(health: SourceHealth, now: datetime, refresh: float | None = No
         text.append(f" {strip_label(health.message)}", style="dim")  # e.g. rate limit left
     if health.last_ok is not None and refresh is not None:
         # Fresh data needs no age; it appears once a poll is late, so an idle
-        # screen stays still (no redraw every second).
+        # screen stays still (no redraw every second). The next poll ends about
+        # `refresh` + its latency after the last one did: a source whose polls
+        # take a second (MLflow, 50 models) is not late then, and its age would
+        # flash on and off the header at every poll.
         seconds = (now - health.last_ok).total_seconds()
-        if seconds > refresh + 1:
+        if seconds > refresh + 1 + 2 * (health.latency_s or 0.0):
             text.append(f" {human_duration(seconds)} ago", style="dim")
     if health.state is HealthState.ERROR and health.next_retry is not None:
         wait = max(0.0, (health.next_retry - now).total_seconds())
