@@ -181,3 +181,98 @@ def measure_key_latency(bench: Any, n: int, first_name: bytes, ready: bytes) -> 
         if result.get("error"):
             bench.note(f"key latency, {name}: {result['error']}")
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Key latency alone, on its own private engine: for each count, the bare
+    table, opsdash, and (with --baseline) an other checkout of opsdash, all in
+    the same run so that a loaded machine weighs on each alike.
+
+        python -m benchmarks.key_latency --counts 200 1000 [--baseline DIR]
+    """
+    import argparse
+    import compileall
+    import json
+
+    from benchmarks.instruments import ROOT
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[200, 1000], metavar="N")
+    parser.add_argument(
+        "--baseline", type=Path, help="another opsdash checkout, measured beside this one"
+    )
+    args = parser.parse_args(argv)
+    args.busy, args.repeats = 0, 1
+    missing = pyte_missing()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
+    trees: dict[str, Path | None] = {"opsdash": None}
+    if args.baseline:
+        trees["baseline"] = args.baseline.resolve()
+    for tree in (ROOT, *filter(None, trees.values())):  # bytecode, as run.py measures it
+        compileall.compile_dir(str(tree / "opsdash"), quiet=1)
+    bench = _tree_bench(args)
+    results: dict[str, Any] = {}
+    try:
+        bench.engine.start()
+        bench.engine.ensure_images()
+        bench.write_config()
+        first = bench.first_name.encode()
+        for n in sorted(set(args.counts)):
+            bench.ensure_containers(n)
+            time.sleep(3)
+            for name, tree in trees.items():
+                bench.tree = tree
+                out = measure_key_latency(bench, n, first, b"opsdash")
+                results[f"{n} {name}"] = out
+                for which, figures in out.items():
+                    if "p50_s" in figures:
+                        print(
+                            f"{n:>5} {name:<9} {which:<8} p50 {_ms(figures['p50_s'])}"
+                            f" p95 {_ms(figures['p95_s'])} max {_ms(figures['max_s'])}"
+                            f" missed {figures['missed']}",
+                            flush=True,
+                        )
+    finally:
+        bench.cleanup()
+    for text in bench.notes:
+        print("NOTE:", text)
+    print(json.dumps(results, default=str))
+    return 0
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def _tree_bench(args: Any) -> Any:
+    """Built on first use: scenarios.py imports this module."""
+    from benchmarks.containers import container_name
+    from benchmarks.scenarios import Bench
+
+    class TreeBench(Bench):
+        """The Bench whose opsdash is imported from `tree` (None: this checkout)."""
+
+        tree: Path | None = None
+
+        def __init__(self, args: Any):
+            super().__init__(args)
+            self.first_name = container_name(0, self.name_width)
+
+        def opsdash_env(self) -> dict[str, str]:
+            env = super().opsdash_env()
+            if self.tree is not None:
+                env["PYTHONPATH"] = str(self.tree)
+            return env
+
+        def spawn(self, name: str, argv: list[str], env: dict[str, str], markers, **kw):
+            if self.tree is not None:
+                kw["cwd"] = self.tree
+            return super().spawn(name, argv, env, markers, **kw)
+
+    return TreeBench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
