@@ -88,7 +88,7 @@ class RecoveryFlow:
         engines = {}
         for name, source in self._docker.items():
             try:
-                engines[name] = source.client
+                engines[name] = source.reader  # not the SDK: this scan runs at start
             except Exception:  # noqa: BLE001 - an engine that is down is skipped
                 continue
         store = self.actions.runner.store

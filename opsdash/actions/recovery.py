@@ -21,9 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import docker.errors
-import requests.exceptions
-
 from opsdash.actions import engine_marks
 from opsdash.actions.base import ActionError, ActionPlan, Progress
 from opsdash.store import JournalRow, Store, StoreError
@@ -246,7 +243,8 @@ def find_interrupted(
     store: Store | None, engines: Mapping[str, Any], clusters: Mapping[str, Any] | None = None
 ) -> list[Interrupted]:
     """Every unfinished action whose opsdash is gone. `engines`: Docker source
-    name -> docker.APIClient. An engine that does not answer is skipped.
+    name -> its source's reader (only `containers(all=True)` is asked: the scan
+    at start loads no docker SDK). An engine that does not answer is skipped.
     `clusters`: Kubernetes context -> its source (a `Cluster`), to say where an
     interrupted rollout is now."""
     rows = [r for r in (store.unfinished_actions() if store else []) if not _alive(r)]
@@ -255,7 +253,7 @@ def find_interrupted(
     for host, api in engines.items():
         try:
             containers = api.containers(all=True)
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
+        except Exception:  # noqa: BLE001 - docker_http's errors or the SDK's
             continue
         marks = engine_marks.scan(containers)
         by_name = {engine_marks.container_name(c): c for c in containers}
@@ -294,6 +292,9 @@ def repair_plan(item: Interrupted) -> ActionPlan:
 def _remove(api: Any, container_id: str, progress: Progress, what: str) -> None:
     if not container_id:
         return
+    import docker.errors
+    import requests.exceptions
+
     progress("remove", f"removing {what} (its volumes stay)")
     try:
         api.remove_container(container_id, v=False, force=True)
@@ -320,6 +321,9 @@ def _settle(api: Any, container_id: str, progress: Progress) -> None:
 
 
 def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    import docker.errors
+    import requests.exceptions
+
     try:
         return fn(*args, **kwargs)
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:

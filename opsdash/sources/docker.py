@@ -1,4 +1,5 @@
-"""Docker Engine (and Swarm) through the docker SDK's low-level APIClient.
+"""Docker Engine (and Swarm): polls over http.client (docker_http.py), the
+docker SDK's low-level APIClient for logs, actions and ssh:// hosts.
 
 Follows the engine's container events (docker_events.py) and lists and
 inspects again only what they name, with a full resync on (re)connect and
@@ -28,7 +29,8 @@ from opsdash.model import (
 )
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
 from opsdash.sources.docker_events import ContainerEvents
-from opsdash.sources.docker_logs import LogStream
+from opsdash.sources.docker_http import EngineError, NotFound
+from opsdash.sources.docker_logs import LogStream, open_logs
 from opsdash.sources.docker_map import (
     container_from,
     details_from,
@@ -42,6 +44,9 @@ from opsdash.sources.settings import expand_user, option
 
 if TYPE_CHECKING:
     import docker
+
+    from opsdash.sources.docker_http import EngineHTTP
+    from opsdash.sources.docker_http_sdk import SDKReader
 
 
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
@@ -133,6 +138,7 @@ class DockerSource(Source):
         self.config = config
         self.read_only = config.read_only
         self._client: docker.APIClient | None = None
+        self._reader: EngineHTTP | SDKReader | None = None
         self._client_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max_workers=config.stats_concurrency, thread_name_prefix=f"docker-{config.name}"
@@ -171,7 +177,28 @@ class DockerSource(Source):
         return explain(self.config, exc)
 
     @property
+    def reader(self) -> EngineHTTP | SDKReader:
+        """What the polls, events and stats read through: no SDK on unix:// and tcp://."""
+        from opsdash.sources.docker_client import open_reader
+
+        with self._client_lock:
+            reader = self._reader
+        if reader is None:
+            try:
+                reader = open_reader(self.config, lambda: self.client)
+            except (EngineError, OSError) as exc:
+                raise SourceError(self._explain(exc)) from None
+            with self._client_lock:
+                if self._reader is None:
+                    self._reader = reader
+                else:
+                    reader.close()
+                reader = self._reader
+        return reader
+
+    @property
     def client(self) -> docker.APIClient:
+        """The SDK's client (logs, actions, ssh:// hosts), loaded when first asked for."""
         import docker.errors  # the SDK loads with the first connection, after the first frame
 
         with self._client_lock:
@@ -185,25 +212,20 @@ class DockerSource(Source):
     def _drop_client(self) -> None:
         with self._client_lock:
             client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
+            reader, self._reader = self._reader, None
+        for each in (reader, client):
+            if each is not None:
+                with contextlib.suppress(Exception):
+                    each.close()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one API call; connection failures drop the client so the next poll reconnects."""
-        import docker.errors  # the SDK loads with the first connection, after the first frame
-        import requests.exceptions
-
+        """Run one read call; connection failures drop the clients so the next poll reconnects."""
         try:
             return fn(*args, **kwargs)
-        except docker.errors.NotFound:
+        except NotFound:
             raise
-        except (
-            requests.exceptions.RequestException,
-            docker.errors.DockerException,
-            OSError,
-        ) as exc:
-            if not isinstance(exc, docker.errors.APIError):
+        except (EngineError, OSError) as exc:
+            if not isinstance(exc, EngineError):
                 self._drop_client()
             raise SourceError(self._explain(exc)) from None
 
@@ -212,7 +234,7 @@ class DockerSource(Source):
     def poll(self) -> DockerSnapshot:
         """List and inspect only what changed: a poll with no container event
         (and stats off) returns what the last one did, costing no API call."""
-        api = self.client
+        api = self.reader
         self._events.follow()
         if self._listed is None:
             self._events.wait_following(min(1.0, self.config.timeout))
@@ -336,40 +358,30 @@ class DockerSource(Source):
 
     def _inspect(self, raw: dict[str, Any]) -> None:
         """In the pool: inspect one container into the cache."""
-        import docker.errors  # the SDK loads with the first connection, after the first frame
-        import requests.exceptions
-
         try:
-            detail = self.client.inspect_container(raw["Id"])
-        except docker.errors.NotFound:
-            return  # removed between list and inspect
-        except (requests.exceptions.RequestException, docker.errors.DockerException):
-            return  # the cached inspect, if any, stays
+            detail = self.reader.inspect_container(raw["Id"])
+        except (SourceError, EngineError, OSError):
+            return  # removed between list and inspect; else the cached inspect, if any, stays
         self._inspect_cache[raw["Id"]] = (self._inspect_key(raw), row_facts(detail))
 
     # --- on demand ------------------------------------------------------------
 
     def details(self, container_id: str) -> ContainerDetails:
         """Full inspect of one container; environment values are dropped here."""
-        import docker.errors
-
-        api = self.client
+        api = self.reader
         try:
             raw = self._call(api.inspect_container, container_id)
-        except docker.errors.NotFound:
+        except NotFound:
             raise SourceError(f"container {container_id[:12]} no longer exists") from None
         image_id = raw.get("Image", "")
         digests: tuple[str, ...] = ()
-        with contextlib.suppress(SourceError, docker.errors.NotFound):
+        with contextlib.suppress(SourceError, NotFound):
             digests = tuple(self._call(api.inspect_image, image_id).get("RepoDigests") or ())
         return details_from(self.name, raw, digests)
 
     def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream:
         """A stream of the container's log lines (stdout and stderr interleaved)."""
-        stream = self._call(
-            self.client.logs, container_id, stream=True, follow=follow, tail=tail, timestamps=False
-        )
-        return LogStream(stream)
+        return open_logs(self, container_id, tail, follow)
 
     def close(self) -> None:
         self._events.close()

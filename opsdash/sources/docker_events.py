@@ -17,10 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:  # the SDK loads with the connection, after the first frame
-    import docker
+from typing import Any, Protocol
 
 # The container actions that change a row (state, health, name, restarts,
 # limits); exec_* (health checks run one every interval), attach, resize, top
@@ -48,7 +45,7 @@ class Engine(Protocol):
     name: str
 
     @property
-    def client(self) -> docker.APIClient: ...
+    def reader(self) -> Any: ...  # docker_http.EngineHTTP or its SDKReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +112,7 @@ class ContainerEvents:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                stream = self.engine.client.events(
+                stream = self.engine.reader.events(
                     decode=True,
                     filters={
                         "type": ["container", *SWARM_TYPES],

@@ -1,7 +1,9 @@
 """One container's log lines, as the logs screen reads them from a thread.
 
 Split from the source, which polls: a stream lives as long as the logs screen
-and is closed from the UI thread while its reader blocks on the socket.
+and is closed from the UI thread while its reader blocks on the socket. Logs
+come through the docker SDK (demultiplexing stdout and stderr), which opening
+the logs screen loads; the polls do not need it (docker_http.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,30 @@ from collections.abc import Iterator
 from typing import Any
 
 from opsdash.logbuffer import LineCutter
+from opsdash.sources.base import SourceError
+
+
+def open_logs(source: Any, container_id: str, tail: int, follow: bool) -> LogStream:
+    """The SDK's log stream of one container on `source` (a DockerSource);
+    failing to reach the engine drops its clients, as a poll's failure does."""
+    import docker.errors  # the SDK loads with the logs screen, not with the polls
+    import requests.exceptions
+
+    try:
+        stream = source.client.logs(
+            container_id, stream=True, follow=follow, tail=tail, timestamps=False
+        )
+    except docker.errors.NotFound:
+        raise
+    except (
+        requests.exceptions.RequestException,
+        docker.errors.DockerException,
+        OSError,
+    ) as exc:
+        if not isinstance(exc, docker.errors.APIError):
+            source._drop_client()
+        raise SourceError(source._explain(exc)) from None
+    return LogStream(stream)
 
 
 class LogStream:

@@ -23,7 +23,6 @@ reply is neither chunked nor kept alive, so a line is a line.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import socket
 import ssl
@@ -32,6 +31,7 @@ from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from opsdash.sources.docker_client import ssl_context
 from opsdash.sources.docker_stats import Engine, StatsTuple, cpu_percent, memory_used
 
 RETRY_SECONDS = 5.0  # a stream that ended or failed is reopened at most this often
@@ -152,7 +152,7 @@ class StreamSampler:
         room = _raise_fd_limit(len(running_ids)) - len(self._streams) - len(self._opening)
         if not missing or room <= 0:
             return
-        version = self.engine.client.api_version
+        version = self.engine.reader.api_version
         for cid in missing[:room]:
             self._opening[cid] = self._pool.submit(self._open, cid, version)
         if wait:
@@ -198,20 +198,8 @@ class StreamSampler:
         return sock
 
     def _ssl_context(self) -> ssl.SSLContext | None:
-        if not (self.config.tls_verify or self.config.cert_path):
-            return None
-        if self._context is None:
-            cert_dir = self.config.cert_path or os.path.expanduser("~/.docker")
-            context = ssl.create_default_context(
-                cafile=os.path.join(cert_dir, "ca.pem") if self.config.tls_verify else None
-            )
-            if not self.config.tls_verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            context.load_cert_chain(
-                os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
-            )
-            self._context = context
+        if self._context is None and (self.config.tls_verify or self.config.cert_path):
+            self._context = ssl_context(self.config)
         return self._context
 
     def _drain(self) -> None:

@@ -22,7 +22,7 @@ def counted_source(engine, **kw) -> tuple[DockerSource, Counter]:
     """A source whose API calls are counted (the events stream itself is not)."""
     source = DockerSource(DockerHostConfig(name="test", host=engine.docker_host, timeout=10, **kw))
     calls: Counter = Counter()
-    api = source.client
+    api = source.reader
     for name in COUNTED:
         method = getattr(api, name)
 
