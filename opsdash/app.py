@@ -146,8 +146,14 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self._handle_exit_signals()
         if self.config.keys:
             self.set_keymap(self.config.keys)
+        # Started with a backend (the TUI), the first frame draws the panels'
+        # frames only; the panels take their places right after it.
         await self.push_screen(
-            MainScreen(read_only=self.read_only, pipeline_source=self._pipeline_source)
+            MainScreen(
+                read_only=self.read_only,
+                pipeline_source=self._pipeline_source,
+                panels_later=self._backend is not None,
+            )
         )
         self.set_interval(1.0, self.feed.tick)
         if self._backend is not None:
@@ -172,10 +178,14 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
             if not self.feed.labels(feeds):
                 render()  # says how to configure one
 
-    def _build_backend(self) -> None:
+    async def _build_backend(self) -> None:
+        """Once the first frame is out: the panels, then the backend (whose
+        sources draw into the panels, so they are there first)."""
         backend = self._backend
         if backend is None:
             return
+        if self.has_main:
+            await self.main.mount_panels()
         self.run_worker(backend, name="backend", thread=True, exit_on_error=False)
 
     def _backend_ready(self, backend: Backend) -> None:
@@ -406,7 +416,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self.cluster_actions.start(message.action, message.target, message.value)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from opsdash.widgets.panels import PANEL_TITLES
+        from opsdash.widgets.panel_frame import PANEL_TITLES
 
         yield from super().get_system_commands(screen)
         for number, title in enumerate(PANEL_TITLES, start=1):
