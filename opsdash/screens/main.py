@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panel_frame import PANEL_LAYOUT, PANEL_TITLES, panel_frames
@@ -53,6 +53,10 @@ def _with_panels(action: A) -> A:
             action(self, *args)
 
     return run  # type: ignore[return-value]
+
+
+def _footer() -> Footer:
+    return Footer(compact=True, show_command_palette=False)
 
 
 def _panel_widgets() -> list[Widget]:
@@ -134,7 +138,9 @@ class MainScreen(PanelsWhenSeen, Screen):
         yield PanelTabs(id="tabs")
         with Grid(id="panels"):
             yield from _panel_widgets() if self.panels_ready else panel_frames(1)
-        yield Footer(compact=True, show_command_palette=False)
+        # The footer's keys (a widget each, restyled as it goes compact) come
+        # with the panels; its line is kept for them meanwhile (no relayout).
+        yield _footer() if self.panels_ready else Static(id="footer-frame")
 
     def on_mount(self) -> None:
         self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
@@ -156,6 +162,8 @@ class MainScreen(PanelsWhenSeen, Screen):
         with self.app.batch_update():
             await grid.remove_children(frames)
             await grid.mount_all(_panel_widgets())
+            await self.query_one("#footer-frame").remove()
+            await self.mount(_footer())
             self._panels_mounted()
 
     # --- data in ----------------------------------------------------------
@@ -339,7 +347,7 @@ class MainScreen(PanelsWhenSeen, Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if not event.input.has_class("filter"):
             return
-        self.query_one(f"#{event.input.table_id}", ResourceTable).set_filter(event.value)
+        self.query_one(f"#{event.input.table_id}").set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not event.input.has_class("filter"):
