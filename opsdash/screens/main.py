@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panel_frame import PANEL_LAYOUT, PANEL_TITLES, panel_frames
@@ -21,7 +21,7 @@ from opsdash.widgets.when_seen import PanelsWhenSeen
 if TYPE_CHECKING:
     # The panels, their tables and the records they hold are imported once the
     # first frame is out (`mount_panels`); here only for the annotations.
-    from textual.widgets import Input
+    from textual.widgets import Footer, Input
 
     from opsdash.model import Container, PipelineRun, Service, SourceHealth
     from opsdash.model.kube import KubePod, KubeWorkload
@@ -56,6 +56,8 @@ def _with_panels(action: A) -> A:
 
 
 def _footer() -> Footer:
+    from textual.widgets import Footer
+
     return Footer(compact=True, show_command_palette=False)
 
 
@@ -146,6 +148,8 @@ class MainScreen(PanelsWhenSeen, Screen):
         self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
         if self.panels_ready:
             self._panels_mounted()
+        else:  # the header, until the feed shows the sources' health
+            self.show_health((), datetime.now().astimezone(), ())
 
     def _panels_mounted(self) -> None:
         self._set_active(self.active_panel)
