@@ -19,6 +19,8 @@ import threading
 from pathlib import Path
 from statistics import median
 
+import psutil
+
 from benchmarks.instruments import ROOT, PtyRun
 
 BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
@@ -69,8 +71,19 @@ def case_configs(port: int) -> dict[str, str]:
     }
 
 
+def cpu_ms(run: PtyRun) -> float | None:
+    """CPU (user + system) the process has used so far: read at its first frame,
+    steadier than the wall time on a loaded machine."""
+    try:
+        times = psutil.Process(run.proc.pid).cpu_times()
+    except psutil.Error:
+        return None
+    return (times.user + times.system) * 1000
+
+
 def first_frame_cases(repeats: int, notes: list[str]) -> dict[str, dict[str, float | None]]:
-    """Per case: median spawn-to-first-frame of opsdash and of the bare app, alternately."""
+    """Per case: median spawn-to-first-frame of opsdash and of the bare app,
+    alternately, and the CPU each had used by then (ms)."""
     home = Path(tempfile.mkdtemp(prefix="opsdash-bench-empty-"))
     work = home / "cwd"
     for sub in ("config", "data", "run", "cwd"):
@@ -83,22 +96,28 @@ def first_frame_cases(repeats: int, notes: list[str]) -> dict[str, dict[str, flo
             config = home / f"{case.replace(' ', '-')}.toml"
             config.write_text(text)
             argv = [sys.executable, "-m", "opsdash", "--config", str(config)]
-            ops_times, bare_times = [], []
+            ops_times, bare_times, ops_cpu, bare_cpu = [], [], [], []
             for round_ in range(repeats + 1):
                 bare = PtyRun([sys.executable, str(BARE_APP)], env, (BARE_READY,), "bare", cwd=work)
                 bare_frame = bare.wait_for(BARE_READY, 30)
+                bare_used = cpu_ms(bare)
                 bare.stop()
                 ops = PtyRun(argv, env, (OPSDASH_READY,), f"opsdash ({case})", cwd=work)
                 frame = ops.wait_for(OPSDASH_READY, 30)
+                ops_used = cpu_ms(ops)
                 if frame is None or ops.crashed():
                     notes.append(f"first frame, {case}: {frame}; screen: {ops.screen_text(300)}")
                 ops.stop()
                 if round_:
                     ops_times.append(frame)
                     bare_times.append(bare_frame)
+                    ops_cpu.append(ops_used)
+                    bare_cpu.append(bare_used)
             out[case] = {
                 "ops_frame": _median(ops_times),
                 "bare_frame": _median(bare_times),
+                "ops_cpu_ms": _median(ops_cpu),
+                "bare_cpu_ms": _median(bare_cpu),
             }
     finally:
         server.close()

@@ -18,7 +18,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
 from opsdash.screens.main import MainScreen
 from opsdash.screens.openers import ScreenOpeners
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
         ShowWorkload,
     )
     from opsdash.model import PipelineRun, SourceResult
+    from opsdash.panel_feed import PanelFeed
     from opsdash.pipeline_flow import PipelineFlow
     from opsdash.poller import Poller
     from opsdash.recovery_flow import RecoveryFlow
@@ -68,7 +68,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
     def __init__(
         self,
         config: Config,
-        poller: Poller,
+        poller: Poller | None,
         *,
         store: Any | None = None,
         backend: Callable[[], Backend] | None = None,
@@ -76,10 +76,13 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         """`backend`: what builds the store and the sources (`opsdash.cli.tui_backend`),
         run in a worker once the first frame is drawn, so that neither importing a
         source's SDK, autodetection, opening the store nor a source that never
-        answers delays it; without one, `poller` and `store` are complete already."""
+        answers delays it; without one, `poller` and `store` are complete already.
+        `poller` None: an empty one, made on first use (the TUI's first frame
+        needs none)."""
         super().__init__()
         self.config = config
-        self.poller = poller
+        if poller is not None:
+            self.poller = poller
         self.store = store
         self.read_only = config.read_only
         self._backend = backend
@@ -87,13 +90,24 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self._poll_timers: dict[str, Timer] = {}
         self._applied: set[str] = set()
         self._drawn: dict[str, object] = {}  # each source's snapshot the panels show
-        from opsdash.panel_feed import PanelFeed
-
-        self.feed = PanelFeed(self)
         self.animation_level = "none"  # no animation work while idle or over SSH
 
     # The action machinery is built on first use: not one key of it is needed to
     # draw the first frame, and importing it (the store, the action plans) costs.
+
+    @cached_property
+    def poller(self) -> Poller:
+        from opsdash.poller import Poller
+
+        return Poller([])
+
+    @cached_property
+    def feed(self) -> PanelFeed:
+        """What the panels and the header show, from the poller: built with the
+        panels (the first frame's header needs none of it)."""
+        from opsdash.panel_feed import PanelFeed
+
+        return PanelFeed(self)
 
     @cached_property
     def runner(self) -> ActionRunner:
@@ -146,20 +160,25 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self._handle_exit_signals()
         if self.config.keys:
             self.set_keymap(self.config.keys)
+        # Started with a backend (the TUI), the first frame draws the panels'
+        # frames only; the panels take their places right after it.
         await self.push_screen(
-            MainScreen(read_only=self.read_only, pipeline_source=self._pipeline_source)
+            MainScreen(
+                read_only=self.read_only,
+                pipeline_source=self._pipeline_source,
+                panels_later=self._backend is not None,
+            )
         )
-        self.set_interval(1.0, self.feed.tick)
         if self._backend is not None:
             self.call_after_refresh(self._build_backend)  # once the first frame is out
-            self.feed.tick()
             return
+        self.set_interval(1.0, self.feed.tick)
         self._start_polling(list(self.poller.sources))
 
     def _pipeline_source(self, run: PipelineRun | None) -> Any:
         """The run's CI source, for the keys the footer shows; with no source at
         all (the first frame) there is none, and the action flow is not built."""
-        if not self.poller.sources:
+        if "poller" not in self.__dict__ or not self.poller.sources:
             return None
         return self.pipeline_actions.pipeline_source(run)
 
@@ -172,10 +191,16 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
             if not self.feed.labels(feeds):
                 render()  # says how to configure one
 
-    def _build_backend(self) -> None:
+    async def _build_backend(self) -> None:
+        """Once the first frame is out: the panels, then the backend (whose
+        sources draw into the panels, so they are there first)."""
         backend = self._backend
         if backend is None:
             return
+        if self.has_main:
+            await self.main.mount_panels()
+        self.set_interval(1.0, self.feed.tick)
+        self.feed.tick()
         self.run_worker(backend, name="backend", thread=True, exit_on_error=False)
 
     def _backend_ready(self, backend: Backend) -> None:
@@ -193,6 +218,8 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self._start_polling(self.poller.add(backend.sources))
 
     def _backend_failed(self, error: BaseException | None) -> None:
+        from opsdash.eventlog import event
+
         self._backend = None
         event(f"opsdash could not start its sources: {error}", warning=True)
         self.notify(f"Could not start the sources: {error}", severity="error", timeout=30)
@@ -212,6 +239,8 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
     def _exit_signal(self, number: int) -> None:
         import signal
 
+        from opsdash.eventlog import event
+
         name = signal.Signals(number).name
         if "actions" in self.__dict__ and self.actions.running:
             self.actions.exit_when_idle = True
@@ -225,7 +254,8 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
     def on_unmount(self) -> None:
         for timer in self._poll_timers.values():
             timer.stop()
-        self.poller.close()
+        if "poller" in self.__dict__:
+            self.poller.close()
 
     @property
     def main(self) -> MainScreen:
@@ -406,7 +436,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self.cluster_actions.start(message.action, message.target, message.value)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from opsdash.widgets.panels import PANEL_TITLES
+        from opsdash.widgets.panel_frame import PANEL_TITLES
 
         yield from super().get_system_commands(screen)
         for number, title in enumerate(PANEL_TITLES, start=1):

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from opsdash import __version__, config_checks
 from opsdash.config import Config, ConfigError, load_config
-from opsdash.eventlog import log_to
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -104,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in config.warnings:
         print(f"opsdash: warning: {warning}", file=sys.stderr)
     if args.log is not None:
+        from opsdash.eventlog import log_to  # its redaction is not needed before
+
         try:
             log_to(args.log)
         except OSError as exc:
@@ -188,9 +189,9 @@ def run_tui(config: Config) -> int:
     from functools import partial
 
     from opsdash.app import OpsdashApp
-    from opsdash.poller import Poller
 
-    app = OpsdashApp(config, Poller([]), backend=partial(tui_backend, config))
+    # The poller (empty until the backend adds the sources) is made on first use.
+    app = OpsdashApp(config, None, backend=partial(tui_backend, config))
     try:
         app.run()
     except OSError as exc:  # the terminal went away (SIGHUP) while the app drew

@@ -2,62 +2,94 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Static
 
-from opsdash.messages import (
-    ClusterAction,
-    ContainerAction,
-    FindInterrupted,
-    ModelAction,
-    PipelineAction,
-    RefreshNow,
-    ShowAudit,
-    ShowLogs,
-    ShowPipelines,
-    ShowPodLogs,
-    ShowRun,
-)
-from opsdash.model import Container, PipelineRun, Service, SourceHealth
-from opsdash.model.kube import KubePod, KubeWorkload
-from opsdash.model.ml import ModelRow
-from opsdash.screens.row_keys import CLUSTER_KEYS, opens
-from opsdash.sources.capabilities import MarksRuns, PausesPipelines, RerunsRuns
-from opsdash.widgets.cluster_panel import ClusterPanel, ResourcePrompt
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
-from opsdash.widgets.panels import (
-    PANEL_TITLES,
-    ContainersPanel,
-    DeploymentsPanel,
-    FilterInput,
-    HostPanel,
-    ModelsPanel,
-    Panel,
-    PipelinesPanel,
-)
-from opsdash.widgets.resource_table import ResourceTable
+from opsdash.widgets.panel_frame import PANEL_LAYOUT, PANEL_TITLES, panel_frames
 from opsdash.widgets.when_seen import PanelsWhenSeen
 
-# Pipeline keys that apply only where the run's source can: by capability.
-PIPELINE_KEYS: dict[str, type] = {
-    "rerun-failed": RerunsRuns,
-    "pause": PausesPipelines,
-    "mark": MarksRuns,
-}
+if TYPE_CHECKING:
+    # The panels, their tables and the records they hold are imported once the
+    # first frame is out (`mount_panels`); here only for the annotations.
+    from textual.widgets import Footer, Input
+
+    from opsdash.model import Container, PipelineRun, Service, SourceHealth
+    from opsdash.model.kube import KubePod, KubeWorkload
+    from opsdash.widgets.cluster_panel import ClusterPanel
+    from opsdash.widgets.panels import (
+        ContainersPanel,
+        DeploymentsPanel,
+        HostPanel,
+        ModelsPanel,
+        Panel,
+        PipelinesPanel,
+    )
+    from opsdash.widgets.resource_table import ResourceTable
+
+# Pipeline keys that apply only where the run's source can (by capability,
+# `opsdash.sources.capabilities`: looked up when a run has a source).
+PIPELINE_KEYS = ("rerun-failed", "pause", "mark")
+
+A = TypeVar("A", bound=Callable[..., None])
+
+
+def _with_panels(action: A) -> A:
+    """A key that works on the panels does nothing until they are mounted
+    (the moment between the first frame and `mount_panels`)."""
+
+    @functools.wraps(action)
+    def run(self: MainScreen, *args: Any) -> None:
+        if self.panels_ready:
+            action(self, *args)
+
+    return run  # type: ignore[return-value]
+
+
+def _footer() -> Footer:
+    from textual.widgets import Footer
+
+    return Footer(compact=True, show_command_palette=False)
+
+
+def _panel_widgets() -> list[Widget]:
+    """The real panels, in the grid's order (`PANEL_LAYOUT`)."""
+    from opsdash.widgets.cluster_panel import ClusterPanel
+    from opsdash.widgets.panels import (
+        ContainersPanel,
+        DeploymentsPanel,
+        HostPanel,
+        ModelsPanel,
+        PipelinesPanel,
+    )
+
+    kinds = {
+        "panel-containers": ContainersPanel,
+        "panel-host": HostPanel,
+        "panel-deployments": DeploymentsPanel,
+        "panel-pipelines": PipelinesPanel,
+        "panel-models": ModelsPanel,
+        "panel-kubernetes": ClusterPanel,
+    }
+    return [kinds[panel_id](number, id=panel_id) for number, panel_id in PANEL_LAYOUT]
 
 
 class MainScreen(PanelsWhenSeen, Screen):
     """Composes the panels and routes keys between them; its panels draw only
-    while they are seen (`PanelsWhenSeen`)."""
+    while they are seen (`PanelsWhenSeen`).
+
+    With `panels_later` its first frame draws each panel's frame only
+    (`PanelFrame`), and `mount_panels` puts the panels in their places once
+    that frame is out: the TUI's start, whose data comes after it anyway."""
 
     # Below 120 columns one panel shows at a time (tabs); wider, all side by side.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -91,8 +123,10 @@ class MainScreen(PanelsWhenSeen, Screen):
         *,
         read_only: bool = False,
         pipeline_source: Callable[[PipelineRun | None], Any] | None = None,
+        panels_later: bool = False,
     ):
         super().__init__()
+        self.panels_ready = not panels_later
         self.read_only = read_only
         # The CI source a run belongs to (for D without a run: the deploy source),
         # handed down by the app so the screen never reaches up into it; without
@@ -108,24 +142,42 @@ class MainScreen(PanelsWhenSeen, Screen):
         yield self._health_bar
         yield PanelTabs(id="tabs")
         with Grid(id="panels"):
-            yield ContainersPanel(1, id="panel-containers")
-            yield HostPanel(2, id="panel-host")
-            yield DeploymentsPanel(4, id="panel-deployments")
-            yield PipelinesPanel(3, id="panel-pipelines")
-            yield ModelsPanel(5, id="panel-models")
-            yield ClusterPanel(6, id="panel-kubernetes")
-        yield Footer(compact=True, show_command_palette=False)
+            yield from _panel_widgets() if self.panels_ready else panel_frames(1)
+        # The footer's keys (a widget each, restyled as it goes compact) come
+        # with the panels; its line is kept for them meanwhile (no relayout).
+        yield _footer() if self.panels_ready else Static(id="footer-frame")
 
     def on_mount(self) -> None:
         self.query_one(PanelTabs).show(PANEL_TITLES, self.active_panel)
-        self._set_active(1)
+        if self.panels_ready:
+            self._panels_mounted()
+        else:  # the header, until the feed shows the sources' health
+            self.show_health((), datetime.now().astimezone(), ())
+
+    def _panels_mounted(self) -> None:
+        self._set_active(self.active_panel)
         self.query_one("#containers-table").focus()
+
+    async def mount_panels(self) -> None:
+        """The panels take their frames' places (once: the first frame is out).
+        No frame is drawn between: the frames go and the panels come in one update."""
+        if self.panels_ready:
+            return
+        self.panels_ready = True
+        grid = self.query_one("#panels", Grid)
+        frames = list(grid.children)
+        with self.app.batch_update():
+            await grid.remove_children(frames)
+            await grid.mount_all(_panel_widgets())
+            await self.query_one("#footer-frame").remove()
+            await self.mount(_footer())
+            self._panels_mounted()
 
     # --- data in ----------------------------------------------------------
 
     def explain_unconfigured(self, feeds: type, kinds: Sequence[tuple[str, str]]) -> None:
         """The panel showing `feeds` says how to configure a source of it."""
-        for panel in self.query(Panel):
+        for panel in self.panels:
             if issubclass(feeds, panel.FEEDS) and panel.FEEDS is not object:
                 panel.explain_unconfigured(kinds)
 
@@ -141,46 +193,53 @@ class MainScreen(PanelsWhenSeen, Screen):
 
     @property
     def containers_panel(self) -> ContainersPanel:
-        return self.query_one(ContainersPanel)
+        return self.query_one("#panel-containers")  # type: ignore[return-value]
 
     @property
     def host_panel(self) -> HostPanel:
-        return self.query_one(HostPanel)
+        return self.query_one("#panel-host")  # type: ignore[return-value]
 
     @property
     def pipelines_panel(self) -> PipelinesPanel:
-        return self.query_one(PipelinesPanel)
+        return self.query_one("#panel-pipelines")  # type: ignore[return-value]
 
     @property
     def deployments_panel(self) -> DeploymentsPanel:
-        return self.query_one(DeploymentsPanel)
+        return self.query_one("#panel-deployments")  # type: ignore[return-value]
 
     @property
     def models_panel(self) -> ModelsPanel:
-        return self.query_one(ModelsPanel)
+        return self.query_one("#panel-models")  # type: ignore[return-value]
 
     @property
     def cluster_panel(self) -> ClusterPanel:
-        return self.query_one(ClusterPanel)
+        return self.query_one("#panel-kubernetes")  # type: ignore[return-value]
 
     # --- focus and panels ---------------------------------------------------
 
     @property
     def panels(self) -> list[Panel]:
-        """In number order (the grid's compose order differs for layout)."""
+        """In number order (the grid's compose order differs for layout); none
+        while the first frame's frames stand in for them."""
+        if not self.panels_ready:
+            return []
+        from opsdash.widgets.panels import Panel
+
         return sorted(self.query(Panel), key=lambda panel: panel.number)
 
     def _stops(self) -> list[Widget]:
         return [target for panel in self.panels for target in panel.focus_targets]
 
     def _panel_of(self, widget: Widget | None) -> Panel | None:
+        from opsdash.widgets.panels import Panel
+
         while widget is not None and not isinstance(widget, Panel):
             widget = widget.parent  # type: ignore[assignment]
         return widget
 
     def _set_active(self, number: int) -> None:
         self.active_panel = number
-        for panel in self.panels:
+        for panel in self.panels or self.query(".panel-frame"):
             panel.set_class(panel.number == number, "-active")
         self.query_one(PanelTabs).show(PANEL_TITLES, number)
 
@@ -213,6 +272,9 @@ class MainScreen(PanelsWhenSeen, Screen):
             self._set_active(panel.number)
 
     def _step(self, delta: int) -> None:
+        from opsdash.widgets.cluster_panel import ResourcePrompt
+        from opsdash.widgets.panels import FilterInput
+
         stops = self._stops()
         focused = self._focus_target or self.focused
         if isinstance(focused, ResourcePrompt):
@@ -224,12 +286,15 @@ class MainScreen(PanelsWhenSeen, Screen):
         index = stops.index(focused) if focused in stops else -1
         self._focus(stops[(index + delta) % len(stops)])
 
+    @_with_panels
     def action_panel_next(self) -> None:
         self._step(1)
 
+    @_with_panels
     def action_panel_prev(self) -> None:
         self._step(-1)
 
+    @_with_panels
     def action_panel(self, number: int) -> None:
         panel = next(p for p in self.panels if p.number == number)
         self._focus(panel.focus_targets[0])
@@ -238,15 +303,23 @@ class MainScreen(PanelsWhenSeen, Screen):
 
     def _focused_table(self) -> ResourceTable | None:
         focused = self.focused
+        if focused is None:
+            return None
+        from opsdash.widgets.panels import FilterInput
+        from opsdash.widgets.resource_table import ResourceTable
+
         if isinstance(focused, ResourceTable):
             return focused
         if isinstance(focused, FilterInput):
             return self.query_one(f"#{focused.table_id}", ResourceTable)
         return None
 
-    def _filter_of(self, table: ResourceTable) -> FilterInput:
+    def _filter_of(self, table: ResourceTable) -> Any:
+        from opsdash.widgets.panels import FilterInput
+
         return next(f for f in self.query(FilterInput) if f.table_id == table.id)
 
+    @_with_panels
     def action_filter(self) -> None:
         table = self._focused_table()
         if table is None:
@@ -256,11 +329,15 @@ class MainScreen(PanelsWhenSeen, Screen):
         box.add_class("-visible")
         box.focus()
 
+    @_with_panels
     def action_resource(self) -> None:
         """`:` opens the Kubernetes panel's resource prompt, from any panel."""
         self._focus(self.cluster_panel.open_prompt())
 
+    @_with_panels
     def action_clear_filter(self) -> None:
+        from opsdash.widgets.cluster_panel import ResourcePrompt
+
         if isinstance(self.focused, ResourcePrompt):
             self.cluster_panel.close_prompt()
             return
@@ -273,14 +350,15 @@ class MainScreen(PanelsWhenSeen, Screen):
         table.set_filter("")
         table.focus()
 
-    @on(Input.Changed, ".filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        assert isinstance(event.input, FilterInput)
-        self.query_one(f"#{event.input.table_id}", ResourceTable).set_filter(event.value)
+    # The filter lines' events (`Input` is imported with the panels).
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if not event.input.has_class("filter"):
+            return
+        self.query_one(f"#{event.input.table_id}").set_filter(event.value)
 
-    @on(Input.Submitted, ".filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        assert isinstance(event.input, FilterInput)
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not event.input.has_class("filter"):
+            return
         if not event.value.strip():
             event.input.remove_class("-visible")
         self.query_one(f"#{event.input.table_id}").focus()
@@ -289,6 +367,9 @@ class MainScreen(PanelsWhenSeen, Screen):
 
     @property
     def selected_container(self) -> Container | None:
+        from opsdash.model import Container
+        from opsdash.widgets.resource_table import ResourceTable
+
         table = self.query_one("#containers-table", ResourceTable)
         record = table.selected
         return record if isinstance(record, Container) else None
@@ -297,9 +378,17 @@ class MainScreen(PanelsWhenSeen, Screen):
     def selected_run(self) -> PipelineRun | None:
         table = self._focused_table()
         record = table.selected if table is not None else None
+        if record is None:
+            return None
+        from opsdash.model import PipelineRun
+
         return record if isinstance(record, PipelineRun) else None
 
+    @_with_panels
     def action_logs(self) -> None:
+        from opsdash.messages import ShowLogs, ShowPodLogs, ShowRun
+        from opsdash.model.kube import KubePod, KubeWorkload
+
         run = self.selected_run
         if run is not None:
             self.post_message(ShowRun(run))
@@ -323,6 +412,11 @@ class MainScreen(PanelsWhenSeen, Screen):
 
     def _selected_target(self) -> Container | Service | KubeWorkload | KubePod | None:
         record = self._selected_record()
+        if record is None:
+            return None
+        from opsdash.model import Container, Service
+        from opsdash.model.kube import KubePod, KubeWorkload
+
         targets = Container | Service | KubeWorkload | KubePod
         return record if isinstance(record, targets) else None
 
@@ -332,10 +426,13 @@ class MainScreen(PanelsWhenSeen, Screen):
         if action == "model":
             return True
         if action == "pipeline":
-            run = self.selected_run
-            wanted = PIPELINE_KEYS.get(str(parameters[0])) if parameters else None
-            if wanted is not None:
-                source = self.pipeline_source(run)
+            if parameters and parameters[0] in PIPELINE_KEYS:
+                source = self.pipeline_source(self.selected_run)
+                if source is None:
+                    return None
+                from opsdash.sources.capabilities import MarksRuns, PausesPipelines, RerunsRuns
+
+                wanted = {"pause": PausesPipelines, "mark": MarksRuns}.get(str(parameters[0]))
                 if parameters == ("rerun-failed",):
                     can = isinstance(source, RerunsRuns) and source.can_rerun_failed
                 else:
@@ -345,6 +442,11 @@ class MainScreen(PanelsWhenSeen, Screen):
         if action != "act":
             return True
         target = self._selected_target()
+        if target is None:
+            return True
+        from opsdash.model import Service
+        from opsdash.screens.row_keys import CLUSTER_KEYS
+
         if isinstance(target, Service) and parameters and parameters[0] in ("restart", "toggle"):
             return None
         keys = CLUSTER_KEYS.get(type(target))
@@ -355,11 +457,16 @@ class MainScreen(PanelsWhenSeen, Screen):
     def on_descendant_blur(self) -> None:
         self.refresh_bindings()
 
+    @_with_panels
     def action_act(self, action: str) -> None:
         target = self._selected_target()
         if target is None:
             self.notify("Select a container (or a service) first.", severity="warning", timeout=3)
             return
+        from opsdash.messages import ClusterAction, ContainerAction
+        from opsdash.model.kube import KubePod, KubeWorkload
+        from opsdash.screens.row_keys import CLUSTER_KEYS
+
         if isinstance(target, KubeWorkload | KubePod):
             cluster_action = CLUSTER_KEYS[type(target)].get(action)
             if cluster_action is None:
@@ -369,42 +476,60 @@ class MainScreen(PanelsWhenSeen, Screen):
             return
         self.post_message(ContainerAction(action, target))
 
+    @_with_panels
     def action_pipeline(self, action: str) -> None:
         run = self.selected_run
         if run is None and action != "deploy":
             self.notify("Select a run in the Pipelines panel first.", severity="warning", timeout=3)
             return
+        from opsdash.messages import PipelineAction
+
         self.post_message(PipelineAction(action, run))
 
     def action_pipelines(self) -> None:
+        from opsdash.messages import ShowPipelines
+
         self.post_message(ShowPipelines())
 
+    @_with_panels
     def action_model(self, action: str) -> None:
         table = self._focused_table()
         row = table.selected if table is not None else None
+        from opsdash.messages import ModelAction
+        from opsdash.model.ml import ModelRow
+
         if not isinstance(row, ModelRow):
             self.notify("Select a model in the Models panel first.", severity="warning", timeout=3)
             return
         self.post_message(ModelAction(action, row))
 
+    @_with_panels
     def action_zoom(self) -> None:
         """The active panel fills the screen (again: all panels side by side)."""
         self.toggle_class("-zoomed")
         self._focus(self.panels[self.active_panel - 1].focus_targets[0])
 
     def action_recover(self) -> None:
+        from opsdash.messages import FindInterrupted
+
         self.post_message(FindInterrupted())
 
     def action_audit(self) -> None:
+        from opsdash.messages import ShowAudit
+
         self.post_message(ShowAudit())
 
     def action_refresh(self) -> None:
+        from opsdash.messages import RefreshNow
+
         self.post_message(RefreshNow())
 
-    @on(ResourceTable.Activated)
-    def _open_details(self, event: ResourceTable.Activated) -> None:
+    def on_resource_table_activated(self, event: ResourceTable.Activated) -> None:
+        """Enter on a row (`ResourceTable.Activated`) opens what it shows."""
         record = event.table.records.get(event.key)
         if record is not None:
+            from opsdash.screens.row_keys import opens
+
             self.post_message(opens(record))
 
 

@@ -36,11 +36,10 @@ from opsdash.views.deployments import DEPLOYMENT_COLUMNS, deployment_search_text
 from opsdash.views.models import MODEL_COLUMNS, model_search_text
 from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns, run_search_text
 from opsdash.widgets.literal_input import LiteralInput
+from opsdash.widgets.panel_frame import PANEL_TITLES, WAITING
 from opsdash.widgets.quiet_static import QuietStatic
 from opsdash.widgets.resource_table import ResourceTable
 from opsdash.widgets.when_seen import SeenOnly, when_seen
-
-PANEL_TITLES = ("Containers", "Host", "Pipelines", "Deployments", "Models", "Kubernetes")
 
 
 def setup_text(noun: str, kinds: Sequence[tuple[str, str]]) -> str:
@@ -116,7 +115,7 @@ class ContainersPanel(Panel):
         self.query_one("#containers-table", ResourceTable).set_hidden_columns({"host"})
         self.query_one("#services-table", ResourceTable).set_hidden_columns({"host"})
         self.set_class(True, "-no-services")
-        self.show_message(Text("Waiting for the first poll…", style="dim"))
+        self.show_message(Text(WAITING, style="dim"))
 
     @property
     def focus_targets(self) -> list:
@@ -177,7 +176,7 @@ class TablePanel(Panel):
         )
 
     def on_mount(self) -> None:
-        self.show_message(Text("Waiting for the first poll…", style="dim"))
+        self.show_message(Text(WAITING, style="dim"))
 
     @property
     def table(self) -> ResourceTable:
@@ -325,7 +324,7 @@ class HostPanel(Panel):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="host-scroll"):
-            yield QuietStatic(Text("Waiting for the first poll…", style="dim"), id="host-body")
+            yield QuietStatic(Text(WAITING, style="dim"), id="host-body")
 
     @when_seen
     def update_data(
