@@ -110,7 +110,8 @@ async def test_two_contexts_auto_undo_scale_and_a_dead_server(tmp_path, clusters
             lambda: app.poller.health("kubernetes:staging").state is HealthState.ERROR,
             timeout=30,
         )
-        assert "kubernetes:staging error" in screen_text(app)
+        # The header is drawn from the health a moment after the poller records it.
+        await wait_for(pilot, lambda: "kubernetes:staging error" in screen_text(app))
         assert app.poller.health("kubernetes:prod").state is HealthState.OK
         assert "staging-token-kbd" not in screen_text(app)
         staging.start()
