@@ -7,13 +7,13 @@ Split from the source, which polls: this is what every caller of the engine
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import docker
 import requests.exceptions
 from docker.tls import TLSConfig
 
+from opsdash.sources.docker_contexts import ContextError, endpoint_of
 from opsdash.sources.docker_ssh import SSHAPIClient, ssh_reason
 
 
@@ -38,25 +38,25 @@ class _TLSAPIClient(docker.APIClient):
 def connect(config: Any) -> docker.APIClient:
     """An API client for one [[docker]] table: TLS material, the ssh binary or
     docker-py's own transport, a pool as large as the stats and inspect work."""
+    host, files = endpoint_of(config)  # a context's, or host, tls_verify, cert_path
     tls: TLSConfig | bool = False
-    if config.host.startswith("tcp://") and (config.tls_verify or config.cert_path):
-        cert_dir = config.cert_path or os.path.expanduser("~/.docker")
+    if files is not None:
         tls = TLSConfig(
-            client_cert=(os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")),
-            ca_cert=os.path.join(cert_dir, "ca.pem"),
-            verify=config.tls_verify,
+            client_cert=(files.cert, files.key) if files.cert else None,
+            ca_cert=files.ca or None,
+            verify=files.verify,
         )
-    ssh = config.host.startswith("ssh://")
+    ssh = host.startswith("ssh://")
     if ssh and config.use_ssh_client:
         client: docker.APIClient = SSHAPIClient(
-            config.host,
+            host,
             timeout=max(1, int(config.timeout)),
             max_pool_size=config.stats_concurrency + 4,
         )
     else:
         client_class = _TLSAPIClient if tls else docker.APIClient
         client = client_class(
-            base_url=config.host,
+            base_url=host,
             version="auto",
             timeout=max(1, int(config.timeout)),
             tls=tls,
@@ -67,6 +67,8 @@ def connect(config: Any) -> docker.APIClient:
 
 def explain(config: Any, exc: BaseException) -> str:
     """One line saying what went wrong reaching the engine, and what to do."""
+    if isinstance(exc, ContextError):
+        return str(exc)
     reason = ssh_reason(exc)
     if reason is not None:
         return f"{config.host}: {reason}"

@@ -23,7 +23,6 @@ reply is neither chunked nor kept alive, so a line is a line.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import socket
 import ssl
@@ -32,6 +31,7 @@ from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from opsdash.sources.docker_contexts import tls_of
 from opsdash.sources.docker_stats import Engine, StatsTuple, cpu_percent, memory_used
 
 RETRY_SECONDS = 5.0  # a stream that ended or failed is reopened at most this often
@@ -198,19 +198,18 @@ class StreamSampler:
         return sock
 
     def _ssl_context(self) -> ssl.SSLContext | None:
-        if not (self.config.tls_verify or self.config.cert_path):
+        files = tls_of(self.config)  # a context's, or tls_verify and cert_path
+        if files is None:
             return None
         if self._context is None:
-            cert_dir = self.config.cert_path or os.path.expanduser("~/.docker")
             context = ssl.create_default_context(
-                cafile=os.path.join(cert_dir, "ca.pem") if self.config.tls_verify else None
+                cafile=(files.ca or None) if files.verify else None
             )
-            if not self.config.tls_verify:
+            if not files.verify:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            context.load_cert_chain(
-                os.path.join(cert_dir, "cert.pem"), os.path.join(cert_dir, "key.pem")
-            )
+            if files.cert:
+                context.load_cert_chain(files.cert, files.key)
             self._context = context
         return self._context
 
