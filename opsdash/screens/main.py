@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input
 from opsdash.messages import (
     ClusterAction,
     ContainerAction,
+    ContainerShell,
     FindInterrupted,
     ModelAction,
     PipelineAction,
@@ -80,6 +81,7 @@ class MainScreen(PanelsWhenSeen, Screen):
         Binding("R", "act('redeploy')", "Redeploy", id="redeploy"),
         Binding("u", "act('rollback')", "Rollback", id="rollback"),
         Binding("S", "act('toggle')", "Stop/start", show=False, id="stop-start"),
+        Binding("E", "shell", "Shell in container", show=False, id="shell"),
         Binding("D", "pipeline('deploy')", "Deploy", show=False, id="pipeline-deploy"),
         Binding("a", "audit", "Audit", show=False, id="audit"),
         Binding("exclamation_mark", "recover", "Interrupted actions", show=False, id="recover"),
@@ -339,6 +341,9 @@ class MainScreen(PanelsWhenSeen, Screen):
                     can = isinstance(source, wanted)
                 return True if can else None
             return True
+        if action == "shell":  # a container's; a service or a Kubernetes row has none here
+            target = self._selected_target()
+            return None if isinstance(target, Service | KubeWorkload | KubePod) else True
         if action != "act":
             return True
         target = self._selected_target()
@@ -365,6 +370,13 @@ class MainScreen(PanelsWhenSeen, Screen):
             self.post_message(ClusterAction(cluster_action, target))
             return
         self.post_message(ContainerAction(action, target))
+
+    def action_shell(self) -> None:
+        target = self._selected_target()
+        if target is None:
+            self.notify("Select a container first.", severity="warning", timeout=3)
+            return
+        self.post_message(ContainerShell(target))
 
     def action_pipeline(self, action: str) -> None:
         run = self.selected_run
