@@ -108,3 +108,9 @@ async def test_a_context_at_a_tls_endpoint(docker_config, tmp_path):
             )
             message = app.poller.health("docker:no-certs").message
             assert "\n" not in message and "Traceback" not in message
+        # E's docker CLI flags reach the container over the same TLS endpoint.
+        from tests.integration.test_shell_pty import _exec_echo
+
+        cid = eng.cli("inspect", "--format", "{{.Id}}", name).stdout.strip()
+        done = _exec_echo(secure, cid)
+        assert done.returncode == 0 and done.stdout == "marker\n", done.stderr

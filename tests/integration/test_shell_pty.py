@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import time
 
 import pytest
 
+from opsdash.actions import shell
+from opsdash.sources.docker import DockerHostConfig
 from opsdash.store import Store
 from tests.fakes import run_isolated, unique
 from tests.tui_process import TuiProcess
@@ -67,3 +70,37 @@ def test_shell_in_a_container_and_back(engine, tmp_path):
     step = entry.steps[0][2]
     assert f"--host {engine.docker_host} exec -it" in step and step.endswith("/bin/sh")
     assert "marker" not in step and "mark" not in entry.error  # never what was typed
+
+
+def _exec_echo(config, container_id: str) -> subprocess.CompletedProcess[str]:
+    """E's own flags and environment, with a command instead of the interactive
+    shell (-it needs a terminal): does the CLI reach the container through them?"""
+    argv = shell.exec_argv("docker", config, container_id)
+    flags = list(argv[: argv.index("exec")])
+    return subprocess.run(
+        [*flags, "exec", container_id, "echo", "marker"],
+        env=shell.exec_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_flags_reach_an_ssh_host(engine, monkeypatch):
+    import os
+
+    from devstack.sshd_server import SSHServer, available
+
+    if not available() or shutil.which("docker") is None:
+        pytest.skip("openssh-server or the docker CLI is not installed")
+    name = unique("sshshell")
+    cid = run_isolated(engine, name, "local/busybox:1", "sleep", "300")
+    try:
+        with SSHServer(engine.socket_path) as sshd:
+            monkeypatch.setenv("PATH", f"{sshd.client('docker')}{os.pathsep}{os.environ['PATH']}")
+            config = DockerHostConfig(name="ssh", host=sshd.url)
+            done = _exec_echo(config, cid)
+            assert done.returncode == 0 and done.stdout == "marker\n", done.stderr
+    finally:
+        engine.cli("rm", "-f", name, check=False)
