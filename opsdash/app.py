@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from opsdash.messages import (
         ClusterAction,
         ContainerAction,
+        ContainerShell,
         FindInterrupted,
         ModelAction,
         PipelineAction,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from opsdash.pipeline_flow import PipelineFlow
     from opsdash.poller import Poller
     from opsdash.recovery_flow import RecoveryFlow
+    from opsdash.shell_flow import ShellFlow
 
 
 class OpsdashApp(ScreenOpeners, LiteralTextApp):
@@ -132,6 +134,12 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         from opsdash.pipeline_flow import PipelineFlow
 
         return PipelineFlow(self.actions)
+
+    @cached_property
+    def shell(self) -> ShellFlow:
+        from opsdash.shell_flow import ShellFlow
+
+        return ShellFlow(self.actions)
 
     @cached_property
     def recovery(self) -> RecoveryFlow:
@@ -413,6 +421,11 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         if self._refused_while_starting():
             return
         self.actions.start(message.action, message.target)
+
+    def on_container_shell(self, message: ContainerShell) -> None:
+        if self._refused_while_starting():
+            return
+        self.shell.start(message.target)
 
     def on_pipeline_action(self, message: PipelineAction) -> None:
         if self._refused_while_starting():

@@ -39,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
         "without one, the local Docker engine and host are autodetected)",
     )
     parser.add_argument(
+        "--context",
+        metavar="NAME",
+        action="append",
+        help="watch the Docker engine of this docker context (`docker context ls`) instead "
+        "of the configured or autodetected ones; repeat it for several, each a host in the "
+        "header; a [[docker]] table with context = NAME keeps its settings",
+    )
+    parser.add_argument(
         "--read-only",
         action="store_true",
         help="refuse every action that changes anything (restart, redeploy, ...)",
@@ -100,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsdash: {exc}", file=sys.stderr)
         return 2
+    if args.context:
+        from opsdash.sources.docker import DockerHostConfig
+        from opsdash.sources.docker_contexts import ContextError, with_contexts
+
+        try:
+            config = with_contexts(config, args.context, DockerHostConfig)
+        except ContextError as exc:
+            print(f"opsdash: --context: {config_checks.shown(str(exc), 400)}", file=sys.stderr)
+            return 2
     for warning in config.warnings:
         print(f"opsdash: warning: {warning}", file=sys.stderr)
     if args.log is not None:

@@ -11,7 +11,9 @@ A table is read in three passes, each stopping at the first problem: the keys
 and their TOML types (unknown keys, ${ENV} expansion, ranges: `Reader.table`),
 then every required key, then each field in declaration order (conversion,
 then its check); the name (the class's `default_name` hook, else the kind
-numbered from the second table on) comes last and must be unique.
+numbered from the second table on) comes last and must be unique. A class with
+a `completed()` method finishes the record from what its keys name outside the
+file (a Docker context's endpoint); its `Invalid` names the key in `.key`.
 """
 
 from __future__ import annotations
@@ -163,7 +165,14 @@ def read_table(
             raise reader.error(f"{key}.name", f"duplicate source name {name!r}")
         names.add(name)
         out["name"] = name
-    return cls(**out)
+    record = cls(**out)
+    complete = getattr(cls, "completed", None)
+    if complete is None:
+        return record
+    try:  # what a key names outside the file (a Docker context's endpoint)
+        return complete(record)
+    except Invalid as exc:
+        raise reader.error(f"{key}.{getattr(exc, 'key', '') or 'name'}", str(exc)) from None
 
 
 def _default_name(cls: type, kind: str, index: int, values: dict[str, Any]) -> str:

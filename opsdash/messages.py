@@ -117,6 +117,13 @@ class ContainerAction(Message):
 
 
 @dataclass
+class ContainerShell(Message):
+    """`E`: a shell in the selected container (the dashboard suspended meanwhile)."""
+
+    target: object  # the selected row: a Container, else the flow says why not
+
+
+@dataclass
 class PipelineAction(Message):
     """rerun, rerun-failed, cancel, pause, mark of `run`; deploy (`run` may then
     be None; a trigger where the run's source starts pipelines); trigger and

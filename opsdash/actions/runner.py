@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
@@ -94,6 +95,50 @@ class ActionRunner:
                 self._acting[service] -= 1
                 if not self._acting[service]:
                     del self._acting[service]
+
+    def session(
+        self,
+        plan: ActionPlan,
+        work: Callable[[], ActionResult],
+        *,
+        host_read_only: bool = False,
+    ) -> ActionResult:
+        """An interactive session on the target (`E`: a shell in a container):
+        refused as any action is, audited as one row with its argv as its step,
+        written before it starts. No journal: it changes nothing recovery could
+        put right, so an opsdash killed meanwhile leaves nothing to repair."""
+        reason = self.refusal(plan, host_read_only=host_read_only)
+        if reason is not None:
+            self.refuse(plan, reason)
+            raise ActionError(f"refused: {reason}")
+        audit_id = None
+        if self.store is not None:
+            try:
+                audit_id = self.store.add_audit(self._entry(plan, "running", None, ""))
+                self.store.add_step(audit_id, "exec", redact(" ".join(plan.argv)))
+            except StoreError as exc:
+                event(f"action {plan.action} {plan.target} refused: {exc}", warning=True)
+                raise ActionError(f"refused: the audit log cannot be written: {exc}") from None
+        self._log(plan, "started")
+        with self._lock:
+            self._busy.add(plan.key)
+        started = time.monotonic()
+        journal = ActionJournal(self.store, audit_id)
+        try:
+            result = work()
+        except ActionError as exc:
+            self._end(journal, plan, "failed", time.monotonic() - started, str(exc))
+            raise
+        except Exception as exc:
+            message = f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            self._end(journal, plan, "failed", time.monotonic() - started, message)
+            raise ActionError(message) from exc
+        finally:
+            with self._lock:
+                self._busy.discard(plan.key)
+        duration = time.monotonic() - started
+        self._end(journal, plan, "ok", duration, "" if result.ok else result.message)
+        return replace(result, duration_s=duration)
 
     def _entry(
         self,

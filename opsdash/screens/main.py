@@ -112,6 +112,7 @@ class MainScreen(PanelsWhenSeen, Screen):
         Binding("R", "act('redeploy')", "Redeploy", id="redeploy"),
         Binding("u", "act('rollback')", "Rollback", id="rollback"),
         Binding("S", "act('toggle')", "Stop/start", show=False, id="stop-start"),
+        Binding("E", "shell", "Shell in container", show=False, id="shell"),
         Binding("D", "pipeline('deploy')", "Deploy", show=False, id="pipeline-deploy"),
         Binding("a", "audit", "Audit", show=False, id="audit"),
         Binding("exclamation_mark", "recover", "Interrupted actions", show=False, id="recover"),
@@ -439,6 +440,12 @@ class MainScreen(PanelsWhenSeen, Screen):
                     can = isinstance(source, wanted)
                 return True if can else None
             return True
+        if action == "shell":  # a container's; a service or a Kubernetes row has none here
+            from opsdash.model import Service
+            from opsdash.model.kube import KubePod, KubeWorkload
+
+            target = self._selected_target()
+            return None if isinstance(target, Service | KubeWorkload | KubePod) else True
         if action != "act":
             return True
         target = self._selected_target()
@@ -475,6 +482,16 @@ class MainScreen(PanelsWhenSeen, Screen):
             self.post_message(ClusterAction(cluster_action, target))
             return
         self.post_message(ContainerAction(action, target))
+
+    @_with_panels
+    def action_shell(self) -> None:
+        from opsdash.messages import ContainerShell
+
+        target = self._selected_target()
+        if target is None:
+            self.notify("Select a container first.", severity="warning", timeout=3)
+            return
+        self.post_message(ContainerShell(target))
 
     @_with_panels
     def action_pipeline(self, action: str) -> None:

@@ -27,7 +27,9 @@ from opsdash.model import (
     ContainerDetails,
     DockerSnapshot,
 )
+from opsdash.sources import docker_contexts
 from opsdash.sources.base import DEFAULT_REFRESH, DEFAULT_TIMEOUT, Detection, Source, SourceError
+from opsdash.sources.docker_contexts import TLSFiles
 from opsdash.sources.docker_events import ContainerEvents
 from opsdash.sources.docker_http import EngineError, NotFound
 from opsdash.sources.docker_logs import LogStream, open_logs
@@ -40,7 +42,7 @@ from opsdash.sources.docker_map import (
 )
 from opsdash.sources.docker_stats import OneShotSampler, Sampler, StatsTuple
 from opsdash.sources.docker_stats_stream import StreamSampler
-from opsdash.sources.settings import expand_user, option
+from opsdash.sources.settings import expand_user, fixed, option
 
 if TYPE_CHECKING:
     import docker
@@ -77,6 +79,11 @@ class DockerHostConfig:
         check=docker_host,
         default_doc="$DOCKER_HOST, else the local socket",
     )
+    context: str = option(
+        "",
+        doc="a Docker context (`docker context ls`): its endpoint and TLS material "
+        "instead of host, tls_verify and cert_path",
+    )
     tls_verify: bool = option(False, doc="verify the daemon's certificate against ca.pem")
     cert_path: str = option(
         "", doc="directory holding ca.pem, cert.pem and key.pem", check=expand_user
@@ -94,10 +101,25 @@ class DockerHostConfig:
     pull: bool = option(
         True, doc="R pulls the tag first; false: always recreate from the local image"
     )
+    shell: tuple[str, ...] = option(
+        ("/bin/sh",),
+        doc='what E runs in the selected container (docker exec -it), e.g. ["/bin/bash", "-l"]',
+        blank_is_default=True,
+    )
+    # Filled from the context's files (docker_contexts.resolved), not keys.
+    context_tls: TLSFiles | None = fixed(None)  # noqa: RUF009 - frozen, never shared
+    context_origin: str = fixed("")  # the meta.json read; "" not read yet
+    context_problem: str = fixed("")  # why autodetection could not read it
 
     @classmethod
     def default_name(cls, index: int, values: dict[str, Any]) -> str:
+        if values.get("context"):
+            return values["context"]
         return f"docker{index}" if index else "local"
+
+    def completed(self) -> DockerHostConfig:
+        """The config reader's last step: a `context` read into host and TLS."""
+        return docker_contexts.resolved(self)
 
 
 def default_docker_host(environ=os.environ) -> str:
@@ -113,8 +135,13 @@ class DockerSource(Source):
     @classmethod
     def autodetect(cls, detection: Detection) -> tuple[DockerHostConfig, ...]:
         """DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) if set, else the
-        default socket if it exists, else nothing."""
+        context DOCKER_CONTEXT or `docker context use` chose, else the default
+        socket if it exists, else nothing."""
         env = detection.environ
+        if not env.get("DOCKER_HOST"):
+            chosen = docker_contexts.detected(cls.config_class, env, detection.refresh)
+            if chosen:
+                return chosen
         if env.get("DOCKER_HOST"):
             return (
                 DockerHostConfig(
@@ -205,7 +232,7 @@ class DockerSource(Source):
             if self._client is None:
                 try:
                     self._client = self._connect()
-                except docker.errors.DockerException as exc:
+                except (docker.errors.DockerException, docker_contexts.ContextError) as exc:
                     raise SourceError(self._explain(exc)) from None
             return self._client
 

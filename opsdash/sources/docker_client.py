@@ -11,11 +11,12 @@ files are read in one place (`tls_files`) for both.
 
 from __future__ import annotations
 
-import os
 import ssl
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from opsdash.sources.docker_contexts import ContextError, TLSFiles, endpoint_of
 
 if TYPE_CHECKING:
     import docker
@@ -29,34 +30,28 @@ def one_line(exc: BaseException) -> str:
     return text[:300] if text else type(exc).__name__
 
 
-def tls_files(config: Any) -> tuple[str, str, str, bool] | None:
-    """(client cert, key, CA, verify) for a tcp:// host that uses TLS, else None."""
-    if not (config.host.startswith("tcp://") and (config.tls_verify or config.cert_path)):
-        return None
-    cert_dir = config.cert_path or os.path.expanduser("~/.docker")
-    return (
-        os.path.join(cert_dir, "cert.pem"),
-        os.path.join(cert_dir, "key.pem"),
-        os.path.join(cert_dir, "ca.pem"),
-        bool(config.tls_verify),
-    )
+def tls_files(config: Any) -> TLSFiles | None:
+    """The TLS material of one [[docker]] record: its context's, else what
+    tls_verify and cert_path say for a tcp:// host; None for plain TCP."""
+    return endpoint_of(config)[1]
 
 
 def ssl_context(config: Any) -> ssl.SSLContext | None:
     """The TLS context of the SDK-free clients (reader, stats streams): only the
-    configured CA is trusted (no REQUESTS_CA_BUNDLE, no system store), or no
-    verification at all without tls_verify, as the SDK's TLSConfig does."""
+    configured CA is trusted (no REQUESTS_CA_BUNDLE), the system CAs for a
+    context that verifies without one, nothing without verification, as the
+    SDK's TLSConfig and the docker CLI do."""
     files = tls_files(config)
     if files is None:
         return None
-    cert, key, ca, verify = files
-    if verify:
-        context = ssl.create_default_context(cafile=ca)
+    if files.verify:
+        context = ssl.create_default_context(cafile=files.ca or None)
     else:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    context.load_cert_chain(cert, key)
+    if files.cert:
+        context.load_cert_chain(files.cert, files.key)
     return context
 
 
@@ -84,24 +79,27 @@ def connect(config: Any) -> docker.APIClient:
     import docker
     from docker.tls import TLSConfig
 
+    host, files = endpoint_of(config)  # a context's, or host, tls_verify, cert_path
     tls: TLSConfig | bool = False
-    files = tls_files(config)
     if files is not None:
-        cert, key, ca, verify = files
-        tls = TLSConfig(client_cert=(cert, key), ca_cert=ca, verify=verify)
-    ssh = config.host.startswith("ssh://")
+        tls = TLSConfig(
+            client_cert=(files.cert, files.key) if files.cert else None,
+            ca_cert=files.ca or None,
+            verify=files.verify,
+        )
+    ssh = host.startswith("ssh://")
     if ssh and config.use_ssh_client:
         from opsdash.sources.docker_ssh import SSHAPIClient
 
         client: docker.APIClient = SSHAPIClient(
-            config.host,
+            host,
             timeout=max(1, int(config.timeout)),
             max_pool_size=config.stats_concurrency + 4,
         )
     else:
         client_class = _tls_client_class() if tls else docker.APIClient
         client = client_class(
-            base_url=config.host,
+            base_url=host,
             version="auto",
             timeout=max(1, int(config.timeout)),
             tls=tls,
@@ -113,10 +111,11 @@ def connect(config: Any) -> docker.APIClient:
 def open_reader(config: Any, sdk_client: Callable[[], Any]) -> EngineHTTP | SDKReader:
     """The source's read path: http.client for unix:// and tcp://, the SDK
     client (`sdk_client()`, shared with logs and actions) for ssh:// hosts."""
-    if config.host.startswith(("unix://", "tcp://")):
+    host = endpoint_of(config)[0]
+    if host.startswith(("unix://", "tcp://")):
         from opsdash.sources.docker_http import EngineHTTP
 
-        return EngineHTTP(config.host, max(1.0, float(config.timeout)), ssl_context(config))
+        return EngineHTTP(host, max(1.0, float(config.timeout)), ssl_context(config))
     from opsdash.sources.docker_http_sdk import SDKReader
 
     return SDKReader(sdk_client())
@@ -136,6 +135,8 @@ def _ssh_reason(exc: BaseException) -> str | None:
 
 def explain(config: Any, exc: BaseException) -> str:
     """One line saying what went wrong reaching the engine, and what to do."""
+    if isinstance(exc, ContextError):
+        return str(exc)
     reason = _ssh_reason(exc)
     if reason is not None:
         return f"{config.host}: {reason}"

@@ -198,8 +198,8 @@ class StreamSampler:
         return sock
 
     def _ssl_context(self) -> ssl.SSLContext | None:
-        if self._context is None and (self.config.tls_verify or self.config.cert_path):
-            self._context = ssl_context(self.config)
+        if self._context is None:
+            self._context = ssl_context(self.config)  # None: plain TCP
         return self._context
 
     def _drain(self) -> None:

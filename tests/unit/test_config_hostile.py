@@ -88,6 +88,7 @@ def valid_value(kind: str, key: str, repo_dir: str):
     special = {
         "host": st.sampled_from(["unix:///nonexistent/x.sock", "tcp://127.0.0.1:1", "ssh://u@h"]),
         "url": urls,
+        "context": st.sampled_from(["", "default"]),  # a named one needs its files
         "repo": st.just("own/rep") if kind == "github" else st.sampled_from(["", repo_dir]),
         "project": st.sampled_from(["grp/proj", "42"]),
         "jobs": st.lists(ident, min_size=1, max_size=3),

@@ -84,6 +84,7 @@ UI = (
     "opsdash.recovery_flow",
     "opsdash.cluster_flow",  # the Kubernetes actions from the keyboard
     "opsdash.pipeline_flow",  # the pipeline and orchestrator actions from the keyboard
+    "opsdash.shell_flow",  # E: the terminal handed to a shell in a container
 )
 # The command line wires config, sources and the TUI together: it may import
 # both sides, and loads Textual only when it starts the TUI (so `opsdash
