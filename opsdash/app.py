@@ -22,6 +22,7 @@ from opsdash.eventlog import event
 from opsdash.literal_app import LiteralTextApp
 from opsdash.screens.main import MainScreen
 from opsdash.screens.openers import ScreenOpeners
+from opsdash.themes import use_themes
 
 if TYPE_CHECKING:
     # Only annotations: what the first frame does not draw is imported where used.
@@ -78,6 +79,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         source's SDK, autodetection, opening the store nor a source that never
         answers delays it; without one, `poller` and `store` are complete already."""
         super().__init__()
+        use_themes(self, config.theme)
         self.config = config
         self.poller = poller
         self.store = store

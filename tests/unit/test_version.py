@@ -1,0 +1,76 @@
+"""`opsdash --version`: the installed distribution's version, the source's otherwise;
+one version in the tree (pyproject reads `opsdash.__version__`)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import opsdash
+from opsdash import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_version_prints_the_installed_version(capsys, monkeypatch):
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.8.7")
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == "opsdash 9.8.7\n"
+
+
+def test_version_falls_back_to_the_source_when_not_installed(capsys, monkeypatch):
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out == f"opsdash {opsdash.__version__} (not installed)\n"
+
+
+def test_the_version_has_one_home():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "opsdash.__version__"}
+
+
+def test_the_wheel_has_the_entry_point_and_the_stylesheet(tmp_path):
+    """Built without network or isolation from this tree: what pipx and uv install."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,  # a bound on the wait, not a timing
+    )
+    if done.returncode and "invalid command 'bdist_wheel'" in done.stderr:
+        pytest.skip("setuptools < 70.1 without wheel: reinstall the test extras")
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("opsdash-*.whl")
+    assert wheel.name.startswith(f"opsdash-{opsdash.__version__}-")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+        text = archive.read(entry_points).decode()
+    assert "[console_scripts]\nopsdash = opsdash.cli:main" in text
+    assert "docker = opsdash.sources.docker:DockerSource" in text
+    assert "opsdash/opsdash.tcss" in names
