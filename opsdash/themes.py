@@ -5,13 +5,21 @@ foreground and background), so the terminal's palette decides every colour:
 a solarized or light terminal stays itself, and a terminal without truecolor
 loses nothing. `high-contrast` is white on black with saturated accents and no
 muted grey text. Both appear in the command palette's "Theme" list, as every
-registered theme does. NO_COLOR needs nothing here: Textual reads it and drops
-the colours; the words and icons of every status cell carry the meaning.
+registered theme does.
+
+NO_COLOR wins over any theme: Textual alone would only grey the colours out
+(still colour escapes, 24-bit ones), so opsdash switches to `no-color`, the
+ansi theme whose cursors and selections are reverse video, and swaps Textual's
+greyscale filter for the one that drops every colour. The words and icons of
+every status cell carry the meaning.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import App
+from textual.filter import Monochrome, NoColor
 from textual.theme import Theme
 
 ANSI = Theme(
@@ -91,14 +99,36 @@ HIGH_CONTRAST = Theme(
     },
 )
 
+# Under NO_COLOR only: what stands out must do so by reverse video or bold.
+NO_COLOUR = replace(
+    ANSI,
+    name="no-color",
+    variables={
+        **ANSI.variables,
+        "block-cursor-text-style": "reverse bold",
+        "block-cursor-blurred-text-style": "reverse",
+        "input-cursor-text-style": "reverse",
+        "input-selection-background": "ansi_default",
+        "input-selection-foreground": "ansi_default",
+        "screen-selection-background": "ansi_default",
+        "screen-selection-foreground": "ansi_default",
+        "footer-key-foreground": "ansi_default",
+    },
+)
+
 THEMES = (ANSI, HIGH_CONTRAST)  # in theme_names.OPSDASH_THEMES's order (a test checks)
 
 
 def use_themes(app: App, name: str) -> None:
     """Register opsdash's themes with `app` and switch to `name` ("" keeps the default).
 
-    `name` was checked when the config (or --theme) was read."""
+    `name` was checked when the config (or --theme) was read; under NO_COLOR it
+    is set aside for `no-color`."""
     for theme in THEMES:
         app.register_theme(theme)
-    if name:
+    if app.no_color:  # Textual read NO_COLOR when the app was built
+        app.register_theme(NO_COLOUR)
+        app.theme = NO_COLOUR.name
+        app._filters[:] = [NoColor() if isinstance(f, Monochrome) else f for f in app._filters]
+    elif name:
         app.theme = name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual.color import Color
 from textual.filter import ANSIToTruecolor, Monochrome
 
 from opsdash.app import OpsdashApp
@@ -67,8 +68,27 @@ async def test_the_command_palette_switches_to_opsdashs_themes():
             await wait_for(pilot, lambda n=name: app.theme == n, timeout=10)
 
 
-def test_no_color_takes_every_colour_away(monkeypatch):
+def test_no_color_sets_the_configured_theme_aside(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = OpsdashApp(Config(path=None, theme="nord"), Poller([]))
+    assert app.no_color and app.theme == "no-color"
+    assert not any(isinstance(f, Monochrome) for f in app._filters)  # Textual's greys
+
+
+async def test_no_color_draws_no_colour_and_the_cursor_row_in_reverse(monkeypatch):
+    """What reaches the terminal (the screen through the app's line filters)."""
     monkeypatch.setenv("NO_COLOR", "1")
     app = fixed_app()
-    assert app.no_color
-    assert any(isinstance(f, Monochrome) for f in app._filters)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        filters = app.get_line_filters()
+        styles = []
+        for line in app.screen._compositor.render_full_update().strips:
+            for strip in line:
+                segments = list(strip)
+                for line_filter in filters:
+                    segments = line_filter.apply(segments, Color(0, 0, 0))
+                styles += [segment.style for segment in segments if segment.style]
+        colours = {(c.type.name) for st in styles for c in (st.color, st.bgcolor) if c}
+        assert colours <= {"DEFAULT"}, colours
+        assert any(style.reverse for style in styles)  # the cursor row
