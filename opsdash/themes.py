@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.terminal_theme import TerminalTheme
 from textual.app import App
 from textual.filter import Monochrome, NoColor
 from textual.theme import Theme
@@ -99,6 +100,34 @@ HIGH_CONTRAST = Theme(
     },
 )
 
+# What the named colours of the views' cells ("red", "green", ...) become in
+# high-contrast: every one at least 7:1 against black (Textual's default palette
+# has a red of 5:1).
+HIGH_CONTRAST_PALETTE = TerminalTheme(
+    (0, 0, 0),
+    (255, 255, 255),
+    [
+        (0, 0, 0),
+        (255, 120, 120),
+        (0, 255, 0),
+        (255, 255, 0),
+        (130, 170, 255),
+        (255, 130, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ],
+    [
+        (200, 200, 200),
+        (255, 150, 150),
+        (120, 255, 120),
+        (255, 255, 120),
+        (160, 190, 255),
+        (255, 160, 255),
+        (120, 255, 255),
+        (255, 255, 255),
+    ],
+)
+
 # Under NO_COLOR only: what stands out must do so by reverse video or bold.
 NO_COLOUR = replace(
     ANSI,
@@ -130,5 +159,18 @@ def use_themes(app: App, name: str) -> None:
         app.register_theme(NO_COLOUR)
         app.theme = NO_COLOUR.name
         app._filters[:] = [NoColor() if isinstance(f, Monochrome) else f for f in app._filters]
-    elif name:
-        app.theme = name
+    else:
+        _palette_follows_theme(app)
+        if name:
+            app.theme = name
+
+
+def _palette_follows_theme(app: App) -> None:
+    """The palette Textual maps named colours through: high-contrast's own while it
+    is the theme (also when picked in the command palette), Textual's otherwise."""
+    usual = app.ansi_theme_dark
+
+    def follow(name: str) -> None:
+        app.ansi_theme_dark = HIGH_CONTRAST_PALETTE if name == HIGH_CONTRAST.name else usual
+
+    app.watch(app, "theme", follow, init=False)

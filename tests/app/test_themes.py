@@ -92,3 +92,19 @@ async def test_no_color_draws_no_colour_and_the_cursor_row_in_reverse(monkeypatc
         colours = {(c.type.name) for st in styles for c in (st.color, st.bgcolor) if c}
         assert colours <= {"DEFAULT"}, colours
         assert any(style.reverse for style in styles)  # the cursor row
+
+
+async def test_high_contrast_maps_named_colours_through_its_own_palette():
+    from opsdash.themes import HIGH_CONTRAST_PALETTE
+
+    app = fixed_app()
+    usual = app.ansi_theme_dark
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.theme = "high-contrast"
+        await pilot.pause()
+        assert app.ansi_theme is HIGH_CONTRAST_PALETTE
+        app.theme = "nord"
+        await pilot.pause()
+        assert app.ansi_theme is usual
+    configured = OpsdashApp(Config(path=None, theme="high-contrast"), Poller([]))
+    assert configured.ansi_theme is HIGH_CONTRAST_PALETTE
