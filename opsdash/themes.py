@@ -3,9 +3,9 @@
 `ansi` paints with the 16 terminal colours only (and the terminal's own
 foreground and background), so the terminal's palette decides every colour:
 a solarized or light terminal stays itself, and a terminal without truecolor
-loses nothing. `high-contrast` is white on black with saturated accents and no
-muted grey text. Both appear in the command palette's "Theme" list, as every
-registered theme does.
+loses nothing. `high-contrast` is white on black with saturated accents, its
+named colours at least 7:1 against black. Both appear in the command palette's
+"Theme" list, as every registered theme does.
 
 NO_COLOR wins over any theme: Textual alone would only grey the colours out
 (still colour escapes, 24-bit ones), so opsdash switches to `no-color`, the
