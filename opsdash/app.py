@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 from opsdash.literal_app import LiteralTextApp
 from opsdash.screens.main import MainScreen
 from opsdash.screens.openers import ScreenOpeners
+from opsdash.themes import use_themes
 
 if TYPE_CHECKING:
     # Only annotations: what the first frame does not draw is imported where used.
@@ -82,6 +83,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         `poller` None: an empty one, made on first use (the TUI's first frame
         needs none)."""
         super().__init__()
+        use_themes(self, config.theme)
         self.config = config
         if poller is not None:
             self.poller = poller

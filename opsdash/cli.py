@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from opsdash import __version__, config_checks
 from opsdash.config import Config, ConfigError, load_config
+from opsdash.theme_names import unknown_theme
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,13 +26,44 @@ if TYPE_CHECKING:
     from opsdash.store import Store
 
 
+def installed_version() -> str:
+    """The installed distribution's version (what pip, pipx or uv put there); run
+    from a source tree that is not installed, the package's own `__version__`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("opsdash")
+    except PackageNotFoundError:
+        return f"{__version__} (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, read only when asked: the metadata lookup stays off the TUI's start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"opsdash {installed_version()}\n")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsdash",
         description="A keyboard-driven terminal dashboard for containers, pipelines, "
         "deployments and models. Without a command it starts the dashboard.",
     )
-    parser.add_argument("--version", action="version", version=f"opsdash {__version__}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the installed version and exit"
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="colour theme (overrides [ui] theme): ansi (the 16 terminal colours only), "
+        "high-contrast, or one of Textual's (textual-dark, nord, ...); "
+        "the command palette (ctrl+p, Theme) switches it while running",
+    )
     parser.add_argument(
         "--config",
         metavar="PATH",
@@ -96,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         except config_checks.Invalid as exc:
             print(f"opsdash: --refresh: {exc}", file=sys.stderr)
             return 2
+    if args.theme is not None and (why := unknown_theme(args.theme)):
+        print(f"opsdash: --theme: {config_checks.shown(why, 400)}", file=sys.stderr)
+        return 2
     try:
         config = load_config(
             args.config,
@@ -117,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         except ContextError as exc:
             print(f"opsdash: --context: {config_checks.shown(str(exc), 400)}", file=sys.stderr)
             return 2
+    if args.theme:
+        config = replace(config, theme=args.theme)
     for warning in config.warnings:
         print(f"opsdash: warning: {warning}", file=sys.stderr)
     if args.log is not None:

@@ -5,7 +5,7 @@ file, the key and, for syntax errors, the line. Secrets are only accepted as
 `${ENV_VAR}` references; a literal one is allowed but warned about.
 
 This module reads what is not a source: the top-level options, [keys],
-[[redeploy]], [[protect]], [[service]] and [dora]. Each [[kind]] of source is
+[[redeploy]], [[protect]], [[service]], [dora] and [ui]. Each [[kind]] of source is
 read by `opsdash.config_tables` from the config dataclass its module declares,
 for every kind the registry lists; nothing here names a source kind (but for
 putting engines and hosts first).
@@ -28,6 +28,7 @@ from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
 from opsdash.config_tables import read_tables, schema_of
 from opsdash.sources import base
+from opsdash.theme_names import unknown_theme
 
 DEFAULT_REFRESH = base.DEFAULT_REFRESH
 
@@ -100,6 +101,7 @@ class Config:
     services: tuple[ServiceConfig, ...] = ()
     dora: DoraConfig = field(default_factory=DoraConfig)
     warnings: tuple[str, ...] = ()
+    theme: str = ""  # [ui] theme (or --theme); "" is Textual's default
     # The kinds the file has a table for, and whether the kinds without one have
     # autodetected yet (`with_autodetected`; the TUI does it after its first frame).
     tables: tuple[str, ...] = ()
@@ -121,6 +123,7 @@ _CORE_KEYS = {
     "protect",
     "service",
     "dora",
+    "ui",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -150,6 +153,7 @@ _DORA_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "retention_days": (int, 400),
     "timezone": (str, ""),
 }
+_UI_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {"theme": (str, "")}
 
 
 def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
@@ -164,6 +168,7 @@ def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
         "protect": _PROTECT_KEYS,
         "service": _SERVICE_KEYS,
         "dora": _DORA_KEYS,
+        "ui": _UI_KEYS,
     }
 
 
@@ -345,6 +350,9 @@ def _parse(
     sources, tables = _parse_sources(reader, raw, base_refresh, kinds)
     services = _parse_services(reader, raw)
     dora = _parse_dora(reader, raw)
+    theme = reader.table("ui", raw.get("ui", {}), _UI_KEYS)["theme"]
+    if theme and (why := unknown_theme(theme)):
+        raise reader.error("ui.theme", why)
 
     return Config(
         path=path,
@@ -358,6 +366,7 @@ def _parse(
         services=services,
         dora=dora,
         warnings=tuple(reader.warnings),
+        theme=theme,
         tables=tables,
         detected=False,
     )

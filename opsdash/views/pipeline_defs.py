@@ -20,7 +20,7 @@ def paused_text(paused: bool | None) -> Text:
     """A word, not only a colour: "paused", "active", or "-" where there is no pause."""
     if paused is None:
         return Text("-", style="dim")
-    return Text("⏸ paused", style="yellow") if paused else Text("▶ active", style="green")
+    return Text("‖ paused", style="yellow") if paused else Text("▶ active", style="green")
 
 
 def _next(p: PipelineDefinition, now: datetime) -> str:

@@ -67,6 +67,7 @@ CORE = (
     "opsdash.safetext",  # Rich text, no Textual
     "opsdash.services",
     "opsdash.snapshot_output",  # the CLI's tables, Rich only
+    "opsdash.theme_names",  # what [ui] theme accepts, read before Textual loads
     "opsdash.views",  # Rich renderables shared by the TUI and the CLI
     "opsdash.views.*",
 )
@@ -85,6 +86,7 @@ UI = (
     "opsdash.cluster_flow",  # the Kubernetes actions from the keyboard
     "opsdash.pipeline_flow",  # the pipeline and orchestrator actions from the keyboard
     "opsdash.shell_flow",  # E: the terminal handed to a shell in a container
+    "opsdash.themes",  # opsdash's Textual themes
 )
 # The command line wires config, sources and the TUI together: it may import
 # both sides, and loads Textual only when it starts the TUI (so `opsdash
