@@ -364,12 +364,27 @@ class DockerSource(Source):
             digests = tuple(self._call(api.inspect_image, image_id).get("RepoDigests") or ())
         return details_from(self.name, raw, digests)
 
-    def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream:
-        """A stream of the container's log lines (stdout and stderr interleaved)."""
+    def logs(
+        self,
+        container_id: str,
+        tail: int = 1000,
+        follow: bool = True,
+        *,
+        since: float | None = None,
+        timestamps: bool = False,
+    ) -> LogStream:
+        """A stream of the container's log lines (stdout and stderr interleaved);
+        `since`: from that Unix time on; `timestamps`: each line stamped."""
         stream = self._call(
-            self.client.logs, container_id, stream=True, follow=follow, tail=tail, timestamps=False
+            self.client.logs,
+            container_id,
+            stream=True,
+            follow=follow,
+            tail=tail,
+            timestamps=timestamps,
+            since=since,
         )
-        return LogStream(stream)
+        return LogStream(stream, timestamped=timestamps)
 
     def close(self) -> None:
         self._events.close()

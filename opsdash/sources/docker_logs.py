@@ -1,7 +1,10 @@
 """One container's log lines, as the logs screen reads them from a thread.
 
 Split from the source, which polls: a stream lives as long as the logs screen
-and is closed from the UI thread while its reader blocks on the socket.
+and is closed from the UI thread while its reader blocks on the socket. Asked
+with `timestamps=True`, the engine prefixes each line with its RFC 3339 time;
+the stream splits it off (`log_lines.LogLine.stamp`), so the screen shows or
+hides it without reopening and merges several containers by it.
 """
 
 from __future__ import annotations
@@ -11,30 +14,34 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from opsdash.log_lines import split_stamp
 from opsdash.logbuffer import LineCutter
 
 
 class LogStream:
     """Log lines of one container, each at most `logbuffer.MAX_LINE` characters
-    (an endless line is cut, not kept); `close()` from any thread stops it."""
+    (an endless line is cut, not kept); `close()` from any thread stops it.
+    `timestamped`: the engine stamps each line (LogLine with its `stamp`)."""
 
-    def __init__(self, stream: Any):
+    def __init__(self, stream: Any, *, timestamped: bool = False):
         self._stream = stream
         self._closed = threading.Event()
         self.cutter = LineCutter()
+        self.timestamped = timestamped
 
     def __iter__(self) -> Iterator[str]:
         try:
             for chunk in self._stream:
                 if self._closed.is_set():
                     return
-                yield from self.cutter.feed(chunk)
+                lines = self.cutter.feed(chunk)
+                yield from (map(split_stamp, lines) if self.timestamped else lines)
         except Exception:
             if not self._closed.is_set():
                 raise
         last = self.cutter.flush()
         if last is not None and not self._closed.is_set():
-            yield last
+            yield split_stamp(last) if self.timestamped else last
 
     def close(self) -> None:
         """Returns at once: closing the HTTP response may wait on the socket."""
