@@ -522,7 +522,7 @@ HOSTILE_LOG_LINE = "[bold red]X[/] \x1b]0;TITLE\x07 \x1b[31mred\x1b[0m"
 class FakeLogStream:
     """Lines as the engine sends them (split from their stamps when asked for
     timestamps, as `docker_logs.LogStream` does); `fail`: raised after them;
-    then open until closed."""
+    then open until closed (the logs screen closes it when it goes)."""
 
     def __init__(self, lines, *, timestamped: bool, fail: str = ""):
         import threading
@@ -537,7 +537,7 @@ class FakeLogStream:
             yield split_stamp(line) if self.timestamped else line.split(" ", 1)[1]
         if self.fail:
             raise RuntimeError(self.fail)
-        self._closed.wait(30)
+        self._closed.wait()
 
     def close(self):
         self._closed.set()

@@ -143,7 +143,7 @@ async def test_L_merges_a_compose_project_in_time_order_with_a_name_column(tmp_p
     app, calls = _app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open(pilot, "web", key="L")
-        await wait_for(pilot, lambda: len(screen.lines) >= 14 + 2)
+        await wait_for(pilot, lambda: len(screen.lines) >= 14)
         assert sorted(c["name"] for c in calls) == ["web", "worker"]
         assert all(c["timestamps"] for c in calls)
         texts = [str(line) for line in screen.lines if not line.notice]
