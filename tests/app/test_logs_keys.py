@@ -204,3 +204,15 @@ async def test_the_logs_screen_fits_80x24(tmp_path):
         assert shown(app, "Logs: web") and shown(app, "search: ERROR")
         assert shown(app, "^s Search") or shown(app, "s Search")
         assert_clean_screen(app)
+
+
+async def test_L_names_stay_readable_without_colour(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, _ = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, "web", key="L")
+        await wait_for(pilot, lambda: len(screen.lines) >= 14)
+        await pilot.pause(0.2)
+        assert app.no_color
+        assert shown(app, "web    | web line 0") and shown(app, "worker | worker line 0")
+        assert_clean_screen(app)
