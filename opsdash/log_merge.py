@@ -77,12 +77,15 @@ class MergedLogStream:
             except queue.Full:
                 continue
 
-    def _notice(self, slot: int, text: str) -> LogLine:
+    def _notice(self, slot: int, text: str, at: int) -> LogLine:
+        """What opsdash says of a stream, placed right after its last line: the
+        engine's clock, not this machine's (they may differ)."""
         name = self.openers[slot].name
-        return LogLine(text, at=time.time_ns(), origin=name, slot=slot, notice=True)
+        return LogLine(text, at=at, origin=name, slot=slot, notice=True)
 
     def _read(self, slot: int) -> None:
         opener = self.openers[slot]
+        last = 0  # `at` of the stream's newest line
         try:
             stream = opener.open()
             self._streams[slot] = stream
@@ -92,11 +95,13 @@ class MergedLogStream:
             for line in stream:
                 if self._closed.is_set():
                     return
-                self._put(_as_line(line).with_origin(opener.name, slot))
-            self._put(self._notice(slot, "stream ended"))
+                named = _as_line(line).with_origin(opener.name, slot)
+                last = max(last, named.at)
+                self._put(named)
+            self._put(self._notice(slot, "stream ended", last))
         except Exception as exc:  # noqa: BLE001 - shown inline, the other streams go on
             if not self._closed.is_set():
-                self._put(self._notice(slot, f"error: {' '.join(str(exc).split())}"))
+                self._put(self._notice(slot, f"error: {' '.join(str(exc).split())}", last))
         finally:
             self._put(_Ended(slot))
 
@@ -145,6 +150,23 @@ class MergedLogStream:
         for stream in list(self._streams.values()):
             with contextlib.suppress(Exception):
                 stream.close()
+
+
+def out_of_order(newest: int, batch: Sequence[str]) -> bool:
+    """Whether `batch` holds a line older than the one before it (the first
+    compared with `newest`, the buffer's last): a stream that lagged past the hold."""
+    for line in batch:
+        at = getattr(line, "at", 0)
+        if at < newest:
+            return True
+        newest = at
+    return False
+
+
+def in_time_order(lines: Sequence[str], limit: int) -> list[str]:
+    """The newest `limit` of `lines` by the engine's time (stable: ties keep
+    the order they came in)."""
+    return sorted(lines, key=lambda line: getattr(line, "at", 0))[-limit:]
 
 
 def _as_line(line: str) -> LogLine:

@@ -21,6 +21,7 @@ a context set, draws the grep -C view as lines arrive.
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -33,10 +34,12 @@ from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import get_current_worker
 
 from opsdash.log_file import log_directory, write_log
-from opsdash.log_options import LogOptions, parse_prompt, prompt_text
+from opsdash.log_merge import in_time_order, out_of_order
+from opsdash.log_options import LogOptions
 from opsdash.log_search import SEPARATOR, ContextWindow
 from opsdash.logbuffer import MAX_LINE, LineQueue
 from opsdash.safetext import literal, strip_unsafe
+from opsdash.screens.log_option_keys import LogOptionKeys
 from opsdash.screens.log_rows import name_width, row_plain, row_text, separator_text
 from opsdash.screens.log_search_keys import LogSearchKeys
 from opsdash.sources.capabilities import LogStream
@@ -45,10 +48,11 @@ from opsdash.widgets.literal_input import LiteralInput
 MAX_LINES = 10_000
 BATCH_SECONDS = 0.1
 DRAW_PER_BATCH = 300  # more than a screenful: a flood skips lines nobody could read
+REORDER_SECONDS = 1.0  # a merged log drawn again in time order at most this often
 PROMPTS = ("#logs-filter", "#logs-search", "#logs-options")
 
 
-class LogsScreen(LogSearchKeys, Screen):
+class LogsScreen(LogSearchKeys, LogOptionKeys, Screen):
     DEFAULT_CSS = """
     LogsScreen .logs-prompt { display: none; height: 1; border: none; padding: 0 1; }
     LogsScreen .logs-prompt.-visible { display: block; }
@@ -114,6 +118,8 @@ class LogsScreen(LogSearchKeys, Screen):
         self._shown_state = ""
         self._incoming = LineQueue(MAX_LINES)
         self.skipped = 0  # lines of a flood that were kept but never drawn
+        self._unordered = False  # a merged line came older than one drawn before it
+        self._reordered = 0.0  # when the buffer was last put back in time order
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-title", classes="screen-title")
@@ -156,6 +162,7 @@ class LogsScreen(LogSearchKeys, Screen):
     def read_logs(self) -> None:
         """Read in a thread; lines wait in `_incoming` until the UI timer takes them."""
         worker = get_current_worker()
+        stream = None
         try:
             if self.reopen is not None:
                 stream = self.reopen(self.options)
@@ -168,20 +175,34 @@ class LogsScreen(LogSearchKeys, Screen):
                 if worker.is_cancelled or self._stream is not stream:
                     return
                 self._incoming.put(line)
-            self._state = self.ended
+            if self._stream is stream:  # not a stream `o` replaced and closed
+                self._state = self.ended
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            self._state = f"error: {' '.join(str(exc).split())}"
+            if stream is None or self._stream is stream:
+                self._state = f"error: {' '.join(str(exc).split())}"
 
     def _drain(self) -> None:
         """Every BATCH_SECONDS: hand new lines to the view in one batch."""
         batch = self._incoming.take()
-        if batch:
+        if batch or self._unordered:
             self.add_lines(batch)
         elif self._state != self._shown_state:
             self._update_title()
 
     def add_lines(self, batch: list[str]) -> None:
-        """Keep the newest lines; draw the newest matching ones, a bounded number."""
+        """Keep the newest lines; draw the newest matching ones, a bounded number.
+        A merged log that got a line older than those drawn (a stream lagged past
+        the merge's hold) is put back in time order and drawn again, at most
+        once every REORDER_SECONDS."""
+        if self.names:
+            newest = getattr(self.lines[-1], "at", 0) if self.lines else 0
+            self._unordered = self._unordered or out_of_order(newest, batch)
+            if self._unordered and time.monotonic() - self._reordered >= REORDER_SECONDS:
+                self.lines = deque(in_time_order([*self.lines, *batch], MAX_LINES), MAX_LINES)
+                self._unordered, self._reordered = False, time.monotonic()
+                self._redraw()
+                self._update_title()
+                return
         self.lines.extend(batch)
         rows = self._view([line for line in batch[-MAX_LINES:] if self._matches(line)])
         self.skipped += max(0, len(rows) - DRAW_PER_BATCH)
@@ -327,46 +348,9 @@ class LogsScreen(LogSearchKeys, Screen):
     def _filter_submitted(self) -> None:
         self.query_one(RichLog).focus()
 
-    def action_timestamps(self) -> None:
-        stamped = getattr(self._stream, "timestamped", False) or self.names
-        if not stamped and not any(getattr(line, "stamp", "") for line in self.lines):
-            self.notify("This log comes without timestamps.", severity="warning", timeout=3)
-            return
-        self.stamps = not self.stamps
-        self._redraw()
-        self._update_title()
-
-    def action_options(self) -> None:
-        self._open_prompt("#logs-options", prompt_text(self.options, self.context))
-
     @on(Input.Submitted, "#logs-options")
     def _options_submitted(self, event: Input.Submitted) -> None:
-        try:
-            options, context = parse_prompt(event.value, self.options, self.context)
-        except ValueError as exc:
-            self.notify(str(exc), severity="warning", timeout=4)
-            return
-        self._close_prompt("#logs-options")
-        if options != self.options:
-            if self.reopen is None:
-                self.notify("since and tail are fixed for this log.", timeout=3)
-            else:
-                self.options = options
-                self._restart()
-        if context != self.context:
-            self.context = context
-            self._redraw()
-        self._update_title()
-
-    def _restart(self) -> None:
-        """Read again with the new since/tail: the buffer starts over."""
-        self._close_stream()
-        self.lines.clear()
-        self._incoming = LineQueue(MAX_LINES)
-        self.skipped = 0
-        self._state = "connecting…"
-        self._redraw()
-        self.read_logs()
+        self.apply_options(event.value)
 
     def action_scroll_down(self) -> None:
         self.query_one(RichLog).scroll_down(animate=False)

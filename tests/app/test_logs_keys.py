@@ -216,3 +216,19 @@ async def test_L_names_stay_readable_without_colour(tmp_path, monkeypatch):
         assert app.no_color
         assert shown(app, "web    | web line 0") and shown(app, "worker | worker line 0")
         assert_clean_screen(app)
+
+
+async def test_L_puts_a_late_older_line_back_in_time_order(tmp_path):
+    from opsdash.log_lines import split_stamp
+
+    app, _ = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, "web", key="L")
+        await wait_for(pilot, lambda: len(screen.lines) >= 14)
+        late = split_stamp("2026-12-03T12:00:00.7Z lagged").with_origin("worker", 1)
+        screen._incoming.put(late)  # older than every line but the first
+        await wait_for(pilot, lambda: "lagged" in screen.lines)
+        order = [line.at for line in screen.lines]
+        assert order == sorted(order) and list(screen.lines).index("lagged") == 1
+        drawn = [strip.text for strip in screen.query_one(RichLog).lines]
+        assert drawn[1] == "worker | lagged"

@@ -237,3 +237,20 @@ def test_closing_a_merge_closes_every_stream():
     gate.set()
     reader.join(5)
     assert not reader.is_alive() and all(s.closed for s in streams)
+
+
+def test_a_line_older_than_the_buffer_is_seen_and_put_in_place():
+    from opsdash.log_merge import in_time_order, out_of_order
+
+    a, b, c = _stamped(1, "a"), _stamped(2, "b"), _stamped(3, "c")
+    assert not out_of_order(a.at, [b, c]) and out_of_order(c.at, [b])
+    assert out_of_order(0, [c, a])
+    assert in_time_order([a, c, b], 2) == ["b", "c"]
+
+
+def test_a_notice_sorts_right_after_its_streams_last_line():
+    late = _Fake([_stamped(5, "late-5")])
+    early = _Fake([_stamped(1, "early-1")], fail="gone")
+    merged = list(MergedLogStream([Opener("late", lambda: late), Opener("early", lambda: early)]))
+    notice = next(line for line in merged if line.notice and line.origin == "early")
+    assert notice.at == merged[0].at  # the engine's time of early-1, not this machine's
