@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         ShowModel,
         ShowPipelines,
         ShowPodLogs,
+        ShowProjectLogs,
         ShowRecord,
         ShowRun,
         ShowService,
@@ -383,6 +384,9 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
 
     def on_show_logs(self, message: ShowLogs) -> None:
         self.show_logs(message.container)
+
+    def on_show_project_logs(self, message: ShowProjectLogs) -> None:
+        self.show_project_logs(message.container)
 
     def on_show_run(self, message: ShowRun) -> None:
         self.show_run(message.run)

@@ -5,9 +5,10 @@ file, the key and, for syntax errors, the line. Secrets are only accepted as
 `${ENV_VAR}` references; a literal one is allowed but warned about.
 
 This module reads what is not a source: the top-level options, [keys],
-[[redeploy]], [[protect]], [[service]], [dora] and [ui]. Each [[kind]] of source is
-read by `opsdash.config_tables` from the config dataclass its module declares,
-for every kind the registry lists; nothing here names a source kind (but for
+[[redeploy]], [[protect]], [[service]], [dora], [ui] and (through
+`opsdash.config_logs`) [logs]. Each [[kind]] of source is read by
+`opsdash.config_tables` from the config dataclass its module declares, for
+every kind the registry lists; nothing here names a source kind (but for
 putting engines and hosts first).
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from opsdash import config_checks as checks
 from opsdash.config_checks import Invalid, syntax_line
+from opsdash.config_logs import LOGS_KEYS, LogsConfig, read_logs_table
 from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
 from opsdash.config_tables import read_tables, schema_of
@@ -100,6 +102,7 @@ class Config:
     health_timeout: float = 60.0
     services: tuple[ServiceConfig, ...] = ()
     dora: DoraConfig = field(default_factory=DoraConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
     warnings: tuple[str, ...] = ()
     theme: str = ""  # [ui] theme (or --theme); "" is Textual's default
     # The kinds the file has a table for, and whether the kinds without one have
@@ -124,6 +127,7 @@ _CORE_KEYS = {
     "service",
     "dora",
     "ui",
+    "logs",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -169,6 +173,7 @@ def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
         "service": _SERVICE_KEYS,
         "dora": _DORA_KEYS,
         "ui": _UI_KEYS,
+        "logs": LOGS_KEYS,
     }
 
 
@@ -353,6 +358,7 @@ def _parse(
     theme = reader.table("ui", raw.get("ui", {}), _UI_KEYS)["theme"]
     if theme and (why := unknown_theme(theme)):
         raise reader.error("ui.theme", why)
+    logs = read_logs_table(reader, raw)
 
     return Config(
         path=path,
@@ -365,6 +371,7 @@ def _parse(
         health_timeout=health_timeout,
         services=services,
         dora=dora,
+        logs=logs,
         warnings=tuple(reader.warnings),
         theme=theme,
         tables=tables,

@@ -56,6 +56,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "dora.failure_window": (60.0, 30 * DAY, "seconds"),
     "dora.retention_days": (1, 3650, "days"),
     "kubernetes.rollout_timeout": (5.0, DAY, "seconds"),
+    "logs.tail": (0, 10_000, "lines"),
 }
 _INDEX = re.compile(r"\[\d+\]")
 

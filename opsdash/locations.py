@@ -28,3 +28,9 @@ def data_dir() -> Path:
     if explicit:
         return Path(explicit).expanduser()
     return _xdg("XDG_DATA_HOME", ".local/share") / "opsdash"
+
+
+def logs_dir() -> Path:
+    """$XDG_STATE_HOME/opsdash/logs: where `w` on the logs screen writes (the
+    `[logs] directory` key names another)."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "opsdash" / "logs"

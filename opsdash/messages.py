@@ -41,6 +41,13 @@ class ShowLogs(Message):
 
 
 @dataclass
+class ShowProjectLogs(Message):
+    """`L` on a container of a compose project: the logs of all its containers, merged."""
+
+    container: Container
+
+
+@dataclass
 class ShowRun(Message):
     """Enter or `l` on a pipeline run: its jobs."""
 

@@ -24,12 +24,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path, monkeypatch):
-    """Never read the developer's config or write into their data dir."""
+    """Never read the developer's config or write into their data or state dirs."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     # Nor the developer's Docker contexts (`docker context use` would pick the engine).
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))  # `w` on the logs screen
     monkeypatch.delenv("OPSDASH_CONFIG", raising=False)
     monkeypatch.delenv("OPSDASH_DATA_DIR", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

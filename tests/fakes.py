@@ -512,3 +512,61 @@ def midday_zone() -> str:
     offset = (12 - datetime.now(UTC).hour + 12) % 24 - 12  # -11..+12
     # Etc/GMT signs are the other way round: Etc/GMT-3 is three hours east.
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+# --- container logs, for the logs screen's key tests and snapshots ---
+
+HOSTILE_LOG_LINE = "[bold red]X[/] \x1b]0;TITLE\x07 \x1b[31mred\x1b[0m"
+
+
+class FakeLogStream:
+    """Lines as the engine sends them (split from their stamps when asked for
+    timestamps, as `docker_logs.LogStream` does); `fail`: raised after them;
+    then open until closed (the logs screen closes it when it goes)."""
+
+    def __init__(self, lines, *, timestamped: bool, fail: str = ""):
+        import threading
+
+        self.lines, self.timestamped, self.fail = lines, timestamped, fail
+        self._closed = threading.Event()
+
+    def __iter__(self):
+        from opsdash.log_lines import split_stamp
+
+        for line in self.lines:
+            yield split_stamp(line) if self.timestamped else line.split(" ", 1)[1]
+        if self.fail:
+            raise RuntimeError(self.fail)
+        self._closed.wait()
+
+    def close(self):
+        self._closed.set()
+
+
+def sample_log(name: str) -> list[str]:
+    """Stamped lines: web writes on even seconds, worker on odd ones (merged, they
+    alternate); lines 1 and 4 say ERROR; the last one is hostile."""
+    start = 0 if name == "web" else 1
+    lines = []
+    for n in range(6):
+        text = f"{name} line {n}" + (" ERROR boom" if n in (1, 4) else "")
+        lines.append(f"2026-12-03T12:00:{start + 2 * n:02d}.5Z {text}")
+    lines.append(f"2026-12-03T12:00:{start + 12:02d}.5Z {name} {HOSTILE_LOG_LINE}")
+    return lines
+
+
+def fake_logs(source: FixedDockerSource, *, failing: str = "") -> list[dict]:
+    """Give the fixed source a `logs()` serving `sample_log`; the calls it gets.
+    The container named `failing` fails once its lines are read."""
+    calls: list[dict] = []
+    by_id = {c.id: c.name for c in sample_containers()}
+
+    def logs(container_id, tail=1000, follow=True, *, since=None, timestamps=False):
+        name = by_id[container_id]
+        calls.append({"name": name, "tail": tail, "since": since, "timestamps": timestamps})
+        fail = "No such container: gone" if name == failing else ""
+        lines = sample_log(name)[-tail:] if tail else []
+        return FakeLogStream(lines, timestamped=timestamps, fail=fail)
+
+    source.logs = logs
+    return calls

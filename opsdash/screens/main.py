@@ -107,6 +107,7 @@ class MainScreen(PanelsWhenSeen, Screen):
         Binding("colon", "resource", "Kubernetes resource", id="kube-resource"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="filter-clear"),
         Binding("l", "logs", "Logs", id="logs"),
+        Binding("L", "project_logs", "Project logs", show=False, id="logs-project"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="refresh"),
         Binding("r", "act('restart')", "Restart", id="restart"),
         Binding("R", "act('redeploy')", "Redeploy", id="redeploy"),
@@ -406,6 +407,21 @@ class MainScreen(PanelsWhenSeen, Screen):
             self.notify("No container selected.", severity="warning", timeout=3)
             return
         self.post_message(ShowLogs(container))
+
+    @_with_panels
+    def action_project_logs(self) -> None:
+        """`L`: the logs of every container of the selected one's compose project."""
+        from opsdash.messages import ShowProjectLogs
+        from opsdash.model import Container
+
+        container = self._selected_record()
+        if not isinstance(container, Container):
+            self.notify("L works on a container of a compose project.", timeout=3)
+            return
+        if not container.compose_project:
+            self.notify("This container is not in a compose project: l shows its logs.", timeout=3)
+            return
+        self.post_message(ShowProjectLogs(container))
 
     def _selected_record(self) -> object | None:
         table = self._focused_table()

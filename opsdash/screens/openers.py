@@ -47,23 +47,37 @@ class ScreenOpeners:
         self.push_screen(RecordScreen(record))
 
     def show_logs(self, container: Container) -> None:
-        from opsdash.screens.logs import LogsScreen
+        from opsdash.screens.log_openers import container_logs_screen, first_options
 
         source = self._docker_source(container.host)
+        options = first_options(getattr(self, "config", None))
+        self.push_screen(container_logs_screen(source, container, options))
 
-        def open_stream():
-            if source is None:
-                raise RuntimeError("its Docker source is not configured")
-            return source.logs(container.id, tail=1000)
-
-        self.push_screen(
-            LogsScreen(
-                container.name,
-                open_stream,
-                file_name=container.name,
-                ended="stream ended (the container stopped?)",
-            )
+    def show_project_logs(self, container: Container) -> None:
+        """`L`: every container of `container`'s compose project, merged by time."""
+        from opsdash.model import DockerSnapshot
+        from opsdash.screens.log_openers import (
+            first_options,
+            merge_limit,
+            project_logs_screen,
+            project_members,
         )
+
+        source = self._docker_source(container.host)
+        snapshot = self.poller.data(source.label) if source is not None else None
+        listed = snapshot.containers if isinstance(snapshot, DockerSnapshot) else ()
+        members = project_members(container, listed) or [container]
+        limit = merge_limit(source)
+        if len(members) > limit:
+            self.notify(
+                f"{container.compose_project} has {len(members)} containers: "
+                f"showing the first {limit} (by service).",
+                severity="warning",
+                timeout=5,
+            )
+            members = members[:limit]
+        options = first_options(getattr(self, "config", None))
+        self.push_screen(project_logs_screen(source, container.compose_project, members, options))
 
     def show_workload(self, workload: KubeWorkload) -> None:
         from opsdash.screens.kube import WorkloadScreen

@@ -38,7 +38,15 @@ class ContainerEngine(Protocol):
 
     def details(self, container_id: str) -> ContainerDetails: ...
 
-    def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream: ...
+    def logs(
+        self,
+        container_id: str,
+        tail: int = 1000,
+        follow: bool = True,
+        *,
+        since: float | None = None,
+        timestamps: bool = False,
+    ) -> LogStream: ...
 
 
 @runtime_checkable

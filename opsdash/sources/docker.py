@@ -406,9 +406,18 @@ class DockerSource(Source):
             digests = tuple(self._call(api.inspect_image, image_id).get("RepoDigests") or ())
         return details_from(self.name, raw, digests)
 
-    def logs(self, container_id: str, tail: int = 1000, follow: bool = True) -> LogStream:
-        """A stream of the container's log lines (stdout and stderr interleaved)."""
-        return open_logs(self, container_id, tail, follow)
+    def logs(
+        self,
+        container_id: str,
+        tail: int = 1000,
+        follow: bool = True,
+        *,
+        since: float | None = None,
+        timestamps: bool = False,
+    ) -> LogStream:
+        """A stream of the container's log lines (stdout and stderr interleaved);
+        `since`: from that Unix time on; `timestamps`: each line stamped."""
+        return open_logs(self, container_id, tail, follow, since, timestamps)
 
     def close(self) -> None:
         self._events.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from opsdash.config_logs import LogsConfig
 from opsdash.logbuffer import MAX_LINE
 from opsdash.screens.logs import MAX_LINES, LogsScreen
 from tests.fakes import docker_config, run_isolated, unique
@@ -75,7 +76,7 @@ async def test_w_never_writes_through_a_planted_symlink(engine, tmp_path, monkey
     victim = tmp_path / "victim"
     victim.write_text("keep me\n")
     monkeypatch.chdir(tmp_path)
-    app = real_app(docker_config(engine.docker_host))
+    app = real_app(docker_config(engine.docker_host, logs=LogsConfig(directory=str(tmp_path))))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await select_container(pilot, name)

@@ -106,3 +106,25 @@ def test_pipeline_list_narrow(snap_compare):
         await settle(pilot)
 
     assert snap_compare(_with_orchestrator(), terminal_size=(80, 24), run_before=go)
+
+
+def test_project_logs_search_narrow(snap_compare, tmp_path):
+    """`L` on a compose container: the merged log with its name column, a search
+    with context 2, at 80x24."""
+    from tests.fakes import fake_logs
+    from tests.pilot import select_container, wait_for
+
+    app = fixed_app()
+    fake_logs(app.poller.sources["docker:demo"])
+
+    async def go(pilot):
+        await settle(pilot)
+        await select_container(pilot, "web")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: len(getattr(pilot.app.screen, "lines", ())) >= 14)
+        await pilot.press("s", *"error", "enter", "C", "C")
+        await pilot.pause(0.3)
+        pilot.app.clear_notifications()  # a model alert's toast comes when it comes
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=go)

@@ -49,8 +49,9 @@ def _environment(monkeypatch):
 
 # --- valid values, by table kind and key ------------------------------------------
 
-# dora: below; ui: its one key names a theme from a closed list (tests/unit/test_themes.py)
-SCHEMAS = {k: v for k, v in schema.schemas().items() if k not in ("dora", "ui")}
+# dora and logs (single tables whose values are checked beyond their type): below;
+# ui: its one key names a theme from a closed list (tests/unit/test_themes.py)
+SCHEMAS = {k: v for k, v in schema.schemas().items() if k not in ("dora", "logs", "ui")}
 TOP = {
     "refresh": ((int, float), 2),
     "read_only": (bool, False),
@@ -154,6 +155,11 @@ def valid_config(draw, repo_dir: str) -> dict:
         doc["dora"] = {
             "failure_window": draw(number("dora.failure_window", False)),
             "retention_days": draw(number("dora.retention_days", True)),
+        }
+    if draw(st.booleans()):
+        doc["logs"] = {
+            "tail": draw(number("logs.tail", True)),
+            "since": draw(st.sampled_from(["", "15m", "2h", "1h30m", "2026-12-03T10:00:00Z"])),
         }
     if draw(st.booleans()):
         chosen = draw(st.lists(st.sampled_from(sorted(GOOD_KEYS)), unique=True, min_size=1))

@@ -63,6 +63,7 @@ CORE = (
     "opsdash.formatting",
     "opsdash.locations",
     "opsdash.logbuffer",
+    "opsdash.log_*",  # log lines, search, merge, options, files: no Textual
     "opsdash.redact",
     "opsdash.safetext",  # Rich text, no Textual
     "opsdash.services",
