@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
+from opsdash.screens.selected_row import SelectedRowKeys, with_panels
 from opsdash.widgets.health_bar import HealthBar, PanelTabs
 from opsdash.widgets.panel_frame import PANEL_LAYOUT, PANEL_TITLES, panel_frames
 from opsdash.widgets.when_seen import PanelsWhenSeen
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     # first frame is out (`mount_panels`); here only for the annotations.
     from textual.widgets import Footer, Input
 
-    from opsdash.model import Container, PipelineRun, Service, SourceHealth
-    from opsdash.model.kube import KubePod, KubeWorkload
+    from opsdash.model import PipelineRun, SourceHealth
     from opsdash.widgets.cluster_panel import ClusterPanel
     from opsdash.widgets.panels import (
         ContainersPanel,
@@ -35,24 +34,6 @@ if TYPE_CHECKING:
         PipelinesPanel,
     )
     from opsdash.widgets.resource_table import ResourceTable
-
-# Pipeline keys that apply only where the run's source can (by capability,
-# `opsdash.sources.capabilities`: looked up when a run has a source).
-PIPELINE_KEYS = ("rerun-failed", "pause", "mark")
-
-A = TypeVar("A", bound=Callable[..., None])
-
-
-def _with_panels(action: A) -> A:
-    """A key that works on the panels does nothing until they are mounted
-    (the moment between the first frame and `mount_panels`)."""
-
-    @functools.wraps(action)
-    def run(self: MainScreen, *args: Any) -> None:
-        if self.panels_ready:
-            action(self, *args)
-
-    return run  # type: ignore[return-value]
 
 
 def _footer() -> Footer:
@@ -83,7 +64,7 @@ def _panel_widgets() -> list[Widget]:
     return [kinds[panel_id](number, id=panel_id) for number, panel_id in PANEL_LAYOUT]
 
 
-class MainScreen(PanelsWhenSeen, Screen):
+class MainScreen(SelectedRowKeys, PanelsWhenSeen, Screen):
     """Composes the panels and routes keys between them; its panels draw only
     while they are seen (`PanelsWhenSeen`).
 
@@ -288,15 +269,15 @@ class MainScreen(PanelsWhenSeen, Screen):
         index = stops.index(focused) if focused in stops else -1
         self._focus(stops[(index + delta) % len(stops)])
 
-    @_with_panels
+    @with_panels
     def action_panel_next(self) -> None:
         self._step(1)
 
-    @_with_panels
+    @with_panels
     def action_panel_prev(self) -> None:
         self._step(-1)
 
-    @_with_panels
+    @with_panels
     def action_panel(self, number: int) -> None:
         panel = next(p for p in self.panels if p.number == number)
         self._focus(panel.focus_targets[0])
@@ -321,7 +302,7 @@ class MainScreen(PanelsWhenSeen, Screen):
 
         return next(f for f in self.query(FilterInput) if f.table_id == table.id)
 
-    @_with_panels
+    @with_panels
     def action_filter(self) -> None:
         table = self._focused_table()
         if table is None:
@@ -331,12 +312,12 @@ class MainScreen(PanelsWhenSeen, Screen):
         box.add_class("-visible")
         box.focus()
 
-    @_with_panels
+    @with_panels
     def action_resource(self) -> None:
         """`:` opens the Kubernetes panel's resource prompt, from any panel."""
         self._focus(self.cluster_panel.open_prompt())
 
-    @_with_panels
+    @with_panels
     def action_clear_filter(self) -> None:
         from opsdash.widgets.cluster_panel import ResourcePrompt
 
@@ -365,178 +346,15 @@ class MainScreen(PanelsWhenSeen, Screen):
             event.input.remove_class("-visible")
         self.query_one(f"#{event.input.table_id}").focus()
 
-    # --- container actions ---------------------------------------------------
-
-    @property
-    def selected_container(self) -> Container | None:
-        from opsdash.model import Container
-        from opsdash.widgets.resource_table import ResourceTable
-
-        table = self.query_one("#containers-table", ResourceTable)
-        record = table.selected
-        return record if isinstance(record, Container) else None
-
-    @property
-    def selected_run(self) -> PipelineRun | None:
-        table = self._focused_table()
-        record = table.selected if table is not None else None
-        if record is None:
-            return None
-        from opsdash.model import PipelineRun
-
-        return record if isinstance(record, PipelineRun) else None
-
-    @_with_panels
-    def action_logs(self) -> None:
-        from opsdash.messages import ShowLogs, ShowPodLogs, ShowRun
-        from opsdash.model.kube import KubePod, KubeWorkload
-
-        run = self.selected_run
-        if run is not None:
-            self.post_message(ShowRun(run))
-            return
-        record = self._selected_record()
-        if isinstance(record, KubePod):
-            self.post_message(ShowPodLogs(record))
-            return
-        if isinstance(record, KubeWorkload):
-            self.notify("Logs are a pod's: Enter shows the workload's pods.", timeout=3)
-            return
-        container = self.selected_container
-        if container is None:
-            self.notify("No container selected.", severity="warning", timeout=3)
-            return
-        self.post_message(ShowLogs(container))
-
-    @_with_panels
-    def action_project_logs(self) -> None:
-        """`L`: the logs of every container of the selected one's compose project."""
-        from opsdash.messages import ShowProjectLogs
-        from opsdash.model import Container
-
-        container = self._selected_record()
-        if not isinstance(container, Container):
-            self.notify("L works on a container of a compose project.", timeout=3)
-            return
-        if not container.compose_project:
-            self.notify("This container is not in a compose project: l shows its logs.", timeout=3)
-            return
-        self.post_message(ShowProjectLogs(container))
-
-    def _selected_record(self) -> object | None:
-        table = self._focused_table()
-        return table.selected if table is not None else None
-
-    def _selected_target(self) -> Container | Service | KubeWorkload | KubePod | None:
-        record = self._selected_record()
-        if record is None:
-            return None
-        from opsdash.model import Container, Service
-        from opsdash.model.kube import KubePod, KubeWorkload
-
-        targets = Container | Service | KubeWorkload | KubePod
-        return record if isinstance(record, targets) else None
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Mutating keys show as disabled where they do not apply. In read-only
-        mode they stay live: the action flow refuses them, audited and said."""
-        if action == "model":
-            return True
-        if action == "pipeline":
-            if parameters and parameters[0] in PIPELINE_KEYS:
-                source = self.pipeline_source(self.selected_run)
-                if source is None:
-                    return None
-                from opsdash.sources.capabilities import MarksRuns, PausesPipelines, RerunsRuns
-
-                wanted = {"pause": PausesPipelines, "mark": MarksRuns}.get(str(parameters[0]))
-                if parameters == ("rerun-failed",):
-                    can = isinstance(source, RerunsRuns) and source.can_rerun_failed
-                else:
-                    can = isinstance(source, wanted)
-                return True if can else None
-            return True
-        if action == "shell":  # a container's; a service or a Kubernetes row has none here
-            from opsdash.model import Service
-            from opsdash.model.kube import KubePod, KubeWorkload
-
-            target = self._selected_target()
-            return None if isinstance(target, Service | KubeWorkload | KubePod) else True
-        if action != "act":
-            return True
-        target = self._selected_target()
-        if target is None:
-            return True
-        from opsdash.model import Service
-        from opsdash.screens.row_keys import CLUSTER_KEYS
-
-        if isinstance(target, Service) and parameters and parameters[0] in ("restart", "toggle"):
-            return None
-        keys = CLUSTER_KEYS.get(type(target))
-        if keys is not None and parameters and parameters[0] not in keys:
-            return None
-        return True
-
     def on_descendant_blur(self) -> None:
         self.refresh_bindings()
-
-    @_with_panels
-    def action_act(self, action: str) -> None:
-        target = self._selected_target()
-        if target is None:
-            self.notify("Select a container (or a service) first.", severity="warning", timeout=3)
-            return
-        from opsdash.messages import ClusterAction, ContainerAction
-        from opsdash.model.kube import KubePod, KubeWorkload
-        from opsdash.screens.row_keys import CLUSTER_KEYS
-
-        if isinstance(target, KubeWorkload | KubePod):
-            cluster_action = CLUSTER_KEYS[type(target)].get(action)
-            if cluster_action is None:
-                self.notify(f"{action} does not apply to this row.", severity="warning", timeout=3)
-                return
-            self.post_message(ClusterAction(cluster_action, target))
-            return
-        self.post_message(ContainerAction(action, target))
-
-    @_with_panels
-    def action_shell(self) -> None:
-        from opsdash.messages import ContainerShell
-
-        target = self._selected_target()
-        if target is None:
-            self.notify("Select a container first.", severity="warning", timeout=3)
-            return
-        self.post_message(ContainerShell(target))
-
-    @_with_panels
-    def action_pipeline(self, action: str) -> None:
-        run = self.selected_run
-        if run is None and action != "deploy":
-            self.notify("Select a run in the Pipelines panel first.", severity="warning", timeout=3)
-            return
-        from opsdash.messages import PipelineAction
-
-        self.post_message(PipelineAction(action, run))
 
     def action_pipelines(self) -> None:
         from opsdash.messages import ShowPipelines
 
         self.post_message(ShowPipelines())
 
-    @_with_panels
-    def action_model(self, action: str) -> None:
-        table = self._focused_table()
-        row = table.selected if table is not None else None
-        from opsdash.messages import ModelAction
-        from opsdash.model.ml import ModelRow
-
-        if not isinstance(row, ModelRow):
-            self.notify("Select a model in the Models panel first.", severity="warning", timeout=3)
-            return
-        self.post_message(ModelAction(action, row))
-
-    @_with_panels
+    @with_panels
     def action_zoom(self) -> None:
         """The active panel fills the screen (again: all panels side by side)."""
         self.toggle_class("-zoomed")
@@ -556,14 +374,6 @@ class MainScreen(PanelsWhenSeen, Screen):
         from opsdash.messages import RefreshNow
 
         self.post_message(RefreshNow())
-
-    def on_resource_table_activated(self, event: ResourceTable.Activated) -> None:
-        """Enter on a row (`ResourceTable.Activated`) opens what it shows."""
-        record = event.table.records.get(event.key)
-        if record is not None:
-            from opsdash.screens.row_keys import opens
-
-            self.post_message(opens(record))
 
 
 def _no_source(run: PipelineRun | None) -> None:
