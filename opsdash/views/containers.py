@@ -131,6 +131,14 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
     ),
 ]
 
+# A rollout under way is yellow, one the engine paused (it waits for a person) red.
+UPDATE_STYLES = {
+    "updating": "yellow",
+    "rollback_started": "yellow",
+    "paused": "red",
+    "rollback_paused": "red",
+}
+
 SERVICE_COLUMNS: list[Column[Service]] = [
     Column(
         "name",
@@ -160,11 +168,9 @@ SERVICE_COLUMNS: list[Column[Service]] = [
     Column(
         "update",
         "UPDATE",
-        lambda s, _: literal(
-            s.update_state or "-", "yellow" if s.update_state == "updating" else ""
-        ),
+        lambda s, _: literal(s.update_words or "-", UPDATE_STYLES.get(s.update_state, "")),
         lambda s: s.update_state,
-        search=lambda s: s.update_state,
+        search=lambda s: s.update_words,
     ),
     Column(
         "updated",
