@@ -186,13 +186,12 @@ class AskScreen(ModalScreen[str | None]):
         with Vertical(id="confirm-box", classes="dialog"):
             yield Static(literal(self.title_text, "bold"), id="ask-title")
             yield Static(literal(self.prompt), id="ask-prompt")
-            yield LiteralInput(value=self.value, id="ask-value", select_on_focus=False)
+            yield LiteralInput(value=self.value, id="ask-value")
             yield Static(Text("enter: plan it   esc: cancel", style="bold"), id="ask-keys")
 
     def on_mount(self) -> None:
-        box = self.query_one("#ask-value", Input)
-        box.focus()
-        box.action_end()
+        # Selected: a replica count or a Kubernetes image is typed anew over the default.
+        self.query_one("#ask-value", Input).focus()
 
     @on(Input.Submitted, "#ask-value")
     def _given(self, event: Input.Submitted) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from textual.widgets import Input
 
 from opsdash.actions.base import ActionPlan
-from opsdash.screens.actions import AskScreen, ConfirmScreen
+from opsdash.screens.actions import ConfirmScreen
 from opsdash.store import DeploymentEvent, Store
 from opsdash.views.containers import service_search_text
 from tests import fakes
@@ -74,21 +74,6 @@ async def test_i_opens_with_the_cursor_at_the_end_and_nothing_selected():
         assert box.value == "acc/busybox34"
         await pilot.press("backspace", "backspace", ":", "5", "enter")
         assert chosen == ["acc/busybox:5"]
-
-
-async def test_a_value_asked_for_is_edited_too():
-    app = fixed_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        given: list[object] = []
-        app.push_screen(AskScreen("Scale web", "Replicas:", "3"), given.append)
-        await wait_for(pilot, lambda: isinstance(app.screen, AskScreen) and app.screen.is_mounted)
-        await pilot.pause()
-        box = app.screen.query_one("#ask-value", Input)
-        assert app.focused is box
-        assert box.selection.start == box.selection.end == 1
-        await pilot.press("0", "enter")
-        assert given == ["30"]
 
 
 async def test_last_deploy_shows_the_tag(tmp_path: Path):
