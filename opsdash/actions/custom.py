@@ -68,23 +68,47 @@ def _quote(arg: str) -> str:
 
 
 class CustomCommand:
-    def __init__(self, timeout: float):
+    """One run of a custom command. Cancel (or the timeout) ends the whole run:
+    SIGTERM to its process group, SIGKILL to whatever is left of it after
+    `grace` seconds (an ansible-playbook's workers, the docker CLI a task runs),
+    so nothing it started goes on changing things after the dialog says it
+    stopped."""
+
+    def __init__(self, timeout: float, *, grace: float = 5.0):
         self.timeout = timeout
+        self.grace = grace
         self.cancelled = threading.Event()
+        self.timed_out = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
+        self._reaped = threading.Event()  # from then on its pid may be another process's
+        self._lock = threading.Lock()
 
     def cancel(self) -> None:
         self.cancelled.set()
         self._terminate()
 
+    def _time_out(self) -> None:
+        self.timed_out.set()
+        self._terminate()
+
     def _terminate(self) -> None:
-        """SIGTERM the command's whole process group (it runs in its own session)."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+        """SIGTERM the command's process group (it runs in its own session), SIGKILL later."""
+        self._signal_group(signal.SIGTERM)
+        timer = threading.Timer(self.grace, self._signal_group, (signal.SIGKILL,))
+        timer.daemon = True
+        timer.start()
+
+    def _signal_group(self, signum: int) -> None:
+        # Never once the leader is reaped: its pid, and so the group id, may be reused.
+        with self._lock:
+            process = self._process
+            if process is None or self._reaped.is_set():
+                return
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signum)
 
     def run(self, plan: ActionPlan, progress: Progress) -> ActionResult:
+        program = os.path.basename(plan.argv[0])
         try:
             self._process = subprocess.Popen(
                 list(plan.argv),
@@ -96,7 +120,7 @@ class CustomCommand:
         except OSError as exc:
             raise ActionError(f"cannot run {plan.argv[0]}: {exc.strerror or exc}") from None
         process = self._process
-        timer = threading.Timer(self.timeout, self._terminate)
+        timer = threading.Timer(self.timeout, self._time_out)
         timer.daemon = True
         timer.start()
         started = time.monotonic()
@@ -104,11 +128,41 @@ class CustomCommand:
             assert process.stdout is not None
             for raw in process.stdout:
                 progress("output", raw.decode("utf-8", "replace").rstrip("\r\n"))
-            code = process.wait()
+            code = self._wait(process)
         finally:
             timer.cancel()
+        elapsed = time.monotonic() - started
+        progress("exit", _status(code))  # journaled: the audit row keeps how it ended
         if self.cancelled.is_set():
-            raise ActionCancelled(f"cancelled after {time.monotonic() - started:.0f}s")
+            raise ActionCancelled(f"cancelled after {elapsed:.0f}s ({program} {_status(code)})")
+        if self.timed_out.is_set():
+            raise ActionError(f"{program} stopped after the timeout of {self.timeout:g}s")
         if code != 0:
-            raise ActionError(f"{plan.argv[0]} exited with status {code}")
-        return ActionResult(True, f"{plan.argv[0]} exited with status 0", deployed=True)
+            raise ActionError(f"{program} exited with {_status(code)}")
+        return ActionResult(True, f"{program} exited with status 0", deployed=True)
+
+    def _wait(self, process: subprocess.Popen[bytes]) -> int:
+        """Wait for the leader; once stopped by cancel or timeout, SIGKILL what is
+        left of its group while the unreaped leader still holds the group id."""
+        try:
+            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+        except (AttributeError, ChildProcessError, OSError):
+            code = process.wait()  # no waitid here: the leader is reaped, leave the group be
+            self._reaped.set()
+            return code
+        if self.cancelled.is_set() or self.timed_out.is_set():
+            self._signal_group(signal.SIGKILL)
+        with self._lock:
+            code = process.wait()  # it has exited: this only reaps it
+            self._reaped.set()
+        return code
+
+
+def _status(code: int) -> str:
+    """`status 2`, or `killed by SIGTERM` for a command a signal ended."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"status {code}"

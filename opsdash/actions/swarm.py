@@ -11,6 +11,7 @@ import docker.errors
 import requests.exceptions
 
 from opsdash.actions.base import ActionError, ActionPlan, ActionResult, Progress
+from opsdash.model import swarm_update_words
 from opsdash.sources.docker import DockerSource
 from opsdash.sources.docker_client import one_line as _one_line
 
@@ -87,14 +88,22 @@ class SwarmActions:
         if plan.new_image and plan.new_image != container_spec.get("Image", "").split("@", 1)[0]:
             container_spec["Image"] = plan.new_image
         progress("update", f"updating {plan.target}")
+        before = self._tasks(plan.target_id)
         self._post_update(svc, spec, {})
-        return self._follow(plan, progress, done="completed", deployed=True)
+        return self._follow(plan, progress, before, done="completed", deployed=True)
 
     def run_rollback(self, plan: ActionPlan, progress: Progress) -> ActionResult:
         svc = self._service(plan.target_id)
         progress("rollback", f"rolling {plan.target} back")
+        before = self._tasks(plan.target_id)
         self._post_update(svc, svc["Spec"], {"rollback": "previous"})
-        return self._follow(plan, progress, done="rollback_completed", deployed=True)
+        return self._follow(plan, progress, before, done="rollback_completed", deployed=True)
+
+    def _tasks(self, service_id: str) -> list[dict[str, Any]]:
+        try:
+            return self.api.tasks(filters={"service": service_id})
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ActionError(f"tasks: {_one_line(exc)}") from None
 
     def _post_update(
         self, svc: dict[str, Any], spec: dict[str, Any], params: dict[str, str]
@@ -110,37 +119,51 @@ class SwarmActions:
             raise ActionError(f"service update: {_one_line(exc)}") from None
 
     def _follow(
-        self, plan: ActionPlan, progress: Progress, *, done: str, deployed: bool
+        self,
+        plan: ActionPlan,
+        progress: Progress,
+        before: list[dict[str, Any]],
+        *,
+        done: str,
+        deployed: bool,
     ) -> ActionResult:
-        """Report the rollout task by task until the service says it is done."""
+        """Report the rollout task by task until the service says it is done.
+
+        Only this rollout's tasks: those that were to run when it began (it
+        replaces them) and those created since. The service's task history of
+        earlier updates stays out, and a task shows when its state changes."""
         deadline = time.monotonic() + self.timeout
-        seen: dict[str, str] = {}
+        seen = {t["ID"]: (t.get("Status") or {}).get("State", "") for t in before}
+        replaced = {t["ID"] for t in before if t.get("DesiredState") == "running"}
         while time.monotonic() < deadline:
-            try:
-                tasks = self.api.tasks(filters={"service": plan.target_id})
-            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-                raise ActionError(f"tasks: {_one_line(exc)}") from None
+            tasks = self._tasks(plan.target_id)
             for task in sorted(tasks, key=lambda t: (t.get("Slot") or 0, t.get("CreatedAt", ""))):
+                if task["ID"] in seen and task["ID"] not in replaced:
+                    continue  # a task of an earlier update
                 state = (task.get("Status") or {}).get("State", "")
                 if seen.get(task["ID"]) != state:
                     seen[task["ID"]] = state
-                    slot = task.get("Slot") or task.get("NodeID", "")[:8]
-                    progress(
-                        "task",
-                        f"task {slot} {task['ID'][:10]}: {state} (wants {task.get('DesiredState')})",
-                    )
+                    progress("task", _task_line(task, state))
             update = self._service(plan.target_id).get("UpdateStatus") or {}
             status = update.get("State", "")
+            words = swarm_update_words(status)
             if status == done:
                 return ActionResult(
-                    True, f"{plan.target}: {status}", new_image=plan.new_image, deployed=deployed
+                    True, f"{plan.target}: {words}", new_image=plan.new_image, deployed=deployed
                 )
             if status in ("paused", "rollback_paused") or (
                 done == "completed" and status.startswith("rollback")
             ):
+                message = " ".join(str(update.get("Message") or "").split())[:300]
                 raise ActionError(
-                    f"{plan.target}: update {status}: {update.get('Message', '')}",
+                    f"{plan.target}: {words}" + (f": {message}" if message else ""),
                     rolled_back=status.startswith("rollback"),
                 )
             time.sleep(0.5)
         raise ActionError(f"{plan.target}: the update did not finish within {self.timeout:g}s")
+
+
+def _task_line(task: dict[str, Any], state: str) -> str:
+    """`slot 2 k3j4h5g6f7: running (wants running)`; a global service's task by its node."""
+    where = f"slot {task['Slot']}" if task.get("Slot") else f"node {task.get('NodeID', '')[:8]}"
+    return f"{where} {task['ID'][:10]}: {state} (wants {task.get('DesiredState')})"

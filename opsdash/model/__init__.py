@@ -145,6 +145,26 @@ class Service:
     def key(self) -> str:
         return f"{self.host}/{self.id}"
 
+    @property
+    def update_words(self) -> str:
+        """The update state as people say it: `rolled back`, not `rollback_completed`."""
+        return swarm_update_words(self.update_state)
+
+
+# Swarm's UpdateStatus.State values, in words (an unknown one keeps its own, less `_`).
+SWARM_UPDATE_WORDS = {
+    "updating": "updating",
+    "paused": "paused",
+    "completed": "completed",
+    "rollback_started": "rolling back",
+    "rollback_paused": "rollback paused",
+    "rollback_completed": "rolled back",
+}
+
+
+def swarm_update_words(state: str) -> str:
+    return SWARM_UPDATE_WORDS.get(state, state.replace("_", " "))
+
 
 @dataclass(frozen=True, slots=True)
 class DiskUsage:

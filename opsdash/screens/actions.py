@@ -114,7 +114,14 @@ class ConfirmScreen(ModalScreen[bool | str]):
                 keys = "y: yes   n / esc: cancel" + other
                 yield Static(Text(keys, style="bold"), id="confirm-keys")
             if self.image_editable:
-                yield LiteralInput(value=self.edit_value, id="confirm-image", classes="filter")
+                # Editing, not replacing: the cursor at the end, nothing selected, so
+                # backspace takes the tag off and typing adds to it.
+                yield LiteralInput(
+                    value=self.edit_value,
+                    id="confirm-image",
+                    classes="filter",
+                    select_on_focus=False,
+                )
                 yield Static(id="confirm-error", classes="warning")
 
     def on_mount(self) -> None:
@@ -133,6 +140,7 @@ class ConfirmScreen(ModalScreen[bool | str]):
         box = self.query_one("#confirm-image", Input)
         box.add_class("-visible")
         box.focus()
+        box.action_end()
 
     @on(Input.Submitted, "#confirm-image")
     def _image_chosen(self, event: Input.Submitted) -> None:
@@ -182,6 +190,7 @@ class AskScreen(ModalScreen[str | None]):
             yield Static(Text("enter: plan it   esc: cancel", style="bold"), id="ask-keys")
 
     def on_mount(self) -> None:
+        # Selected: a replica count or a Kubernetes image is typed anew over the default.
         self.query_one("#ask-value", Input).focus()
 
     @on(Input.Submitted, "#ask-value")

@@ -29,6 +29,9 @@ class Column(Generic[T]):
     # short; None for what nobody types (numbers, ages, bars). Kept beside the
     # renderer so a new column cannot be forgotten by the filter.
     search: Callable[[T], str] | None = None
+    # What a narrow table keeps first (0 first); None: after every ranked column,
+    # by position. Only tables that fit their columns to the width read it.
+    priority: int | None = None
 
     @property
     def uses_clock(self) -> bool:

@@ -65,6 +65,8 @@ def _uptime_sort(c: Container) -> tuple[int, float]:
     return (1, 0.0)
 
 
+# `priority`: what a narrow list keeps first (k9s's order: name, state, CPU, memory;
+# then the image), the rest as room allows; the panel names what it left out.
 CONTAINER_COLUMNS: list[Column[Container]] = [
     Column(
         "name",
@@ -72,14 +74,23 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         lambda c, _: literal(short(c.name, NAME_WIDTH), "bold"),
         lambda c: c.name.lower(),
         search=lambda c: c.name,
+        priority=0,
     ),
-    Column("host", "HOST", lambda c, _: literal(c.host), lambda c: c.host, search=lambda c: c.host),
+    Column(
+        "host",
+        "HOST",
+        lambda c, _: literal(c.host),
+        lambda c: c.host,
+        search=lambda c: c.host,
+        priority=1,
+    ),
     Column(
         "state",
         "STATE",
         lambda c, _: literal(c.state, STATE_STYLE.get(c.state, "")),
         lambda c: (c.state != "running", c.state),
         search=lambda c: c.state,
+        priority=0,
     ),
     Column(
         "health",
@@ -87,30 +98,35 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         lambda c, _: literal(c.health or "-", HEALTH_STYLE.get(c.health, "dim")),
         lambda c: (c.health != "unhealthy", c.health),
         search=lambda c: c.health,
+        priority=2,
     ),
     Column(
         "cpu",
         "CPU",
         lambda c, _: Text(percent(c.cpu_percent), justify="right"),
         lambda c: -(c.cpu_percent or 0.0),
+        priority=1,
     ),
     Column(
         "mem",
         "MEM",
         lambda c, _: Text(_memory(c), justify="right"),
         lambda c: -(c.memory_used or 0),
+        priority=1,
     ),
     Column(
         "uptime",
         "UPTIME",
         lambda c, now: literal(container_uptime(c, now, coarse=True)),
         _uptime_sort,
+        priority=3,
     ),
     Column(
         "restarts",
         "RESTARTS",
         lambda c, _: Text(str(c.restart_count), justify="right"),
         lambda c: -c.restart_count,
+        priority=4,
     ),
     Column(
         "image",
@@ -118,8 +134,9 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         lambda c, _: literal(short(c.image, NAME_WIDTH)),
         lambda c: c.image.lower(),
         search=lambda c: c.image,
+        priority=2,
     ),
-    Column("ports", "PORTS", lambda c, _: literal(_ports(c)), _ports),
+    Column("ports", "PORTS", lambda c, _: literal(_ports(c)), _ports, priority=5),
     Column(
         "project",
         "PROJECT",
@@ -128,8 +145,17 @@ CONTAINER_COLUMNS: list[Column[Container]] = [
         ),
         lambda c: (c.compose_project, c.compose_service),
         search=lambda c: f"{c.compose_project} {c.compose_service}",
+        priority=4,
     ),
 ]
+
+# A rollout under way is yellow, one the engine paused (it waits for a person) red.
+UPDATE_STYLES = {
+    "updating": "yellow",
+    "rollback_started": "yellow",
+    "paused": "red",
+    "rollback_paused": "red",
+}
 
 SERVICE_COLUMNS: list[Column[Service]] = [
     Column(
@@ -138,8 +164,16 @@ SERVICE_COLUMNS: list[Column[Service]] = [
         lambda s, _: literal(s.name, "bold"),
         lambda s: s.name.lower(),
         search=lambda s: s.name,
+        priority=0,
     ),
-    Column("host", "HOST", lambda s, _: literal(s.host), lambda s: s.host, search=lambda s: s.host),
+    Column(
+        "host",
+        "HOST",
+        lambda s, _: literal(s.host),
+        lambda s: s.host,
+        search=lambda s: s.host,
+        priority=1,
+    ),
     Column(
         "replicas",
         "REPLICAS",
@@ -148,29 +182,38 @@ SERVICE_COLUMNS: list[Column[Service]] = [
             "green" if s.replicas_running == s.replicas_desired else "yellow",
         ),
         lambda s: (s.replicas_running - (s.replicas_desired or 0), s.name),
+        priority=0,
     ),
-    Column("mode", "MODE", lambda s, _: literal(s.mode), lambda s: s.mode, search=lambda s: s.mode),
+    Column(
+        "mode",
+        "MODE",
+        lambda s, _: literal(s.mode),
+        lambda s: s.mode,
+        search=lambda s: s.mode,
+        priority=3,
+    ),
     Column(
         "image",
         "IMAGE",
         lambda s, _: literal(s.image),
         lambda s: s.image.lower(),
         search=lambda s: s.image,
+        priority=2,
     ),
     Column(
         "update",
         "UPDATE",
-        lambda s, _: literal(
-            s.update_state or "-", "yellow" if s.update_state == "updating" else ""
-        ),
+        lambda s, _: literal(s.update_words or "-", UPDATE_STYLES.get(s.update_state, "")),
         lambda s: s.update_state,
-        search=lambda s: s.update_state,
+        search=lambda s: s.update_words,
+        priority=1,
     ),
     Column(
         "updated",
         "UPDATED",
         lambda s, now: literal(age(s.updated, now) + " ago" if s.updated else "-"),
         lambda s: -(s.updated.timestamp() if s.updated else 0),
+        priority=3,
     ),
 ]
 

@@ -92,18 +92,51 @@ def recovery_cell(report) -> Text:
     return text
 
 
+VERSION_WIDTH = 24  # the most of a version the LAST DEPLOY cell shows
+
+
+def short_version(version: str, width: int = VERSION_WIDTH) -> str:
+    """What a cell shows of a deployed version, keeping the part that tells
+    versions apart: a commit or revision by its first 12 characters, a digest by
+    its first 12 hex digits, an image reference whole when it fits, else cut on
+    the left of its name so the tag stays (`…/busybox:1.36`, never `acc/busybox:`)."""
+    name, at, digest = version.partition("@")
+    if at:
+        digest = digest.partition(":")[2] or digest
+        return _keep_end(f"{name}@{digest[:12]}" if name else digest[:12], width)
+    if version.startswith("sha256:"):
+        return version.removeprefix("sha256:")[:12]
+    if not any(mark in version for mark in ":/"):
+        return version[:12]  # a commit or revision label
+    return _keep_end(version, width)
+
+
+def _keep_end(ref: str, width: int) -> str:
+    """`ref` cut on the left to `width`; a tag longer than that is cut in its middle."""
+    if len(ref) <= width:
+        return ref
+    name, colon, tag = ref.rpartition(":")
+    if not colon or "/" in tag:
+        name, tag = ref, ""  # no tag (the colon was a registry's port)
+    tail = colon + tag if tag else ""
+    if len(tail) > width - 4:  # too long a tag: its start and its end
+        half = (width - 1) // 2
+        return ref[:half] + "…" + ref[-(width - 1 - half) :]
+    return "…" + name[-(width - 1 - len(tail)) :] + tail
+
+
 def last_deploy_cell(row, now: datetime) -> Text:
     deploy = row.last_deploy
     if deploy is None:
         return Text("never", style="dim")
-    text = literal(f"{age(deploy.at, now)} ago {deploy.version[:12]}")
+    text = literal(f"{age(deploy.at, now)} ago {short_version(deploy.version)}")
     style = "green" if deploy.result == "success" else "red"
     text.append_text(literal(f" {deploy.result}", style))
     return text
 
 
 def _last_deploy_search(row) -> str:
-    """The whole version (the cell cuts it to 12) and the result."""
+    """The whole version (the cell shows a short form) and the result."""
     deploy = row.last_deploy
     return f"{deploy.version} {deploy.result}" if deploy else ""
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -26,6 +27,7 @@ from opsdash.model import (
 from opsdash.model.deployments import DeploymentsSnapshot, ServiceDeployments
 from opsdash.model.ml import ModelRow, ModelsSnapshot
 from opsdash.safetext import literal
+from opsdash.views.column_fit import cut_note
 from opsdash.views.containers import (
     CONTAINER_COLUMNS,
     SERVICE_COLUMNS,
@@ -35,6 +37,7 @@ from opsdash.views.containers import (
 from opsdash.views.deployments import DEPLOYMENT_COLUMNS, deployment_search_text
 from opsdash.views.models import MODEL_COLUMNS, model_search_text
 from opsdash.views.pipelines import RUN_COLUMNS, hidden_run_columns, run_search_text
+from opsdash.widgets.fitted_table import FittedTable
 from opsdash.widgets.literal_input import LiteralInput
 from opsdash.widgets.panel_frame import PANEL_TITLES, WAITING
 from opsdash.widgets.quiet_static import QuietStatic
@@ -106,10 +109,24 @@ class ContainersPanel(Panel):
     def compose(self) -> ComposeResult:
         yield QuietStatic(id="containers-status", classes="panel-status", hide_empty=True)
         yield FilterInput("containers-table", id="containers-filter", classes="filter")
-        yield ResourceTable(CONTAINER_COLUMNS, container_search_text, id="containers-table")
+        yield FittedTable(CONTAINER_COLUMNS, container_search_text, id="containers-table")
         yield Static(Text("Swarm services", style="bold"), id="services-title")
         yield FilterInput("services-table", id="services-filter", classes="filter")
-        yield ResourceTable(SERVICE_COLUMNS, service_search_text, id="services-table")
+        yield FittedTable(SERVICE_COLUMNS, service_search_text, id="services-table")
+
+    @on(FittedTable.ColumnsCut)
+    def _say_what_is_cut(self, event: FittedTable.ColumnsCut) -> None:
+        """Columns too wide for the panel are named: the containers' in its title
+        (the bottom border is where toasts go), the services' beside their own."""
+        event.stop()
+        note = cut_note(event.labels)
+        if event.table.id == "containers-table":
+            self.border_title = f"{self.number} {PANEL_TITLES[0]}" + (f" · {note}" if note else "")
+            return
+        title = Text("Swarm services", style="bold")
+        if note:
+            title.append(f"  {note}", style="dim")
+        self.query_one("#services-title", Static).update(title)
 
     def on_mount(self) -> None:
         self.query_one("#containers-table", ResourceTable).set_hidden_columns({"host"})

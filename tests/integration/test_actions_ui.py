@@ -221,8 +221,14 @@ async def test_service_rolling_update_and_rollback_from_the_keyboard(own_engine,
                 timeout=120,
             )
             text = screen_text(app)
-            assert "done:" in text and "task" in text
+            assert "done:" in text and "task slot" in text
+            assert "task task" not in text and "rollback_completed" not in text
             await pilot.press("escape")
+        assert "web-svc: rolled back" in text
+        # The UPDATE column says it in words too.
+        await wait_for(
+            pilot, lambda: "rolled back" in {c.plain for c in services.get_column("update")}
+        )
     assert [(e.action, e.kind, e.result) for e in store.audit_entries()] == [
         ("rollback", "service", "ok"),
         ("redeploy", "service", "ok"),

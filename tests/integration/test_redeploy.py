@@ -340,9 +340,15 @@ def test_swarm_rolling_update_and_rollback(own_engine, tmp_path):
         assert image.startswith(v2)
         task_lines = [line for line in lines if line.startswith("task:")]
         assert len({line.split()[3] for line in task_lines}) >= 4  # two old and two new tasks seen
+        assert all(line.startswith("task: slot ") for line in task_lines)  # not "task task 1"
+        first_tasks = {line.split()[3] for line in task_lines if "(wants shutdown)" in line}
         back = swarm.plan_rollback(sid)
+        lines, progress = progress_log()
         result = runner.execute(back, lambda: swarm.run_rollback(back, progress))
-        assert result.ok
+        assert result.ok and result.message == "roll: rolled back"
+        # Only the rollback's own tasks: the ones the update started, and new ones.
+        rollback_tasks = {line.split()[3] for line in lines if line.startswith("task:")}
+        assert rollback_tasks and not rollback_tasks & first_tasks
         image = own_engine.cli(
             "service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "roll"
         ).stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from rich.text import Text
 
 from opsdash.views.common import Column, search_text
@@ -40,3 +41,22 @@ def test_containers_are_filtered_on_the_columns_a_user_types_words_from():
     """Numbers, ages and ports are not searched; the words are (as before the split)."""
     searched = {c.key for c in CONTAINER_COLUMNS if c.search is not None}
     assert searched == {"name", "host", "state", "health", "image", "project"}
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"),
+    [
+        ("acc/busybox:1", "acc/busybox:1"),  # the real stack's: was cut to `acc/busybox:`
+        ("registry.example.com:5000/acme/shop-web:2026.12.03-rc1", "…shop-web:2026.12.03-rc1"),
+        ("registry.example.com:5000/acme/shop-web", "….com:5000/acme/shop-web"),
+        ("acc/busybox@sha256:" + "cd" * 32, "acc/busybox@cdcdcdcdcdcd"),
+        ("sha256:" + "ab" * 32, "abababababab"),
+        ("3f2a9c1d8e7b6a5f4e3d2c1b", "3f2a9c1d8e7b"),  # a commit
+        ("x/y:" + "t" * 40, "x/y:ttttttt…tttttttttttt"),
+    ],
+)
+def test_last_deploy_keeps_the_tag_of_an_image(version, shown):
+    from opsdash.views.deployments import VERSION_WIDTH, short_version
+
+    assert short_version(version) == shown
+    assert len(shown) <= VERSION_WIDTH
