@@ -263,6 +263,34 @@ async def logs(app: OpsdashApp, pilot) -> None:
     await settle(pilot)
 
 
+async def logs_search(app: OpsdashApp, pilot) -> None:
+    """`s` searches the log (matches highlighted, `n`/`N` between them) and `C`
+    shows two lines of context around each match, as grep -C 2 does."""
+    await logs(app, pilot)
+    await pilot.press("s", *"ALERT", "enter")
+    await pilot.press("C", "C", "C")  # off -> 0 -> 2 lines
+    await wait_for(pilot, lambda: "match " in screen_text(app), "the search's matches")
+    await settle(pilot)
+
+
+async def project_logs(app: OpsdashApp, pilot) -> None:
+    """`L` on a compose container: its whole project's logs, in time order."""
+    await dashboard_ready(app, pilot)
+    await select(app, pilot, WEB)
+    await pilot.press("L")
+    await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "project logs screen")
+    screen = app.screen
+    assert isinstance(screen, LogsScreen)
+    await wait_for(pilot, lambda: len(screen.lines) >= 4, "the merged lines")
+    await settle(pilot)
+
+
+async def dashboard_ansi(app: OpsdashApp, pilot) -> None:
+    """The `ansi` theme: the terminal's 16 colours only."""
+    app.theme = "ansi"
+    await dashboard_ready(app, pilot)
+
+
 async def help_screen(app: OpsdashApp, pilot) -> None:
     await dashboard_ready(app, pilot)
     await pilot.press("question_mark")
@@ -525,6 +553,14 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
     "details": ("details-160x48.svg", WIDE, details, ("Details: " + WEB, "DB_PASSWORD")),
     "logs": ("logs-160x48.svg", WIDE, logs, ("Logs: " + NOISY, "[bold red]ALERT[/]")),
     "help": ("help-160x48.svg", WIDE, help_screen, ("Keys", "Binding id")),
+    "logs-search": (
+        "logs-search-160x48.svg",
+        WIDE,
+        logs_search,
+        ("Logs: " + NOISY, "ALERT", "match "),
+    ),
+    "project-logs": ("project-logs-160x48.svg", WIDE, project_logs, (PROJECT, WEB)),
+    "ansi-narrow": ("dashboard-ansi-80x24.svg", NARROW, dashboard_ansi, (WEB, "1 Containers")),
     "redeploy-confirm": (
         "redeploy-confirm-160x48.svg",
         WIDE,

@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import events
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.geometry import Region
@@ -82,9 +81,6 @@ class ResourceTable(DataTable):
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._drawn: dict[str, Any] = {}  # key -> the record its cells were drawn from
         self._order: list[str] = []
-        # Rows whose record changed, or whose clock columns may have, since their
-        # cells were drawn: rendered once they are in view.
-        self._stale: set[str] = set()
 
     # --- columns ----------------------------------------------------------
 
@@ -105,7 +101,6 @@ class ResourceTable(DataTable):
         self.clear(columns=True)
         self._cells.clear()
         self._drawn.clear()
-        self._stale.clear()
         self._order = []
         self._shown_columns = wanted
         keys = [c.key for c in wanted]
@@ -160,13 +155,11 @@ class ResourceTable(DataTable):
     def _render_rows(self, now: datetime | None = None) -> None:
         """Diff the records against what is shown and touch only what changed.
 
-        New rows are drawn whole (the table needs every row to scroll and to
-        size its columns). A changed record, or any row while a column moves
-        with the clock, only goes stale here: its cells are rendered when its
-        row is in view, now or when it is scrolled to (`_draw_stale_in_view`).
-        So a poll that changes every one of 1,000 rows renders the screenful in
-        view, not 1,000 rows, and a key press never waits behind the rest; the
-        table is reordered only when the order changed."""
+        A record equal to the one last drawn is not rendered again, except in the
+        columns whose text moves with the clock; a changed cell repaints only its
+        own region (not the table), and the table is reordered only when the
+        order changed. So a poll that changes N cells costs N cells of terminal
+        output, and rendering work proportional to the changed rows."""
         now = now or datetime.now().astimezone()
         rebuilt = self._ensure_columns()
         keys = self._visible_keys()
@@ -176,109 +169,60 @@ class ResourceTable(DataTable):
             self.remove_row(key)
             self._cells.pop(key, None)
             self._drawn.pop(key, None)
-            self._stale.discard(key)
         columns = self._shown_columns
-        clocked = any(c.uses_clock for c in columns)
-        records, drawn, stale = self.records, self._drawn, self._stale
+        clock = [i for i, c in enumerate(columns) if c.uses_clock]
+        changed: list[tuple[str, int]] = []
         for key in keys:
-            record = records[key]
-            if key not in self._cells:
+            record = self.records[key]
+            old = self._cells.get(key)
+            if old is None:
                 cells = tuple(c.render(record, now) for c in columns)
                 self.add_row(*cells, key=key, height=1)
-                self._cells[key] = cells
-                drawn[key] = record
-            elif clocked or drawn[key] is not record:
-                stale.add(key)
+            else:
+                drawn = self._drawn.get(key)
+                if drawn is record or drawn == record:
+                    if not clock:
+                        continue
+                    fresh = list(old)
+                    for i in clock:
+                        fresh[i] = columns[i].render(record, now)
+                    cells = tuple(fresh)
+                else:
+                    cells = tuple(c.render(record, now) for c in columns)
+                if cells != old:
+                    changed += [
+                        (key, i) for i, (a, b) in enumerate(zip(old, cells, strict=True)) if a != b
+                    ]
+            self._cells[key] = cells
+            self._drawn[key] = record
+        if changed:
+            self._set_cells(changed)
         if keys != self._order or rebuilt:
             self._apply_order(keys)
         self._order = keys
         if selected in wanted:
             self._move_cursor_to(selected)
-        self._draw_stale_in_view(now)
 
-    def _keys_in_view(self) -> list[str]:
-        """The rows the table's viewport shows (every row is one line high)."""
-        top = max(0, int(self.scroll_y))
-        return self._order[top : top + max(0, self.size.height)]
-
-    def _draw_stale_in_view(self, now: datetime | None = None) -> None:
-        """Render the stale rows that are in view: a record equal to the one last
-        drawn only in its clock columns, a changed one whole; then put the cells
-        that differ in the table. Rows out of view stay stale (their DataTable
-        cells keep what was last drawn) until a scroll or a resize shows them."""
-        if not self._stale:
-            return
-        keys = [k for k in self._keys_in_view() if k in self._stale]
-        if not keys:
-            return
-        now = now or datetime.now().astimezone()
-        columns = self._shown_columns
-        clock = [i for i, c in enumerate(columns) if c.uses_clock]
-        changed: list[tuple[str, int, Text]] = []
-        for key in keys:
-            self._stale.discard(key)
-            record = self.records[key]
-            old = self._cells[key]
-            drawn = self._drawn[key]
-            if drawn is record or drawn == record:
-                if not clock:
-                    self._drawn[key] = record
-                    continue
-                fresh = list(old)
-                for i in clock:
-                    fresh[i] = columns[i].render(record, now)
-                cells = tuple(fresh)
-            else:
-                cells = tuple(c.render(record, now) for c in columns)
-            if cells != old:
-                changed += [
-                    (key, i, a) for i, (a, b) in enumerate(zip(old, cells, strict=True)) if a != b
-                ]
-            self._cells[key] = cells
-            self._drawn[key] = record
-        if changed:
-            self._set_cells(changed)
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if round(old_value) != round(new_value):
-            self._draw_stale_in_view()
-
-    def _on_resize(self, _event: events.Resize) -> None:
-        """DataTable's own handler runs too (Textual calls each class's)."""
-        self._draw_stale_in_view()
-
-    def _set_cells(self, changed: list[tuple[str, int, Text]]) -> None:
-        """Put the changed cells (key, column, the cell they replace) in the table in
-        one go: each repaints only its own region, unless a column's width changes
-        (then the whole table relays out).
+    def _set_cells(self, changed: list[tuple[str, int]]) -> None:
+        """Put the changed cells in the table in one go: each repaints only its own
+        region, unless a column's width changes (then the whole table relays out).
 
         DataTable.update_cell refreshes the whole table on every call, and with
         update_width it measures every cell of the column whenever a value gets
         narrower: at 1,000 rows whose CPU changes that is a million measurements
         a poll. Here a column's width is the widest of our own cells (kept as
-        Text, so `cell_len` needs no console): it grows to a wider new cell, and
-        is measured again over the column only when a cell as wide as the column
-        got narrower."""
+        Text, so `cell_len` needs no console), computed once per changed column."""
         columns = self._shown_columns
-        for key, i, _old in changed:
+        for key, i in changed:
             self._data[RowKey(key)][ColumnKey(columns[i].key)] = self._cells[key][i]
         self._update_count += 1  # DataTable's render caches are keyed on it
         relayout = False
-        by_column: dict[int, list[tuple[str, Text]]] = {}
-        for key, i, old_cell in changed:
-            by_column.setdefault(i, []).append((key, old_cell))
-        for i, cells in by_column.items():
+        for i in {i for _key, i in changed}:
             column = self.columns.get(ColumnKey(columns[i].key))
             if column is None or not column.auto_width:
                 continue
-            width = column.content_width
-            widest_new = max(_cell_width(self._cells[key][i]) for key, _old in cells)
-            if widest_new > width:
-                width = widest_new
-            elif any(_cell_width(old) == width for _key, old in cells):
-                rows = (row[i] for row in self._cells.values())
-                width = max([_cell_width(column.label), *(_cell_width(cell) for cell in rows)])
+            cells = (row[i] for row in self._cells.values())
+            width = max([_cell_width(column.label), *(_cell_width(cell) for cell in cells)])
             if width != column.content_width:
                 column.content_width = width
                 relayout = True
@@ -295,7 +239,7 @@ class ResourceTable(DataTable):
             widths.append(column.get_render_width(self))
             x += widths[-1]
         top = self.header_height if self.show_header else 0
-        for key, i, _old in changed:
+        for key, i in changed:
             row = self._row_locations.get(RowKey(key))
             if row is not None:
                 self._refresh_region(Region(lefts[i], top + row, widths[i], 1))
