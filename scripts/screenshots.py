@@ -265,10 +265,10 @@ async def logs(app: OpsdashApp, pilot) -> None:
 
 async def logs_search(app: OpsdashApp, pilot) -> None:
     """`s` searches the log (matches highlighted, `n`/`N` between them) and `C`
-    shows two lines of context around each match, as grep -C 2 does."""
+    shows five lines of context around each match, as grep -C 5 does."""
     await logs(app, pilot)
     await pilot.press("s", *"ALERT", "enter")
-    await pilot.press("C", "C", "C")  # off -> 0 -> 2 lines
+    await pilot.press("C", "C", "C")  # off -> 0 -> 2 -> 5 lines
     await wait_for(pilot, lambda: "match " in screen_text(app), "the search's matches")
     await settle(pilot)
 
@@ -282,6 +282,7 @@ async def project_logs(app: OpsdashApp, pilot) -> None:
     screen = app.screen
     assert isinstance(screen, LogsScreen)
     await wait_for(pilot, lambda: len(screen.lines) >= 4, "the merged lines")
+    await pilot.press("t")  # the engine's timestamps: the order the lines are merged in
     await settle(pilot)
 
 
@@ -559,7 +560,12 @@ SHOTS: dict[str, tuple[str, tuple[int, int], Shot, tuple[str, ...]]] = {
         logs_search,
         ("Logs: " + NOISY, "ALERT", "match "),
     ),
-    "project-logs": ("project-logs-160x48.svg", WIDE, project_logs, (PROJECT, WEB)),
+    "project-logs": (
+        "project-logs-160x48.svg",
+        WIDE,
+        project_logs,
+        ("Logs: " + PROJECT, WORKER, "stamps on"),
+    ),
     "ansi-narrow": ("dashboard-ansi-80x24.svg", NARROW, dashboard_ansi, (WEB, "1 Containers")),
     "redeploy-confirm": (
         "redeploy-confirm-160x48.svg",
