@@ -1,4 +1,5 @@
-"""Command line: `opsdash` (the TUI), `opsdash check` and `opsdash snapshot`.
+"""Command line: `opsdash` (the TUI), `opsdash check`, `opsdash snapshot`,
+`opsdash audit` and `opsdash serve` (the TUI in a browser, `opsdash.serve`).
 
 Only what reading the config needs is imported up front: each command imports
 its own, and the TUI loads the sources, the store and autodetection after its
@@ -172,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(config)
     if args.command == "snapshot":
         return run_snapshot(config, as_json=args.json)
+    if args.command == "serve":
+        from opsdash.serve_cli import run_serve
+
+        return run_serve(args, config)
     return run_tui(config)
 
 
