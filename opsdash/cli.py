@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N entries")
+    from opsdash.serve_cli import add_serve_parser  # argparse only: no textual-serve
+
+    add_serve_parser(commands)
     return parser
 
 

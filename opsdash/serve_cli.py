@@ -74,6 +74,7 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
         )
         return 2
     from opsdash import serve
+    from opsdash.serve_auth import is_loopback
 
     try:
         settings = serve.settings_for(
@@ -87,5 +88,11 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
     except serve.ServeError as exc:
         print(f"opsdash serve: {config_checks.shown(str(exc), 400)}", file=sys.stderr)
         return 2
+    if settings.public_url.startswith("http://") and not is_loopback(settings.host):
+        print(
+            "opsdash serve: warning: over plain http the token crosses the network in clear; "
+            "put a TLS proxy in front (--public-url https://...)",
+            file=sys.stderr,
+        )
     read_only = args.read_only or not args.allow_actions
     return serve.run(_tui_args(args, config, read_only=read_only), settings)

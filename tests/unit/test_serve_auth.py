@@ -57,10 +57,10 @@ def guard() -> Guard:
 @pytest.fixture
 async def client(guard, caplog):
     caplog.set_level(logging.INFO)
-    server = TestServer(
-        _app(guard),
-        access_log_class=PathOnlyAccessLogger,
-        access_log=logging.getLogger("test.access"),
+    server = TestServer(_app(guard))
+    # started here, with the access log `opsdash serve` runs with (TestClient passes none)
+    await server.start_server(
+        access_log_class=PathOnlyAccessLogger, access_log=logging.getLogger("test.access")
     )
     async with TestClient(server) as client:
         yield client
