@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from textual_serve.server import Server
 
 from opsdash.actions.runner import ACTOR_ENV
@@ -133,6 +133,7 @@ class OpsdashServer(Server):
         self._app_command = app_command
         self.settings = settings
         self.guard = Guard.for_url(settings.token, settings.public_url)
+        self._open: set[web.WebSocketResponse] = set()  # closed on shutdown
         super().__init__(
             app_command,
             host=settings.host,
@@ -164,6 +165,19 @@ class OpsdashServer(Server):
         url = self.settings.url_with_token if self.settings.token_generated else None
         shown = url or f"{self.settings.public_url}/?token=<your token>"
         print(f"opsdash serve: {shown} ({mode}; Ctrl+C stops it)", flush=True)
+
+    async def _process_messages(self, websocket: web.WebSocketResponse, app_service) -> None:
+        self._open.add(websocket)
+        try:
+            await super()._process_messages(websocket, app_service)
+        finally:
+            self._open.discard(websocket)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Each open session ends as if its tab closed: textual-serve then tells
+        its app process to quit (a cancelled handler would leave it running)."""
+        for websocket in list(self._open):
+            await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"opsdash serve stopped")
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         session = f"web:{secrets.token_hex(4)}@{socket.gethostname()}"

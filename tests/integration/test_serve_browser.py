@@ -116,7 +116,7 @@ def _serving(tmp_path: Path, *serve_args: str):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _reachable(base), "opsdash serve to listen", 30)
+        _wait(lambda: _reachable(base), "opsdash serve to listen", 60)
         yield base, port, tmp_path / "serve.log"
     finally:
         proc.send_signal(signal.SIGINT)
