@@ -91,13 +91,13 @@ def _wait(condition: Callable[[], object], what: str, timeout: float = 60.0, pag
 
 
 @contextlib.contextmanager
-def _serving(tmp_path: Path, *serve_args: str):
+def _serving(tmp_path: Path, *serve_args: str, config_text: str = CONFIG):
     """`opsdash serve` on a free 127.0.0.1 port with the token given; yields the
     base URL, the port and its log file."""
     need("textual_serve")
     site = install_fixed_docker(tmp_path / "site")
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG)
+    config.write_text(config_text)
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     env = {
@@ -288,3 +288,47 @@ def test_with_allow_actions_a_key_is_not_refused_as_read_only(tmp_path):
             browser.close()
     assert "Refused" not in screen.text
     assert _restarts(0) == []  # nothing refused, nothing run
+
+
+@pytest.mark.docker
+def test_with_allow_actions_a_session_confirms_on_a_real_engine(tmp_path, engine):
+    """On the private engine the restart is planned and asks to confirm; `n`
+    cancels it, audited under the session's name."""
+    need("playwright")
+    from playwright.sync_api import sync_playwright
+
+    from devstack.docker_engine import BUSYBOX_IMAGE
+    from tests.fakes import run_isolated, unique
+
+    name = unique("served")
+    run_isolated(engine, name, BUSYBOX_IMAGE, "sleep", "3600")
+    config = f'host = []\n\n[[docker]]\nname = "test"\nhost = "{engine.docker_host}"\n'
+    screen = Screen()
+    try:
+        with (
+            _serving(tmp_path, "--allow-actions", config_text=config) as (base, _port, _log),
+            sync_playwright() as playwright,
+        ):
+            browser, _context, page = _open_dashboard(playwright, base, screen)
+            try:
+                page.goto(f"{base}/?token={TOKEN}")
+                page.wait_for_selector("body.-first-byte", state="attached", timeout=60_000)
+                _wait(lambda: name in screen.text, "the container", page=page)
+                page.locator(".xterm-helper-textarea").focus()
+                page.keyboard.type("/" + name)  # only this container: other tests' may be there
+                page.keyboard.press("Enter")
+                page.wait_for_timeout(500)
+                page.keyboard.press("r")
+                _wait(lambda: f"Restart {name}?" in screen.text, "the confirmation", page=page)
+                page.keyboard.press("n")
+                cancelled = _wait(lambda: _restarts(1), "the cancelled restart", page=page)
+            except AssertionError:
+                page.screenshot(path=str(tmp_path / "failed.png"))
+                raise
+            finally:
+                browser.close()
+    finally:
+        engine.cli("rm", "-f", name, check=False)
+    assert cancelled[0].target == name
+    assert cancelled[0].result == "cancelled"
+    assert cancelled[0].actor.startswith("web:")
