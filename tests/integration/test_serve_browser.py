@@ -152,6 +152,19 @@ def _launch(playwright):
     )
 
 
+def _app_processes(config: Path) -> dict[int, bytes]:
+    """The environment of each `opsdash --config CONFIG ... tui` process (textual-serve's)."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if str(config.resolve()).encode() in argv and b"tui" in argv:
+                found[int(proc.name)] = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+    return found
+
+
 def _restarts(count: int) -> list | None:
     """The audit log's restart entries (newest first) once there are `count`."""
     store = Store.open_default()
@@ -220,6 +233,14 @@ def test_the_dashboard_in_a_browser_read_only_and_audited_per_session(served, tm
             assert cookie["sameSite"] == "Strict"
             assert TOKEN not in cookie["value"]
             jar = f"{cookie['name']}={cookie['value']}"
+            # the session's app process runs without the token in its environment
+            apps = _app_processes(tmp_path / "config.toml")
+            assert apps
+            assert all(
+                b"--read-only" in (Path("/proc") / str(p) / "cmdline").read_bytes() for p in apps
+            )
+            assert not [pid for pid, environ in apps.items() if TOKEN.encode() in environ]
+            assert all(b"OPSDASH_ACTOR=web:" in environ for environ in apps.values())
             assert _status(base + "/static/js/textual.js", {"Cookie": jar}) == 200
             assert _websocket_status(port, "http://evil.example", jar) == 403
             assert _websocket_status(port, f"http://127.0.0.1:{port + 1}", jar) == 403
