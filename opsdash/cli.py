@@ -1,4 +1,5 @@
-"""Command line: `opsdash` (the TUI), `opsdash check` and `opsdash snapshot`.
+"""Command line: `opsdash` (the TUI), `opsdash check`, `opsdash snapshot`,
+`opsdash audit` and `opsdash serve` (the TUI in a browser, `opsdash.serve`).
 
 Only what reading the config needs is imported up front: each command imports
 its own, and the TUI loads the sources, the store and autodetection after its
@@ -113,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N entries")
+    from opsdash.serve_cli import add_serve_parser  # argparse only: no textual-serve
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -172,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(config)
     if args.command == "snapshot":
         return run_snapshot(config, as_json=args.json)
+    if args.command == "serve":
+        from opsdash.serve_cli import run_serve
+
+        return run_serve(args, config)
     return run_tui(config)
 
 

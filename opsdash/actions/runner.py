@@ -6,6 +6,7 @@ Refusals and cancellations are audited too."""
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import threading
 import time
@@ -17,10 +18,18 @@ from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, Actio
 from opsdash.actions.journal import ActionJournal
 from opsdash.eventlog import event
 from opsdash.redact import redact
+from opsdash.safetext import strip_unsafe
 from opsdash.store import AuditEntry, DeploymentEvent, Store, StoreError
+
+ACTOR_ENV = "OPSDASH_ACTOR"
 
 
 def current_actor() -> str:
+    """`user@host`; or $OPSDASH_ACTOR, which `opsdash serve` sets for each browser
+    session's app process (`web:<session>@<host>`). Like the user name itself
+    (getpass reads $USER), it is what the process says it is."""
+    if given := " ".join(os.environ.get(ACTOR_ENV, "").split())[:120]:
+        return strip_unsafe(given)
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -91,8 +91,15 @@ UI = (
 )
 # The command line wires config, sources and the TUI together: it may import
 # both sides, and loads Textual only when it starts the TUI (so `opsdash
-# snapshot` and the config checks run without it).
-ENTRY = ("opsdash.__main__", "opsdash.cli")
+# snapshot` and the config checks run without it). `opsdash serve` (textual-serve,
+# the optional extra) and its aiohttp guard are entry points of their own.
+ENTRY = (
+    "opsdash.__main__",
+    "opsdash.cli",
+    "opsdash.serve",
+    "opsdash.serve_auth",
+    "opsdash.serve_cli",
+)
 
 SDKS = ("docker", "httpx", "psutil", "paramiko", "kubernetes", "lightkube", "yaml", "requests")
 

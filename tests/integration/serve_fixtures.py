@@ -1,0 +1,60 @@
+"""What the browser test serves: a `fixeddocker` source kind (the sample
+containers of tests.fakes, no engine) installed the way a plugin is, as a
+throwaway distribution with an `opsdash.sources` entry point, so that the app
+processes textual-serve spawns find it through their own config."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from tests.fakes import FixedDockerSource
+
+CONFIG = 'docker = []\nhost = []\n\n[[fixeddocker]]\nname = "demo"\n'
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixedDockerConfig:
+    """One [[fixeddocker]] table."""
+
+    kind: ClassVar[str] = "fixeddocker"
+    name: str = "demo"
+    refresh: float = 3600.0
+    timeout: float = 5.0
+
+
+class FixedDockerPlugin(FixedDockerSource):
+    kind = "fixeddocker"
+    config_class = FixedDockerConfig
+
+    def __init__(self, config: FixedDockerConfig):
+        super().__init__(config.name, services=False)
+
+
+def install_fixed_docker(site: Path) -> Path:
+    """The distribution's metadata in `site` (to go on PYTHONPATH with the tree's root)."""
+    info = site / "opsdash_fixed_docker-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: opsdash-fixed-docker\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[opsdash.sources]\nfixeddocker = tests.integration.serve_fixtures:FixedDockerPlugin\n"
+    )
+    return site
+
+
+def need(module: str):
+    """`module` (textual-serve, aiohttp, playwright: the test extras), else a skip;
+    in CI a failure, since scripts/test installs them."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} missing: the test extras bring it (scripts/test)")
+        pytest.skip(f"{module} not installed (pip install -e '.[test]')", allow_module_level=True)
