@@ -104,9 +104,14 @@ class Recorder:
         """One poll's outcome; True when a row was written."""
         if not self.config.enabled or self.store is None or label in self._refused:
             return False
-        with self._lock:
-            chain = self._chains.setdefault(label, _Chain())
-            row = self._row(label, chain, data, error)
+        try:
+            with self._lock:
+                chain = self._chains.setdefault(label, _Chain())
+                row = self._row(label, chain, data, error)
+        except Exception as exc:  # noqa: BLE001 - recording never fails a poll
+            self._refused.add(label)
+            event(f"replay: {label} is no longer recorded: {type(exc).__name__}", warning=True)
+            return False
         if row is None:
             return False
         kind, blob = row

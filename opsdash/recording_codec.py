@@ -319,8 +319,8 @@ def _patch(old: Any, ops: list[Any]) -> Any:
 def pack(data: Any) -> bytes:
     """Encoded data as compressed compact JSON."""
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return zlib.compress(text.encode(), 6)
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 6)  # hostile text kept as is
 
 
 def unpack(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob).decode())
+    return json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))

@@ -145,6 +145,11 @@ def test_nan_and_infinity_and_zones_survive():
     assert round_trip(moment).utcoffset() == timedelta(hours=-5)
 
 
+def test_hostile_text_survives():
+    host = replace(FixedHostSource().poll(), hostname="a\udcc3b\x1b[2J\u202e")
+    assert round_trip(host) == host
+
+
 def test_unknown_types_are_refused_not_pickled():
     class Foreign:
         pass
