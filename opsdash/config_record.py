@@ -17,7 +17,6 @@ from opsdash.config_reader import Reader
 
 DEFAULT_KEEP = "7d"
 DEFAULT_MAX_MIB = 200
-MAX_MIB = 1_048_576  # 1 TiB: a typo, not a plan
 KEEP_HINT = "a duration such as 36h, 7d or 2w (s, m, h, d, w)"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
@@ -27,7 +26,6 @@ RECORD_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "keep": (str, DEFAULT_KEEP),
     "max_mib": (int, DEFAULT_MAX_MIB),
 }
-RECORD_BOUNDS = {"max_mib": (1, MAX_MIB, "MiB")}
 
 
 def parse_keep(text: str) -> timedelta:
@@ -53,7 +51,7 @@ class RecordConfig:
 
 
 def read_record_table(reader: Reader, raw: dict[str, Any]) -> RecordConfig:
-    values = reader.table("record", raw.get("record", {}), RECORD_KEYS, bounds=RECORD_BOUNDS)
+    values = reader.table("record", raw.get("record", {}), RECORD_KEYS)  # ranges: config_checks
     try:
         keep = parse_keep(values["keep"])
     except ValueError as exc:
