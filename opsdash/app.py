@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from opsdash.literal_app import LiteralTextApp
+from opsdash.replay_keys import REPLAY_BINDINGS, ReplayKeys
 from opsdash.screens.main import MainScreen
 from opsdash.screens.openers import ScreenOpeners
 from opsdash.themes import use_themes
@@ -54,11 +55,12 @@ if TYPE_CHECKING:
     from opsdash.panel_feed import PanelFeed
     from opsdash.pipeline_flow import PipelineFlow
     from opsdash.poller import Poller
+    from opsdash.recorder import Recorder
     from opsdash.recovery_flow import RecoveryFlow
     from opsdash.shell_flow import ShellFlow
 
 
-class OpsdashApp(ScreenOpeners, LiteralTextApp):
+class OpsdashApp(ReplayKeys, ScreenOpeners, LiteralTextApp):
     CSS_PATH = "opsdash.tcss"
     TITLE = "opsdash"
     ENABLE_COMMAND_PALETTE = True
@@ -67,6 +69,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="command-palette"),
+        *REPLAY_BINDINGS,  # b: back in time, B: back to live (opsdash.replay_keys)
     ]
 
     def __init__(
@@ -113,6 +116,13 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         from opsdash.panel_feed import PanelFeed
 
         return PanelFeed(self)
+
+    @cached_property
+    def recorder(self) -> Recorder:
+        """Every poll's result into the store, for replay (built at the first poll)."""
+        from opsdash.recorder import Recorder
+
+        return Recorder(self.store, self.config.record)
 
     @cached_property
     def runner(self) -> ActionRunner:
@@ -183,8 +193,15 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         if self._backend is not None:
             self.call_after_refresh(self._build_backend)  # once the first frame is out
             return
-        self.set_interval(1.0, self.feed.tick)
+        self.set_interval(1.0, self._tick)
         self._start_polling(list(self.poller.sources))
+
+    def _tick(self) -> None:
+        """Once a second: the live header and ages, or the replay's."""
+        if self.replaying is not None:
+            self.replaying.tick()
+        else:
+            self.feed.tick()
 
     def _pipeline_source(self, run: PipelineRun | None) -> Any:
         """The run's CI source, for the keys the footer shows; with no source at
@@ -210,7 +227,7 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
             return
         if self.has_main:
             await self.main.mount_panels()
-        self.set_interval(1.0, self.feed.tick)
+        self.set_interval(1.0, self._tick)
         self.feed.tick()
         self.run_worker(backend, name="backend", thread=True, exit_on_error=False)
 
@@ -280,6 +297,8 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         result = self.poller.run(label)
         if result.ok and result.data is previous:
             return result  # the source said nothing changed (same snapshot): nothing to record
+        if self.store is not None:
+            self.recorder.record(label, result.data, result.error, result.finished)
         if self.store is not None and result.ok:
             from opsdash.dora.watcher import record_poll
             from opsdash.model.deployments import DeploymentsSnapshot
@@ -368,7 +387,8 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
             return  # the same snapshot as last time: the panels already show it
         self._drawn[result.source] = result.data
         self._applied.add(result.source)
-        self.feed.render(self.poller.sources[result.source].feeds)
+        if self.replaying is None:  # else the panels show the past: leaving redraws them
+            self.feed.render(self.poller.sources[result.source].feeds)
         if isinstance(result.data, DockerSnapshot):
             self.recovery.after_docker_poll(result.data.containers)
         elif isinstance(result.data, ClusterSnapshot):
@@ -418,7 +438,10 @@ class OpsdashApp(ScreenOpeners, LiteralTextApp):
         self.recovery.scan(show_always=True)
 
     def _refused_while_starting(self) -> bool:
-        """No action before the store is open: each one is audited there."""
+        """No action before the store is open: each one is audited there; none on
+        the recorded rows of a replay."""
+        if self.refused_in_replay():
+            return True
         if self.starting:
             self.notify("Still starting: the sources and the audit log are opening.", timeout=3)
         return self.starting

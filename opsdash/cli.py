@@ -1,5 +1,5 @@
 """Command line: `opsdash` (the TUI), `opsdash check`, `opsdash snapshot`,
-`opsdash audit` and `opsdash serve` (the TUI in a browser, `opsdash.serve`).
+`opsdash audit`, `opsdash replay` and `opsdash serve` (the TUI in a browser, `opsdash.serve`).
 
 Only what reading the config needs is imported up front: each command imports
 its own, and the TUI loads the sources, the store and autodetection after its
@@ -114,6 +114,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N entries")
+    replay = commands.add_parser(
+        "replay",
+        help="open the dashboard on what it recorded: [ ] step, T jumps to a time, "
+        "space plays, + - change the speed; actions are disabled",
+    )
+    replay.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the moment to open at: 03:12 (today), 2026-12-03T03:12:00Z, or how long "
+        "ago (15m, 2h); default: the last recorded poll",
+    )
+    replay.add_argument(
+        "--source",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="replay only this source (its name, local, or label, docker:local); repeat it",
+    )
     from opsdash.serve_cli import add_serve_parser  # argparse only: no textual-serve
 
     add_serve_parser(commands)
@@ -176,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(config)
     if args.command == "snapshot":
         return run_snapshot(config, as_json=args.json)
+    if args.command == "replay":
+        from opsdash.replay_app import run_replay
+
+        return run_replay(config, args.at, args.source)
     if args.command == "serve":
         from opsdash.serve_cli import run_serve
 

@@ -28,6 +28,7 @@ from opsdash.config_checks import Invalid, syntax_line
 from opsdash.config_logs import LOGS_KEYS, LogsConfig, read_logs_table
 from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
+from opsdash.config_record import RECORD_KEYS, RecordConfig, read_record_table
 from opsdash.config_tables import read_tables, schema_of
 from opsdash.sources import base
 from opsdash.theme_names import unknown_theme
@@ -103,6 +104,7 @@ class Config:
     services: tuple[ServiceConfig, ...] = ()
     dora: DoraConfig = field(default_factory=DoraConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
     warnings: tuple[str, ...] = ()
     theme: str = ""  # [ui] theme (or --theme); "" is Textual's default
     # The kinds the file has a table for, and whether the kinds without one have
@@ -128,6 +130,7 @@ _CORE_KEYS = {
     "dora",
     "ui",
     "logs",
+    "record",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -174,6 +177,7 @@ def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
         "dora": _DORA_KEYS,
         "ui": _UI_KEYS,
         "logs": LOGS_KEYS,
+        "record": RECORD_KEYS,
     }
 
 
@@ -359,6 +363,7 @@ def _parse(
     if theme and (why := unknown_theme(theme)):
         raise reader.error("ui.theme", why)
     logs = read_logs_table(reader, raw)
+    record = read_record_table(reader, raw)
 
     return Config(
         path=path,
@@ -372,6 +377,7 @@ def _parse(
         services=services,
         dora=dora,
         logs=logs,
+        record=record,
         warnings=tuple(reader.warnings),
         theme=theme,
         tables=tables,

@@ -57,6 +57,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "dora.retention_days": (1, 3650, "days"),
     "kubernetes.rollout_timeout": (5.0, DAY, "seconds"),
     "logs.tail": (0, 10_000, "lines"),
+    "record.max_mib": (1, 1_048_576, "MiB"),  # opsdash.config_record
 }
 _INDEX = re.compile(r"\[\d+\]")
 

@@ -112,4 +112,22 @@ _MIGRATIONS: list[str] = [
         updated TEXT NOT NULL
     );
     """,
+    # 6 (h-replay; renumber after the backend's own steps): every poll of every
+    # panel, compressed (opsdash.recording_codec), for `opsdash replay`. `at` is
+    # Unix seconds (UTC), so a time range is a plain numeric range on both
+    # backends; `kind` K is a whole snapshot, D a delta on the row before of
+    # the same source, E a failed poll's message; `size` is len(data).
+    """
+    CREATE TABLE poll_records (
+        id INTEGER PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        codec INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        data BYTEA NOT NULL
+    );
+    CREATE INDEX poll_records_at ON poll_records(at);
+    CREATE INDEX poll_records_source ON poll_records(source, id);
+    """,
 ]

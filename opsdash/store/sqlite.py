@@ -61,6 +61,7 @@ class Store(AuditTables):
         self.problem: str | None = None  # why history is not being saved, with the path
         self._reason = ""  # the same, short: "database or disk is full"
         self._lock = threading.Lock()
+        self.recorded_changes = 0  # rows the recorder wrote or pruned: not in `revision`
         if read_only:
             self._db = self._connect_read_only(path)
             return
@@ -173,7 +174,8 @@ class Store(AuditTables):
                 other = self._db.execute("PRAGMA data_version").fetchone()[0]
             except sqlite3.Error:
                 other = -1
-            return self._db.total_changes, other
+            # Recorded polls (opsdash.store.recording) change nothing computed from the store.
+            return self._db.total_changes - self.recorded_changes, other
 
     @property
     def notice(self) -> str | None:

@@ -215,7 +215,7 @@ async def test_help_lists_the_kubernetes_keys_where_they_are_declared():
     from tests.pilot import screen_text
 
     app = kube_app()
-    async with app.run_test(size=(160, 100)) as pilot:
+    async with app.run_test(size=(160, 120)) as pilot:  # the help lists the replay keys too
         await settle(pilot)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))

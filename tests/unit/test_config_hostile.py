@@ -51,7 +51,7 @@ def _environment(monkeypatch):
 
 # dora and logs (single tables whose values are checked beyond their type): below;
 # ui: its one key names a theme from a closed list (tests/unit/test_themes.py)
-SCHEMAS = {k: v for k, v in schema.schemas().items() if k not in ("dora", "logs", "ui")}
+SCHEMAS = {k: v for k, v in schema.schemas().items() if k not in ("dora", "logs", "ui", "record")}
 TOP = {
     "refresh": ((int, float), 2),
     "read_only": (bool, False),
@@ -160,6 +160,11 @@ def valid_config(draw, repo_dir: str) -> dict:
         doc["logs"] = {
             "tail": draw(number("logs.tail", True)),
             "since": draw(st.sampled_from(["", "15m", "2h", "1h30m", "2026-12-03T10:00:00Z"])),
+        }
+    if draw(st.booleans()):
+        doc["record"] = {
+            "max_mib": draw(number("record.max_mib", True)),
+            "keep": draw(st.sampled_from(["7d", "36h", "2w", "90m"])),
         }
     if draw(st.booleans()):
         chosen = draw(st.lists(st.sampled_from(sorted(GOOD_KEYS)), unique=True, min_size=1))

@@ -71,6 +71,9 @@ CORE = (
     "opsdash.theme_names",  # what [ui] theme accepts, read before Textual loads
     "opsdash.views",  # Rich renderables shared by the TUI and the CLI
     "opsdash.views.*",
+    "opsdash.recording_codec",  # the recorder's wire format
+    "opsdash.recorder",  # every poll into the store
+    "opsdash.replay_timeline",  # recorded polls read back, as a poller
 )
 UI = (
     "opsdash.app",
@@ -88,6 +91,9 @@ UI = (
     "opsdash.pipeline_flow",  # the pipeline and orchestrator actions from the keyboard
     "opsdash.shell_flow",  # E: the terminal handed to a shell in a container
     "opsdash.themes",  # opsdash's Textual themes
+    "opsdash.replay_flow",  # the panels on recorded data
+    "opsdash.replay_keys",  # b, B, [ ], T, space, + -
+    "opsdash.replay_app",  # opsdash replay
 )
 # The command line wires config, sources and the TUI together: it may import
 # both sides, and loads Textual only when it starts the TUI (so `opsdash
