@@ -6,7 +6,7 @@ file, the key and, for syntax errors, the line. Secrets are only accepted as
 
 This module reads what is not a source: the top-level options, [keys],
 [[redeploy]], [[protect]], [[service]], [dora], [ui] and (through
-`opsdash.config_logs`) [logs]. Each [[kind]] of source is read by
+`opsdash.config_logs` and `opsdash.config_store`) [logs] and [store]. Each [[kind]] of source is read by
 `opsdash.config_tables` from the config dataclass its module declares, for
 every kind the registry lists; nothing here names a source kind (but for
 putting engines and hosts first).
@@ -28,6 +28,7 @@ from opsdash.config_checks import Invalid, syntax_line
 from opsdash.config_logs import LOGS_KEYS, LogsConfig, read_logs_table
 from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
+from opsdash.config_store import STORE_KEYS, StoreConfig, read_store_table
 from opsdash.config_tables import read_tables, schema_of
 from opsdash.sources import base
 from opsdash.theme_names import unknown_theme
@@ -103,6 +104,7 @@ class Config:
     services: tuple[ServiceConfig, ...] = ()
     dora: DoraConfig = field(default_factory=DoraConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     warnings: tuple[str, ...] = ()
     theme: str = ""  # [ui] theme (or --theme); "" is Textual's default
     # The kinds the file has a table for, and whether the kinds without one have
@@ -128,6 +130,7 @@ _CORE_KEYS = {
     "dora",
     "ui",
     "logs",
+    "store",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -174,6 +177,7 @@ def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
         "dora": _DORA_KEYS,
         "ui": _UI_KEYS,
         "logs": LOGS_KEYS,
+        "store": STORE_KEYS,
     }
 
 
@@ -359,6 +363,7 @@ def _parse(
     if theme and (why := unknown_theme(theme)):
         raise reader.error("ui.theme", why)
     logs = read_logs_table(reader, raw)
+    store = read_store_table(reader, raw)
 
     return Config(
         path=path,
@@ -372,6 +377,7 @@ def _parse(
         services=services,
         dora=dora,
         logs=logs,
+        store=store,
         warnings=tuple(reader.warnings),
         theme=theme,
         tables=tables,

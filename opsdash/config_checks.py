@@ -57,6 +57,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "dora.retention_days": (1, 3650, "days"),
     "kubernetes.rollout_timeout": (5.0, DAY, "seconds"),
     "logs.tail": (0, 10_000, "lines"),
+    "store.lease_timeout": (5.0, DAY, "seconds"),
 }
 _INDEX = re.compile(r"\[\d+\]")
 
