@@ -94,7 +94,17 @@ UI = (
 # snapshot` and the config checks run without it).
 ENTRY = ("opsdash.__main__", "opsdash.cli")
 
-SDKS = ("docker", "httpx", "psutil", "paramiko", "kubernetes", "lightkube", "yaml", "requests")
+SDKS = (
+    "docker",
+    "httpx",
+    "psutil",
+    "paramiko",
+    "kubernetes",
+    "lightkube",
+    "yaml",
+    "requests",
+    "psycopg",
+)
 
 
 def _is(name: str, patterns: tuple[str, ...]) -> bool:
