@@ -45,8 +45,9 @@ class ActionRunner:
         store (the watchers leave them alone)."""
         with self._lock:
             here = frozenset(self._acting)
-        elsewhere = self.store.leased_services() if self.store is not None else frozenset()
-        return here | elsewhere
+        leases = self.store.leases() if self.store is not None else []
+        # A lease left by a crashed opsdash of this machine is recovery's, not an action.
+        return here | {lease.service for lease in leases if lease.service and not dead_here(lease)}
 
     def is_busy(self, plan: ActionPlan) -> bool:
         with self._lock:

@@ -32,6 +32,7 @@ class Lease:
     since: str  # ISO 8601, when it took the lease
     expires: float  # seconds since the epoch, by the store's clock
     token: str = ""  # its holder's own (the runner's: machine:pid:random)
+    service: str = ""  # the service the action changes (its deploy is its to record)
 
 
 class LeaseTables:
@@ -95,23 +96,25 @@ class LeaseTables:
         """The live lease on `target`, or None (none, or expired)."""
         with self._lock:
             rows = self._read_locked(
-                "SELECT target, holder, since, expires, token FROM action_leases"
+                "SELECT target, holder, since, expires, token, service FROM action_leases"
                 " WHERE target = ? AND expires > ?",
                 (target, self._clock(now)),
             )
         if not rows:
             return None
-        target, holder, since, expires, token = rows[0]
-        return Lease(target, holder, since, float(expires), token)
+        target, holder, since, expires, token, service = rows[0]
+        return Lease(target, holder, since, float(expires), token, service)
 
-    def leased_services(self, *, now: float | None = None) -> frozenset[str]:
-        """Services some opsdash on this store is acting on now: what the watchers
-        see of them is its to record, when its action ends."""
+    def leases(self, *, now: float | None = None) -> list[Lease]:
+        """Every live lease: the targets (and services) some opsdash on this
+        store is acting on now."""
         with self._lock:
             rows = self._read_locked(
-                "SELECT service FROM action_leases WHERE expires > ?", (self._clock(now),)
+                "SELECT target, holder, since, expires, token, service FROM action_leases"
+                " WHERE expires > ? ORDER BY target",
+                (self._clock(now),),
             )
-        return frozenset(row[0] for row in rows if row[0])
+        return [Lease(t, h, s, float(e), tok, svc) for t, h, s, e, tok, svc in rows]
 
     def renew_lease(self, target: str, token: str, *, now: float | None = None) -> bool:
         """Push the expiry on; False when the lease is no longer this token's."""

@@ -108,7 +108,7 @@ def test_a_renewed_lease_outlives_its_first_timeout_and_release_frees_it(new_sto
     assert alice.take_lease("k", "alice@a", "token-a", service="web", now=1000.0) is None
     assert alice.renew_lease("k", "token-a", now=1020.0)
     assert bob.take_lease("k", "bob@b", "token-b", now=1045.0) is not None
-    assert bob.leased_services(now=1045.0) == {"web"}
+    assert [(lease.target, lease.service) for lease in bob.leases(now=1045.0)] == [("k", "web")]
     alice.release_lease("k", "token-a")
     assert bob.take_lease("k", "bob@b", "token-b", now=1046.0) is None
 
@@ -121,7 +121,7 @@ def test_a_holder_that_died_on_this_machine_is_taken_over_at_once(new_store):
     dead = f"{socket.gethostname()}:{gone.pid}:crashed"
     assert store.take_lease(PLAN.key, "alice@here", dead, service="web") is None
     runner = ActionRunner(store, actor="alice@here")
-    assert runner.refusal(PLAN) is None
+    assert runner.refusal(PLAN) is None and "web" not in runner.acting_services
     assert runner.execute(PLAN, lambda: ActionResult(True, "restarted")).ok
     assert store.lease(PLAN.key) is None  # released at its end
 
