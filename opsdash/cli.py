@@ -263,10 +263,10 @@ def tui_backend(config: Config) -> Backend:
     source connects when it first polls) and never raises for a store it cannot
     write (the store says why)."""
     from opsdash.config import with_autodetected
-    from opsdash.store import Store
+    from opsdash.store import open_store
 
     config = with_autodetected(config)
-    store = Store.open_default()
+    store = open_store(config.store)
     return Backend(config, store, _sources(config, store=store))
 
 
@@ -297,11 +297,17 @@ def _console() -> Console:
 def run_audit(*, as_json: bool, limit: int) -> int:
     import json
 
+    from opsdash.config_store import load_store_config
     from opsdash.model import to_jsonable
-    from opsdash.store import Store
+    from opsdash.store import open_store
     from opsdash.views.audit import audit_table
 
-    store = Store.open_default()  # read-only is enough to read the audit log
+    try:
+        settings = load_store_config()  # [store] alone: no source's secret is read
+    except ConfigError as exc:
+        print(f"opsdash: {exc}", file=sys.stderr)
+        return 2
+    store = open_store(settings)  # read-only is enough to read the audit log
     entries = store.audit_entries(limit)
     store.close()
     if as_json:
@@ -313,13 +319,13 @@ def run_audit(*, as_json: bool, limit: int) -> int:
     return 0
 
 
-def _open_store():
+def _open_store(config: Config):
     """The data store; one that cannot be written says why in one line (what it
     holds is still read, and the command still works)."""
     from opsdash.safetext import strip_unsafe
-    from opsdash.store import Store
+    from opsdash.store import open_store
 
-    store = Store.open_default()
+    store = open_store(config.store)
     if store.problem:
         print(f"opsdash: warning: {strip_unsafe(store.problem)}", file=sys.stderr)
     return store
@@ -341,7 +347,7 @@ def run_check(config: Config) -> int:
     from opsdash.safetext import literal
     from opsdash.snapshot_output import summary
 
-    store = _open_store()
+    store = _open_store(config)
     poller = _poller(config, store=store, keys=False)
     try:
         results = poller.poll_all_once()
@@ -370,7 +376,7 @@ def run_snapshot(config: Config, *, as_json: bool) -> int:
 
     from opsdash.model import to_jsonable
 
-    store = _open_store()  # the DORA keys come from its deployment history
+    store = _open_store(config)  # the DORA keys come from its deployment history
     poller = _poller(config, blocking_stats=True, store=store, keys=False)
     try:
         results = poller.poll_all_once()

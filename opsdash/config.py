@@ -6,7 +6,7 @@ file, the key and, for syntax errors, the line. Secrets are only accepted as
 
 This module reads what is not a source: the top-level options, [keys],
 [[redeploy]], [[protect]], [[service]], [dora], [ui] and (through
-`opsdash.config_logs`) [logs]. Each [[kind]] of source is read by
+`opsdash.config_logs` and `opsdash.config_store`) [logs] and [store]. Each [[kind]] of source is read by
 `opsdash.config_tables` from the config dataclass its module declares, for
 every kind the registry lists; nothing here names a source kind (but for
 putting engines and hosts first).
@@ -29,6 +29,7 @@ from opsdash.config_logs import LOGS_KEYS, LogsConfig, read_logs_table
 from opsdash.config_reader import ConfigError, suggestion
 from opsdash.config_reader import Reader as _Reader
 from opsdash.config_record import RECORD_KEYS, RecordConfig, read_record_table
+from opsdash.config_store import STORE_KEYS, StoreConfig, read_store_table
 from opsdash.config_tables import read_tables, schema_of
 from opsdash.sources import base
 from opsdash.theme_names import unknown_theme
@@ -105,6 +106,7 @@ class Config:
     dora: DoraConfig = field(default_factory=DoraConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     warnings: tuple[str, ...] = ()
     theme: str = ""  # [ui] theme (or --theme); "" is Textual's default
     # The kinds the file has a table for, and whether the kinds without one have
@@ -131,6 +133,7 @@ _CORE_KEYS = {
     "ui",
     "logs",
     "record",
+    "store",
 }
 PLACEHOLDERS = ("name", "id", "host", "image", "project", "service", "kind")
 _REDEPLOY_KEYS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -178,6 +181,7 @@ def schemas() -> dict[str, dict[str, tuple[type | tuple[type, ...], Any]]]:
         "ui": _UI_KEYS,
         "logs": LOGS_KEYS,
         "record": RECORD_KEYS,
+        "store": STORE_KEYS,
     }
 
 
@@ -364,6 +368,7 @@ def _parse(
         raise reader.error("ui.theme", why)
     logs = read_logs_table(reader, raw)
     record = read_record_table(reader, raw)
+    store = read_store_table(reader, raw)
 
     return Config(
         path=path,
@@ -378,6 +383,7 @@ def _parse(
         dora=dora,
         logs=logs,
         record=record,
+        store=store,
         warnings=tuple(reader.warnings),
         theme=theme,
         tables=tables,

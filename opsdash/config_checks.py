@@ -58,6 +58,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "kubernetes.rollout_timeout": (5.0, DAY, "seconds"),
     "logs.tail": (0, 10_000, "lines"),
     "record.max_mib": (1, 1_048_576, "MiB"),  # opsdash.config_record
+    "store.lease_timeout": (5.0, DAY, "seconds"),
 }
 _INDEX = re.compile(r"\[\d+\]")
 

@@ -110,3 +110,47 @@ def server(_replay):
     _replay.reset()
     yield _replay
     _replay.reset()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One private PostgreSQL cluster on 127.0.0.1 for the whole session
+    (devstack/postgres.py); `postgres.new_database()` gives each test its own."""
+    from devstack.postgres import PostgresServer, available
+
+    _need_server(available(), "PostgreSQL (Debian's postgresql package)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _need_server(False, "psycopg (pip install 'psycopg[binary]')")
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_store(request, tmp_path):
+    """Opens stores on this test's own database, once per backend: an SQLite file,
+    and a fresh database of the session's PostgreSQL. Call it again for a second
+    opsdash on the same store, or for one restarted. Each is closed at the end."""
+    from opsdash.store import Store
+
+    opened: list[Store] = []
+    if request.param == "sqlite":
+        path = tmp_path / "store.db"
+
+        def make() -> Store:
+            opened.append(Store(path))
+            return opened[-1]
+
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+
+        def make() -> Store:
+            store = Store.open_url(url)
+            assert store.problem is None, store.problem
+            opened.append(store)
+            return store
+
+    yield make
+    for store in opened:
+        store.close()

@@ -23,6 +23,7 @@ from typing import Any
 
 from opsdash.actions import engine_marks
 from opsdash.actions.base import ActionError, ActionPlan, Progress
+from opsdash.actions.lease import dead_here
 from opsdash.store import JournalRow, Store, StoreError
 
 # repair kinds
@@ -55,9 +56,14 @@ class Interrupted:
         return f"{self.host}/{self.target}"
 
 
-def _alive(row: JournalRow) -> bool:
-    """Still running in another opsdash on this machine (same store)."""
-    return row.machine == socket.gethostname() and engine_marks.pid_alive(row.pid)
+def _alive(row: JournalRow, store: Store | None = None) -> bool:
+    """Still running in another opsdash: on this machine, its process lives; on
+    another one sharing the store, its lease on the target is renewed."""
+    if row.machine == socket.gethostname():
+        return engine_marks.pid_alive(row.pid)
+    audit = row.audit
+    held = store.lease(f"{audit.host}/{audit.kind}/{audit.target}") if store else None
+    return held is not None and not dead_here(held)
 
 
 def _state(entry: dict[str, Any] | None) -> str:
@@ -247,7 +253,7 @@ def find_interrupted(
     at start loads no docker SDK). An engine that does not answer is skipped.
     `clusters`: Kubernetes context -> its source (a `Cluster`), to say where an
     interrupted rollout is now."""
-    rows = [r for r in (store.unfinished_actions() if store else []) if not _alive(r)]
+    rows = [r for r in (store.unfinished_actions() if store else []) if not _alive(r, store)]
     found: list[Interrupted] = []
     handled: set[int] = set()
     for host, api in engines.items():

@@ -1,4 +1,5 @@
-"""Runs confirmed actions: refuses in read-only mode, when the target is busy or
+"""Runs confirmed actions: refuses in read-only mode, when the target is busy
+(here, or in another opsdash on the same store: its lease, `actions.lease`) or
 when the audit log cannot be written; times them; writes the audit row when the
 action starts, each step before it runs (the journal) and the outcome at the end.
 Refusals and cancellations are audited too."""
@@ -16,6 +17,7 @@ from datetime import datetime
 
 from opsdash.actions.base import ActionCancelled, ActionError, ActionPlan, ActionResult, Progress
 from opsdash.actions.journal import ActionJournal
+from opsdash.actions.lease import TargetLease, busy_reason, dead_here
 from opsdash.eventlog import event
 from opsdash.redact import redact
 from opsdash.safetext import strip_unsafe
@@ -48,9 +50,13 @@ class ActionRunner:
 
     @property
     def acting_services(self) -> frozenset[str]:
-        """Services an action is changing now (the watchers leave them alone)."""
+        """Services an action is changing now, here or in another opsdash on the
+        store (the watchers leave them alone)."""
         with self._lock:
-            return frozenset(self._acting)
+            here = frozenset(self._acting)
+        leases = self.store.leases() if self.store is not None else []
+        # A lease left by a crashed opsdash of this machine is recovery's, not an action.
+        return here | {lease.service for lease in leases if lease.service and not dead_here(lease)}
 
     def is_busy(self, plan: ActionPlan) -> bool:
         with self._lock:
@@ -66,6 +72,9 @@ class ActionRunner:
             return f"the audit log cannot be written: {self.store.problem}"
         if self.is_busy(plan):
             return f"an action on {plan.target} is already running"
+        held = self.store.lease(plan.key) if self.store is not None else None
+        if held is not None and not dead_here(held):
+            return busy_reason(plan.target, held)
         return None
 
     def refuse(self, plan: ActionPlan, reason: str) -> None:
@@ -94,10 +103,14 @@ class ActionRunner:
         with self._lock:
             self._busy.add(plan.key)
             self._acting[service] = self._acting.get(service, 0) + 1
+        lease = None
         try:
+            lease = self._lease(plan, service)
             journal = self._begin(plan, show)
             return self._execute(plan, work, journal)
         finally:
+            if lease is not None:
+                lease.release()
             # Only now, with its deployment recorded, may the watchers look again.
             with self._lock:
                 self._busy.discard(plan.key)
@@ -176,6 +189,23 @@ class ActionRunner:
             duration_s=None if duration is None else round(duration, 2),
             error=" ".join(error.split())[:500],
         )
+
+    def _lease(self, plan: ActionPlan, service: str) -> TargetLease | None:
+        """The target's lease in the store, so no other opsdash acts on it
+        meanwhile; a refusal (audited) when another one holds it."""
+        if self.store is None:
+            return None
+        lease = TargetLease(self.store, plan.key, self.actor, service)
+        try:
+            held = lease.take()
+        except StoreError as exc:
+            event(f"action {plan.action} {plan.target} refused: {exc}", warning=True)
+            raise ActionError(f"refused: the audit log cannot be written: {exc}") from None
+        if held is not None:
+            reason = busy_reason(plan.target, held)
+            self.refuse(plan, reason)
+            raise ActionError(f"refused: {reason}")
+        return lease
 
     def _begin(self, plan: ActionPlan, show: Progress | None) -> ActionJournal:
         """The audit row, written before anything is done; no row, no action."""

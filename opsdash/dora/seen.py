@@ -37,14 +37,14 @@ ACTING: ContextVar[frozenset[str]] = ContextVar("acting", default=frozenset())
 
 
 def changed(store: Store, key: str, service: str, version: str, at: datetime) -> bool:
-    """Remember the version; True when it replaced another one (not on first sight)."""
+    """Remember the version; True when it replaced another one (not on first sight),
+    and only in the opsdash that replaced it when several share the store."""
     if not version or service in ACTING.get():
         return False
     before = store.watched_version(key)
     if before == version:
         return False
-    store.set_watched_version(key, service, version, at)
-    return before is not None
+    return store.swap_watched_version(key, service, before, version, at)
 
 
 def already_recorded(

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import astuple
 from datetime import datetime
 from typing import Any
 
+from opsdash.store.backend import Backend
 from opsdash.store.rows import AuditEntry, JournalRow
 
 _AUDIT_COLUMNS = (
@@ -35,8 +35,12 @@ class AuditTables:
     """Queries on `audit`, `action_steps` and `action_journal`."""
 
     _lock: Any  # the connection's lock, held around each write
+    _backend: Backend
 
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
         raise NotImplementedError
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -51,11 +55,10 @@ class AuditTables:
 
     def _insert_audit(self, entry: AuditEntry) -> int:
         """The row's id; callers hold the lock."""
-        cursor = self._write(
+        return self._insert(
             f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})",
             astuple(entry)[:13],
         )
-        return int(cursor.lastrowid or 0)
 
     def audit_entries(self, limit: int = 1000) -> list[AuditEntry]:
         rows = self._read(
@@ -77,7 +80,7 @@ class AuditTables:
     def begin_action(self, entry: AuditEntry, target_id: str, facts: dict[str, str]) -> int:
         """The audit row (result `running`) and its journal entry, in one transaction."""
         with self._lock:
-            self._write("BEGIN IMMEDIATE")
+            self._write(self._backend.begin)
             audit_id = self._insert_audit(entry)
             self._write(
                 "INSERT INTO action_journal(audit_id, state, pid, machine, target_id, facts,"
@@ -127,7 +130,7 @@ class AuditTables:
             sets.append("new_digest = ?")
             params.append(new_digest)
         with self._lock:
-            self._write("BEGIN IMMEDIATE")
+            self._write(self._backend.begin)
             self._write(f"UPDATE audit_log SET {', '.join(sets)} WHERE id = ?", (*params, audit_id))
             self._write("DELETE FROM action_journal WHERE audit_id = ?", (audit_id,))
             self._write("COMMIT")
@@ -135,7 +138,7 @@ class AuditTables:
     def mark_interrupted(self, audit_id: int, result: str) -> None:
         """The action's opsdash is gone: say so in its audit row, keep the journal entry."""
         with self._lock:
-            self._write("BEGIN IMMEDIATE")
+            self._write(self._backend.begin)
             self._write("UPDATE audit_log SET result = ? WHERE id = ?", (result, audit_id))
             self._write(
                 "UPDATE action_journal SET state = 'interrupted', updated = ? WHERE audit_id = ?",

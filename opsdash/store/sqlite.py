@@ -12,18 +12,21 @@ instead, so that no action runs without its audit row.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import astuple
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from opsdash.model import SourceHealth
 from opsdash.redact import redact
 from opsdash.safetext import strip_unsafe
 from opsdash.store.audit import AuditTables
+from opsdash.store.backend import Backend, SqliteBackend
+from opsdash.store.leases import LEASE_TIMEOUT_S, LeaseTables
 from opsdash.store.rows import DeploymentEvent, HealthIssueRow
 from opsdash.store.schema import _MIGRATIONS
 
@@ -52,44 +55,36 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class Store(AuditTables):
-    """A thin, thread-safe wrapper around one SQLite file in WAL mode."""
+class Store(AuditTables, LeaseTables):
+    """A thin, thread-safe wrapper around one backend: an SQLite file in WAL mode
+    (`Store(path)`) or a PostgreSQL database (`Store.open_url`)."""
 
-    def __init__(self, path: Path, *, read_only: bool = False):
-        self.path = path
+    def __init__(
+        self, path: Path | None = None, *, read_only: bool = False, backend: Backend | None = None
+    ):
         self.writable = not read_only
         self.problem: str | None = None  # why history is not being saved, with the path
         self._reason = ""  # the same, short: "database or disk is full"
         self._lock = threading.Lock()
         self.recorded_changes = 0  # rows the recorder wrote or pruned: not in `revision`
-        if read_only:
-            self._db = self._connect_read_only(path)
-            return
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
-        except sqlite3.Error:
-            self._db.close()
-            raise
+        self.lease_timeout = LEASE_TIMEOUT_S  # [store] lease_timeout
+        if backend is None:
+            assert path is not None, "a store needs a path or a backend"
+            backend = SqliteBackend(path, read_only=read_only)
+            try:
+                if not read_only:
+                    backend.migrate(_MIGRATIONS)
+            except sqlite3.Error:
+                backend.close()
+                raise
+        self._backend = backend
+        self.path: Path | str = path if path is not None else backend.where
+        if isinstance(backend, SqliteBackend):
+            self._db = backend.db  # the raw connection, for tests that break the file
 
-    @staticmethod
-    def _connect_read_only(path: Path) -> sqlite3.Connection:
-        if not path.is_file():
-            raise sqlite3.OperationalError(f"{path} does not exist")
-        uri = path.resolve().as_uri()
-        try:
-            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.Error:
-            # A read-only directory cannot hold the WAL index: read the file as it is.
-            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
+    @property
+    def dialect(self) -> str:
+        return self._backend.dialect
 
     @classmethod
     def open_default(cls) -> Store:
@@ -117,38 +112,80 @@ class Store(AuditTables):
         )
         return store
 
+    @classmethod
+    def open_url(cls, url: str) -> Store:
+        """The PostgreSQL store at `url` (libpq's URL, password expanded), migrated.
+        Never raises: a database that cannot be reached yet is said in `problem`
+        and connected to again later; without psycopg, an empty in-memory store
+        that saves nothing says how to install it."""
+        from opsdash.store.postgres import DriverMissing, PostgresBackend, without_password
+
+        try:
+            backend = PostgresBackend(url, _MIGRATIONS)
+        except DriverMissing as exc:
+            store = cls(Path(":memory:"))
+            store.writable = False
+            store.path = without_password(url)
+            store.problem = f"data store {store.path} cannot be used ({exc}); actions are refused"
+            return store
+        store = cls(backend=backend)
+        if backend.reason:
+            store._reason = "unreachable"
+            store.problem = (
+                f"data store {store.path} cannot be reached ({redact(backend.reason)}):"
+                " nothing is saved until it is back; actions are refused"
+            )
+        return store
+
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
         with self._lock:
-            version = self.schema_version
-            for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+            try:
+                return self._backend.schema_version()
+            except self._backend.errors:
+                return 0
 
     # --- the two ways in: writes that may fail, reads that never do ----------------
 
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement (callers hold the lock); StoreError if it cannot be."""
         if not self.writable:
             raise StoreError(self.problem or f"data store {self.path} is read-only")
+        backend = self._backend
         try:
-            cursor = self._db.execute(sql, [_clean(p) for p in params])
-        except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            self._reason = _one_line(exc)
-            self.problem = (
-                f"data store {self.path} cannot be written ({self._reason}):"
-                " nothing new is saved; actions are refused"
-            )
-            raise StoreError(self.problem) from None
+            cursor = backend.execute(sql, [_clean(p) for p in params])
+        except backend.errors as exc:
+            self._failed(exc)
         if cursor.rowcount > 0 or sql == "COMMIT":
             # Something reached the file (a statement that changed nothing proves nothing).
             self.problem = None
             self._reason = ""
         return cursor
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        """One INSERT into a table with an id; the new id (callers hold the lock)."""
+        if not self.writable:
+            raise StoreError(self.problem or f"data store {self.path} is read-only")
+        try:
+            row_id = self._backend.insert_id(sql, [_clean(p) for p in params])
+        except self._backend.errors as exc:
+            self._failed(exc)
+        self.problem = None
+        self._reason = ""
+        return row_id
+
+    def _failed(self, exc: BaseException) -> NoReturn:
+        """A write failed: roll back what it began, say why, raise StoreError."""
+        backend = self._backend
+        if backend.in_transaction:
+            with contextlib.suppress(*backend.errors):
+                backend.execute("ROLLBACK")
+        self._reason = redact(_one_line(exc))
+        self.problem = (
+            f"data store {self.path} cannot be written ({self._reason}):"
+            " nothing new is saved; actions are refused"
+        )
+        raise StoreError(self.problem) from None
 
     def _history(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A history write: lost (and said in `problem`) rather than raised."""
@@ -160,22 +197,23 @@ class Store(AuditTables):
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            try:
-                return [tuple(row) for row in self._db.execute(sql, params).fetchall()]
-            except sqlite3.Error:  # an old read-only file may lack a table
-                return []
+            return self._read_locked(sql, params)
+
+    def _read_locked(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return [tuple(row) for row in self._backend.execute(sql, params).fetchall()]
+        except self._backend.errors:  # an old read-only file may lack a table; a lost server
+            return []
 
     def revision(self) -> tuple[int, int]:
         """Equal at two calls when nothing was written in between, by this
         connection (its changed rows so far) or by another one (SQLite's
-        data_version): what is computed from the store is then still current."""
+        data_version, PostgreSQL's next transaction id): what is computed from
+        the store is then still current."""
         with self._lock:
-            try:
-                other = self._db.execute("PRAGMA data_version").fetchone()[0]
-            except sqlite3.Error:
-                other = -1
+            changes, other = self._backend.revision()
             # Recorded polls (opsdash.store.recording) change nothing computed from the store.
-            return self._db.total_changes - self.recorded_changes, other
+            return changes - self.recorded_changes, other
 
     @property
     def notice(self) -> str | None:
@@ -190,7 +228,7 @@ class Store(AuditTables):
         if not self.writable:
             return False
         if self.problem is None:
-            return True
+            return self._backend.usable()
         with self._lock:
             try:
                 self._write(
@@ -224,8 +262,8 @@ class Store(AuditTables):
         the store cannot be written)."""
         return (
             self._history(
-                f"INSERT OR IGNORE INTO deployments({_DEPLOYMENT_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO deployments({_DEPLOYMENT_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 astuple(event),
             )
             == 1
@@ -249,8 +287,8 @@ class Store(AuditTables):
         """Start a spell of trouble; False if one is already open for (service, source)."""
         return (
             self._history(
-                "INSERT OR IGNORE INTO health_issues(service, source, reason, start)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO health_issues(service, source, reason, start)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (service, source, reason, start.isoformat(timespec="seconds")),
             )
             == 1
@@ -259,7 +297,8 @@ class Store(AuditTables):
     def close_issue(self, service: str, source: str, end: datetime) -> bool:
         return (
             self._history(
-                "UPDATE health_issues SET end = ? WHERE service = ? AND source = ? AND end IS NULL",
+                'UPDATE health_issues SET "end" = ?'
+                ' WHERE service = ? AND source = ? AND "end" IS NULL',
                 (end.isoformat(timespec="seconds"), service, source),
             )
             > 0
@@ -267,7 +306,7 @@ class Store(AuditTables):
 
     def health_issues(self) -> list[HealthIssueRow]:
         rows = self._read(
-            "SELECT service, source, reason, start, end FROM health_issues ORDER BY start"
+            'SELECT service, source, reason, start, "end" FROM health_issues ORDER BY start, id'
         )
         return [HealthIssueRow(*row) for row in rows]
 
@@ -293,6 +332,29 @@ class Store(AuditTables):
             (key, service, version, at.isoformat(timespec="seconds")),
         )
 
+    def swap_watched_version(
+        self, key: str, service: str, before: str | None, version: str, at: datetime
+    ) -> bool:
+        """Replace `before` by `version`; True only for the one opsdash (of all on
+        this store) whose write replaced it, so a change that several see is
+        recorded once. On first sight (`before` None) it is kept, and False."""
+        when = at.isoformat(timespec="seconds")
+        if before is None:
+            self._history(
+                "INSERT INTO watched_versions(key, service, version, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(key) DO NOTHING",
+                (key, service, version, when),
+            )
+            return False
+        return (
+            self._history(
+                "UPDATE watched_versions SET version = ?, at = ?, service = ?"
+                " WHERE key = ? AND version = ?",
+                (version, when, service, key, before),
+            )
+            == 1
+        )
+
     def prune(self, retention_days: int, now: datetime | None = None) -> int:
         """Drop deployments and closed health issues older than the retention."""
         now = now or datetime.now().astimezone()
@@ -306,7 +368,7 @@ class Store(AuditTables):
                 "DELETE FROM deployments WHERE at = ? AND service = ? AND source = ?",
                 (event.at, event.service, event.source),
             )
-        closed = self._read("SELECT id, end FROM health_issues WHERE end IS NOT NULL")
+        closed = self._read('SELECT id, "end" FROM health_issues WHERE "end" IS NOT NULL')
         for row_id, end in closed:
             if datetime.fromisoformat(end) < cutoff:
                 removed += self._history("DELETE FROM health_issues WHERE id = ?", (row_id,))
@@ -331,4 +393,4 @@ class Store(AuditTables):
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._backend.close()

@@ -49,9 +49,12 @@ def _environment(monkeypatch):
 
 # --- valid values, by table kind and key ------------------------------------------
 
-# dora and logs (single tables whose values are checked beyond their type): below;
+# dora, logs and store (single tables whose values are checked beyond their type):
+# below, and store's url in tests/unit/test_config_store.py;
 # ui: its one key names a theme from a closed list (tests/unit/test_themes.py)
-SCHEMAS = {k: v for k, v in schema.schemas().items() if k not in ("dora", "logs", "ui", "record")}
+SCHEMAS = {
+    k: v for k, v in schema.schemas().items() if k not in ("dora", "logs", "store", "ui", "record")
+}
 TOP = {
     "refresh": ((int, float), 2),
     "read_only": (bool, False),
@@ -166,6 +169,8 @@ def valid_config(draw, repo_dir: str) -> dict:
             "max_mib": draw(number("record.max_mib", True)),
             "keep": draw(st.sampled_from(["7d", "36h", "2w", "90m"])),
         }
+    if draw(st.booleans()):
+        doc["store"] = {"lease_timeout": draw(number("store.lease_timeout", False))}
     if draw(st.booleans()):
         chosen = draw(st.lists(st.sampled_from(sorted(GOOD_KEYS)), unique=True, min_size=1))
         doc["keys"] = {k: GOOD_KEYS[k] for k in chosen}

@@ -9,7 +9,7 @@ from opsdash.config import Config, ServiceConfig
 from opsdash.dora.watcher import record_events
 from opsdash.model import Container, DockerSnapshot, PipelineSnapshot, Service, VendorDeployment
 from opsdash.model.ml import ModelRow, ModelsSnapshot, ThresholdState
-from opsdash.store import DeploymentEvent, Store
+from opsdash.store import DeploymentEvent
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SHOP = (("com.docker.compose.project", "shop"), ("com.docker.compose.service", "web"))
@@ -34,9 +34,9 @@ def docker(*containers, services=()) -> DockerSnapshot:
     return DockerSnapshot("local", tuple(containers), tuple(services))
 
 
-def test_image_change_is_one_deployment_also_across_a_restart(tmp_path):
+def test_image_change_is_one_deployment_also_across_a_restart(new_store, tmp_path):
     config = Config(path=None)
-    store = Store(tmp_path / "db")
+    store = new_store()
     assert record_events(store, config, "docker:local", docker(web()), NOW) == []  # first sight
     later = NOW + timedelta(hours=1)
     changed = docker(web("sha256:bbb", created=later))
@@ -45,7 +45,7 @@ def test_image_change_is_one_deployment_also_across_a_restart(tmp_path):
     ]
     assert record_events(store, config, "docker:local", changed, later) == []  # seen
     store.close()
-    store = Store(tmp_path / "db")  # opsdash restarted
+    store = new_store()  # opsdash restarted
     assert record_events(store, config, "docker:local", changed, later) == []
     (event,) = store.deployments()
     assert (event.service, event.version, event.source, event.at) == (
@@ -59,9 +59,9 @@ def test_image_change_is_one_deployment_also_across_a_restart(tmp_path):
     assert [e.version for e in store.deployments()] == ["sha256:ccc", "sha256:bbb"]
 
 
-def test_own_redeploy_is_not_counted_twice_and_oci_revision_wins(tmp_path):
+def test_own_redeploy_is_not_counted_twice_and_oci_revision_wins(new_store, tmp_path):
     config = Config(path=None)
-    store = Store(tmp_path / "db")
+    store = new_store()
     record_events(store, config, "docker:local", docker(web()), NOW)
     at = NOW + timedelta(minutes=5)
     store.add_deployment(
@@ -87,12 +87,12 @@ def test_own_redeploy_is_not_counted_twice_and_oci_revision_wins(tmp_path):
     assert store.deployments()[0].version == "0123abcd"
 
 
-def test_trouble_opens_one_issue_and_recovery_closes_it(tmp_path):
+def test_trouble_opens_one_issue_and_recovery_closes_it(new_store, tmp_path):
     config = Config(
         path=None,
         services=(ServiceConfig(name="shop", match_label="com.docker.compose.project=shop"),),
     )
-    store = Store(tmp_path / "db")
+    store = new_store()
     sick = docker(web(health="unhealthy"))
     assert record_events(store, config, "docker:local", sick, NOW) == [
         "issue shop: shop-web-1 unhealthy"
@@ -113,9 +113,9 @@ def test_trouble_opens_one_issue_and_recovery_closes_it(tmp_path):
     assert store.health_issues()[-1].reason == "batch exited 137"
 
 
-def test_swarm_update_rollback_and_short_replicas(tmp_path):
+def test_swarm_update_rollback_and_short_replicas(new_store, tmp_path):
     config = Config(path=None)
-    store = Store(tmp_path / "db")
+    store = new_store()
 
     def api(image, state="completed", running=2):
         return Service("local", "s1", "api", image, "replicated", running, 2, state, updated=NOW)
@@ -132,9 +132,9 @@ def test_swarm_update_rollback_and_short_replicas(tmp_path):
     assert store.health_issues()[0].reason == "api 1/2 replicas"
 
 
-def test_alias_moved_outside_opsdash_and_breach(tmp_path):
+def test_alias_moved_outside_opsdash_and_breach(new_store, tmp_path):
     config = Config(path=None, services=(ServiceConfig(name="ml", models=("churn",)),))
-    store = Store(tmp_path / "db")
+    store = new_store()
 
     def snapshot(version, state=ThresholdState.OK):
         row = ModelRow(
@@ -159,9 +159,9 @@ def test_alias_moved_outside_opsdash_and_breach(tmp_path):
     assert record_events(store, config, "mlflow:reg", snapshot("3"), NOW) == ["recovered ml"]
 
 
-def test_vendor_deployments_land_under_the_configured_service(tmp_path):
+def test_vendor_deployments_land_under_the_configured_service(new_store, tmp_path):
     config = Config(path=None, services=(ServiceConfig(name="shop", pipelines=("api",)),))
-    store = Store(tmp_path / "db")
+    store = new_store()
     deployment = VendorDeployment(
         "run:7", "github:api", "acme/api", "production", "abc", NOW, "success"
     )
@@ -173,11 +173,11 @@ def test_vendor_deployments_land_under_the_configured_service(tmp_path):
     assert store.deployments()[0].service == "shop"
 
 
-def test_a_service_being_acted_on_waits_for_the_action_to_record_itself(tmp_path):
+def test_a_service_being_acted_on_waits_for_the_action_to_record_itself(new_store, tmp_path):
     """The alias moved by opsdash's own promote shows up before the runner records
     it: the watcher waits, then sees the runner's record and adds nothing."""
     config = Config(path=None)
-    store = Store(tmp_path / "db")
+    store = new_store()
 
     def snapshot(version):
         row = ModelRow("mlflow:reg", "mlflow", "churn", "accuracy", version, 0.9, alias="champion")
@@ -203,7 +203,7 @@ def test_a_service_being_acted_on_waits_for_the_action_to_record_itself(tmp_path
     assert [e.source for e in store.deployments()] == ["model-promote"]
 
 
-def test_an_orchestrator_run_that_pushed_a_model_is_a_model_deployment(tmp_path):
+def test_an_orchestrator_run_that_pushed_a_model_is_a_model_deployment(new_store, tmp_path):
     config = Config(
         path=None,
         services=(
@@ -211,7 +211,7 @@ def test_an_orchestrator_run_that_pushed_a_model_is_a_model_deployment(tmp_path)
             ServiceConfig(name="churn-svc", models=("churn",)),
         ),
     )
-    store = Store(tmp_path / "db")
+    store = new_store()
 
     def pushed(run_id, result="success", service="ml", kind="model", source="airflow:ml"):
         return VendorDeployment(

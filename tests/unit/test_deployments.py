@@ -14,7 +14,7 @@ from opsdash.dora.docker_events import container_version
 from opsdash.dora.watcher import record_events
 from opsdash.model import Container, DockerSnapshot, PipelineSnapshot, Service, VendorDeployment
 from opsdash.model.ml import ModelRow, ModelsSnapshot, ThresholdState
-from opsdash.store import DeploymentEvent, Store
+from opsdash.store import DeploymentEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LABEL = "docker:prod"
@@ -92,8 +92,10 @@ def new_id(digit: str) -> str:
 # --- containers ------------------------------------------------------------------------
 
 
-def test_first_sight_is_remembered_and_a_new_image_is_one_deploy_also_after_a_restart(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_first_sight_is_remembered_and_a_new_image_is_one_deploy_also_after_a_restart(
+    new_store, tmp_path
+):
+    store = new_store()
     assert record_events(store, NO_CONFIG, LABEL, docker(box()), T0) == []
     assert store.deployments() == []
     t1 = T0 + timedelta(hours=3)
@@ -105,7 +107,7 @@ def test_first_sight_is_remembered_and_a_new_image_is_one_deploy_also_after_a_re
         assert record_events(store, NO_CONFIG, LABEL, replaced, t1 + timedelta(minutes=poll)) == []
     store.close()
 
-    store = Store(tmp_path / "opsdash.db")  # opsdash restarted on the same file
+    store = new_store()  # opsdash restarted on the same file
     assert record_events(store, NO_CONFIG, LABEL, replaced, t1 + timedelta(hours=1)) == []
     (event,) = store.deployments()
     assert event == DeploymentEvent(
@@ -124,7 +126,9 @@ def test_first_sight_is_remembered_and_a_new_image_is_one_deploy_also_after_a_re
     store.close()
 
 
-def test_oci_revision_is_the_version_and_one_revision_of_a_service_is_one_deploy(tmp_path):
+def test_oci_revision_is_the_version_and_one_revision_of_a_service_is_one_deploy(
+    new_store, tmp_path
+):
     config = Config(
         path=None,
         services=(
@@ -133,7 +137,7 @@ def test_oci_revision_is_the_version_and_one_revision_of_a_service_is_one_deploy
             ),
         ),
     )
-    store = Store(tmp_path / "opsdash.db")
+    store = new_store()
     rev = ("org.opencontainers.image.revision", "a1b2c3d")
     web = box(labels=compose("shop", "web", rev))
     worker = box("shop-worker-1", new_id("9"), labels=compose("shop", "worker", rev))
@@ -164,8 +168,8 @@ def test_oci_revision_is_the_version_and_one_revision_of_a_service_is_one_deploy
     store.close()
 
 
-def test_opsdash_own_redeploy_is_counted_once(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_opsdash_own_redeploy_is_counted_once(new_store, tmp_path):
+    store = new_store()
     record_events(store, NO_CONFIG, LABEL, docker(box()), T0)
     t1 = T0 + timedelta(hours=1)
     new = box(image_id=new_id("2"), created=t1)
@@ -197,9 +201,9 @@ def test_opsdash_own_redeploy_is_counted_once(tmp_path):
     store.close()
 
 
-def test_outside_deploy_of_another_version_right_after_an_own_redeploy_counts(tmp_path):
+def test_outside_deploy_of_another_version_right_after_an_own_redeploy_counts(new_store, tmp_path):
     """The own-action slack swallows only the version opsdash deployed itself."""
-    store = Store(tmp_path / "opsdash.db")
+    store = new_store()
     rev = (("org.opencontainers.image.revision", "a" * 40),)
     record_events(store, NO_CONFIG, LABEL, docker(box(labels=compose("shop", "web"))), T0)
     t1 = T0 + timedelta(hours=1)
@@ -230,8 +234,8 @@ def test_outside_deploy_of_another_version_right_after_an_own_redeploy_counts(tm
     store.close()
 
 
-def test_trouble_opens_one_issue_recovery_and_removal_close_it(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_trouble_opens_one_issue_recovery_and_removal_close_it(new_store, tmp_path):
+    store = new_store()
     healthy = box(health="healthy", status="Up 2 minutes (healthy)")
     record_events(store, NO_CONFIG, LABEL, docker(healthy), T0)
     sick = replace(healthy, health="unhealthy", status="Up 3 minutes (unhealthy)")
@@ -282,8 +286,8 @@ def test_trouble_opens_one_issue_recovery_and_removal_close_it(tmp_path):
     store.close()
 
 
-def test_swarm_update_counts_when_done_and_a_rollback_once(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_swarm_update_counts_when_done_and_a_rollback_once(new_store, tmp_path):
+    store = new_store()
     record_events(store, NO_CONFIG, LABEL, docker(services=(swarm("api:1"),)), T0)
     t1 = T0 + timedelta(hours=1)
     # while the update runs, replicas being replaced are neither a deploy nor trouble
@@ -306,7 +310,7 @@ def test_swarm_update_counts_when_done_and_a_rollback_once(tmp_path):
     ]
     assert record_events(store, NO_CONFIG, LABEL, rolled, t3 + timedelta(minutes=1)) == []
     store.close()
-    store = Store(tmp_path / "opsdash.db")
+    store = new_store()
     assert record_events(store, NO_CONFIG, LABEL, rolled, t3 + timedelta(hours=1)) == []
     assert [(e.version, e.result, e.source, e.at) for e in store.deployments()] == [
         ("api:2", "rolled back", "swarm", t3.isoformat()),
@@ -325,8 +329,8 @@ def test_swarm_update_counts_when_done_and_a_rollback_once(tmp_path):
     store.close()
 
 
-def test_swarm_rollback_seen_first_is_history_and_own_update_is_not_recounted(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_swarm_rollback_seen_first_is_history_and_own_update_is_not_recounted(new_store, tmp_path):
+    store = new_store()
     rolled = docker(services=(swarm("api:1", "rollback_completed"),))
     assert record_events(store, NO_CONFIG, LABEL, rolled, T0 + timedelta(hours=1)) == []
     t1 = T0 + timedelta(hours=2)
@@ -348,8 +352,8 @@ def test_swarm_rollback_seen_first_is_history_and_own_update_is_not_recounted(tm
     store.close()
 
 
-def test_swarm_task_containers_are_their_service(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_swarm_task_containers_are_their_service(new_store, tmp_path):
+    store = new_store()
     task = box(
         "api.1.x7f3k",
         labels=(("com.docker.swarm.service.name", "api"), ("com.docker.swarm.task.name", "api.1")),
@@ -367,9 +371,9 @@ def test_swarm_task_containers_are_their_service(tmp_path):
 # --- models ------------------------------------------------------------------------------
 
 
-def test_alias_moved_outside_opsdash_is_a_model_deploy_but_not_opsdash_own(tmp_path):
+def test_alias_moved_outside_opsdash_is_a_model_deploy_but_not_opsdash_own(new_store, tmp_path):
     config = Config(path=None, services=(ServiceConfig(name="scoring", models=("churn",)),))
-    store = Store(tmp_path / "opsdash.db")
+    store = new_store()
     label = "mlflow:registry"
     assert record_events(store, config, label, model_rows("4"), T0) == []
     moved = T0 + timedelta(hours=1)
@@ -425,8 +429,10 @@ def test_alias_moved_outside_opsdash_is_a_model_deploy_but_not_opsdash_own(tmp_p
 @pytest.mark.parametrize(
     ("label", "kind"), [("mlflow:registry", "mlflow"), ("prometheus:serving", "prometheus")]
 )
-def test_breach_is_an_issue_until_the_metric_is_back_not_while_unknown(tmp_path, label, kind):
-    store = Store(tmp_path / "opsdash.db")
+def test_breach_is_an_issue_until_the_metric_is_back_not_while_unknown(
+    new_store, tmp_path, label, kind
+):
+    store = new_store()
 
     def rows(state: ThresholdState) -> ModelsSnapshot:
         return model_rows("4", state=state, source=label, kind=kind)
@@ -456,12 +462,12 @@ def test_breach_is_an_issue_until_the_metric_is_back_not_while_unknown(tmp_path,
 # --- CI sources ---------------------------------------------------------------------------
 
 
-def test_vendor_deployments_in_dora_words_under_their_service_once_final(tmp_path):
+def test_vendor_deployments_in_dora_words_under_their_service_once_final(new_store, tmp_path):
     config = Config(
         path=None,
         services=(ServiceConfig(name="shop", pipelines=("shop-api",), environment="production"),),
     )
-    store = Store(tmp_path / "opsdash.db")
+    store = new_store()
 
     def deployment(id_: str, result: str) -> VendorDeployment:
         return VendorDeployment(
@@ -503,8 +509,8 @@ def test_vendor_deployments_in_dora_words_under_their_service_once_final(tmp_pat
     store.close()
 
 
-def test_other_data_records_nothing(tmp_path):
-    store = Store(tmp_path / "opsdash.db")
+def test_other_data_records_nothing(new_store, tmp_path):
+    store = new_store()
     assert record_events(store, NO_CONFIG, "host:local", object(), T0) == []
     assert record_events(store, NO_CONFIG, "x", None, T0) == []
     store.close()

@@ -19,7 +19,7 @@ from opsdash.model.kube import (
     RolloutState,
 )
 from opsdash.services import service_of_workload
-from opsdash.store import DeploymentEvent, Store
+from opsdash.store import DeploymentEvent
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LABEL = "kubernetes:prod"
@@ -86,8 +86,8 @@ def feed(store, snapshot, at, config=NO_SERVICES, acting=()):
     return record_events(store, config, LABEL, snapshot, at, acting=acting)
 
 
-def test_new_revision_is_one_deploy_and_the_same_snapshot_is_nothing(tmp_path):
-    store = Store(tmp_path / "db")
+def test_new_revision_is_one_deploy_and_the_same_snapshot_is_nothing(new_store, tmp_path):
+    store = new_store()
     assert feed(store, cluster(web()), NOW) == []  # first sight: known, not a deploy
     later = NOW + timedelta(hours=1)
     rolling = cluster(web("2", "shop/web:v2", RolloutState.PROGRESSING))
@@ -108,18 +108,17 @@ def test_new_revision_is_one_deploy_and_the_same_snapshot_is_nothing(tmp_path):
     assert event.at == later.isoformat()  # its rollout began
 
 
-def test_a_restart_of_the_watcher_or_a_second_one_counts_it_once(tmp_path):
-    path = tmp_path / "db"
-    store = Store(path)
+def test_a_restart_of_the_watcher_or_a_second_one_counts_it_once(new_store):
+    store = new_store()
     feed(store, cluster(web()), NOW)
-    other = Store(path)  # a second opsdash on the same store
+    other = new_store()  # a second opsdash on the same store
     feed(other, cluster(web()), NOW)
     done = cluster(web("2", "shop/web:v2"))
     at = NOW + timedelta(hours=1)
     assert feed(store, done, at) == ["deploy web shop/web:v2"]
     assert feed(other, done, at + timedelta(seconds=30)) == []
     store.close()
-    store = Store(path)  # opsdash restarted
+    store = new_store()  # opsdash restarted
     assert feed(store, done, at + timedelta(minutes=5)) == []
     assert len(store.deployments()) == 1
     # Both saw the rollout under way: still one.
@@ -132,11 +131,11 @@ def test_a_restart_of_the_watcher_or_a_second_one_counts_it_once(tmp_path):
     assert [e.version for e in store.deployments()] == ["shop/web:v3", "shop/web:v2"]
 
 
-def test_a_change_while_away_is_counted_at_its_rollout_time(tmp_path):
-    store = Store(tmp_path / "db")
+def test_a_change_while_away_is_counted_at_its_rollout_time(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     store.close()
-    store = Store(tmp_path / "db")
+    store = new_store()
     finished = NOW + timedelta(hours=2)
     condition = Condition("Progressing", "True", "NewReplicaSetAvailable", updated=finished)
     back = NOW + timedelta(hours=5)
@@ -146,8 +145,8 @@ def test_a_change_while_away_is_counted_at_its_rollout_time(tmp_path):
     assert store.deployments()[0].at == finished.isoformat()
 
 
-def test_restart_with_the_same_images_is_not_a_deploy(tmp_path):
-    store = Store(tmp_path / "db")
+def test_restart_with_the_same_images_is_not_a_deploy(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     assert feed(store, cluster(web("2")), NOW + timedelta(minutes=1)) == []
     # the spec seen before its revision: wait for the revision
@@ -158,8 +157,8 @@ def test_restart_with_the_same_images_is_not_a_deploy(tmp_path):
     ]
 
 
-def test_failed_rollout_then_undo(tmp_path):
-    store = Store(tmp_path / "db")
+def test_failed_rollout_then_undo(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     t1 = NOW + timedelta(hours=1)
     assert feed(store, cluster(web("2", "shop/web:v2", RolloutState.FAILED)), t1) == [
@@ -180,8 +179,8 @@ def test_failed_rollout_then_undo(tmp_path):
     assert keys.recovery_time == timedelta(minutes=20)
 
 
-def test_undo_of_a_good_revision_fails_it_and_an_unfinished_one_is_rolled_back(tmp_path):
-    store = Store(tmp_path / "db")
+def test_undo_of_a_good_revision_fails_it_and_an_unfinished_one_is_rolled_back(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     t1 = NOW + timedelta(hours=1)
     feed(store, cluster(web("2", "shop/web:v2")), t1)
@@ -208,8 +207,8 @@ def test_undo_of_a_good_revision_fails_it_and_an_unfinished_one_is_rolled_back(t
     assert keys.recovery_time == timedelta(minutes=(10 + 3) / 2)  # from when each rollout began
 
 
-def test_statefulset_undo_returns_to_an_old_hash_and_is_still_recorded(tmp_path):
-    store = Store(tmp_path / "db")
+def test_statefulset_undo_returns_to_an_old_hash_and_is_still_recorded(new_store, tmp_path):
+    store = new_store()
 
     def sts(revision, image, generation):
         return replace(web(revision, image, kind="StatefulSet", name="db"), generation=generation)
@@ -224,8 +223,8 @@ def test_statefulset_undo_returns_to_an_old_hash_and_is_still_recorded(tmp_path)
     ]
 
 
-def test_own_action_is_not_counted_twice(tmp_path):
-    store = Store(tmp_path / "db")
+def test_own_action_is_not_counted_twice(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     at = NOW + timedelta(hours=1)
     done = cluster(web("2", "shop/web:v2"))
@@ -257,14 +256,14 @@ def test_version_names_a_commit_when_it_can():
     assert kube_events.image_tag("localhost:5000/web") == ""
 
 
-def test_running_commit_is_kept_for_lead_time(tmp_path):
-    store = Store(tmp_path / "db")
+def test_running_commit_is_kept_for_lead_time(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web(image="shop/web:0123abcd")), NOW)
     assert store.watched_versions_of("web", "container") == [("0123abcd", NOW.isoformat())]
 
 
-def test_crash_loop_opens_an_issue_that_closes_when_it_is_over(tmp_path):
-    store = Store(tmp_path / "db")
+def test_crash_loop_opens_an_issue_that_closes_when_it_is_over(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     sick = cluster(web(available=1), pods=[pod("CrashLoopBackOff", ready=False)])
     assert feed(store, sick, NOW + timedelta(minutes=1)) == [
@@ -289,8 +288,8 @@ def test_crash_loop_opens_an_issue_that_closes_when_it_is_over(tmp_path):
     assert issue.start == (NOW + timedelta(minutes=1)).isoformat()
 
 
-def test_short_of_replicas_past_the_grace_is_an_issue(tmp_path):
-    store = Store(tmp_path / "db")
+def test_short_of_replicas_past_the_grace_is_an_issue(new_store, tmp_path):
+    store = new_store()
     short = cluster(web(available=1))
     assert feed(store, short, NOW) == []
     assert feed(store, short, NOW + timedelta(seconds=30)) == []
@@ -302,8 +301,8 @@ def test_short_of_replicas_past_the_grace_is_an_issue(tmp_path):
     assert feed(store, gone, NOW + timedelta(minutes=5)) == ["recovered web (gone)"]
 
 
-def test_health_and_deploys_feed_the_keys(tmp_path):
-    store = Store(tmp_path / "db")
+def test_health_and_deploys_feed_the_keys(new_store, tmp_path):
+    store = new_store()
     feed(store, cluster(web()), NOW)
     t1 = NOW + timedelta(hours=1)
     feed(store, cluster(web("2", "shop/web:v2")), t1)
@@ -324,7 +323,7 @@ def test_health_and_deploys_feed_the_keys(tmp_path):
     assert keys.recovery_time == timedelta(minutes=30)
 
 
-def test_service_matches_workloads_by_name_and_label(tmp_path):
+def test_service_matches_workloads_by_name_and_label(new_store, tmp_path):
     by_label = ServiceConfig(name="shop", match_label="app.kubernetes.io/name=web")
     by_name = ServiceConfig(name="payments", match_name="shop/pay-*")
     config = Config(path=None, services=(by_name, by_label))
@@ -332,7 +331,7 @@ def test_service_matches_workloads_by_name_and_label(tmp_path):
     pay = web(name="pay-api", labels=(("app.kubernetes.io/name", "pay"),))
     assert service_of_workload(config, pay) == "payments"
     assert service_of_workload(config, web(name="other", selector=())) == "other"
-    store = Store(tmp_path / "db")
+    store = new_store()
     feed(store, cluster(web(), pay), NOW, config)
     feed(store, cluster(web("2", "shop/web:v2"), pay), NOW + timedelta(hours=1), config)
     feed(
@@ -349,8 +348,8 @@ def test_service_matches_workloads_by_name_and_label(tmp_path):
     ]
 
 
-def test_an_unchanged_cluster_reads_nothing_back(tmp_path, monkeypatch):
-    store = Store(tmp_path / "db")
+def test_an_unchanged_cluster_reads_nothing_back(new_store, tmp_path, monkeypatch):
+    store = new_store()
     snapshot = cluster(web(), web(name="api"), pods=[pod()])
     feed(store, snapshot, NOW)
     feed(store, snapshot, NOW + timedelta(minutes=2))  # the clear grace passes

@@ -11,7 +11,7 @@ import pytest
 
 from opsdash.config import Config, DoraConfig, ServiceConfig
 from opsdash.dora.source import DoraSource
-from opsdash.store import DeploymentEvent, Store
+from opsdash.store import DeploymentEvent
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -61,13 +61,13 @@ def repo(tmp_path):
     return path
 
 
-def test_lead_time_failures_and_undeployed_commits(repo, tmp_path):
+def test_lead_time_failures_and_undeployed_commits(new_store, repo, tmp_path):
     base = NOW - timedelta(days=3)
     first = commit(repo, "first", base)
     commit(repo, "change a", base + timedelta(hours=1))
     b = commit(repo, "change b", base + timedelta(hours=2))
     commit(repo, "not deployed [bold]yet[/]", base + timedelta(hours=30))
-    store = Store(tmp_path / "db.sqlite")
+    store = new_store()
     deployed(store, "shop", first[:12], base + timedelta(minutes=30))
     deployed(store, "shop", b, base + timedelta(hours=6))  # brings a (5h) and b (4h)
     deployed(store, "shop", b, base + timedelta(hours=7), "rolled back", "container-rollback")
@@ -111,9 +111,9 @@ def vendor(store, service, version, at, source, vendor_id, result="success"):
     )
 
 
-def test_a_deploy_run_and_its_github_deployment_count_once(tmp_path):
+def test_a_deploy_run_and_its_github_deployment_count_once(new_store, tmp_path):
     """deploy = "deploy.yml" with environments = ["production"], as docs/config.md shows."""
-    store = Store(tmp_path / "db.sqlite")
+    store = new_store()
     base = NOW - timedelta(days=2)
     for i in range(3):
         sha = f"{i}" * 40
@@ -127,7 +127,9 @@ def test_a_deploy_run_and_its_github_deployment_count_once(tmp_path):
     assert row.report(30).current.deploys == 3
 
 
-def test_before_any_deploy_the_running_revision_and_its_ancestors_are_deployed(repo, tmp_path):
+def test_before_any_deploy_the_running_revision_and_its_ancestors_are_deployed(
+    new_store, repo, tmp_path
+):
     from opsdash.dora.watcher import record_events
     from opsdash.model import Container, DockerSnapshot
 
@@ -138,7 +140,7 @@ def test_before_any_deploy_the_running_revision_and_its_ancestors_are_deployed(r
         services=(ServiceConfig(name="shop", match_name="shop-*", repo=str(repo), branch="main"),),
         dora=DoraConfig(timezone="UTC"),
     )
-    store = Store(tmp_path / "db.sqlite")
+    store = new_store()
     running = Container(
         host="local",
         id="c1",

@@ -86,8 +86,10 @@ def shop(snapshot):
     return next(row for row in snapshot.services if row.service == "shop")
 
 
-def test_an_unchanged_store_returns_the_same_snapshot_uncomputed(tmp_path, clock, computed):
-    store = Store(tmp_path / "s.db")
+def test_an_unchanged_store_returns_the_same_snapshot_uncomputed(
+    new_store, tmp_path, clock, computed
+):
+    store = new_store()
     for n in range(5):
         deploy(store, MIDDAY - timedelta(days=n + 1), n)
     source = source_on(store)
@@ -100,15 +102,15 @@ def test_an_unchanged_store_returns_the_same_snapshot_uncomputed(tmp_path, clock
     assert len(computed) == runs  # not computed again
 
 
-def test_a_write_shows_at_the_next_poll(tmp_path, clock):
-    store = Store(tmp_path / "s.db")
+def test_a_write_shows_at_the_next_poll(new_store, tmp_path, clock):
+    store = new_store()
     deploy(store, MIDDAY - timedelta(days=1), 1)
     source = source_on(store)
     first = source.poll()
     deploy(store, MIDDAY - timedelta(hours=1), 2)  # this connection
     second = source.poll()
     assert second is not first and events(second) == events(first) + 1
-    other = Store(tmp_path / "s.db")  # another opsdash on the same file
+    other = new_store()  # another opsdash on the same file
     try:
         deploy(other, MIDDAY - timedelta(minutes=30), 3)
     finally:
@@ -117,8 +119,8 @@ def test_a_write_shows_at_the_next_poll(tmp_path, clock):
     assert third is not second and events(third) == events(second) + 1
 
 
-def test_a_new_local_date_computes_again(tmp_path, clock, computed):
-    store = Store(tmp_path / "s.db")
+def test_a_new_local_date_computes_again(new_store, tmp_path, clock, computed):
+    store = new_store()
     deploy(store, MIDDAY - timedelta(days=1), 1)
     source = source_on(store)
     first = source.poll()
@@ -128,8 +130,8 @@ def test_a_new_local_date_computes_again(tmp_path, clock, computed):
     assert len(computed) > runs
 
 
-def test_an_event_dated_later_counts_once_its_time_has_come(tmp_path, clock):
-    store = Store(tmp_path / "s.db")
+def test_an_event_dated_later_counts_once_its_time_has_come(new_store, tmp_path, clock):
+    store = new_store()
     deploy(store, MIDDAY - timedelta(days=1), 1)
     deploy(store, MIDDAY + timedelta(hours=1), 2)  # a clock ahead of ours recorded it
     source = source_on(store)
@@ -142,9 +144,9 @@ def test_an_event_dated_later_counts_once_its_time_has_come(tmp_path, clock):
     assert shop(later).reports != shop(first).reports  # the second deploy counts now
 
 
-def test_a_git_checkout_is_read_at_every_poll(tmp_path, clock, computed, monkeypatch):
+def test_a_git_checkout_is_read_at_every_poll(new_store, tmp_path, clock, computed, monkeypatch):
     """Commits land outside the store: with a repo the keys are computed each poll."""
-    store = Store(tmp_path / "s.db")
+    store = new_store()
     deploy(store, MIDDAY - timedelta(days=1), 1)
     source = source_on(store, repo=str(tmp_path))
     monkeypatch.setattr(source, "changes", lambda deploys: ({}, {}))

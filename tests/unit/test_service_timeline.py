@@ -8,7 +8,7 @@ from opsdash.config import Config, DoraConfig, ServiceConfig
 from opsdash.dora.source import DoraSource
 from opsdash.model import PipelineRun, RunStatus
 from opsdash.model.ml import ModelRow, ModelsSnapshot, ModelVersion, ThresholdState
-from opsdash.store import DeploymentEvent, Store
+from opsdash.store import DeploymentEvent
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
 CONFIG = Config(
@@ -63,8 +63,8 @@ def event(store, service, version, at, kind="model", source="mlflow"):
     )  # fmt: skip
 
 
-def test_run_version_alias_move_and_metric_read_in_order(tmp_path):
-    store = Store(tmp_path / "db")
+def test_run_version_alias_move_and_metric_read_in_order(new_store, tmp_path):
+    store = new_store()
     event(store, "churn-svc", "4", T0 + timedelta(minutes=40))  # champion -> v4
     event(store, "shop", "a" * 40, T0 + timedelta(minutes=50), kind="app", source="github:api")
     training = run(
@@ -97,20 +97,20 @@ def test_run_version_alias_move_and_metric_read_in_order(tmp_path):
     assert len(source.timeline(None, [training, other_ci], models=[models(v4, old)])) == 7
 
 
-def test_a_run_belongs_to_the_service_whose_model_it_produced(tmp_path):
+def test_a_run_belongs_to_the_service_whose_model_it_produced(new_store, tmp_path):
     """A Kubeflow source no [[service]] lists: its run is the model's service's
     because it registered a version of that model (kfp tags on the version's run)."""
     kfp = run("kubeflow:kfp", "churn-pipeline", "4f1c", T0)
     unrelated = run("kubeflow:kfp", "other", "9e2d", T0)
     v5 = version("5", T0 + timedelta(minutes=9), (("kfp.run_id", "4f1c"),))
-    timeline = DoraSource(CONFIG, Store(tmp_path / "db")).timeline(
+    timeline = DoraSource(CONFIG, new_store()).timeline(
         "churn-svc", [kfp, unrelated], models=[models(v5)]
     )
     assert [e.what for e in timeline] == ["metric", "registered", "pipeline"]
     assert timeline[2].detail == "churn-pipeline 4f1c -> churn v5"
 
 
-def test_configured_run_tags_link_and_an_unpolled_run_is_named(tmp_path):
+def test_configured_run_tags_link_and_an_unpolled_run_is_named(new_store, tmp_path):
     nightly = run("airflow:ml", "nightly", "nightly-7", T0)
     by_tag = version("6", T0 + timedelta(minutes=1), (("train_run", "nightly-7"),))
     unpolled = version(
@@ -118,7 +118,7 @@ def test_configured_run_tags_link_and_an_unpolled_run_is_named(tmp_path):
         T0 - timedelta(hours=1),
         (("airflow.dag_id", "train_churn"), ("airflow.dag_run_id", "manual__0")),
     )
-    timeline = DoraSource(CONFIG, Store(tmp_path / "db")).timeline(
+    timeline = DoraSource(CONFIG, new_store()).timeline(
         "churn-svc", [nightly], models=[models(by_tag, unpolled)]
     )
     details = [e.detail for e in timeline if e.what == "registered"]
@@ -128,8 +128,8 @@ def test_configured_run_tags_link_and_an_unpolled_run_is_named(tmp_path):
     ]
 
 
-def test_without_models_the_timeline_is_what_it_was(tmp_path):
-    store = Store(tmp_path / "db")
+def test_without_models_the_timeline_is_what_it_was(new_store, tmp_path):
+    store = new_store()
     event(store, "churn-svc", "4", T0)
     (entry,) = DoraSource(CONFIG, store).timeline("churn-svc")
     assert (entry.what, entry.detail) == ("deploy", "churn-svc 4")

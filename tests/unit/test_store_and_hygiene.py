@@ -107,7 +107,17 @@ ENTRY = (
     "opsdash.serve_cli",
 )
 
-SDKS = ("docker", "httpx", "psutil", "paramiko", "kubernetes", "lightkube", "yaml", "requests")
+SDKS = (
+    "docker",
+    "httpx",
+    "psutil",
+    "paramiko",
+    "kubernetes",
+    "lightkube",
+    "yaml",
+    "requests",
+    "psycopg",
+)
 
 
 def _is(name: str, patterns: tuple[str, ...]) -> bool:
