@@ -337,7 +337,9 @@ async def test_details_screen_masks_env_values_and_logs_write_to_file(
         screen = app.screen
         await wait_for(pilot, lambda: len(screen.lines) >= 1)
         await pilot.press("w")
-        written = list(tmp_path.glob("opsdash-*.log"))
+        # `w` writes into $XDG_STATE_HOME/opsdash/logs (tests/conftest.py points it here).
+        logs_dir = tmp_path / "xdg-state" / "opsdash" / "logs"
+        written = await wait_for(pilot, lambda: list(logs_dir.glob("opsdash-*.log")))
         assert len(written) == 1 and written[0].read_text() == "started\n"
         await pilot.press("escape", "escape")
         assert not isinstance(app.screen, (LogsScreen, DetailsScreen))
