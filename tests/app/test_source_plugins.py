@@ -18,6 +18,7 @@ import pytest
 
 from opsdash.config import ConfigError, load_config
 from opsdash.sources import registry
+from tests.distributions import install_distribution
 from tests.pilot import real_app, wait_for
 
 PLUGIN = Path(__file__).parent.parent / "plugins" / "opsdash_dummy.py"
@@ -28,16 +29,15 @@ CONFIG = 'docker = []\nhost = []\n\n[[dummyci]]\nname = "nightly"\nruns = 4\n\n[
 @pytest.fixture
 def site(tmp_path, monkeypatch) -> Path:
     """A throwaway distribution `opsdash-dummy` providing two source kinds."""
-    site = tmp_path / "site"
-    info = site / "opsdash_dummy-0.1.dist-info"
-    info.mkdir(parents=True)
-    shutil.copy(PLUGIN, site / "opsdash_dummy.py")
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: opsdash-dummy\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        "[opsdash.sources]\n"
-        "dummyci = opsdash_dummy:DummyCiSource\n"
-        "dummymodels = opsdash_dummy:DummyModelsSource\n"
+    site = install_distribution(
+        tmp_path / "site",
+        "opsdash-dummy",
+        {
+            "dummyci": "opsdash_dummy:DummyCiSource",
+            "dummymodels": "opsdash_dummy:DummyModelsSource",
+        },
     )
+    shutil.copy(PLUGIN, site / "opsdash_dummy.py")
     monkeypatch.syspath_prepend(str(site))
     registry.forget()
     yield site

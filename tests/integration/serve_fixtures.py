@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import pytest
 
+from tests.distributions import install_distribution
 from tests.fakes import FixedDockerSource
 
 CONFIG = 'docker = []\nhost = []\n\n[[fixeddocker]]\nname = "demo"\n'
@@ -38,15 +39,11 @@ class FixedDockerPlugin(FixedDockerSource):
 
 def install_fixed_docker(site: Path) -> Path:
     """The distribution's metadata in `site` (to go on PYTHONPATH with the tree's root)."""
-    info = site / "opsdash_fixed_docker-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: opsdash-fixed-docker\nVersion: 0.1\n"
+    return install_distribution(
+        site,
+        "opsdash-fixed-docker",
+        {"fixeddocker": "tests.integration.serve_fixtures:FixedDockerPlugin"},
     )
-    (info / "entry_points.txt").write_text(
-        "[opsdash.sources]\nfixeddocker = tests.integration.serve_fixtures:FixedDockerPlugin\n"
-    )
-    return site
 
 
 def need(module: str):
