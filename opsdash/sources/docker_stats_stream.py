@@ -98,6 +98,7 @@ class StreamSampler:
         self._latest: dict[str, StatsTuple | None] = {}
         self._retry_at: dict[str, float] = {}
         self._context: ssl.SSLContext | None = None
+        self._context_made = False  # plain TCP's None is an answer too
 
     def sampled(self, running_ids: list[str], wait: bool = False) -> dict[str, StatsTuple | None]:
         """Stats of `running_ids` as of now: streams of containers that stopped
@@ -198,8 +199,10 @@ class StreamSampler:
         return sock
 
     def _ssl_context(self) -> ssl.SSLContext | None:
-        if self._context is None:
+        """Made once per sampler: every stream of a tcp:// engine opens with it."""
+        if not self._context_made:
             self._context = ssl_context(self.config)  # None: plain TCP
+            self._context_made = True
         return self._context
 
     def _drain(self) -> None:
