@@ -202,7 +202,14 @@ class Screen:
 
     @property
     def text(self) -> str:
-        return _ESCAPES.sub("", b"".join(self.raw).decode("utf-8", "replace"))
+        return self.since(0)
+
+    def mark(self) -> int:
+        """Where the frames end now; `since(mark)` is what was drawn after."""
+        return len(self.raw)
+
+    def since(self, mark: int) -> str:
+        return _ESCAPES.sub("", b"".join(self.raw[mark:]).decode("utf-8", "replace"))
 
 
 def test_the_dashboard_in_a_browser_read_only_and_audited_per_session(served, tmp_path):
@@ -336,7 +343,14 @@ def test_with_allow_actions_a_session_confirms_on_a_real_engine(tmp_path, engine
                 page.wait_for_selector("body.-first-byte", state="attached", timeout=60_000)
                 _wait(lambda: name in screen.text, "the container", page=page)
                 page.locator(".xterm-helper-textarea").focus()
-                page.keyboard.type("/" + name)  # only this container: other tests' may be there
+                # Only this container (other tests' may be there). Each step waits for
+                # its frame: a letter sent before the filter line has focus is a key.
+                mark = screen.mark()
+                page.keyboard.press("/")
+                _wait(lambda: "filter: words" in screen.since(mark), "the filter", page=page)
+                mark = screen.mark()
+                page.keyboard.type(name)
+                _wait(lambda: name in screen.since(mark), "the filter's words", page=page)
                 page.keyboard.press("Enter")
                 page.wait_for_timeout(500)
                 page.keyboard.press("r")
