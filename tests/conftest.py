@@ -17,6 +17,8 @@ sys.path.insert(0, str(ROOT))
 # hypothesis keeps exploring. Its example database stays out of the tree.
 from hypothesis import settings  # noqa: E402
 
+from tests.missing import missing  # noqa: E402
+
 settings.register_profile("ci", derandomize=True, database=None)
 settings.register_profile("dev", database=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
@@ -40,9 +42,7 @@ def _need_docker() -> None:
     if not shutil.which("dockerd") or not (
         shutil.which("busybox") or Path("/bin/busybox").exists()
     ):
-        if os.environ.get("CI"):
-            pytest.fail("dockerd or busybox-static missing: the test command installs them")
-        pytest.skip("dockerd/busybox-static not installed (run scripts/test)")
+        missing("dockerd or busybox-static missing: the test command installs them")
 
 
 def _private_engine():
@@ -68,9 +68,7 @@ def own_engine():
 def _need_server(available: bool, what: str) -> None:
     if not available:
         reason = f"{what} is not installed (scripts/test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing(reason)
 
 
 @pytest.fixture(scope="session")

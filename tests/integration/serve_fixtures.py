@@ -6,15 +6,13 @@ processes textual-serve spawns find it through their own config."""
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import pytest
-
 from tests.distributions import install_distribution
 from tests.fakes import FixedDockerSource
+from tests.missing import missing
 
 CONFIG = 'docker = []\nhost = []\n\n[[fixeddocker]]\nname = "demo"\n'
 
@@ -52,6 +50,6 @@ def need(module: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail(f"{module} missing: the test extras bring it (scripts/test)")
-        pytest.skip(f"{module} not installed (pip install -e '.[test]')", allow_module_level=True)
+        missing(
+            f"{module} missing: the test extras bring it (scripts/test)", allow_module_level=True
+        )

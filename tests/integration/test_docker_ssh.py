@@ -22,6 +22,7 @@ from opsdash.sources.docker import DockerHostConfig, DockerSource
 from opsdash.sources.docker_ssh import MAX_SSH_CONNECTIONS, SSHError, SSHTarget
 from opsdash.store import Store
 from tests.fakes import docker_config, run_isolated, unique
+from tests.missing import missing
 from tests.pilot import real_app, sync_wait, wait_for
 
 pytestmark = pytest.mark.docker  # all but the first three need the private engine
@@ -42,9 +43,7 @@ def _ssh_children() -> list[psutil.Process]:
 @pytest.fixture(scope="module")
 def sshd(engine):
     if not available():
-        if os.environ.get("CI"):
-            pytest.fail("openssh-server missing: the test command installs it")
-        pytest.skip("openssh-server is not installed (scripts/test installs it)")
+        missing("openssh-server missing: the test command installs it")
     with SSHServer(engine.socket_path) as server:
         yield server
 

@@ -385,7 +385,9 @@ def test_an_unfinished_action_says_what_the_workload_does(clusters, runner, stor
         )
         from opsdash.actions import recovery
 
-        monkeypatch.setattr(recovery, "_alive", lambda _row, _store=None: False)  # its opsdash is gone
+        monkeypatch.setattr(
+            recovery, "_alive", lambda _row, _store=None: False
+        )  # its opsdash is gone
         (item,) = recovery.find_interrupted(store, {}, {"prod": source})
         assert item.now == (
             "Kubernetes carries a started rollout on by itself; now deployment/web: revision 1,"

@@ -33,6 +33,7 @@ from opsdash.safetext import strip_unsafe
 from opsdash.store import Store
 from tests.fakes import sample_containers
 from tests.integration.serve_fixtures import CONFIG, install_fixed_docker, need
+from tests.missing import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -144,9 +145,7 @@ def _reachable(base: str) -> bool:
 
 def _launch(playwright):
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium missing: scripts/test installs it")
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+        missing("chromium missing: scripts/test installs it")
     return playwright.chromium.launch(
         executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
     )
