@@ -5,7 +5,8 @@ serving alias moves behind promote and rollback.
 versions and aliases, each interesting version's run (latest metric values) and
 the serving version's metric history (the trend). Finished runs never change,
 so their runs and histories are cached; a poll of an unchanged registry costs
-one request per model plus one per model for its versions.
+one search of the models and one of all their versions (a page per 100 models
+and per 1,000 versions).
 
 Promote and rollback (`opsdash.actions.models`) drive the registry calls at the
 end (`ModelRegistry`): the source reads and writes, the action decides.
@@ -14,10 +15,8 @@ end (`ModelRegistry`): the source reads and writes, the action decides.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from opsdash.model.lineage import LINEAGE_TAG_NAMES
 from opsdash.model.ml import (
@@ -33,8 +32,7 @@ from opsdash.sources.base import (
     Detection,
     SourceError,
 )
-from opsdash.sources.http import HttpClient, HttpError, shape_error
-from opsdash.sources.http_source import HttpSource
+from opsdash.sources.http import HttpClient, HttpError
 from opsdash.sources.mlflow_map import (
     FINISHED_RUNS,
     aliases_and_tags,
@@ -47,10 +45,8 @@ from opsdash.sources.mlflow_map import (
     version_from,
     version_number,
 )
+from opsdash.sources.mlflow_rest import MlflowRest
 from opsdash.sources.settings import Invalid, ca_bundle, http_url, option
-
-T = TypeVar("T")
-API = "/api/2.0/mlflow"
 
 
 def some_metrics(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,17 +93,19 @@ class MlflowConfig:
     timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one request may take")
 
 
-class MlflowSource(HttpSource):
+class MlflowSource(MlflowRest):
     kind: ClassVar[str] = "mlflow"
     feeds = ModelsSnapshot
     config_class = MlflowConfig
     setup_hint = "set MLFLOW_TRACKING_URI"
-    PAGE_SIZE: ClassVar[int] = 100  # registered models / versions per page
     MAX_MODELS: ClassVar[int] = 500
     MAX_VERSIONS: ClassVar[int] = 200  # newest versions read per model
+    # Up to this many versions in the whole registry are read in one paged search
+    # of all of them; a larger registry is searched model by model.
+    ALL_VERSIONS: ClassVar[int] = 5000
+    ALL_VERSIONS_PAGE: ClassVar[int] = 1000
     DETAIL_VERSIONS: ClassVar[int] = 10  # newest versions whose runs are read (plus aliased ones)
     TREND_POINTS: ClassVar[int] = 120
-    CONCURRENCY: ClassVar[int] = 6
 
     @classmethod
     def autodetect(cls, detection: Detection) -> tuple[MlflowConfig, ...]:
@@ -131,7 +129,6 @@ class MlflowSource(HttpSource):
         # Finished runs never change: run_id -> run, (run_id, metric) -> history.
         self._runs: dict[str, dict[str, Any]] = {}
         self._histories: dict[tuple[str, str], tuple[MetricPoint, ...]] = {}
-        self._limit: asyncio.Semaphore | None = None
         self._models_seen = 0
 
     def poll(self) -> ModelsSnapshot:
@@ -141,58 +138,6 @@ class MlflowSource(HttpSource):
         quota = str(self.client.quota)
         models = f"{self._models_seen} models" if self._models_seen != 1 else "1 model"
         return f"{models}, {quota}" if quota else models
-
-    # --- requests -----------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _shape(self, method: str, path: str) -> Iterator[None]:
-        """Turn a body that is not shaped as documented into one clear line."""
-        try:
-            yield
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise shape_error(method, f"{self.client.base_url}{API}/{path}", exc) from None
-
-    def _object(self, method: str, path: str, body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            what = "an empty body" if body is None else f"JSON {type(body).__name__}"
-            raise HttpError(f"{method} {API}/{path}: malformed response: {what}, not an object")
-        return body
-
-    async def _limited(self, awaitable: Awaitable[T]) -> T:
-        if self._limit is None:
-            self._limit = asyncio.Semaphore(self.CONCURRENCY)
-        async with self._limit:
-            return await awaitable
-
-    async def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = await self._limited(self.client.get_json(f"{API}/{path}", params))
-        return self._object("GET", path, body)
-
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self.client.request("POST", f"{API}/{path}", json_body=body)
-        decoded = self.client.decode(response, "POST", f"{API}/{path}")
-        return self._object("POST", path, {} if decoded is None else decoded)
-
-    async def _pages(
-        self, path: str, params: dict[str, Any], key: str, limit: int
-    ) -> list[dict[str, Any]]:
-        """Follow MLflow's `next_page_token` until `limit` items are read."""
-        items: list[dict[str, Any]] = []
-        token = ""
-        while len(items) < limit:
-            page_params = {**params, "max_results": min(self.PAGE_SIZE, limit - len(items))}
-            if token:
-                page_params["page_token"] = token
-            body = await self._get(path, page_params)
-            with self._shape("GET", path):
-                page = body.get(key, [])
-                if not isinstance(page, list) or not all(isinstance(i, dict) for i in page):
-                    raise TypeError(f"{key} is not a list of objects")
-                token = str(body.get("next_page_token") or "")
-            items.extend(page)
-            if not page or not token:
-                break
-        return items[:limit]
 
     # --- reading ------------------------------------------------------------------
 
@@ -227,18 +172,52 @@ class MlflowSource(HttpSource):
         found = await asyncio.gather(*(one(name) for name in self.config.models))
         return [m for m in found if m is not None]
 
-    async def _versions(self, model: dict[str, Any]) -> list[dict[str, Any]]:
-        name = str(model["name"])
-        versions = await self._pages(
+    async def _all_versions(
+        self, models: list[dict[str, Any]]
+    ) -> dict[str, list[dict[str, Any]]] | None:
+        """Every listed model's newest versions from one paged search of the whole
+        registry: a poll of 50 models is 2 requests, not 51 (one search per model
+        was most of the Models panel's cost). None when there are more than
+        ALL_VERSIONS versions; then each model is searched on its own."""
+        if len(models) < 2:
+            return None
+        found = await self._pages(
             "model-versions/search",
-            {"filter": f"name={quote_name(name)}", "order_by": "version_number DESC"},
+            {"order_by": "name ASC"},
             "model_versions",
-            self.MAX_VERSIONS,
+            self.ALL_VERSIONS + 1,
+            page_size=self.ALL_VERSIONS_PAGE,
         )
+        if len(found) > self.ALL_VERSIONS:
+            return None
+        by_name: dict[str, list[dict[str, Any]]] = {}
         with self._shape("GET", "model-versions/search"):
-            versions = [v for v in versions if str(v.get("name", name)) == name]
-            for v in versions:
+            for v in found:
                 v["version"] = str(v["version"])
+                by_name.setdefault(str(v["name"]), []).append(v)
+        for versions in by_name.values():
+            versions.sort(key=lambda v: version_number(v["version"]), reverse=True)
+            del versions[self.MAX_VERSIONS :]
+        return by_name
+
+    async def _versions(
+        self, model: dict[str, Any], listed: dict[str, list[dict[str, Any]]] | None
+    ) -> list[dict[str, Any]]:
+        """`listed`: the registry's versions by model name, when read in one search."""
+        name = str(model["name"])
+        if listed is not None:
+            versions = list(listed.get(name, ()))
+        else:
+            versions = await self._pages(
+                "model-versions/search",
+                {"filter": f"name={quote_name(name)}", "order_by": "version_number DESC"},
+                "model_versions",
+                self.MAX_VERSIONS,
+            )
+            with self._shape("GET", "model-versions/search"):
+                versions = [v for v in versions if str(v.get("name", name)) == name]
+                for v in versions:
+                    v["version"] = str(v["version"])
         # Aliased versions older than the newest MAX_VERSIONS still matter.
         known = {v["version"] for v in versions}
         missing = {str(a.get("version")) for a in model.get("aliases") or ()} - known
@@ -281,12 +260,15 @@ class MlflowSource(HttpSource):
         return trend
 
     async def _model(
-        self, model: dict[str, Any], notes: list[str]
+        self,
+        model: dict[str, Any],
+        notes: list[str],
+        listed: dict[str, list[dict[str, Any]]] | None = None,
     ) -> tuple[list[ModelVersion], list[ModelRow]]:
         with self._shape("GET", "registered-models/get"):
             name = str(model["name"])
             alias_of, tags = aliases_and_tags(model)
-        raw_versions = await self._versions(model)
+        raw_versions = await self._versions(model, listed)
         aliases: dict[str, list[str]] = {}
         for alias, version in alias_of.items():
             aliases.setdefault(version, []).append(alias)
@@ -333,7 +315,8 @@ class MlflowSource(HttpSource):
     async def fetch(self) -> ModelsSnapshot:
         notes: list[str] = []
         models = await self._registered_models(notes)
-        results = await asyncio.gather(*(self._model(m, notes) for m in models))
+        listed = None if self.config.models else await self._all_versions(models)
+        results = await asyncio.gather(*(self._model(m, notes, listed) for m in models))
         versions = [v for vs, _rows in results for v in vs]
         rows = [r for _vs, rs in results for r in rs]
         # Forget cached runs no longer shown, so the cache stays as small as the registry.

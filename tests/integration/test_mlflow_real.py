@@ -159,11 +159,22 @@ def test_trend_is_the_serving_runs_history(mlflow, source):
 
 
 def test_finished_runs_are_read_once(source):
-    models = len(source.poll().models)
+    assert len(source.poll().models) > 1
     before = source.client.stats["requests"]
     source.poll()
-    # models search + one versions search per model; runs and histories come from the cache
-    assert source.client.stats["requests"] - before == 1 + models
+    # one models search, one search of all versions; runs and histories come from the cache
+    assert source.client.stats["requests"] - before == 2
+
+
+def test_a_large_registry_is_searched_model_by_model(mlflow, source, monkeypatch):
+    """Past ALL_VERSIONS versions the one search would read more than is shown."""
+    whole = source.poll()
+    monkeypatch.setattr(MlflowSource, "ALL_VERSIONS", 1)
+    source.poll()
+    before = source.client.stats["requests"]
+    again = source.poll()
+    assert source.client.stats["requests"] - before == 1 + 1 + len(whole.models)
+    assert again.rows == whole.rows and again.versions == whole.versions
 
 
 def test_pages_are_followed(mlflow, source):
