@@ -133,7 +133,12 @@ class ExecSession:
         self.workdir = tempfile.mkdtemp(prefix="kube-exec-")
         self.stdin_open = stdin
         self.master: int | None = None
-        self.proc = self._spawn(stdin, stderr)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.spawn_error: OSError | None = None
+        try:
+            self.proc = self._spawn(stdin, stderr)
+        except OSError as exc:  # what a runtime says of a command not in the image
+            self.spawn_error = exc
 
     def _spawn(self, stdin: bool, stderr: bool) -> subprocess.Popen[bytes]:
         env = {
@@ -277,7 +282,23 @@ class ExecSession:
                         self._message(partial)
                         partial = b""
 
+    def _not_started(self, exc: OSError) -> None:
+        """The command could not start: the runtime's line, then exit status 127
+        (not there) or 126 (not executable), as a shell would report them."""
+        code = 127 if isinstance(exc, FileNotFoundError) else 126
+        line = f'exec: "{self.command[0]}": {exc.strerror or exc}\r\n'.encode()
+        self._channel(STDOUT if self.tty else STDERR, line)
+        self._channel(ERROR, json.dumps(exit_status(code, self.command)).encode())
+        self._send(CloseConnection(code=1000))
+
     def run(self) -> None:
+        if self.proc is None:
+            if self.master is not None:
+                os.close(self.master)
+            if self.spawn_error is not None:
+                self._not_started(self.spawn_error)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            return
         pump = threading.Thread(target=self._pump, name="kube-exec-out", daemon=True)
         pump.start()
         try:
