@@ -125,9 +125,9 @@ class ContainerAction(Message):
 
 @dataclass
 class ContainerShell(Message):
-    """`E`: a shell in the selected container (the dashboard suspended meanwhile)."""
+    """`E`: a shell in the selected container or pod (the dashboard suspended meanwhile)."""
 
-    target: object  # the selected row: a Container, else the flow says why not
+    target: object  # the selected row: a Container or a KubePod, else the flow says why not
 
 
 @dataclass

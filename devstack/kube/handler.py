@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devstack.kube import patch, table
+from devstack.kube.exec import serve_exec
 from devstack.kube.logs import serve_log
 from devstack.kube.objects import KINDS, event_v1, status
 from devstack.kube.store import Conflict, Expired, Filter
@@ -25,6 +26,7 @@ _SUBRESOURCES = {
     "scale": ("deployments", "statefulsets"),
     "status": ("deployments", "statefulsets", "daemonsets", "replicasets", "pods"),
     "log": ("pods",),
+    "exec": ("pods",),
 }
 
 
@@ -156,6 +158,10 @@ class KubeHandler(QuietHandler):
             return _not_found(resource, name)
         if sub == "log":
             return serve_log(self, key_ns, name) if method == "GET" else (405, _NOT_ALLOWED)
+        if sub == "exec":  # a WebSocket session (devstack.kube.exec)
+            return (
+                serve_exec(self, key_ns, name) if method in ("GET", "POST") else (405, _NOT_ALLOWED)
+            )
         if method == "GET" and sub is None and table.wants_table(self.headers.get("Accept", "")):
             return 200, table.table(resource, [current], {"resourceVersion": str(store.rv)})
         if method == "GET" and self.view is not None:

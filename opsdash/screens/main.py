@@ -94,7 +94,7 @@ class MainScreen(SelectedRowKeys, PanelsWhenSeen, Screen):
         Binding("R", "act('redeploy')", "Redeploy", id="redeploy"),
         Binding("u", "act('rollback')", "Rollback", id="rollback"),
         Binding("S", "act('toggle')", "Stop/start", show=False, id="stop-start"),
-        Binding("E", "shell", "Shell in container", show=False, id="shell"),
+        Binding("E", "shell", "Container/pod shell", show=False, id="shell"),
         Binding("D", "pipeline('deploy')", "Deploy", show=False, id="pipeline-deploy"),
         Binding("a", "audit", "Audit", show=False, id="audit"),
         Binding("exclamation_mark", "recover", "Interrupted actions", show=False, id="recover"),

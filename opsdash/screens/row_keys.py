@@ -32,6 +32,8 @@ OPENS: dict[type, Callable[[Any], Message]] = {
     KubeWorkload: ShowWorkload,
     KubePod: ShowPodLogs,
 }
+# The rows E opens a shell in (opsdash.shell_flow builds the session by the same types).
+SHELL_ROWS: tuple[type, ...] = (Container, KubePod)
 # What r, R and u mean on a Kubernetes row: the container action's name -> the
 # cluster action's, by the row's type (a pod is deleted with `x`, in its panel).
 CLUSTER_KEYS: dict[type, dict[str, str]] = {

@@ -132,12 +132,11 @@ class SelectedRowKeys:
                     can = isinstance(source, wanted)
                 return True if can else None
             return True
-        if action == "shell":  # a container's; a service or a Kubernetes row has none here
-            from opsdash.model import Service
-            from opsdash.model.kube import KubePod, KubeWorkload
+        if action == "shell":  # a container's or a pod's; a service or a workload has none
+            from opsdash.screens.row_keys import SHELL_ROWS
 
             target = self._selected_target()
-            return None if isinstance(target, Service | KubeWorkload | KubePod) else True
+            return None if target is not None and not isinstance(target, SHELL_ROWS) else True
         if action != "act":
             return True
         target = self._selected_target()
@@ -178,7 +177,7 @@ class SelectedRowKeys:
 
         target = self._selected_target()
         if target is None:
-            self.notify("Select a container first.", severity="warning", timeout=3)
+            self.notify("Select a container or a pod first.", severity="warning", timeout=3)
             return
         self.post_message(ContainerShell(target))
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from opsdash.model.deployments import TimelineEntry
     from opsdash.model.kube import KubePod, KubeWorkload, WorkloadDetails
     from opsdash.model.ml import AliasPlan, ModelsSnapshot
+    from opsdash.sources.kubeconfig import KubectlAccess
 
 
 @runtime_checkable
@@ -180,6 +181,14 @@ class Cluster(Protocol):
     ) -> LogStream: ...
 
     def delete_pod(self, pod: KubePod) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ExecsInPods(Protocol):
+    """`E` on a pod: a shell through `kubectl exec -it` (`opsdash.actions.kube_shell`),
+    pointed at the files and context the source itself reads. No I/O."""
+
+    def kubectl_access(self) -> KubectlAccess: ...
 
 
 @runtime_checkable

@@ -64,6 +64,17 @@ class Kubeconfig:
         return os.pathsep.join(str(f) for f in self.files)
 
 
+@dataclass(frozen=True, slots=True)
+class KubectlAccess:
+    """How kubectl reaches one context the way the source does: the same files
+    and context name (never a credential), or the pod's service account."""
+
+    files: tuple[Path, ...]
+    context: str
+    in_cluster: bool = False
+    shell: tuple[str, ...] = ("/bin/sh",)
+
+
 def kubeconfig_files(setting: str, environ: Mapping[str, str]) -> tuple[Path, ...]:
     """The files a config's `kubeconfig` names, else $KUBECONFIG's, else ~/.kube/config."""
     value = setting or environ.get("KUBECONFIG", "")

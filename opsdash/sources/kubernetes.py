@@ -84,6 +84,11 @@ class KubernetesConfig:
     )
     refresh: float = option(DEFAULT_REFRESH, doc="seconds between redraws", from_refresh=True)
     timeout: float = option(DEFAULT_TIMEOUT, doc="seconds one API call may take")
+    shell: tuple[str, ...] = option(
+        ("/bin/sh",),
+        doc='what E runs in the selected pod\'s container (kubectl exec -it), e.g. ["/bin/bash"]',
+        blank_is_default=True,
+    )
 
     @classmethod
     def default_name(cls, index: int, values: dict[str, Any]) -> str:
@@ -329,6 +334,15 @@ class KubernetesSource(Source):
         if previous:
             params["previous"] = "true"
         return PodLogStream(self.api, object_path("Pod", pod.namespace, pod.name, "log"), params)
+
+    def kubectl_access(self) -> kubeconfig.KubectlAccess:
+        """`E` on a pod: the files and context this source reads (no I/O; the
+        context is the one the first poll resolved, else the configured one)."""
+        shell = self.config.shell or ("/bin/sh",)
+        if self.config.in_cluster:
+            return kubeconfig.KubectlAccess((), "", in_cluster=True, shell=shell)
+        files = kubeconfig.kubeconfig_files(self.config.kubeconfig, self.api.environ)
+        return kubeconfig.KubectlAccess(files, self.api.context or self.config.context, shell=shell)
 
     def delete_pod(self, pod: KubePod) -> dict[str, Any]:
         return self.api.call("DELETE", object_path("Pod", pod.namespace, pod.name))
