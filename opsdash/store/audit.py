@@ -50,6 +50,7 @@ class AuditTables:
     _away: Any
     _unreachable: Any
     _queue: Any
+    _cleaned: Any  # the store's: parameters without secrets or escape sequences
 
     # --- audit log -------------------------------------------------------------
 
@@ -68,10 +69,8 @@ class AuditTables:
                 raise
 
     def _queue_audit(self, entry: AuditEntry) -> int:
-        from opsdash.store.sqlite import _clean
-
         sql = f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-        self._queue(sql, [_clean(p) for p in astuple(entry)[:13]])
+        self._queue(sql, self._cleaned(astuple(entry)[:13]))
         return 0
 
     def _insert_audit(self, entry: AuditEntry) -> int:

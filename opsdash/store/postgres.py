@@ -37,8 +37,10 @@ CONNECT_TIMEOUT_S = 5  # unless the URL says connect_timeout
 # Between reconnect attempts (the last repeats): at once, then slower.
 BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 # libpq TCP keepalives unless the URL sets them: a peer that vanished without a
-# reset is noticed in about 10 s + 3 x 3 s rather than the kernel's two hours.
+# reset is noticed in about 10 s + 3 x 3 s rather than the kernel's two hours, and
+# a statement sent to it gives up after tcp_user_timeout (ms) unacknowledged.
 KEEPALIVES = {
+    "tcp_user_timeout": 10_000,
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 3,

@@ -195,13 +195,17 @@ class Store(AuditTables, LeaseTables, OutageWrites):
         shared store is away, queued in the spool (`OutageWrites`)."""
         with self._lock:
             if self._away():
-                return self._queue(sql, [_clean(p) for p in params])
+                return self._queue(sql, self._cleaned(params))
             try:
                 return self._write(sql, params).rowcount
             except StoreError:
                 if self._unreachable():
-                    return self._queue(sql, [_clean(p) for p in params])
+                    return self._queue(sql, self._cleaned(params))
                 return 0
+
+    @staticmethod
+    def _cleaned(params: Sequence[Any]) -> list[Any]:
+        return [_clean(p) for p in params]
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
