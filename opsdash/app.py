@@ -280,6 +280,9 @@ class OpsdashApp(ReplayKeys, ScreenOpeners, LiteralTextApp):
         self.exit()
 
     def on_unmount(self) -> None:
+        from opsdash.formatting import show_moment
+
+        show_moment(None)  # a replay's moment is this app's alone
         for timer in self._poll_timers.values():
             timer.stop()
         if "poller" in self.__dict__:

@@ -31,10 +31,25 @@ def human_duration(seconds: float | None) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
+_shown_moment: datetime | None = None  # set while replaying: the recorded time on screen
+
+
+def shown_now() -> datetime:
+    """What "now" is on screen: the replayed moment while replaying (so "3m ago"
+    is counted from the time shown, as live showed it), else the clock."""
+    return _shown_moment or datetime.now().astimezone()
+
+
+def show_moment(at: datetime | None) -> None:
+    """Replay sets the moment it shows (None: back to live)."""
+    global _shown_moment
+    _shown_moment = at
+
+
 def age(moment: datetime | None, now: datetime | None = None) -> str:
     if moment is None:
         return "-"
-    now = now or datetime.now().astimezone()
+    now = now or shown_now()
     return human_duration((now - moment).total_seconds())
 
 

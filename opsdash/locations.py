@@ -30,6 +30,11 @@ def data_dir() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / "opsdash"
 
 
+def state_dir() -> Path:
+    """$XDG_STATE_HOME/opsdash: what is this machine's alone (a shared store's spool)."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "opsdash"
+
+
 def logs_dir() -> Path:
     """$XDG_STATE_HOME/opsdash/logs: where `w` on the logs screen writes (the
     `[logs] directory` key names another)."""

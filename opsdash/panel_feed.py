@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from opsdash.alerts import BreachTracker
 from opsdash.eventlog import event
-from opsdash.formatting import next_age_change
+from opsdash.formatting import next_age_change, shown_now
 from opsdash.model import (
     Container,
     DockerSnapshot,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def _now() -> datetime:
-    return datetime.now().astimezone()
+    return shown_now()
 
 
 class PanelFeed:

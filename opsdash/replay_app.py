@@ -54,7 +54,7 @@ def matching_labels(recorded: Sequence[str], names: Sequence[str]) -> tuple[list
 def run_replay(config: Config, at_text: str | None, names: Sequence[str]) -> int:
     from opsdash.replay_timeline import parse_moment
     from opsdash.safetext import strip_unsafe
-    from opsdash.store import Store
+    from opsdash.store import open_store
     from opsdash.store.recording import recorded_sources
 
     at = None
@@ -64,7 +64,9 @@ def run_replay(config: Config, at_text: str | None, names: Sequence[str]) -> int
         except ValueError as exc:
             print(f"opsdash: replay --at: {exc}", file=sys.stderr)
             return 2
-    store = Store.open_default()
+    # The configured store: with [store] url on PostgreSQL, what any opsdash of
+    # the team recorded (a teammate replays the on-call engineer's session).
+    store = open_store(config.store)
     try:
         recorded = recorded_sources(store)
         labels, unknown = matching_labels(recorded, names)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from opsdash.formatting import show_moment
 from opsdash.replay_timeline import ReplayPoller, ReplayTimeline, as_local, parse_moment
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class ReplayFlow:
     def leave(self) -> None:
         """Back to the live poller: every panel drawn from it again."""
         self.app.replaying = None
+        show_moment(None)  # ages count from the clock again
         self.app.feed.poller = self.app.poller
         for feeds in self.app.feed.panels:
             self.app.feed.render(feeds)
@@ -54,6 +56,7 @@ class ReplayFlow:
 
     def show(self, at: datetime) -> None:
         self.poller.show(at)
+        show_moment(self.shown_at)  # "3m ago" counted from the moment shown, as live drew it
         feed = self.app.feed
         if not self.app.has_main:
             return

@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from opsdash.formatting import shown_now
 from opsdash.model import PipelineRun
 from opsdash.model.deployments import WINDOWS, ServiceDeployments, TimelineEntry
 from opsdash.model.ml import ModelsSnapshot
@@ -94,7 +95,7 @@ class ServiceScreen(Screen):
         self.models = models or []
 
     def compose(self) -> ComposeResult:
-        now = datetime.now().astimezone()
+        now = shown_now()
         yield Static(literal(f"Deployments: {self.row.service}", "bold"), classes="screen-title")
         yield Static(keys_table(self.row, now), id="service-keys")
         bars = Text("Deploys per day, last 30 days: ", style="bold")

@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from opsdash.formatting import age
+from opsdash.formatting import age, shown_now
 from opsdash.messages import ShowLogs
 from opsdash.model import ContainerDetails
 from opsdash.safetext import literal
@@ -127,7 +127,7 @@ class DetailsScreen(Screen):
             if self.source is None:
                 raise RuntimeError("its Docker source is not configured")
             details = self.source.details(self.container.id)
-            body: Any = render_details(details, datetime.now().astimezone())
+            body: Any = render_details(details, shown_now())
         except Exception as exc:  # noqa: BLE001 - shown to the user in one line
             body = Text("Could not load details: ", style="red bold") + literal(exc)
         self.app.call_from_thread(self._show, body)

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
-from opsdash.formatting import age, metric_value
+from opsdash.formatting import age, metric_value, shown_now
 from opsdash.messages import ModelAction, ShowRun
 from opsdash.model.ml import ModelRow, ModelVersion, ThresholdState
 from opsdash.model.pipelines import PipelineRun
@@ -25,7 +25,7 @@ from opsdash.widgets.resource_table import ResourceTable
 
 
 def _now() -> datetime:
-    return datetime.now().astimezone()
+    return shown_now()
 
 
 def fixes_text(row: ModelRow, retrain: str, can_retrain: bool) -> Text:

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from opsdash.formatting import age, human_duration
+from opsdash.formatting import age, human_duration, shown_now
 from opsdash.messages import PipelineAction
 from opsdash.model import PipelineJob, PipelineRun
 from opsdash.model.ml import ModelVersion
@@ -38,7 +38,7 @@ JOBS_REFRESH = 3.0  # seconds between job reloads while the run is not finished
 
 
 def _now() -> datetime:
-    return datetime.now().astimezone()
+    return shown_now()
 
 
 Registered = tuple[tuple[ModelVersion, str], ...]  # (version, its registry's label)

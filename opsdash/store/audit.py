@@ -46,12 +46,32 @@ class AuditTables:
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         raise NotImplementedError
 
+    # From `OutageWrites` (a shared store that is away): _away, _unreachable, _queue.
+    _away: Any
+    _unreachable: Any
+    _queue: Any
+    _cleaned: Any  # the store's: parameters without secrets or escape sequences
+
     # --- audit log -------------------------------------------------------------
 
     def add_audit(self, entry: AuditEntry) -> int:
-        """One finished (or refused) action; StoreError if it cannot be written."""
+        """One finished (or refused) action; StoreError if it cannot be written.
+        While a shared store is away, a finished one is queued (id 0) for the
+        flush; a running one (its steps follow) raises."""
         with self._lock:
-            return self._insert_audit(entry)
+            if entry.result != "running" and self._away():
+                return self._queue_audit(entry)
+            try:
+                return self._insert_audit(entry)
+            except Exception:
+                if entry.result != "running" and self._unreachable():
+                    return self._queue_audit(entry)
+                raise
+
+    def _queue_audit(self, entry: AuditEntry) -> int:
+        sql = f"INSERT INTO audit_log({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+        self._queue(sql, self._cleaned(astuple(entry)[:13]))
+        return 0
 
     def _insert_audit(self, entry: AuditEntry) -> int:
         """The row's id; callers hold the lock."""

@@ -8,16 +8,22 @@ are libpq's. The password never appears in a message (`where` has none).
 
 Migrations run under a `pg_advisory_lock`, so several opsdash starting at
 once migrate one after the other, each seeing the version the last one left.
-A database that is away (at start or later) makes writes fail (the store
-says why, actions are refused) and reads come back empty; a use after
-`RETRY_S` connects again, and migrates if this is the first connection.
+A database that is away (at start or later) never makes a caller wait: a
+statement fails at once ("the store is unreachable: ..."), reads come back
+empty, and one background thread connects again with backoff (`BACKOFF_S`),
+migrating if this is the first connection; `on_connected` callbacks then run
+in that thread (the store flushes its spool there). No caller ever connects:
+a connect to a host that drops packets waits its whole connect_timeout, and a
+caller may be the UI thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
@@ -28,7 +34,18 @@ from opsdash.store.schema import migration_script
 INSTALL_HINT = "pip install 'opsdash[postgres]'"
 MIGRATION_LOCK = 0x6F707364  # "opsd": the advisory lock key every opsdash migrates under
 CONNECT_TIMEOUT_S = 5  # unless the URL says connect_timeout
-RETRY_S = 5.0  # after a lost connection, how long before the next attempt
+# Between reconnect attempts (the last repeats): at once, then slower.
+BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+# libpq TCP keepalives unless the URL sets them: a peer that vanished without a
+# reset is noticed in about 10 s + 3 x 3 s rather than the kernel's two hours, and
+# a statement sent to it gives up after tcp_user_timeout (ms) unacknowledged.
+KEEPALIVES = {
+    "tcp_user_timeout": 10_000,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+}
 
 
 class DriverMissing(Exception):
@@ -99,46 +116,86 @@ class PostgresBackend(Backend):
         self._secrets = remember(_passwords(url))
         self._migrations = migrations
         self._conn: Any = None
-        self._retry_at = 0.0
         self._changes = 0  # rows this process changed: half of `revision`
         self.reason = ""  # why the last connection attempt failed
+        self.on_connected: list[Callable[[], None]] = []  # run in the reconnect thread
+        self._reconnector: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._start_lock = threading.Lock()
+        self.attempts = 0  # reconnect attempts since the connection was lost (tests, header)
         try:
-            self._connect()
-        except self.psycopg.Error as exc:  # away at start: said, and tried again later
+            self._conn = self._connect()
+        except self.psycopg.Error as exc:  # away at start: said, and tried again in the background
             self.reason = _one_line(exc)
-            self._retry_at = time.monotonic() + RETRY_S
+            self._reconnect()
 
     # --- the connection -----------------------------------------------------------
 
-    def _connect(self) -> None:
-        options = {} if "connect_timeout" in self.url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    def _connect(self) -> Any:
+        """A new migrated connection (only at start and in the reconnect thread)."""
+        options: dict[str, Any] = {k: v for k, v in KEEPALIVES.items() if k not in self.url}
+        if "connect_timeout" not in self.url:
+            options["connect_timeout"] = CONNECT_TIMEOUT_S
         conn = self.psycopg.connect(self.url, autocommit=True, **options)
         try:
             self._migrate(conn)
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
         self.reason = ""
+        return conn
+
+    @property
+    def connected(self) -> bool:
+        conn = self._conn
+        return conn is not None and not conn.closed and not conn.broken
+
+    def _reconnect(self) -> None:
+        """Start the one background thread that connects again (if not running)."""
+        with self._start_lock:
+            if self._closed.is_set():
+                return
+            if self._reconnector is not None and self._reconnector.is_alive():
+                return
+            self.attempts = 0
+            self._reconnector = threading.Thread(
+                target=self._reconnect_loop, name="opsdash-store-reconnect", daemon=True
+            )
+            self._reconnector.start()
+
+    def _reconnect_loop(self) -> None:
+        while not self._closed.is_set():
+            delay = BACKOFF_S[min(self.attempts, len(BACKOFF_S) - 1)]
+            if delay and self._closed.wait(delay):
+                return
+            self.attempts += 1
+            try:
+                conn = self._connect()
+            except self.psycopg.Error as exc:
+                self.reason = _one_line(exc)
+                continue
+            if self._closed.is_set():
+                conn.close()
+                return
+            self._conn = conn
+            for callback in list(self.on_connected):
+                with contextlib.suppress(Exception):  # a callback's failure is its own
+                    callback()
+            return
 
     def _connection(self) -> Any:
-        """The live connection, connecting again when the last one was lost (at
-        most every RETRY_S); a driver error when there is none."""
+        """The live connection; a driver error at once when there is none (the
+        reconnect thread is then trying)."""
         conn = self._conn
         if conn is not None and not conn.closed and not conn.broken:
             return conn
-        self._conn = None
         if conn is not None:
+            self._conn = None
             conn.close()
-        if time.monotonic() < self._retry_at:
-            raise self.psycopg.OperationalError(self.reason or "the database is not connected")
-        try:
-            self._connect()
-        except self.psycopg.Error as exc:
-            self._retry_at = time.monotonic() + RETRY_S
-            self.reason = _one_line(exc)
-            raise
-        return self._conn
+        self._reconnect()
+        raise self.psycopg.OperationalError(
+            f"the store is unreachable: {self.reason or 'the connection was lost'}"
+        )
 
     def usable(self) -> bool:
         try:
@@ -150,21 +207,17 @@ class PostgresBackend(Backend):
     # --- statements ---------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """One statement; one that meets a connection lost since the last one (a
-        restarted server) runs again on a new connection, unless it was part of
-        a transaction (which is gone with the old connection)."""
+        """One statement. One that meets a connection lost since the last one (a
+        restarted or killed server) fails; the reconnect thread starts."""
         conn = self._connection()
         query = _placeholders(sql) if params else sql
-        alone = not self.in_transaction
         try:
             cursor = conn.execute(query, list(params) or None)
-        except self.psycopg.Error:
-            if not conn.broken:
-                raise
-            self._retry_at = 0.0  # gone mid-session: try to connect at once
-            if not alone:
-                raise
-            cursor = self._connection().execute(query, list(params) or None)
+        except self.psycopg.Error as exc:
+            if conn.broken:
+                self.reason = _one_line(exc)
+                self._reconnect()
+            raise
         if cursor.rowcount > 0 and not sql.lstrip().upper().startswith("SELECT"):
             self._changes += cursor.rowcount  # rows written (a SELECT counts those it read)
         return cursor
@@ -228,6 +281,7 @@ class PostgresBackend(Backend):
                 conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
 
     def close(self) -> None:
+        self._closed.set()
         if self._conn is not None:
             self._conn.close()
             self._conn = None

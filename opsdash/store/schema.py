@@ -275,4 +275,13 @@ _MIGRATIONS: list[str | Dialects] = [
     CREATE INDEX poll_records_source ON poll_records(source, id);
     """,
     ),
+    # 8: the keys of spooled writes (opsdash.store.spool) already flushed into
+    # this store, each in the same transaction as its row: a flush repeated after
+    # a crash between the two writes nothing twice
+    """
+    CREATE TABLE spool_flushed (
+        key TEXT PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL
+    );
+    """,
 ]

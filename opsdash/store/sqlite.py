@@ -27,6 +27,7 @@ from opsdash.safetext import strip_unsafe
 from opsdash.store.audit import AuditTables
 from opsdash.store.backend import Backend, SqliteBackend
 from opsdash.store.leases import LEASE_TIMEOUT_S, LeaseTables
+from opsdash.store.outage import OutageWrites
 from opsdash.store.rows import DeploymentEvent, HealthIssueRow
 from opsdash.store.schema import _MIGRATIONS
 
@@ -55,7 +56,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-class Store(AuditTables, LeaseTables):
+class Store(AuditTables, LeaseTables, OutageWrites):
     """A thin, thread-safe wrapper around one backend: an SQLite file in WAL mode
     (`Store(path)`) or a PostgreSQL database (`Store.open_url`)."""
 
@@ -128,13 +129,15 @@ class Store(AuditTables, LeaseTables):
             store.path = without_password(url)
             store.problem = f"data store {store.path} cannot be used ({exc}); actions are refused"
             return store
+        from opsdash.store.spool import Spool, spool_path
+
         store = cls(backend=backend)
-        if backend.reason:
+        # No state dir: an outage loses its writes, as before the spool.
+        with contextlib.suppress(sqlite3.Error, OSError):
+            store.attach_spool(Spool(spool_path(backend.where)))
+        if not backend.connected:
             store._reason = "unreachable"
-            store.problem = (
-                f"data store {store.path} cannot be reached ({redact(backend.reason)}):"
-                " nothing is saved until it is back; actions are refused"
-            )
+            store._say_unreachable()
         return store
 
     @property
@@ -188,12 +191,21 @@ class Store(AuditTables, LeaseTables):
         raise StoreError(self.problem) from None
 
     def _history(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """A history write: lost (and said in `problem`) rather than raised."""
+        """A history write: lost (and said in `problem`) rather than raised; while a
+        shared store is away, queued in the spool (`OutageWrites`)."""
         with self._lock:
+            if self._away():
+                return self._queue(sql, self._cleaned(params))
             try:
                 return self._write(sql, params).rowcount
             except StoreError:
+                if self._unreachable():
+                    return self._queue(sql, self._cleaned(params))
                 return 0
+
+    @staticmethod
+    def _cleaned(params: Sequence[Any]) -> list[Any]:
+        return [_clean(p) for p in params]
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -218,6 +230,9 @@ class Store(AuditTables, LeaseTables):
     @property
     def notice(self) -> str | None:
         """The problem in few words, for the header (the path is in `problem`)."""
+        outage = self.outage_notice()
+        if outage is not None:
+            return outage
         if self.problem is None:
             return None
         return f"store not writable ({self._reason or 'read-only'}): actions refused"
@@ -226,6 +241,9 @@ class Store(AuditTables, LeaseTables):
         """After a failed write: try one real (small) write, so a disk that has room
         again is noticed at once. True if the store can be written now."""
         if not self.writable:
+            return False
+        if self._unreachable():
+            self._say_unreachable()
             return False
         if self.problem is None:
             return self._backend.usable()
@@ -394,3 +412,5 @@ class Store(AuditTables, LeaseTables):
     def close(self) -> None:
         with self._lock:
             self._backend.close()
+            if self._spool is not None:
+                self._spool.close()

@@ -19,6 +19,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets.data_table import ColumnKey
 
+from opsdash.formatting import shown_now
 from opsdash.views.column_fit import columns_cut
 from opsdash.views.common import Column
 from opsdash.widgets.resource_table import ResourceTable, _cell_width
@@ -112,7 +113,7 @@ class FittedTable(ResourceTable):
     def _widths(self, columns: Sequence[Column[Any]], now: datetime | None) -> dict[str, int]:
         """Each column's content width: what the table measured for a shown column,
         else its widest cell over the records (rendered for this only)."""
-        now = now or datetime.now().astimezone()
+        now = now or shown_now()
         shown = {c.key for c in self._shown_columns}
         widths: dict[str, int] = {}
         for column in columns:

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
+from opsdash.formatting import shown_now
 from opsdash.views.common import Column
 
 
@@ -160,7 +161,7 @@ class ResourceTable(DataTable):
         own region (not the table), and the table is reordered only when the
         order changed. So a poll that changes N cells costs N cells of terminal
         output, and rendering work proportional to the changed rows."""
-        now = now or datetime.now().astimezone()
+        now = now or shown_now()
         rebuilt = self._ensure_columns()
         keys = self._visible_keys()
         wanted = set(keys)
