@@ -25,9 +25,7 @@ import base64
 import email.utils
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opsdash.model import PipelineJob, PipelineRun, PipelineSnapshot, RunStatus
 from opsdash.redact import remember
@@ -39,6 +37,7 @@ from opsdash.sources.airflow_runs import RunWindow
 from opsdash.sources.base import SourceError
 from opsdash.sources.ci import tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
+from opsdash.sources.lazy_module import lazy
 from opsdash.sources.orchestrator import (
     OrchestratorConfig,
     OrchestratorSource,
@@ -46,6 +45,11 @@ from opsdash.sources.orchestrator import (
 )
 from opsdash.sources.settings import one_of, option
 from opsdash.sources.tfx import in_tfx_order, is_tfx
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy("httpx")  # loaded on first use (opsdash.sources.lazy_module)
 
 PAGE = 100  # DAGs and task instances per request
 

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
+from functools import cache
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from opsdash.redact import Secrets, remember
 from opsdash.sources.base import SourceError
 from opsdash.sources.http import HttpClient
+from opsdash.sources.lazy_module import lazy
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy("httpx")  # loaded on first use (opsdash.sources.lazy_module)
 
 KEPT_SECRETS = 4  # tokens kept registered: the current one and the few before it
 
@@ -67,18 +73,30 @@ class BearerFile:
         return self._token != before
 
 
-class BearerFileAuth(httpx.Auth):
+def bearer_file_auth(file: BearerFile) -> httpx.Auth:
     """`Authorization: Bearer <token from the file>`, re-read once on a 401."""
+    return _auth_class()(file)
 
-    def __init__(self, file: BearerFile) -> None:
-        self.file = file
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.file.token()}"
-        response = yield request
-        if response.status_code == 401 and self.file.reload():
+@cache
+def _auth_class() -> type[httpx.Auth]:
+    """Made on first use: subclassing httpx.Auth imports httpx, which a module
+    imported only to autodetect must not (opsdash.sources.lazy_module)."""
+
+    class BearerFileAuth(httpx.Auth):
+        def __init__(self, file: BearerFile) -> None:
+            self.file = file
+
+        def auth_flow(
+            self, request: httpx.Request
+        ) -> Generator[httpx.Request, httpx.Response, None]:
             request.headers["Authorization"] = f"Bearer {self.file.token()}"
-            yield request
+            response = yield request
+            if response.status_code == 401 and self.file.reload():
+                request.headers["Authorization"] = f"Bearer {self.file.token()}"
+                yield request
+
+    return BearerFileAuth
 
 
 class BearerFileClient(HttpClient):
@@ -89,4 +107,4 @@ class BearerFileClient(HttpClient):
         self.bearer = BearerFile(token_file)
         # HttpClient builds its httpx client with this auth; it takes only Basic
         # credentials as an argument, so the flow is set here.
-        self._auth = BearerFileAuth(self.bearer)  # type: ignore[assignment]
+        self._auth = bearer_file_auth(self.bearer)  # type: ignore[assignment]

@@ -13,10 +13,8 @@ import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit
-
-import httpx
 
 from opsdash.model import (
     PipelineJob,
@@ -49,7 +47,13 @@ from opsdash.sources.http import (
     shape_error,
     ssl_context,
 )
+from opsdash.sources.lazy_module import lazy
 from opsdash.sources.settings import Invalid, option, token_option, url_option
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy("httpx")  # loaded on first use (opsdash.sources.lazy_module)
 
 DEFAULT_API = "https://api.github.com"
 API_VERSION = "2022-11-28"

@@ -32,10 +32,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from opsdash.redact import clip, redact, remember
 from opsdash.sources.base import SourceError
@@ -47,6 +45,12 @@ from opsdash.sources.http_sansio import (
     rate_limit_wait,
     with_params,
 )
+from opsdash.sources.lazy_module import lazy
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy("httpx")  # loaded on first use (opsdash.sources.lazy_module)
 
 T = TypeVar("T")
 

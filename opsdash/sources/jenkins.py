@@ -18,9 +18,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from opsdash.model import (
     PipelineJob,
@@ -34,7 +32,13 @@ from opsdash.sources.base import SourceError
 from opsdash.sources.ci import CiConfig, PipelineSource, first_line, tail
 from opsdash.sources.http import HttpClient, HttpError, shape_error
 from opsdash.sources.jenkins_map import actions_of, job_url, jobs_from, run_from, tree_query
+from opsdash.sources.lazy_module import lazy
 from opsdash.sources.settings import option
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy("httpx")  # loaded on first use (opsdash.sources.lazy_module)
 
 POST_OK = (200, 201, 202, 204, 302, 303, 403)  # 403: maybe a missing crumb, handled here
 QUEUE_ITEM = re.compile(r"/queue/item/(\d+)/?")

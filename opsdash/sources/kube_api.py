@@ -23,16 +23,19 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from opsdash.logbuffer import LineCutter
 from opsdash.redact import clip, remember
 from opsdash.sources import kubeconfig
 from opsdash.sources.base import SourceError
 from opsdash.sources.http import USER_AGENT, _Loop, run_sync
+from opsdash.sources.lazy_module import lazy
 
 if TYPE_CHECKING:
+    import httpx
+
     from opsdash.sources.kubernetes import KubernetesConfig
+else:
+    httpx = lazy("httpx")  # loaded on first use (opsdash.sources.lazy_module)
 
 JSON = "application/json"
 

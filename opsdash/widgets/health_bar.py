@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
-from opsdash.model import SourceHealth
 from opsdash.safetext import literal
 from opsdash.views.health import health_badge
+
+if TYPE_CHECKING:
+    from opsdash.model import SourceHealth
 
 
 class HealthBar(Static):
