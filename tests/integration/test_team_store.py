@@ -125,6 +125,7 @@ def test_two_opsdash_on_one_postgres_share_deploys_and_leases(engine, team, tmp_
     a = start("a", other_machine=True, OPSDASH_TEST_HOLD=f"lock={held}")
     b = start("b")
     store = _store(url)
+    tick = unique("team-tick")
     try:
         for tui in (a, b):
             tui.wait_text(name, timeout=DEADLINE)
@@ -147,7 +148,6 @@ def test_two_opsdash_on_one_postgres_share_deploys_and_leases(engine, team, tmp_
             "the deploy to be recorded",
         )
         # Both have polled (and watched) again since: a container each has to show.
-        tick = unique("team-tick")
         for tui in (a, b):
             tui.clear()
         run_isolated(engine, tick, BUSYBOX_IMAGE, "sleep", "100000")
@@ -202,9 +202,8 @@ def test_two_opsdash_on_one_postgres_share_deploys_and_leases(engine, team, tmp_
         assert store.lease(key) is None  # released at its end
     finally:
         store.close()
-        for other in (name, tick if "tick" in locals() else ""):
-            if other:
-                engine.cli("rm", "-f", other, check=False)
+        for other in (name, tick):
+            engine.cli("rm", "-f", other, check=False)
         for row in engine.cli("ps", "-a", "--format", "{{.Names}}").stdout.split():
             if row.startswith(name):
                 engine.cli("rm", "-f", row, check=False)
