@@ -25,6 +25,7 @@ Every wait is for a condition, with generous timeouts: nothing is timed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -69,8 +70,10 @@ def _state(engine, name: str) -> dict:
 def team(engine, postgres, tmp_path):
     """The shared store's URL, the config both opsdash read, and a way to start
     one (`start(who, **env)`), each with its own data dir and --log file."""
-    if shutil.which("unshare") is None or socket.gethostname() == OTHER_MACHINE:
-        pytest.skip("needs util-linux's unshare")
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs util-linux's unshare and root (a UTS namespace of its own)")
+    if socket.gethostname() == OTHER_MACHINE:
+        pytest.skip(f"this machine is called {OTHER_MACHINE}")
     url = postgres.new_database("team")
     config = tmp_path / "config.toml"
     config.write_text(
