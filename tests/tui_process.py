@@ -24,13 +24,23 @@ _ESCAPES = re.compile(
 
 
 class TuiProcess:
-    def __init__(self, args: list[str], env: dict[str, str], *, columns=160, lines=48):
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        *,
+        columns=160,
+        lines=48,
+        wrapper: list[str] | None = None,
+    ):
+        """`wrapper`: argv that execs the rest (e.g. `unshare --uts ...`), so the
+        process keeps its pid."""
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         full_env = {**os.environ, **env, "TERM": "xterm-256color", "COLUMNS": str(columns)}
         full_env["LINES"] = str(lines)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opsdash.cli", *args],
+            [*(wrapper or []), sys.executable, "-m", "opsdash.cli", *args],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -101,3 +111,30 @@ class TuiProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
         os.close(self.master)
+
+
+def typed(tui: TuiProcess, key: str, shows: str, tries: int = 20) -> bool:
+    """Press `key` until the screen shows `shows` (a key sent while the app is
+    still settling can be lost); True when it did within `tries` tenths of a second."""
+    tui.clear()
+    tui.keys(key)
+    for _ in range(tries):
+        if shows in tui.text:
+            return True
+        time.sleep(0.1)
+    return shows in tui.text
+
+
+def press_redeploy(tui: TuiProcess, name: str, *, shows: str | None = None) -> None:
+    """Filter the containers table to `name` and press R, until the screen shows
+    `shows` (default: the redeploy dialog for `name`)."""
+    shows = shows or f"Redeploy {name}?"
+    for _attempt in range(5):
+        tui.keys("\x1b", "\x1b")  # whatever dialog or box was open
+        if typed(tui, "/", "filter: words match"):
+            time.sleep(0.5)  # the box has focus a moment after it shows
+            tui.keys(*name, "\r")
+            time.sleep(0.5)
+            if typed(tui, "R", shows, tries=50):
+                return
+    raise AssertionError(f"pressing R on {name} never showed {shows!r}:\n{tui.text[-3000:]}")
