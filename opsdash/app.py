@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         ShowRecord,
         ShowRun,
         ShowService,
+        ShowServiceLogs,
         ShowWorkload,
     )
     from opsdash.model import PipelineRun, SourceResult
@@ -409,7 +410,10 @@ class OpsdashApp(ReplayKeys, ScreenOpeners, LiteralTextApp):
         self.show_logs(message.container)
 
     def on_show_project_logs(self, message: ShowProjectLogs) -> None:
-        self.show_project_logs(message.container)
+        self.show_project_logs(message.container, whole=message.whole)
+
+    def on_show_service_logs(self, message: ShowServiceLogs) -> None:
+        self.show_service_logs(message.service)
 
     def on_show_run(self, message: ShowRun) -> None:
         self.show_run(message.run)

@@ -42,9 +42,20 @@ class ShowLogs(Message):
 
 @dataclass
 class ShowProjectLogs(Message):
-    """`L` on a container of a compose project: the logs of all its containers, merged."""
+    """`L` on a container of a compose project: the logs of its compose
+    service's replicas when it has several, else of all the project's
+    containers, merged; `whole`: the project's in any case (`L` on the
+    replicas' logs screen)."""
 
     container: Container
+    whole: bool = False
+
+
+@dataclass
+class ShowServiceLogs(Message):
+    """`L` on a Swarm service: the logs of all its tasks, merged."""
+
+    service: Service
 
 
 @dataclass

@@ -1,19 +1,28 @@
-"""The logs screens of Docker containers: one container's (`l`), or every
-container of a compose project merged in time order (`L`).
+"""The logs screens of Docker containers: one container's (`l`), or several
+merged in time order (`L`): a compose project's, a scaled compose service's
+replicas, or a Swarm service's tasks.
 
-Both ask the engine for timestamps (the screen shows or hides them without
+`L` on a container of a compose service with several replicas shows those
+replicas (the question is most often "what are my N workers saying"); `L`
+again on that screen widens it to the whole project. On any other container
+of a project it shows the project.
+
+They all ask the engine for timestamps (the screen shows or hides them without
 reopening; the merge orders by them) and read `[logs] since` and `tail` as
 the first options, which `o` on the screen changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from opsdash.log_merge import MergedLogStream, Opener
 from opsdash.log_options import LogOptions, since_moment
-from opsdash.model import Container
+from opsdash.model import Container, Service
+
+if TYPE_CHECKING:
+    from textual.message import Message
 
 MAX_MERGED = 16  # streams of one merged view (each holds a connection to the engine)
 MAX_MERGED_SSH = 4  # an ssh:// engine has 8 connections in all; polling keeps the rest
@@ -67,9 +76,30 @@ def project_members(container: Container, containers: Sequence[Container]) -> li
     return sorted(members, key=lambda c: (c.compose_service, c.name))
 
 
+def service_replicas(container: Container, containers: Sequence[Container]) -> list[Container]:
+    """The containers of `container`'s compose service (its replicas) on its
+    engine, by name; only the container itself when the service is not scaled."""
+    replicas = [
+        c
+        for c in containers
+        if c.host == container.host
+        and c.compose_project == container.compose_project
+        and c.compose_service == container.compose_service
+    ]
+    return sorted(replicas, key=lambda c: c.name) or [container]
+
+
 def project_logs_screen(
-    source: Any, project: str, members: Sequence[Container], options: LogOptions
+    source: Any,
+    project: str,
+    members: Sequence[Container],
+    options: LogOptions,
+    *,
+    title: str = "",
+    wider: Callable[[], Message] | None = None,
 ):
+    """`title`: what the screen is of (the project, or one of its services);
+    `wider`: the request `L` on the screen posts for the whole project."""
     from opsdash.screens.logs import LogsScreen
 
     def reopen(chosen: LogOptions) -> MergedLogStream:
@@ -81,10 +111,40 @@ def project_logs_screen(
         )
 
     return LogsScreen(
-        f"{project} ({len(members)} containers)",
+        f"{title or project} ({len(members)} containers)",
         reopen=reopen,
         options=options,
-        file_name=project,
+        file_name=title.replace("/", "-") if title else project,
         ended="every stream ended",
         names=tuple(c.name for c in members),
+        wider=wider,
+    )
+
+
+def _task_names(service: Service) -> tuple[str, ...]:
+    """The name column's likely names (its width): `name.slot` for a replicated
+    service, `name.<task id>` for a global one (the stream names what comes)."""
+    if service.mode.startswith("replicated"):
+        count = max(service.replicas_desired or 0, service.replicas_running, 1)
+        return tuple(f"{service.name}.{slot}" for slot in range(1, count + 1))
+    return (f"{service.name}.{'0' * 12}",)
+
+
+def service_logs_screen(source: Any, service: Service, options: LogOptions):
+    """`L` on a Swarm service: every task's lines, on the one stream the
+    manager sends for the service, each named after its task."""
+    from opsdash.screens.logs import LogsScreen
+
+    def reopen(chosen: LogOptions):
+        return source.service_logs(
+            service.id, service.name, tail=chosen.tail, since=_since_seconds(chosen)
+        )
+
+    return LogsScreen(
+        f"{service.name} (service, {service.replicas_running} running)",
+        reopen=reopen,
+        options=options,
+        file_name=service.name,
+        ended="stream ended (the service removed?)",
+        names=_task_names(service),
     )

@@ -71,6 +71,7 @@ class LogsScreen(LogSearchKeys, LogOptionKeys, Screen):
         Binding("o", "options", "Since", id="logs-options"),
         Binding("w", "write", "Write", id="logs-write"),
         Binding("P", "previous", "Previous log", id="logs-previous"),
+        Binding("L", "wider", "Whole project", id="logs-wider"),
         Binding("j", "scroll_down", "Down", show=False, id="logs-down"),
         Binding("k", "scroll_up", "Up", show=False, id="logs-up"),
     ]
@@ -86,13 +87,16 @@ class LogsScreen(LogSearchKeys, LogOptionKeys, Screen):
         reopen: Callable[[LogOptions], LogStream] | None = None,
         options: LogOptions | None = None,
         names: tuple[str, ...] = (),
+        wider: Callable[[], Message] | None = None,
     ):
         """`title`: what is shown after "Logs: " (literal); `file_name`: the
         stem `w` writes under (made safe); `ended`: what the title says when the
         stream ends on its own; `previous`: the request `P` posts for the log of
         the last crashed run (a pod container that restarted), if there is one;
         `reopen`: opens the stream with given since/tail (then `o` changes them);
-        `names`: the streams of a merged log (a name column for each)."""
+        `names`: the streams of a merged log (a name column for each);
+        `wider`: the request `L` posts for a wider merge (a scaled compose
+        service's replicas widen to the whole project)."""
         super().__init__()
         self.title_text = title
         self.open_stream = open_stream
@@ -102,6 +106,7 @@ class LogsScreen(LogSearchKeys, LogOptionKeys, Screen):
         self.ended = ended
         self.previous = previous
         self.names = names
+        self.wider = wider
         self.name_width = name_width(list(names))
         self.lines: deque[str] = deque(maxlen=MAX_LINES)  # as read, escapes still in
         self.follow = True
@@ -286,7 +291,13 @@ class LogsScreen(LogSearchKeys, LogOptionKeys, Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "previous":
             return self.previous is not None
+        if action == "wider":
+            return self.wider is not None
         return True
+
+    def action_wider(self) -> None:
+        if self.wider is not None:
+            self.post_message(self.wider())
 
     def action_previous(self) -> None:
         if self.previous is not None:

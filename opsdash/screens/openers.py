@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from opsdash.model import Container, PipelineRun
+    from opsdash.model import Container, PipelineRun, Service
     from opsdash.model.deployments import ServiceDeployments
     from opsdash.model.kube import KubePod, KubeWorkload
     from opsdash.model.ml import ModelRow
@@ -26,6 +26,7 @@ class ScreenOpeners:
     store: Any
     pipeline_actions: Any
     push_screen: Any
+    switch_screen: Any
     notify: Any
     screen: Any
     main: Any
@@ -53,31 +54,58 @@ class ScreenOpeners:
         options = first_options(getattr(self, "config", None))
         self.push_screen(container_logs_screen(source, container, options))
 
-    def show_project_logs(self, container: Container) -> None:
-        """`L`: every container of `container`'s compose project, merged by time."""
+    def show_project_logs(self, container: Container, *, whole: bool = False) -> None:
+        """`L`: the replicas of `container`'s compose service when it has several
+        (`L` there widens to the project), else, or with `whole`, every
+        container of its compose project; merged by time."""
+        from opsdash.messages import ShowProjectLogs
         from opsdash.model import DockerSnapshot
         from opsdash.screens.log_openers import (
             first_options,
             merge_limit,
             project_logs_screen,
             project_members,
+            service_replicas,
         )
+        from opsdash.screens.logs import LogsScreen
 
         source = self._docker_source(container.host)
         snapshot = self.poller.data(source.label) if source is not None else None
         listed = snapshot.containers if isinstance(snapshot, DockerSnapshot) else ()
-        members = project_members(container, listed) or [container]
+        replicas = [] if whole else service_replicas(container, listed)
+        scaled = len(replicas) > 1
+        project = container.compose_project
+        title = f"{project}/{container.compose_service}" if scaled else project
+        members = replicas if scaled else (project_members(container, listed) or [container])
         limit = merge_limit(source)
         if len(members) > limit:
             self.notify(
-                f"{container.compose_project} has {len(members)} containers: "
-                f"showing the first {limit} (by service).",
+                f"{title} has {len(members)} containers: "
+                f"showing the first {limit} ({'by name' if scaled else 'by service'}).",
                 severity="warning",
                 timeout=5,
             )
             members = members[:limit]
         options = first_options(getattr(self, "config", None))
-        self.push_screen(project_logs_screen(source, container.compose_project, members, options))
+        wider = (lambda: ShowProjectLogs(container, whole=True)) if scaled else None
+        screen = project_logs_screen(source, project, members, options, title=title, wider=wider)
+        if whole and isinstance(self.screen, LogsScreen):
+            self.switch_screen(screen)  # wider in place: escape goes back to the table
+        else:
+            self.push_screen(screen)
+
+    def show_service_logs(self, service: Service) -> None:
+        """`L` on a Swarm service: its tasks' lines, merged by the manager."""
+        from opsdash.model import DockerSnapshot
+        from opsdash.screens.log_openers import first_options, service_logs_screen
+        from opsdash.sources.capabilities import ServiceLogs
+
+        source = self.poller.source_of(DockerSnapshot, service.host)
+        if not isinstance(source, ServiceLogs):
+            self.notify(f"No source here reads the logs of {service.name}.", timeout=4)
+            return
+        options = first_options(getattr(self, "config", None))
+        self.push_screen(service_logs_screen(source, service, options))
 
     def show_workload(self, workload: KubeWorkload) -> None:
         from opsdash.screens.kube import WorkloadScreen

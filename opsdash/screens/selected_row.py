@@ -86,18 +86,24 @@ class SelectedRowKeys:
 
     @with_panels
     def action_project_logs(self) -> None:
-        """`L`: the logs of every container of the selected one's compose project."""
-        from opsdash.messages import ShowProjectLogs
-        from opsdash.model import Container
+        """`L`: merged logs of the selected row's group: a Swarm service's tasks,
+        a scaled compose service's replicas, or a compose project's containers."""
+        from opsdash.messages import ShowProjectLogs, ShowServiceLogs
+        from opsdash.model import Container, Service
 
-        container = self._selected_record()
-        if not isinstance(container, Container):
-            self.notify("L works on a container of a compose project.", timeout=3)
+        record = self._selected_record()
+        if isinstance(record, Service):
+            self.post_message(ShowServiceLogs(record))
             return
-        if not container.compose_project:
+        if not isinstance(record, Container):
+            self.notify(
+                "L works on a Swarm service or a container of a compose project.", timeout=3
+            )
+            return
+        if not record.compose_project:
             self.notify("This container is not in a compose project: l shows its logs.", timeout=3)
             return
-        self.post_message(ShowProjectLogs(container))
+        self.post_message(ShowProjectLogs(record))
 
     def _selected_record(self) -> object | None:
         table = self._focused_table()

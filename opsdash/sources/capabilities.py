@@ -51,6 +51,22 @@ class ContainerEngine(Protocol):
 
 
 @runtime_checkable
+class ServiceLogs(Protocol):
+    """An orchestrator whose services' logs come as one stream of all their
+    tasks (`L` on a Swarm service): `LogLine`s stamped and named after their task."""
+
+    def service_logs(
+        self,
+        service_id: str,
+        service_name: str,
+        tail: int = 1000,
+        follow: bool = True,
+        *,
+        since: float | None = None,
+    ) -> LogStream: ...
+
+
+@runtime_checkable
 class WaitsForStats(Protocol):
     """Samples in the background; a one-shot CLI command sets this to wait for them."""
 

@@ -419,6 +419,21 @@ class DockerSource(Source):
         `since`: from that Unix time on; `timestamps`: each line stamped."""
         return open_logs(self, container_id, tail, follow, since, timestamps)
 
+    def service_logs(
+        self,
+        service_id: str,
+        service_name: str,
+        tail: int = 1000,
+        follow: bool = True,
+        *,
+        since: float | None = None,
+    ) -> LogStream:
+        """Every task's lines of a Swarm service on one stream, stamped, each
+        named `service.slot` (`opsdash.sources.docker_service_logs`)."""
+        from opsdash.sources.docker_service_logs import open_service_logs
+
+        return open_service_logs(self, service_id, service_name, tail, follow, since)
+
     def close(self) -> None:
         self._events.close()
         self._stats.close()

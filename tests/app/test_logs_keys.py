@@ -232,3 +232,48 @@ async def test_L_puts_a_late_older_line_back_in_time_order(tmp_path):
         assert order == sorted(order) and list(screen.lines).index("lagged") == 1
         drawn = [strip.text for strip in screen.query_one(RichLog).lines]
         assert drawn[1] == "worker | lagged"
+
+
+async def test_L_on_a_swarm_service_names_each_line_by_its_task(tmp_path):
+    import threading
+
+    from opsdash.sources.docker_service_logs import ServiceLogStream, TaskNames
+    from tests.pilot import select_row
+
+    class Chunks:  # what the engine sends: stamped lines with details, then open
+        def __init__(self, lines):
+            self.lines, self.closed = lines, threading.Event()
+
+        def __iter__(self):
+            yield from (f"{line}\n".encode() for line in self.lines)
+            self.closed.wait()
+
+        def close(self):
+            self.closed.set()
+
+    app, _ = _app(tmp_path)
+    asked: list[dict] = []
+    details = "com.docker.swarm.task.id={}"
+
+    def service_logs(service_id, service_name, tail=1000, follow=True, *, since=None):
+        asked.append({"id": service_id, "name": service_name, "tail": tail})
+        lines = [
+            f"2026-12-03T12:00:0{n}.5Z {details.format('t' + str(n % 2))} [bold]line {n}"
+            for n in range(8)
+        ]
+        tasks = [{"ID": "t1", "Slot": 1}, {"ID": "t0", "Slot": 2}]
+        return ServiceLogStream(Chunks(lines), TaskNames(service_name, lambda: tasks))
+
+    app.poller.sources["docker:demo"].service_logs = service_logs
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await select_row(pilot, "services-table", lambda s: s.name == "api")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.lines) >= 7)
+        await pilot.pause(0.2)
+        assert asked[0]["name"] == "api" and asked[0]["tail"] == 7
+        assert {line.origin for line in screen.lines} == {"api.1", "api.2"}
+        assert shown(app, "api.2 | [bold]line 2") and shown(app, "api.1 | [bold]line 3")
+        assert_clean_screen(app)
