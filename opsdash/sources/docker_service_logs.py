@@ -114,16 +114,7 @@ def open_service_logs(
 
     client = source.client
     try:
-        stream = client.service_logs(
-            service_id,
-            details=True,
-            follow=follow,
-            stdout=True,
-            stderr=True,
-            since=since or 0,
-            timestamps=True,
-            tail=tail,
-        )
+        stream = _service_log_stream(client, service_id, tail, follow, since)
     except docker.errors.NotFound:
         raise
     except (
@@ -136,3 +127,34 @@ def open_service_logs(
         raise SourceError(source._explain(exc)) from None
     names = TaskNames(service_name, lambda: client.tasks(filters={"service": service_id}))
     return ServiceLogStream(stream, names)
+
+
+def _service_log_stream(client: Any, service_id: str, tail: int, follow: bool, since) -> Any:
+    """The engine's response as a stream `close()` can stop from another thread.
+
+    The SDK's `service_logs` hands back a bare generator: closing it while the
+    reader thread waits in it does nothing, so leaving the screen left the
+    reader (and the test run's event loop) waiting for the next line forever.
+    Here the response is kept beside its frames, as the SDK does for container
+    logs (`CancellableStream` shuts the socket down)."""
+    from docker.types.daemon import CancellableStream
+
+    params = {
+        "details": True,
+        "follow": follow,
+        "stdout": True,
+        "stderr": True,
+        "since": since or 0,
+        "timestamps": True,
+        "tail": tail,
+    }
+    response = client._get(
+        client._url("/services/{0}/logs", service_id), params=params, stream=True
+    )
+    client._raise_for_status(response)
+    spec = client.inspect_service(service_id)["Spec"]["TaskTemplate"]["ContainerSpec"]
+    if spec.get("TTY", False):
+        frames = client._stream_raw_result(response)
+    else:
+        frames = client._multiplexed_response_stream_helper(response)
+    return CancellableStream(frames, response)
