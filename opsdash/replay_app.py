@@ -53,10 +53,12 @@ def matching_labels(recorded: Sequence[str], names: Sequence[str]) -> tuple[list
 
 
 def matching_session(recorded: Sequence[str], text: str) -> tuple[str | None, str]:
-    """The one recorded session id that holds `text`, or None and why not."""
+    """The one recorded session id that holds `text` (or whose name as listed
+    does: "an older opsdash" picks what was recorded before sessions), or None
+    and why not."""
     from opsdash.replay_flow import session_name
 
-    found = [s for s in recorded if text in s]
+    found = [s for s in recorded if text in s or (not s and text in session_name(s))]
     if len(found) == 1:
         return found[0], ""
     if not found:

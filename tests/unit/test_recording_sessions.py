@@ -174,6 +174,10 @@ def test_a_store_recorded_before_sessions_migrates_and_still_replays(tmp_path):
     flow.poller.shown_at = as_local(T0.timestamp() + 4)
     assert flow.header().endswith("recorded by an older opsdash")
     assert [s.session for s in table.recorded_sessions(store)] == ["", ALICE]
+    from opsdash.replay_app import matching_session
+
+    assert matching_session(["", ALICE], "older") == ("", "")
+    assert matching_session(["", ALICE], "alice@") == (ALICE, "")
     store.close()
 
 
