@@ -132,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="replay only this source (its name, local, or label, docker:local); repeat it",
     )
+    replay.add_argument(
+        "--session",
+        metavar="TEXT",
+        help="replay only the recording of the opsdash whose session id holds TEXT "
+        "(alice@, a pid); default: per source, the session recording at the moment shown",
+    )
+    replay.add_argument(
+        "--sessions",
+        action="store_true",
+        help="list the recorded sessions (who, pid, start; sources; first and last time) and exit",
+    )
     from opsdash.serve_cli import add_serve_parser  # argparse only: no textual-serve
 
     add_serve_parser(commands)
@@ -197,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         from opsdash.replay_app import run_replay
 
-        return run_replay(config, args.at, args.source)
+        return run_replay(
+            config, args.at, args.source, session=args.session, list_sessions=args.sessions
+        )
     if args.command == "serve":
         from opsdash.serve_cli import run_serve
 

@@ -7,6 +7,11 @@ deltas on it (`opsdash.recording_codec`), a fresh keyframe every
 `KEY_EVERY` rows or `KEY_SECONDS`, so replaying any moment decodes at most one
 chain. Failed polls are recorded as their one-line message.
 
+Every row names its session, the process that recorded it (`session_id`):
+two opsdash recording the same label into one store (a team's PostgreSQL, two
+terminals on one SQLite file) keep separate chains, and replay decodes each
+delta on its own session's keyframe.
+
 Values that change at every poll without the screen changing are recorded at
 the precision the tables show them (CPU to 0.1 %, memory to the 0.1 of the
 unit `human_bytes` prints): a container whose shown CPU and memory stay the
@@ -17,10 +22,11 @@ Core: no Textual. Thread-safe: sources poll in parallel threads.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from opsdash import recording_codec as codec
@@ -33,6 +39,16 @@ from opsdash.store import recording as table
 KEY_EVERY = 300  # rows per chain at most
 KEY_SECONDS = 900.0  # and at most this long
 PRUNE_SECONDS = 600.0  # how often retention runs while recording
+
+
+def session_id(now: datetime | None = None) -> str:
+    """This process as replay names it: `user@host` (as the audit log names an
+    instance), the pid and the start time (UTC, to the minute), e.g.
+    "alice@laptop 4242 2026-12-03T17:20Z"."""
+    from opsdash.actions.runner import current_actor
+
+    started = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{current_actor()} {os.getpid()} {started:%Y-%m-%dT%H:%MZ}"
 
 
 def shown_bytes(value: int | None) -> int | None:
@@ -89,8 +105,11 @@ class _Chain:
 class Recorder:
     """What the app calls after each poll; does nothing when [record] is off."""
 
-    def __init__(self, store: Any, config: RecordConfig, *, clock=time.monotonic):
+    def __init__(
+        self, store: Any, config: RecordConfig, *, clock=time.monotonic, session: str | None = None
+    ):
         self.store = store
+        self.session = session if session is not None else session_id()
         self.config = config
         self._clock = clock
         self._lock = threading.Lock()
@@ -115,7 +134,9 @@ class Recorder:
         if row is None:
             return False
         kind, blob = row
-        written = table.add_record(self.store, at, label, kind, codec.CODEC_VERSION, blob)
+        written = table.add_record(
+            self.store, at, label, kind, codec.CODEC_VERSION, blob, self.session
+        )
         if written:
             self.written += 1
             self.bytes += len(blob)

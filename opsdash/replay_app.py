@@ -18,6 +18,7 @@ from opsdash.app import OpsdashApp
 from opsdash.config import Config
 from opsdash.poller import Poller
 from opsdash.replay_timeline import ReplayTimeline
+from opsdash.safetext import strip_unsafe
 
 
 class ReplayApp(OpsdashApp):
@@ -51,11 +52,50 @@ def matching_labels(recorded: Sequence[str], names: Sequence[str]) -> tuple[list
     return picked, unknown
 
 
-def run_replay(config: Config, at_text: str | None, names: Sequence[str]) -> int:
+def matching_session(recorded: Sequence[str], text: str) -> tuple[str | None, str]:
+    """The one recorded session id that holds `text` (or whose name as listed
+    does: "an older opsdash" picks what was recorded before sessions), or None
+    and why not."""
+    from opsdash.replay_flow import session_name
+
+    found = [s for s in recorded if text in s or (not s and text in session_name(s))]
+    if len(found) == 1:
+        return found[0], ""
+    if not found:
+        known = "; ".join(session_name(s) for s in recorded) or "nothing"
+        return None, f"no recorded session holds {text!r} (recorded: {known})"
+    shown = "; ".join(session_name(s) for s in found)
+    return None, f"{len(found)} sessions hold {text!r}, say which: {shown}"
+
+
+def print_sessions(store: Any) -> None:
+    """`opsdash replay --sessions`: one line per recorded session."""
+    from opsdash.replay_flow import session_name
+    from opsdash.replay_timeline import as_local
+    from opsdash.store.recording import recorded_sessions
+
+    found = recorded_sessions(store)
+    if not found:
+        print("nothing recorded yet")
+        return
+    for s in found:
+        first = as_local(s.first).strftime("%Y-%m-%d %H:%M:%S")
+        last = as_local(s.last).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+        sources = ", ".join(strip_unsafe(n) for n in s.sources)
+        print(f"{session_name(s.session)}  {first} .. {last}  {sources}")
+
+
+def run_replay(
+    config: Config,
+    at_text: str | None,
+    names: Sequence[str],
+    *,
+    session: str | None = None,
+    list_sessions: bool = False,
+) -> int:
     from opsdash.replay_timeline import parse_moment
-    from opsdash.safetext import strip_unsafe
     from opsdash.store import open_store
-    from opsdash.store.recording import recorded_sources
+    from opsdash.store.recording import recorded_sessions, recorded_sources
 
     at = None
     if at_text:
@@ -68,6 +108,15 @@ def run_replay(config: Config, at_text: str | None, names: Sequence[str]) -> int
     # the team recorded (a teammate replays the on-call engineer's session).
     store = open_store(config.store)
     try:
+        if list_sessions:
+            print_sessions(store)
+            return 0
+        picked = None
+        if session is not None:
+            picked, why = matching_session([s.session for s in recorded_sessions(store)], session)
+            if picked is None:
+                print(f"opsdash: replay --session: {strip_unsafe(why)}", file=sys.stderr)
+                return 2
         recorded = recorded_sources(store)
         labels, unknown = matching_labels(recorded, names)
         if unknown:
@@ -78,7 +127,7 @@ def run_replay(config: Config, at_text: str | None, names: Sequence[str]) -> int
                 file=sys.stderr,
             )
             return 2
-        timeline = ReplayTimeline(store, labels)
+        timeline = ReplayTimeline(store, labels, session=picked)
         if timeline.empty:
             print(
                 "opsdash: replay: nothing recorded yet (the dashboard records every poll"

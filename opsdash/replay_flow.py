@@ -4,7 +4,8 @@ Entered from `opsdash replay` or, in the live dashboard, with `b` (back in
 time); `B` returns to live. While replaying, the panel feed reads a
 `ReplayPoller` instead of the live poller, so the panels are drawn by the very
 code that draws live polls; the live sources go on polling (and recording)
-behind it. The header says REPLAY and the moment shown. Actions are refused
+behind it. The header says REPLAY and the moment shown, and whose recording
+it is when several opsdash recorded into the store. Actions are refused
 (`OpsdashApp._refused_while_starting`): the rows are history, not targets.
 
 Keys (`opsdash.replay_keys`, bound on the app): `[` and `]` step to the recorded poll
@@ -19,11 +20,17 @@ from typing import TYPE_CHECKING
 
 from opsdash.formatting import show_moment
 from opsdash.replay_timeline import ReplayPoller, ReplayTimeline, as_local, parse_moment
+from opsdash.safetext import strip_unsafe
 
 if TYPE_CHECKING:
     from opsdash.app import OpsdashApp
 
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def session_name(session: str) -> str:
+    """How replay names a session; '' is what was recorded before sessions were."""
+    return strip_unsafe(session) if session else "an older opsdash"
 
 
 class ReplayFlow:
@@ -78,6 +85,10 @@ class ReplayFlow:
         state = f"playing x{self.speed}" if self.playing else f"paused (x{self.speed})"
         if self.timeline.empty:
             return "REPLAY: nothing recorded yet"
+        if len(self.timeline.sessions) > 1:
+            shown = self.timeline.sessions_at(self.shown_at.timestamp())
+            if shown:
+                return f"REPLAY {at} {state}, recorded by {', '.join(map(session_name, shown))}"
         return f"REPLAY {at} {state}"
 
     def tick(self) -> None:

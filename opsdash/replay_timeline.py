@@ -3,7 +3,11 @@
 `ReplayTimeline` reads the index of the recorded rows once and decodes a
 source's chain (a keyframe and its deltas, `opsdash.recorder`) only when a
 moment is shown, going forward from what it decoded last when it can, so
-stepping and playing cost one delta per step. `ReplayPoller` is a `Poller`
+stepping and playing cost one delta per step. A chain is one session's (the
+opsdash process that recorded it): when several recorded the same label, each
+moment shows, per source, the session that covers it, the one with the latest
+chain start at or before it (ties: the most recent), or only the `session`
+asked for. `ReplayPoller` is a `Poller`
 whose sources are the recorded ones: the panels read it exactly as they read
 the live one (`opsdash.panel_feed`), so replay and live share their render
 path.
@@ -27,48 +31,92 @@ from opsdash.store import recording as table
 
 
 class _Found:
-    """What a source's poll had returned at a moment."""
+    """What a source's poll had returned at a moment, and whose recording it is."""
 
-    __slots__ = ("at", "data", "error", "position")
+    __slots__ = ("at", "data", "error", "position", "session")
 
-    def __init__(self, position: int, at: float, data: object | None, error: str | None):
+    def __init__(
+        self,
+        position: int,
+        at: float,
+        data: object | None,
+        error: str | None,
+        session: str = "",
+    ):
         self.position, self.at, self.data, self.error = position, at, data, error
+        self.session = session
+
+
+Stream = tuple[str, str]  # (source label, session): one chain after another
 
 
 class ReplayTimeline:
-    def __init__(self, store: Any, sources: Sequence[str] = (), start: datetime | None = None):
-        """`start`: read from there on only (and the chains it needs), not the whole recording."""
+    def __init__(
+        self,
+        store: Any,
+        sources: Sequence[str] = (),
+        start: datetime | None = None,
+        session: str | None = None,
+    ):
+        """`start`: read from there on only (and the chains it needs), not the whole
+        recording; `session`: only what that session recorded (all when None)."""
         self.store = store
-        self._rows: dict[str, list[table.RecordIndex]] = {}
-        for row in table.record_index(store, sources, start):
-            if row.kind == table.DELTA and row.source not in self._rows:
+        self._rows: dict[Stream, list[table.RecordIndex]] = {}
+        for row in table.record_index(store, sources, start, session=session):
+            key = (row.source, row.session)
+            if row.kind == table.DELTA and key not in self._rows:
                 continue  # read from `start`: a delta whose snapshot is before it
-            self._rows.setdefault(row.source, []).append(row)
-        self._ats = {label: [r.at for r in rows] for label, rows in self._rows.items()}
+            self._rows.setdefault(key, []).append(row)
+        self._ats = {key: [r.at for r in rows] for key, rows in self._rows.items()}
         self.moments: list[float] = sorted({r.at for rows in self._rows.values() for r in rows})
-        self._cache: dict[str, _Found] = {}
+        self._cache: dict[Stream, _Found] = {}
         self.feeds: dict[str, type] = {}
-        for label in list(self._rows):
-            kind = self._first_type(label)
+        for key in sorted(self._rows, key=lambda k: self._rows[k][0].id):
+            kind = self._first_type(key)
             if kind is None:
-                del self._rows[label], self._ats[label]  # only failures: no panel to feed
+                del self._rows[key], self._ats[key]  # only failures: no panel to feed
             else:
-                self.feeds[label] = kind
+                self.feeds.setdefault(key[0], kind)
+        # Per label, its sessions' chain starts (at, id, session), for `session_at`.
+        self._starts: dict[str, list[tuple[float, int, str]]] = {}
+        for (label, who), rows in self._rows.items():
+            self._starts.setdefault(label, []).extend(
+                (r.at, r.id, who) for r in rows if r.kind in table.CHAIN_STARTS
+            )
+        for starts in self._starts.values():
+            starts.sort()
 
     @property
     def labels(self) -> list[str]:
-        return sorted(self._rows)
+        return sorted({label for label, _ in self._rows})
+
+    @property
+    def sessions(self) -> list[str]:
+        """Every session whose recording this timeline can show."""
+        return sorted({who for _, who in self._rows})
 
     @property
     def empty(self) -> bool:
         return not self.moments
 
-    def _first_type(self, label: str) -> type | None:
-        for row in self._rows[label]:
+    def _first_type(self, key: Stream) -> type | None:
+        for row in self._rows[key]:
             if row.kind == table.KEYFRAME:
-                (blob,) = table.record_blobs(self.store, label, row.id, row.id)
+                (blob,) = table.record_blobs(self.store, key[0], row.id, row.id, key[1])
                 return type(codec.decode(codec.unpack(blob.data)))
         return None
+
+    def session_at(self, label: str, at: float) -> str | None:
+        """The session whose recording of `label` covers `at`: the one with the
+        latest chain start at or before it (ties: the most recently written)."""
+        starts = self._starts.get(label, [])
+        i = bisect.bisect_right(starts, (at, float("inf"), "")) - 1
+        return starts[i][2] if i >= 0 else None
+
+    def sessions_at(self, at: float) -> list[str]:
+        """The sessions shown at `at`, over every source."""
+        found = {self.session_at(label, at) for label in self.labels}
+        return sorted(who for who in found if who is not None)
 
     # --- moments ---------------------------------------------------------------
 
@@ -89,14 +137,19 @@ class ReplayTimeline:
     # --- what a source showed ------------------------------------------------------
 
     def at(self, label: str, at: float) -> _Found | None:
-        """`label`'s last recorded poll at or before `at`; None before its first."""
-        position = bisect.bisect_right(self._ats.get(label, []), at) - 1
+        """`label`'s last recorded poll at or before `at`, in the session that
+        covers `at`; None before its first."""
+        who = self.session_at(label, at)
+        if who is None:
+            return None
+        key = (label, who)
+        position = bisect.bisect_right(self._ats[key], at) - 1
         if position < 0:
             return None
-        cached = self._cache.get(label)
+        cached = self._cache.get(key)
         if cached is not None and cached.position == position:
             return cached
-        rows = self._rows[label]
+        rows = self._rows[key]
         start = position
         while rows[start].kind == table.DELTA and start > 0:
             start -= 1
@@ -104,32 +157,36 @@ class ReplayTimeline:
         first = start
         if cached is not None and start <= cached.position < position and cached.error is None:
             base, first = cached.data, cached.position + 1  # go on from what was decoded
-        found = self._decode(label, rows, first, position, base)
-        self._cache[label] = found
+        found = self._decode(key, rows, first, position, base)
+        self._cache[key] = found
         return found
 
     def last_good(self, label: str, found: _Found) -> object | None:
         """What a failed poll left on the screen: the data of the poll before it
         that succeeded (live keeps the last good data beside the error)."""
-        rows = self._rows[label]
+        key = (label, found.session)
+        rows = self._rows[key]
         position = found.position
         while position >= 0 and rows[position].kind == table.ERROR:
             position -= 1
         if position < 0:
             return None
-        earlier = self.at(label, rows[position].at)
-        return earlier.data if earlier is not None else None
+        start = position
+        while rows[start].kind == table.DELTA and start > 0:
+            start -= 1
+        return self._decode(key, rows, start, position, None).data
 
     def _decode(
         self,
-        label: str,
+        key: Stream,
         rows: list[table.RecordIndex],
         first: int,
         last: int,
         base: object | None,
     ) -> _Found:
         value, error = base, None
-        for blob in table.record_blobs(self.store, label, rows[first].id, rows[last].id):
+        label, who = key
+        for blob in table.record_blobs(self.store, label, rows[first].id, rows[last].id, who):
             payload = codec.unpack(blob.data)
             if blob.kind == table.ERROR:
                 value, error = None, str(payload)
@@ -137,7 +194,7 @@ class ReplayTimeline:
                 value, error = codec.decode(payload), None
             elif value is not None:
                 value, error = codec.apply(value, payload), None
-        return _Found(last, rows[last].at, value, error)
+        return _Found(last, rows[last].at, value, error, who)
 
 
 class ReplaySource(Source):

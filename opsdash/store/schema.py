@@ -284,4 +284,12 @@ _MIGRATIONS: list[str | Dialects] = [
         at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 9: which opsdash process recorded each poll (`opsdash.recorder`: user@host,
+    # pid, start time): two recording into one store under the same source label
+    # keep their chains apart, each delta decoded on its own session's keyframe;
+    # rows recorded before have the session ''
+    """
+    ALTER TABLE poll_records ADD COLUMN session TEXT NOT NULL DEFAULT '';
+    CREATE INDEX poll_records_session ON poll_records(source, session, id);
+    """,
 ]

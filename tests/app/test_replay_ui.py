@@ -172,3 +172,37 @@ def test_sources_are_picked_by_label_or_name():
     recorded = ["docker:local", "host:box", "docker:prod"]
     assert matching_labels(recorded, ["local", "host:box"]) == (["docker:local", "host:box"], [])
     assert matching_labels(recorded, ["nope"]) == ([], ["nope"])
+
+
+async def test_two_sessions_on_one_label_replay_each_their_own_and_say_whose(tmp_path):
+    """Two opsdash recorded docker:demo into one store (other container names):
+    each moment shows the session recording then, and the header names it."""
+    from datetime import UTC, datetime, timedelta
+
+    from opsdash.config_record import RecordConfig
+    from opsdash.recorder import Recorder
+
+    store = Store(tmp_path / "opsdash.db")
+    base = FixedDockerSource(services=False).poll()
+    theirs = replace(
+        base, containers=tuple(replace(c, name=f"{c.name}-b") for c in base.containers)
+    )
+    alice = Recorder(store, RecordConfig(), session="alice@laptop 11 2026-12-03T03:00Z")
+    bob = Recorder(store, RecordConfig(), session="bob@desk 22 2026-12-03T03:01Z")
+    t0 = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
+    alice.record("docker:demo", base, None, t0)
+    bob.record("docker:demo", theirs, None, t0 + timedelta(minutes=1))
+    replay = ReplayApp(Config(path=None), store, ReplayTimeline(store), as_local(t0.timestamp()))
+    name = base.containers[0].name
+    async with replay.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: replay.replaying is not None)
+        await pilot.pause(0.1)
+        assert "recorded by alice@laptop 11" in header(replay)
+        assert [r[0] for r in rows(replay)].count(name) == 1
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: "recorded by bob@desk 22" in header(replay))
+        await pilot.pause(0.1)
+        assert f"{name}-b" in {r[0] for r in rows(replay)} and name not in {
+            r[0] for r in rows(replay)
+        }
+    store.close()
