@@ -18,15 +18,31 @@ pytestmark = pytest.mark.docker
 SIZE = (160, 48)
 
 
-def rows_of(app, name: str) -> tuple[str, ...] | None:
-    """The row of `name` as drawn, without the clock and the jittering columns."""
+def cells_of(app, name: str) -> dict[str, str] | None:
+    """The row of `name` as drawn, by column, without the clock and the jittering
+    columns (the columns that fit the width: live may show more than replay)."""
     table = app.main.query_one("#containers-table", ResourceTable)
-    keep = [i for i, c in enumerate(table._shown_columns) if c.key in ("name", "state", "image")]
+    keep = {
+        i: c.key for i, c in enumerate(table._shown_columns) if c.key in ("name", "state", "image")
+    }
     for key, record in table.records.items():
         if record.name == name:
             cells = table.get_row(key)
-            return tuple(str(cells[i]) for i in keep)
+            return {column: str(cells[i]) for i, column in keep.items()}
     return None
+
+
+def rows_of(app, name: str) -> tuple[str, ...] | None:
+    cells = cells_of(app, name)
+    return None if cells is None else tuple(cells.values())
+
+
+def same_cells(replayed: dict[str, str] | None, live: dict[str, str] | None) -> bool:
+    """Equal in every column both show, and both show the name and the state."""
+    if replayed is None or live is None:
+        return False
+    common = replayed.keys() & live.keys()
+    return {"name", "state"} <= common and all(replayed[k] == live[k] for k in common)
 
 
 def state(app, name: str) -> str | None:
@@ -70,6 +86,62 @@ async def test_a_stop_is_recorded_and_replayed(engine, tmp_path):
             await pilot.pause(0.1)
             assert state(replay, name) == "exited"
             assert rows_of(replay, name) == live["exited"]
+    finally:
+        store.close()
+        engine.cli("rm", "-f", name, check=False)
+
+
+def container_id(app, name: str) -> str | None:
+    table = app.main.query_one("#containers-table", ResourceTable)
+    return next((r.id for r in table.records.values() if r.name == name), None)
+
+
+async def test_a_redeploy_is_recorded_and_replayed(engine, tmp_path):
+    """`R` through the real action path while recording: replay shows the old
+    container before the redeploy and the new one after, each row as live drew it."""
+    from tests.pilot import confirm_and_finish, select_container
+
+    name = unique("replay-rd")
+    run_isolated(engine, name, "local/busybox:1", "sleep", "300")
+    store = Store(tmp_path / "opsdash.db")
+    config = docker_config(engine.docker_host, refresh=0.5)
+    live: dict[str, tuple[dict[str, str] | None, str | None]] = {}
+    try:
+        app = real_app(config, store=store)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: state(app, name) == "running", timeout=60)
+            old = container_id(app, name)
+            live["old"] = (cells_of(app, name), old)
+            await select_container(pilot, name)
+            await pilot.press("R")
+            assert "now runs" in await confirm_and_finish(pilot, timeout=120)
+            await wait_for(
+                pilot,
+                lambda: (
+                    container_id(app, name) not in (None, old) and state(app, name) == "running"
+                ),
+                timeout=60,
+            )
+            live["new"] = (cells_of(app, name), container_id(app, name))
+            await pilot.pause(1.0)
+        assert store.audit_entries()[0].result == "ok"
+        timeline = ReplayTimeline(store, ["docker:test"])
+        shown = []  # (time, id) each time the container's id changes in the recording
+        for row in table.record_index(store, ["docker:test"]):
+            found = timeline.at("docker:test", row.at)
+            ours = next((c for c in found.data.containers if c.name == name), None)
+            running = ours is not None and ours.state == "running"
+            if running and (not shown or shown[-1][1] != ours.id):
+                shown.append((row.at, ours.id))
+        assert [i for _, i in shown] == [live["old"][1], live["new"][1]]
+        replay = ReplayApp(config, store, timeline, as_local(shown[0][0]))
+        async with replay.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: container_id(replay, name) == live["old"][1])
+            assert same_cells(cells_of(replay, name), live["old"][0])
+            replay.replaying.show(as_local(shown[1][0]))
+            await pilot.pause(0.1)
+            assert container_id(replay, name) == live["new"][1]
+            assert same_cells(cells_of(replay, name), live["new"][0])
     finally:
         store.close()
         engine.cli("rm", "-f", name, check=False)
