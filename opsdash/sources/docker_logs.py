@@ -31,10 +31,7 @@ def open_logs(
 ) -> LogStream:
     """The SDK's log stream of one container on `source` (a DockerSource);
     failing to reach the engine drops its clients, as a poll's failure does."""
-    import docker.errors  # the SDK loads with the logs screen, not with the polls
-    import requests.exceptions
-
-    try:
+    with engine_errors(source):
         stream = source.client.logs(
             container_id,
             stream=True,
@@ -43,6 +40,19 @@ def open_logs(
             timestamps=timestamps,
             since=since,
         )
+    return LogStream(stream, timestamped=timestamps)
+
+
+@contextlib.contextmanager
+def engine_errors(source: Any) -> Iterator[None]:
+    """Opening a log stream through the SDK: NotFound passes (the screen says the
+    container is gone); an engine that cannot be reached drops the source's
+    clients, as a poll's failure does; either becomes one SourceError line."""
+    import docker.errors  # the SDK loads with the logs screen, not with the polls
+    import requests.exceptions
+
+    try:
+        yield
     except docker.errors.NotFound:
         raise
     except (
@@ -53,7 +63,6 @@ def open_logs(
         if not isinstance(exc, docker.errors.APIError):
             source._drop_client()
         raise SourceError(source._explain(exc)) from None
-    return LogStream(stream, timestamped=timestamps)
 
 
 class LogStream:

@@ -18,8 +18,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from opsdash.log_lines import LogLine
-from opsdash.sources.base import SourceError
-from opsdash.sources.docker_logs import LogStream
+from opsdash.sources.docker_logs import LogStream, engine_errors
 
 TASK_ID = "com.docker.swarm.task.id"
 RELIST_SECONDS = 2.0  # an unknown task lists the service's tasks again, at most this often
@@ -109,22 +108,9 @@ def open_service_logs(
     """The SDK's log stream of a service on `source` (a DockerSource on a Swarm
     manager), stamped and with details; failing to reach the engine drops its
     clients, as a poll's failure does."""
-    import docker.errors  # the SDK loads with the logs screen, not with the polls
-    import requests.exceptions
-
     client = source.client
-    try:
+    with engine_errors(source):
         stream = _service_log_stream(client, service_id, tail, follow, since)
-    except docker.errors.NotFound:
-        raise
-    except (
-        requests.exceptions.RequestException,
-        docker.errors.DockerException,
-        OSError,
-    ) as exc:
-        if not isinstance(exc, docker.errors.APIError):
-            source._drop_client()
-        raise SourceError(source._explain(exc)) from None
     names = TaskNames(service_name, lambda: client.tasks(filters={"service": service_id}))
     return ServiceLogStream(stream, names)
 
